@@ -1,0 +1,52 @@
+/**
+ * 1,000 versions registered one after another (small files) through the upload protocol:
+ * open upload → PUT the missing blob → commit. Target (issue 2): ≥ 300 versions/s on SQLite.
+ * Baseline in the same run: the same number of sequential 3-request rounds against a bare
+ * Fastify hello-world (what three loopback round trips cost with no work behind them).
+ *   npx tsx bench/register.ts [--count 1000]
+ */
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { startBerth, startHelloWorld, tempDir, table, fmt } from './lib.js';
+
+const i = process.argv.indexOf('--count');
+const COUNT = i > 0 ? Number(process.argv[i + 1]) : 1000;
+const { dir, cleanup } = await tempDir('berth-bench-reg-');
+const srv = await startBerth(dir);
+const hello = await startHelloWorld();
+const json = { 'content-type': 'application/json' };
+try {
+  let s = performance.now();
+  for (let n = 0; n < COUNT; n++) {
+    for (let k = 0; k < 3; k++) await (await fetch(hello.url)).arrayBuffer();
+  }
+  const baseS = (performance.now() - s) / 1000;
+
+  s = performance.now();
+  for (let n = 0; n < COUNT; n++) {
+    const content = `checkpoint ${n} ${'x'.repeat(200)}`;
+    const sha = createHash('sha256').update(content).digest('hex');
+    const files = [{ path: 'model.bin', size: Buffer.byteLength(content), sha256: sha }];
+    const up = await (await fetch(`${srv.url}/api/v1/uploads`, { method: 'POST', headers: json, body: JSON.stringify({ files }) })).json();
+    for (const missing of up.missing) {
+      const r = await fetch(`${srv.url}/api/v1/blobs/${missing}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: content });
+      await r.arrayBuffer();
+    }
+    const r = await fetch(`${srv.url}/api/v1/models/bench/versions`, { method: 'POST', headers: json, body: JSON.stringify({ files, upload_id: up.upload_id, metadata: { n } }) });
+    if (r.status !== 201) throw new Error(await r.text());
+    await r.arrayBuffer();
+  }
+  const oursS = (performance.now() - s) / 1000;
+  console.log(
+    table([
+      ['workload', 'count', 'seconds', 'per second'],
+      ['hello-world, 3 sequential requests (baseline)', COUNT, fmt(baseS, 2), fmt(COUNT / baseS, 0)],
+      ['berth register version (upload+blob+commit)', COUNT, fmt(oursS, 2), fmt(COUNT / oursS, 0)],
+    ]),
+  );
+  console.log(`ratio berth/baseline: ${fmt(baseS / oursS, 2)}x; berth ${fmt(COUNT / oursS, 0)} versions/s (target >= 300/s)`);
+} finally {
+  await hello.stop();
+  await srv.stop();
+  await cleanup();
+}

@@ -1,0 +1,103 @@
+import type { ModelKind } from './names.js';
+import type { ManifestFile } from './manifest.js';
+
+/** Wire entities of the native API (`/api/v1`). JSON is snake_case; times are ISO 8601 UTC. */
+
+export interface Model {
+  name: string;
+  kind: ModelKind;
+  description: string;
+  tags: Record<string, string>;
+  /** alias → version for every alias the model has now. */
+  aliases: Record<string, number>;
+  protected_aliases: string[];
+  frozen_aliases: string[];
+  latest_version: number | null;
+  version_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type VersionStatus = 'PENDING_REGISTRATION' | 'READY' | 'FAILED_REGISTRATION';
+export type Stage = 'None' | 'Staging' | 'Production' | 'Archived';
+
+export interface Dependency {
+  model: string;
+  version: number;
+  digest: string;
+}
+
+export interface Version {
+  model: string;
+  version: number;
+  digest: string;
+  status: VersionStatus;
+  stage: Stage;
+  size: number;
+  file_count: number;
+  files?: ManifestFile[];
+  metadata: Record<string, unknown>;
+  tags: Record<string, string>;
+  description: string;
+  source: string | null;
+  run_id: string | null;
+  dependencies: Dependency[];
+  aliases: string[];
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Alias {
+  model: string;
+  alias: string;
+  version: number;
+  protected: boolean;
+  frozen: boolean;
+  updated_by: string;
+  updated_at: string;
+}
+
+export interface AliasHistoryEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  action: 'alias.set' | 'alias.delete' | 'alias.freeze' | 'alias.unfreeze';
+  model: string;
+  alias: string;
+  from_version: number | null;
+  to_version: number | null;
+  reason: string | null;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  model: string | null;
+  subject: string;
+  before: unknown;
+  after: unknown;
+  reason: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Run {
+  run_id: string;
+  experiment: string;
+  name: string | null;
+  status: string;
+  params: Record<string, string>;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+  datasets: { name: string; digest: string; source: string | null }[];
+  created_at: string;
+  updated_at: string;
+}

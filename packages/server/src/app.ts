@@ -1,0 +1,31 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from './registry/registry.js';
+import { collectOpenApi } from './http/openapi.js';
+import { nativeApi } from './http/native/index.js';
+import { sendError } from './http/errors.js';
+
+export interface AppOptions {
+  registry: Registry;
+  /** pino logger options, or false for none (tests). */
+  logger?: FastifyServerOptions['logger'];
+  /** Largest JSON body accepted, bytes. Blob uploads stream and are limited separately. */
+  bodyLimit?: number;
+}
+
+/** Builds the HTTP app; never listens (CONVENTIONS: tests use inject(), main.ts listens). */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    // Model names and file paths are long: up to 257 and 1,024 bytes before escaping.
+    routerOptions: { maxParamLength: 8192 },
+    // Reject unknown fields instead of silently stripping them (docs/decisions/0002).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    disableRequestLogging: false,
+  });
+  const openapi = collectOpenApi(app, '/api/v1');
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi });
+  return app;
+}

@@ -1,0 +1,168 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, opendir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BerthError, invalid, isSha256Hex, notFound } from '@berth/core';
+import type { BlobInfo, BlobStore, PutResult } from './blob-store.js';
+
+const CHUNK = 1024 * 1024;
+
+function checkSha(sha256: string): string {
+  if (!isSha256Hex(sha256)) throw invalid(`invalid sha256 ${JSON.stringify(sha256)}: expected 64 lowercase hex digits`, { field: 'sha256' });
+  return sha256;
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Blobs in a local folder: `sha256/<first two hex>/<hex>`, uploads in progress in `tmp/`
+ * (same file system, so the final rename is atomic). A blob is written to a temp file while
+ * it is hashed, fsynced, and renamed into place only when the hash matches; then the shard
+ * folder is fsynced so the rename survives a power cut. A kill at any moment leaves at most a
+ * temp file, which `cleanTemp` removes later.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly tmpDir: string;
+
+  private constructor(readonly root: string) {
+    this.blobsDir = join(root, 'sha256');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  static async open(root: string): Promise<FsBlobStore> {
+    const s = new FsBlobStore(root);
+    await mkdir(s.blobsDir, { recursive: true });
+    await mkdir(s.tmpDir, { recursive: true });
+    return s;
+  }
+
+  private pathOf(sha256: string): string {
+    return join(this.blobsDir, sha256.slice(0, 2), sha256);
+  }
+
+  async stat(sha256: string): Promise<BlobInfo | undefined> {
+    checkSha(sha256);
+    try {
+      const st = await stat(this.pathOf(sha256));
+      return { sha256, size: st.size, mtimeMs: st.mtimeMs };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async put(sha256: string, body: AsyncIterable<Uint8Array> | Readable, opts: { expectedSize?: number; maxBytes?: number } = {}): Promise<PutResult> {
+    checkSha(sha256);
+    const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const max = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
+    const meter = new Transform({
+      highWaterMark: CHUNK,
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > max) return cb(new BerthError('PAYLOAD_TOO_LARGE', `blob is over the ${max}-byte limit`, { max_bytes: max }));
+        if (opts.expectedSize !== undefined && size > opts.expectedSize) {
+          return cb(invalid(`blob is longer than the declared ${opts.expectedSize} bytes`, { field: 'size' }));
+        }
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    const out = createWriteStream(tmp, { highWaterMark: CHUNK });
+    try {
+      await pipeline(body, meter, out);
+      const actual = hash.digest('hex');
+      if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+        throw invalid(`blob is ${size} bytes, shorter than the declared ${opts.expectedSize}`, { field: 'size' });
+      }
+      if (actual !== sha256) {
+        throw invalid(`the uploaded bytes hash to ${actual}, not ${sha256}: nothing was stored`, { field: 'sha256', expected: sha256, actual });
+      }
+      const existing = await this.stat(sha256);
+      if (existing) {
+        await unlink(tmp).catch(() => {});
+        return { sha256, size, created: false };
+      }
+      await fsyncPath(tmp);
+      const dest = this.pathOf(sha256);
+      await mkdir(join(this.blobsDir, sha256.slice(0, 2)), { recursive: true });
+      await rename(tmp, dest);
+      await fsyncPath(join(this.blobsDir, sha256.slice(0, 2)));
+      return { sha256, size, created: true };
+    } catch (err) {
+      out.destroy();
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  }
+
+  async open(sha256: string, range?: { start: number; end?: number }): Promise<{ stream: Readable; size: number; start: number; end: number }> {
+    const info = await this.stat(sha256);
+    if (!info) throw notFound(`blob ${sha256} not found`, { sha256 });
+    const start = range?.start ?? 0;
+    const end = range?.end ?? info.size - 1;
+    if (range && (start < 0 || start > end || end >= info.size || !Number.isInteger(start) || !Number.isInteger(end))) {
+      throw invalid(`range ${start}-${end} is outside the blob's ${info.size} bytes`, { field: 'range', size: info.size });
+    }
+    const stream = info.size === 0 ? createReadStream(this.pathOf(sha256), { highWaterMark: CHUNK }) : createReadStream(this.pathOf(sha256), { start, end, highWaterMark: CHUNK });
+    return { stream, size: info.size, start, end: Math.max(end, start - 1) };
+  }
+
+  async touch(sha256: string): Promise<void> {
+    checkSha(sha256);
+    const now = new Date();
+    await utimes(this.pathOf(sha256), now, now).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    const shards = (await readdir(this.blobsDir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort();
+    for (const shard of shards) {
+      const dir = await opendir(join(this.blobsDir, shard));
+      for await (const entry of dir) {
+        if (!entry.isFile() || !isSha256Hex(entry.name)) continue;
+        const st = await stat(join(this.blobsDir, shard, entry.name)).catch(() => undefined);
+        if (st) yield { sha256: entry.name, size: st.size, mtimeMs: st.mtimeMs };
+      }
+    }
+  }
+
+  async delete(sha256: string): Promise<boolean> {
+    checkSha(sha256);
+    try {
+      await unlink(this.pathOf(sha256));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async cleanTemp(olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let n = 0;
+    for (const name of await readdir(this.tmpDir)) {
+      const p = join(this.tmpDir, name);
+      const st = await stat(p).catch(() => undefined);
+      if (st && st.mtimeMs < cutoff) {
+        await unlink(p).catch(() => {});
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,107 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { BerthError, invalid } from '@berth/core';
+
+/** Everything `berth server` can be told. Precedence: flags > BERTH_* environment > berth.yaml > defaults. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Folder holding berth.db and blobs/ unless db / blobs say otherwise. */
+  data: string;
+  /** `sqlite:<path>` or `postgres://…`. */
+  db: string;
+  /** Blob folder. */
+  blobs: string;
+  bodyLimit: number;
+  logLevel: string;
+  /** Allow a non-loopback listener without authentication (tokens arrive in a later release). */
+  insecureNoAuth: boolean;
+}
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  data?: string;
+  db?: string;
+  blobs?: string;
+  config?: string;
+  bodyLimit?: number;
+  logLevel?: string;
+  insecureNoAuth?: boolean;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+const FILE_KEYS = ['host', 'port', 'data', 'db', 'blobs', 'body_limit', 'log_level', 'insecure_no_auth'];
+
+function readYaml(path: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw invalid(`cannot read config file ${path}: ${(err as Error).message}`, { field: 'config' });
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw invalid(`config file ${path} must be a mapping of settings`, { field: 'config' });
+  const obj = doc as Record<string, unknown>;
+  const unknown = Object.keys(obj).filter((k) => !FILE_KEYS.includes(k));
+  if (unknown.length) throw invalid(`config file ${path} has unknown setting(s) ${unknown.join(', ')}: known are ${FILE_KEYS.join(', ')}`, { field: 'config' });
+  return obj;
+}
+
+function num(value: unknown, what: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw invalid(`${what} must be a whole number, not ${JSON.stringify(value)}`, { field: what });
+  return n;
+}
+
+function bool(value: unknown): boolean | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return value === true || value === 1 || value === '1' || value === 'true' || value === 'yes';
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export function resolveConfig(opts: ServerOptions = {}): ServerConfig {
+  const env = opts.env ?? {};
+  const cwd = opts.cwd ?? process.cwd();
+  const configPath = opts.config ?? env.BERTH_CONFIG ?? (existsSync(join(cwd, 'berth.yaml')) ? join(cwd, 'berth.yaml') : undefined);
+  if (opts.config && !existsSync(resolve(cwd, opts.config))) throw invalid(`config file ${opts.config} does not exist`, { field: 'config' });
+  const file = configPath ? readYaml(resolve(cwd, configPath)) : {};
+  const pick = <T>(flag: T | undefined, envName: string, key: string): unknown => flag ?? (env[envName] !== undefined && env[envName] !== '' ? env[envName] : undefined) ?? file[key];
+
+  const data = resolve(cwd, String(pick(opts.data, 'BERTH_DATA', 'data') ?? '.berth'));
+  const dbRaw = pick(opts.db, 'BERTH_DB', 'db');
+  const db = dbRaw === undefined ? `sqlite:${join(data, 'berth.db')}` : String(dbRaw);
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db)) throw invalid(`--db must be sqlite:<path> or postgres://user@host/db, not ${JSON.stringify(db)}`, { field: 'db' });
+  const blobs = resolve(cwd, String(pick(opts.blobs, 'BERTH_BLOBS', 'blobs') ?? join(data, 'blobs')));
+  const port = num(pick(opts.port, 'BERTH_PORT', 'port'), 'port') ?? 7878;
+  if (port > 65535) throw invalid(`port must be 0-65535, not ${port}`, { field: 'port' });
+  return {
+    host: String(pick(opts.host, 'BERTH_HOST', 'host') ?? '127.0.0.1'),
+    port,
+    data,
+    db: db.startsWith('sqlite:') && db !== 'sqlite::memory:' ? `sqlite:${resolve(cwd, db.slice(7))}` : db,
+    blobs,
+    bodyLimit: num(pick(opts.bodyLimit, 'BERTH_BODY_LIMIT', 'body_limit'), 'body_limit') ?? 16 * 1024 * 1024,
+    logLevel: String(pick(opts.logLevel, 'BERTH_LOG_LEVEL', 'log_level') ?? 'info'),
+    insecureNoAuth: bool(pick(opts.insecureNoAuth, 'BERTH_INSECURE_NO_AUTH', 'insecure_no_auth')) ?? false,
+  };
+}
+
+export function checkListenSafety(cfg: ServerConfig): string | undefined {
+  if (isLoopback(cfg.host)) return undefined;
+  if (!cfg.insecureNoAuth) {
+    throw new BerthError(
+      'FAILED_PRECONDITION',
+      `refusing to listen on ${cfg.host} without authentication: anyone who can reach it could change the registry. ` +
+        `Listen on 127.0.0.1, or pass --insecure-no-auth (BERTH_INSECURE_NO_AUTH=1) if a proxy in front authenticates`,
+      { host: cfg.host },
+    );
+  }
+  return `WARNING: listening on ${cfg.host} with authentication disabled: every client has every role`;
+}

@@ -1,0 +1,14 @@
+import type { FastifyRequest } from 'fastify';
+import { localActor, type Actor } from '../registry/actor.js';
+
+const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/**
+ * The caller. Without tokens (the single-user loopback default, DESIGN §5) the local user
+ * holds every role; `x-berth-actor` only names them in the audit trail (`local:<name>`).
+ */
+export function actorOf(request: FastifyRequest, via = 'api'): Actor {
+  const h = request.headers['x-berth-actor'];
+  const name = typeof h === 'string' && NAME.test(h) ? `local:${h}` : 'local';
+  return localActor(name, via);
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { AuditEventSchema, GcBody, GcReply, PageSchema, VerifyReply, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
+import type { Registry } from '../../registry/registry.js';
+import { actorOf } from '../actor.js';
+
+export function auditRoutes(app: FastifyInstance, registry: Registry): void {
+  app.get<{ Querystring: { model?: string; since?: string; until?: string; cursor?: string; limit?: number } }>(
+    '/audit',
+    {
+      schema: {
+        summary: 'The audit trail, oldest first',
+        tags: ['audit'],
+        querystring: Type.Object({
+          model: Type.Optional(Type.String()),
+          since: Type.Optional(Type.String()),
+          until: Type.Optional(Type.String()),
+          cursor: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        }),
+        response: { 200: PageSchema(AuditEventSchema) },
+      },
+    },
+    async (req) => registry.audit.list(req.query),
+  );
+
+  app.get('/audit/verify', { schema: { summary: 'Verify the hash chain of the audit trail', tags: ['audit'], response: { 200: VerifyReply } } }, async () => registry.audit.verify());
+
+  app.post<{ Body: typeof GcBody.static | undefined }>(
+    '/gc',
+    { schema: { summary: 'Remove unreferenced blobs past a grace period', tags: ['admin'], response: { 200: GcReply } } },
+    async (req) => registry.gc.run(actorOf(req), (req.body ?? {}) as typeof GcBody.static),
+  );
+
+  app.post<{ Body: typeof CreateRunBody.static }>(
+    '/runs',
+    { schema: { summary: 'Create a run', tags: ['runs'], body: CreateRunBody, response: { 201: RunSchema } } },
+    async (req, reply) => reply.code(201).send(await registry.runs.create(actorOf(req), req.body)),
+  );
+
+  app.get<{ Params: { run_id: string } }>(
+    '/runs/:run_id',
+    { schema: { summary: 'Get a run', tags: ['runs'], params: Type.Object({ run_id: Type.String() }), response: { 200: RunSchema } } },
+    async (req) => registry.runs.get(req.params.run_id),
+  );
+
+  app.post<{ Params: { run_id: string }; Body: typeof LogRunBody.static }>(
+    '/runs/:run_id/log',
+    { schema: { summary: 'Log params, metrics, tags, datasets or status to a run', tags: ['runs'], params: Type.Object({ run_id: Type.String() }), body: LogRunBody, response: { 200: RunSchema } } },
+    async (req) => registry.runs.log(actorOf(req), req.params.run_id, req.body),
+  );
+}

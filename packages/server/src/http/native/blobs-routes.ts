@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { OpenUploadBody, OpenUploadReply, PutBlobReply, notFound } from '@berth/core';
+import type { Registry } from '../../registry/registry.js';
+import { actorOf } from '../actor.js';
+import { sendBytes } from './stream-reply.js';
+
+const ShaParams = Type.Object({ sha256: Type.String() });
+
+export function blobRoutes(app: FastifyInstance, registry: Registry): void {
+  app.post<{ Body: typeof OpenUploadBody.static }>(
+    '/uploads',
+    { schema: { summary: 'Open an upload session: which blobs are missing?', tags: ['uploads'], body: OpenUploadBody, response: { 201: OpenUploadReply } } },
+    async (req, reply) => reply.code(201).send(await registry.blobs.openUpload(actorOf(req), req.body.files)),
+  );
+
+  // Blob bodies are raw bytes: this scope hands the request stream to the handler unread, and
+  // the blob store hashes it on the fly while it streams to disk.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+    scope.put<{ Params: { sha256: string } }>(
+      '/blobs/:sha256',
+      { schema: { summary: 'Upload one blob (raw bytes, streamed, verified against its sha256)', tags: ['uploads'], params: ShaParams, response: { 200: PutBlobReply, 201: PutBlobReply } } },
+      async (req, reply) => {
+        const len = req.headers['content-length'];
+        const expected = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;
+        const result = await registry.blobs.put(actorOf(req), req.params.sha256, req.raw, expected);
+        return reply.code(result.created ? 201 : 200).send(result);
+      },
+    );
+  });
+
+  app.route<{ Params: { sha256: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/blobs/:sha256',
+    exposeHeadRoute: false,
+    schema: { summary: 'Download a blob (Range supported)', tags: ['uploads'], params: ShaParams },
+    handler: async (req, reply) => {
+      const info = await registry.blobs.stat(req.params.sha256);
+      if (!info) throw notFound(`blob ${req.params.sha256} not found`, { sha256: req.params.sha256 });
+      return sendBytes(req, reply, { size: info.size, sha256: info.sha256 }, (range) => registry.blobs.open(info.sha256, range));
+    },
+  });
+}

@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from '../../registry/registry.js';
+import { sendError } from '../errors.js';
+import { aliasRoutes } from './aliases-routes.js';
+import { auditRoutes } from './audit-routes.js';
+import { blobRoutes } from './blobs-routes.js';
+import { modelRoutes } from './models-routes.js';
+import { versionRoutes } from './versions-routes.js';
+
+/** The native API under /api/v1, with its own error shape (DESIGN §4). */
+export async function nativeApi(app: FastifyInstance, opts: { registry: Registry; openapi: () => Record<string, unknown> }): Promise<void> {
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, Object.assign(new Error(`no route ${req.method} ${req.url}: see GET /api/v1/openapi.json`), { statusCode: 404 })),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => opts.openapi());
+  modelRoutes(app, opts.registry);
+  versionRoutes(app, opts.registry);
+  aliasRoutes(app, opts.registry);
+  blobRoutes(app, opts.registry);
+  auditRoutes(app, opts.registry);
+}

@@ -1,0 +1,203 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { buildApp } from '../../app.js';
+import { openStore, type Store } from '../../store/store.js';
+import { FsBlobStore } from '../../blobs/fs-blob-store.js';
+import { Registry } from '../../registry/registry.js';
+import { DEFAULT_REGISTRY_CONFIG } from '../../registry/deps.js';
+import { systemClock } from '../../registry/actor.js';
+
+const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('native API', () => {
+  let app: FastifyInstance;
+  let store: Store;
+  let blobs: FsBlobStore;
+  let dir: string;
+
+  async function putBlob(content: string | Buffer) {
+    const res = await app.inject({ method: 'PUT', url: `/api/v1/blobs/${sha(content)}`, payload: Buffer.from(content), headers: { 'content-type': 'application/octet-stream' } });
+    assert.ok(res.statusCode === 201 || res.statusCode === 200, res.body);
+    return { sha256: sha(content), size: Buffer.byteLength(content) };
+  }
+
+  async function push(name: string, files: Record<string, string>) {
+    const manifest = [];
+    for (const [path, content] of Object.entries(files)) manifest.push({ path, ...(await putBlob(content)) });
+    const res = await app.inject({ method: 'POST', url: `/api/v1/models/${encodeURIComponent(name)}/versions`, payload: { files: manifest } });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json();
+  }
+
+  async function counts() {
+    const n = async (t: 'models' | 'versions' | 'aliases' | 'audit_events') => Number((await store.db.selectFrom(t).select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    return { models: await n('models'), versions: await n('versions'), aliases: await n('aliases'), audit: await n('audit_events') };
+  }
+
+  /** Bad input gets a 4xx with a message and changes nothing. */
+  async function refused(opts: InjectOptions, status: number, code: string, match?: RegExp) {
+    const before = await counts();
+    const res = await app.inject(opts);
+    assert.equal(res.statusCode, status, res.body);
+    const body = res.json();
+    assert.equal(body.error.code, code);
+    assert.ok(body.error.message.length > 10);
+    if (match) assert.match(body.error.message, match);
+    assert.deepEqual(await counts(), before, 'nothing changed');
+    return body;
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-api-'));
+    store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
+    blobs = await FsBlobStore.open(join(dir, 'blobs'));
+    const registry = new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
+    app = await buildApp({ registry, bodyLimit: 64 * 1024 });
+    await push('chatbot', { 'weights.bin': 'v1', 'config.json': '{"a":1}' });
+    await push('chatbot', { 'weights.bin': 'v2', 'config.json': '{"a":1}' });
+  });
+  after(async () => {
+    await app.close();
+    await blobs.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers /healthz', async () => {
+    const res = await app.inject('/healthz');
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: 'ok' });
+  });
+
+  it('serves an OpenAPI document describing the routes', async () => {
+    const doc = (await app.inject('/api/v1/openapi.json')).json();
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok(doc.paths['/api/v1/models/{name}/aliases/{alias}'].put.requestBody);
+    assert.ok(doc.paths['/api/v1/models/{name}/versions'].post);
+  });
+
+  it('reports only the missing blobs when an upload opens', async () => {
+    const known = sha('v1');
+    const res = await app.inject({ method: 'POST', url: '/api/v1/uploads', payload: { files: [{ path: 'a', size: 2, sha256: known }, { path: 'b', size: 3, sha256: sha('new') }] } });
+    assert.equal(res.statusCode, 201);
+    assert.deepEqual(res.json().missing, [sha('new')]);
+  });
+
+  it('resolves an alias, a version and a digest, with aliases on every version', async () => {
+    let res = await app.inject({ method: 'PUT', url: '/api/v1/models/chatbot/aliases/champion', payload: { version: 2, reason: 'first' } });
+    assert.equal(res.statusCode, 200, res.body);
+    res = await app.inject('/api/v1/models/chatbot/aliases/champion');
+    assert.equal(res.json().version, 2);
+    assert.deepEqual(res.json().aliases, ['champion']);
+    const digest = res.json().digest;
+    res = await app.inject(`/api/v1/resolve?ref=${encodeURIComponent(`chatbot@${digest}`)}`);
+    assert.equal(res.json().version, 2);
+    assert.equal(res.json().files.length, 2);
+    res = await app.inject('/api/v1/resolve?ref=models:/chatbot/1');
+    assert.equal(res.json().version, 1);
+    res = await app.inject('/api/v1/models/chatbot/versions');
+    assert.deepEqual(res.json().items.map((v: { aliases: string[] }) => v.aliases), [['champion'], []]);
+  });
+
+  it('downloads a file whole and by Range', async () => {
+    let res = await app.inject('/api/v1/models/chatbot/versions/1/files/config.json');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.body, '{"a":1}');
+    assert.equal(res.headers['x-berth-sha256'], sha('{"a":1}'));
+    res = await app.inject({ url: '/api/v1/models/chatbot/versions/1/files/config.json', headers: { range: 'bytes=1-3' } });
+    assert.equal(res.statusCode, 206);
+    assert.equal(res.body, '"a"');
+    assert.equal(res.headers['content-range'], 'bytes 1-3/7');
+    res = await app.inject({ url: '/api/v1/models/chatbot/versions/1/files/config.json', headers: { range: 'bytes=50-' } });
+    assert.equal(res.statusCode, 416);
+    res = await app.inject(`/api/v1/blobs/${sha('v1')}`);
+    assert.equal(res.body, 'v1');
+  });
+
+  it('works with namespaced model names', async () => {
+    await push('my-team/chatbot', { a: 'ns' });
+    const res = await app.inject(`/api/v1/models/${encodeURIComponent('my-team/chatbot')}/versions/1`);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().model, 'my-team/chatbot');
+    assert.equal((await app.inject('/api/v1/resolve?ref=my-team/chatbot:1')).json().version, 1);
+  });
+
+  describe('bad input', () => {
+    it('refuses model names outside the grammar', async () => {
+      for (const name of ['-bad', '.hidden', 'a/b/c', 'x'.repeat(129), 'sp ace']) {
+        await refused({ method: 'POST', url: '/api/v1/models', payload: { name } }, 400, 'INVALID_ARGUMENT', /invalid model name/);
+      }
+    });
+
+    it('refuses reserved and numeric aliases', async () => {
+      for (const alias of ['latest', 'LATEST', '12', 'v3', 'has space']) {
+        await refused({ method: 'PUT', url: `/api/v1/models/chatbot/aliases/${encodeURIComponent(alias)}`, payload: { version: 1 } }, 400, 'INVALID_ARGUMENT', /invalid alias/);
+      }
+    });
+
+    it('refuses unsafe file paths in a manifest', async () => {
+      const f = { size: 2, sha256: sha('v1') };
+      for (const path of ['../etc/passwd', '/abs', 'a\\b', 'a\u0000b', 'a//b', 'a/', 'x'.repeat(1025)]) {
+        await refused({ method: 'POST', url: '/api/v1/models/chatbot/versions', payload: { files: [{ path, ...f }] } }, 400, 'INVALID_ARGUMENT', /invalid file path/);
+        await refused({ method: 'POST', url: '/api/v1/uploads', payload: { files: [{ path, ...f }] } }, 400, 'INVALID_ARGUMENT', /invalid file path/);
+      }
+    });
+
+    it('refuses a blob whose bytes do not match its sha256 and keeps nothing', async () => {
+      const claimed = sha('something else');
+      await refused({ method: 'PUT', url: `/api/v1/blobs/${claimed}`, payload: Buffer.from('actual bytes'), headers: { 'content-type': 'application/octet-stream' } }, 400, 'INVALID_ARGUMENT');
+      assert.equal((await app.inject({ method: 'HEAD', url: `/api/v1/blobs/${claimed}` })).statusCode, 404);
+      assert.deepEqual(await readdir(join(dir, 'blobs', 'tmp')), []);
+    });
+
+    it('refuses a manifest that references a missing blob', async () => {
+      const body = await refused({ method: 'POST', url: '/api/v1/models/chatbot/versions', payload: { files: [{ path: 'x', size: 1, sha256: sha('never uploaded') }] } }, 412, 'FAILED_PRECONDITION');
+      assert.deepEqual(body.error.details.missing, [sha('never uploaded')]);
+    });
+
+    it('refuses a body over the configured limit', async () => {
+      await refused({ method: 'POST', url: '/api/v1/models', payload: { name: 'big', description: 'x'.repeat(100_000) } }, 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('refuses a stale --expect with the current value', async () => {
+      await app.inject({ method: 'PUT', url: '/api/v1/models/chatbot/aliases/staging', payload: { version: 2 } });
+      const body = await refused({ method: 'PUT', url: '/api/v1/models/chatbot/aliases/staging', payload: { version: 1, expect: 1 } }, 409, 'CONFLICT', /staging is at 2 now/);
+      assert.equal(body.error.details.current, 2);
+    });
+
+    it('refuses to delete a version an alias points at without force', async () => {
+      await refused({ method: 'DELETE', url: '/api/v1/models/chatbot/versions/2' }, 412, 'FAILED_PRECONDITION', /champion/);
+    });
+
+    it('refuses malformed JSON', async () => {
+      await refused({ method: 'POST', url: '/api/v1/models', payload: '{"name": ', headers: { 'content-type': 'application/json' } }, 400, 'INVALID_ARGUMENT');
+    });
+
+    it('rejects unknown fields and names them', async () => {
+      await refused({ method: 'POST', url: '/api/v1/models', payload: { name: 'ok-name', colour: 'blue' } }, 400, 'INVALID_ARGUMENT', /unknown field "colour"/);
+    });
+
+    it('answers unknown routes and models with NOT_FOUND', async () => {
+      await refused({ method: 'GET', url: '/api/v1/nope' }, 404, 'NOT_FOUND');
+      await refused({ method: 'GET', url: '/api/v1/models/ghost' }, 404, 'NOT_FOUND', /ghost/);
+      await refused({ method: 'GET', url: '/api/v1/resolve?ref=chatbot:99' }, 404, 'NOT_FOUND');
+    });
+
+    it('refuses bad references, times and cursors', async () => {
+      await refused({ method: 'GET', url: '/api/v1/resolve?ref=chatbot:zero' }, 400, 'INVALID_ARGUMENT');
+      await refused({ method: 'GET', url: '/api/v1/at?t=yesterday&ref=chatbot@champion' }, 400, 'INVALID_ARGUMENT', /ISO 8601/);
+      await refused({ method: 'GET', url: '/api/v1/models?cursor=%%%' }, 400, 'INVALID_ARGUMENT');
+      await refused({ method: 'GET', url: '/api/v1/models?limit=0' }, 400, 'INVALID_ARGUMENT');
+    });
+
+    it('refuses bad blob names, including traversal attempts', async () => {
+      await refused({ method: 'GET', url: '/api/v1/blobs/..%2F..%2Fetc%2Fpasswd' }, 400, 'INVALID_ARGUMENT');
+      await refused({ method: 'PUT', url: '/api/v1/blobs/ABC', payload: Buffer.from('x'), headers: { 'content-type': 'application/octet-stream' } }, 400, 'INVALID_ARGUMENT');
+    });
+  });
+});

@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { CreateVersionBody, PageSchema, UpdateVersionBody, VersionSchema, invalid } from '@berth/core';
+import type { Registry } from '../../registry/registry.js';
+import { actorOf } from '../actor.js';
+import { sendBytes } from './stream-reply.js';
+
+const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) });
+
+export function versionRoutes(app: FastifyInstance, registry: Registry): void {
+  app.post<{ Params: { name: string }; Body: typeof CreateVersionBody.static }>(
+    '/models/:name/versions',
+    {
+      schema: {
+        summary: 'Commit a version whose blobs are uploaded',
+        tags: ['versions'],
+        params: Type.Object({ name: Type.String() }),
+        body: CreateVersionBody,
+        response: { 201: VersionSchema },
+      },
+    },
+    async (req, reply) => reply.code(201).send(await registry.versions.create(actorOf(req), req.params.name, req.body)),
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { cursor?: string; limit?: number } }>(
+    '/models/:name/versions',
+    {
+      schema: {
+        summary: 'List versions, newest first',
+        tags: ['versions'],
+        params: Type.Object({ name: Type.String() }),
+        querystring: Type.Object({ cursor: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+        response: { 200: PageSchema(VersionSchema) },
+      },
+    },
+    async (req) => registry.versions.list(req.params.name, req.query),
+  );
+
+  app.get<{ Params: { name: string; version: number } }>(
+    '/models/:name/versions/:version',
+    { schema: { summary: 'Get a version with its files', tags: ['versions'], params: VersionParams, response: { 200: VersionSchema } } },
+    async (req) => registry.versions.get(req.params.name, req.params.version, { files: true }),
+  );
+
+  app.get<{ Querystring: { ref: string } }>(
+    '/resolve',
+    { schema: { summary: 'Resolve a reference (name, name:3, name@alias, name@sha256:…, models:/…)', tags: ['versions'], querystring: Type.Object({ ref: Type.String() }), response: { 200: VersionSchema } } },
+    async (req) => registry.versions.resolve(req.query.ref, { files: true }),
+  );
+
+  app.patch<{ Params: { name: string; version: number }; Body: typeof UpdateVersionBody.static }>(
+    '/models/:name/versions/:version',
+    { schema: { summary: 'Edit description, metadata or tags of a version', tags: ['versions'], params: VersionParams, body: UpdateVersionBody, response: { 200: VersionSchema } } },
+    async (req) => registry.versions.update(actorOf(req), req.params.name, req.params.version, req.body),
+  );
+
+  app.delete<{ Params: { name: string; version: number }; Querystring: { force?: boolean } }>(
+    '/models/:name/versions/:version',
+    { schema: { summary: 'Delete a version', tags: ['versions'], params: VersionParams, querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }) } },
+    async (req, reply) => {
+      await registry.versions.delete(actorOf(req), req.params.name, req.params.version, { force: req.query.force });
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { name: string; version: number; '*': string } }>(
+    '/models/:name/versions/:version/files/*',
+    {
+      schema: {
+        summary: "Download one file of a version (Range supported)",
+        tags: ['versions'],
+        params: Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }), '*': Type.String() }),
+      },
+    },
+    async (req, reply) => {
+      const path = req.params['*'];
+      if (!path) throw invalid('give the file path after /files/', { field: 'path' });
+      const file = await registry.versions.getFile(req.params.name, req.params.version, path);
+      return sendBytes(req, reply, file, (range) => registry.blobs.open(file.sha256, range));
+    },
+  );
+}

@@ -1,0 +1,222 @@
+import {
+  BerthError,
+  decodeCursor,
+  encodeCursor,
+  invalid,
+  notFound,
+  pageSize,
+  parseInstant,
+  parseReference,
+  validateAliasName,
+  validateModelName,
+  isoTime,
+  type Alias,
+  type AliasHistoryEntry,
+  type Model,
+  type Page,
+} from '@berth/core';
+import type { StoreTx } from '../store/store.js';
+import type { ModelRecord } from '../store/models.js';
+import { requireRole, type Actor } from './actor.js';
+import { cleanReason, conflict, protectedReason, requireModel, requireVersion, type RegistryDeps } from './deps.js';
+import { toWireAlias, toWireHistory } from './wire.js';
+
+export interface AliasMove {
+  alias: string;
+  /** The version to point at; null deletes the alias. */
+  version: number | null;
+  /** The version the caller believes the alias holds now (null: unset); undefined: no check. */
+  expect?: number | null;
+}
+
+function checkVersionNumber(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(`${field} must be a positive version number`, { field });
+  return v;
+}
+
+export class AliasService {
+  constructor(private readonly deps: RegistryDeps) {}
+
+  async list(name: string): Promise<Alias[]> {
+    validateModelName(name);
+    const tx = this.deps.store.read;
+    const model = await requireModel(tx, name);
+    return (await tx.aliases.listForModel(model.id)).map((a) => toWireAlias(model.name, a, model.protected_aliases));
+  }
+
+  async set(actor: Actor, name: string, alias: string, input: { version: number; expect?: number | null; reason?: string | null }): Promise<Alias> {
+    const [out] = await this.move(actor, name, [{ alias, version: input.version, expect: input.expect }], input.reason);
+    return out as Alias;
+  }
+
+  async delete(actor: Actor, name: string, alias: string, input: { expect?: number | null; reason?: string | null } = {}): Promise<void> {
+    await this.move(actor, name, [{ alias, version: null, expect: input.expect }], input.reason);
+  }
+
+  /**
+   * Moves several aliases in one transaction, each with its own compare-and-swap: all move or
+   * none do. Every move writes an alias-history row and an audit event with the previous and
+   * the new version. Returns the aliases after the move (deleted ones are left out).
+   */
+  async move(actor: Actor, name: string, moves: AliasMove[], reason?: string | null): Promise<Alias[]> {
+    requireRole(actor, 'editor', 'moving an alias');
+    validateModelName(name);
+    if (!Array.isArray(moves) || moves.length === 0) throw invalid('give at least one alias move', { field: 'moves' });
+    const seen = new Set<string>();
+    for (const m of moves) {
+      validateAliasName(m.alias);
+      if (seen.has(m.alias)) throw invalid(`alias ${m.alias} appears twice in one move`, { field: 'moves' });
+      seen.add(m.alias);
+      if (m.version !== null) checkVersionNumber(m.version, 'version');
+      if (m.expect !== undefined && m.expect !== null) checkVersionNumber(m.expect, 'expect');
+    }
+    return this.deps.store.transaction(async (tx) => {
+      const model = await requireModel(tx, name);
+      const out: Alias[] = [];
+      for (const m of moves) {
+        const a = await this.moveOne(tx, actor, model, m, reason);
+        if (a) out.push(a);
+      }
+      return out;
+    });
+  }
+
+  private async moveOne(tx: StoreTx, actor: Actor, model: ModelRecord, m: AliasMove, reason: string | null | undefined): Promise<Alias | undefined> {
+    const isProtected = model.protected_aliases.includes(m.alias);
+    if (isProtected) requireRole(actor, 'approver', `moving protected alias ${model.name}@${m.alias}`);
+    const recorded = isProtected ? protectedReason(reason, actor.via) : cleanReason(reason);
+    const cur = await tx.aliases.find(model.id, m.alias);
+    const current = cur?.version ?? null;
+    if (cur?.frozen) {
+      throw new BerthError('FAILED_PRECONDITION', `alias ${model.name}@${m.alias} is frozen: unfreeze it with \`berth alias unfreeze ${model.name} ${m.alias}\` first`, {
+        alias: m.alias,
+        frozen: true,
+        current,
+      });
+    }
+    if (m.expect !== undefined && m.expect !== current) {
+      throw conflict(`${m.alias} is ${current === null ? 'not set' : `at ${current}`} now (expected ${m.expect === null ? 'unset' : m.expect}); nothing was changed`, {
+        alias: m.alias,
+        expected: m.expect,
+        current,
+      });
+    }
+    const now = this.deps.clock.now();
+    if (m.version === null) {
+      if (!cur) throw notFound(`alias ${model.name}@${m.alias} is not set`, { alias: m.alias });
+      if (!(await tx.aliases.compareAndDelete(model.id, m.alias, cur.version))) throw await this.raced(tx, model, m.alias, cur.version);
+    } else {
+      await requireVersion(tx, model, m.version);
+      if (cur && cur.version === m.version) return toWireAlias(model.name, cur, model.protected_aliases);
+      if (cur) {
+        if (!(await tx.aliases.compareAndSet(model.id, m.alias, cur.version, m.version, actor.name, now))) throw await this.raced(tx, model, m.alias, cur.version);
+      } else {
+        try {
+          await tx.aliases.insert({ model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now });
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') {
+            throw conflict(`${m.alias} was set by someone else meanwhile; nothing was changed`, { alias: m.alias, expected: null, current: 'unknown' });
+          }
+          throw err;
+        }
+      }
+    }
+    const action = m.version === null ? 'alias.delete' : 'alias.set';
+    const e = await tx.audit.append({
+      at: now,
+      actor: actor.name,
+      action,
+      model_id: model.id,
+      model: model.name,
+      subject_type: 'alias',
+      subject: `${model.name}@${m.alias}`,
+      before: current === null ? null : { version: current },
+      after: m.version === null ? null : { version: m.version },
+      reason: recorded,
+    });
+    await tx.aliases.appendHistory({ seq: e.seq, model_id: model.id, alias: m.alias, action, from_version: current, to_version: m.version, actor: actor.name, at: now, reason: recorded });
+    if (m.version === null) return undefined;
+    return toWireAlias(model.name, { model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now }, model.protected_aliases);
+  }
+
+  private async raced(tx: StoreTx, model: ModelRecord, alias: string, expected: number): Promise<BerthError> {
+    const now = await tx.aliases.find(model.id, alias);
+    return conflict(`${alias} moved meanwhile (now ${now ? `at ${now.version}` : 'not set'}); nothing was changed`, { alias, expected, current: now?.version ?? null });
+  }
+
+  async setFrozen(actor: Actor, name: string, alias: string, frozen: boolean, reason?: string | null): Promise<Alias> {
+    requireRole(actor, 'approver', frozen ? 'freezing an alias' : 'unfreezing an alias');
+    validateModelName(name);
+    validateAliasName(alias);
+    return this.deps.store.transaction(async (tx) => {
+      const model = await requireModel(tx, name);
+      const cur = await tx.aliases.find(model.id, alias);
+      if (!cur) throw notFound(`alias ${name}@${alias} is not set: set it before freezing it`, { alias });
+      if (cur.frozen === frozen) return toWireAlias(model.name, cur, model.protected_aliases);
+      const now = this.deps.clock.now();
+      await tx.aliases.setFrozen(model.id, alias, frozen, actor.name, now);
+      const action = frozen ? 'alias.freeze' : 'alias.unfreeze';
+      const recorded = cleanReason(reason);
+      const e = await tx.audit.append({
+        at: now,
+        actor: actor.name,
+        action,
+        model_id: model.id,
+        model: model.name,
+        subject_type: 'alias',
+        subject: `${model.name}@${alias}`,
+        before: { version: cur.version, frozen: cur.frozen },
+        after: { version: cur.version, frozen },
+        reason: recorded,
+      });
+      await tx.aliases.appendHistory({ seq: e.seq, model_id: model.id, alias, action, from_version: cur.version, to_version: cur.version, actor: actor.name, at: now, reason: recorded });
+      return toWireAlias(model.name, { ...cur, frozen, updated_by: actor.name, updated_at: now }, model.protected_aliases);
+    });
+  }
+
+  async history(name: string, alias: string, opts: { cursor?: string; limit?: unknown }): Promise<Page<AliasHistoryEntry>> {
+    validateModelName(name);
+    validateAliasName(alias);
+    const limit = pageSize(opts.limit);
+    const after = opts.cursor ? Number(decodeCursor(opts.cursor, ['i']).i) : undefined;
+    const tx = this.deps.store.read;
+    const model = await requireModel(tx, name);
+    const rows = await tx.aliases.history(model.id, alias, { after, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return { items: page.map((h) => toWireHistory(model.name, h)), next_cursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1].id }) : null };
+  }
+
+  /** The model id a name denotes at time `at`: the current holder, else one that had it then. */
+  private async modelIdAt(tx: StoreTx, name: string, at: number): Promise<{ id: number; name: string } | undefined> {
+    const m = await tx.models.findByName(name);
+    if (m) return { id: m.id, name: m.name };
+    const ids = await tx.audit.modelIdsNamed(name, at);
+    return ids.length ? { id: Math.max(...ids), name } : undefined;
+  }
+
+  /** "Which version did name@alias point to at T?": one indexed lookup in alias history. */
+  async at(ref: string, t: unknown): Promise<{ at: string; ref: string; version: number | null; set_at: string | null; set_by: string | null; reason: string | null }> {
+    const at = parseInstant(t, 't');
+    const parsed = parseReference(ref);
+    if (parsed.selector.kind !== 'alias') throw invalid(`time travel needs an alias reference such as ${parsed.name}@champion`, { field: 'ref' });
+    const tx = this.deps.store.read;
+    const model = await this.modelIdAt(tx, parsed.name, at);
+    if (!model) throw notFound(`model ${JSON.stringify(parsed.name)} not found`, { model: parsed.name });
+    const h = await tx.aliases.historyAt(model.id, parsed.selector.alias, at);
+    const version = h && h.action !== 'alias.delete' ? h.to_version : null;
+    return { at: isoTime(at), ref, version, set_at: h ? isoTime(h.at) : null, set_by: h?.actor ?? null, reason: h?.reason ?? null };
+  }
+
+  /** "What did model X look like at T?": its last snapshot then, and its aliases then. */
+  async modelAt(name: string, t: unknown): Promise<{ at: string; model: Partial<Model> | null; aliases: Record<string, number> }> {
+    const at = parseInstant(t, 't');
+    validateModelName(name);
+    const tx = this.deps.store.read;
+    const model = await this.modelIdAt(tx, name, at);
+    if (!model) throw notFound(`model ${JSON.stringify(name)} not found`, { model: name });
+    const [event, aliases] = await Promise.all([tx.audit.lastModelEventAt(model.id, at), tx.aliases.allAt(model.id, at)]);
+    const snapshot = event && event.action !== 'model.delete' ? (event.after as Partial<Model>) : null;
+    return { at: isoTime(at), model: snapshot, aliases: snapshot ? aliases : {} };
+  }
+}

@@ -1,0 +1,53 @@
+import { ChainVerifier, decodeCursor, encodeCursor, pageSize, parseInstant, validateModelName, type AuditEvent, type ChainVerdict, type Page } from '@berth/core';
+import type { RegistryDeps } from './deps.js';
+import { toWireAudit } from './wire.js';
+
+export class AuditService {
+  constructor(private readonly deps: RegistryDeps) {}
+
+  async list(opts: { model?: string; since?: unknown; until?: unknown; cursor?: string; limit?: unknown }): Promise<Page<AuditEvent>> {
+    const limit = pageSize(opts.limit);
+    const afterSeq = opts.cursor ? Number(decodeCursor(opts.cursor, ['s']).s) : undefined;
+    const since = opts.since !== undefined && opts.since !== '' ? parseInstant(opts.since, 'since') : undefined;
+    const until = opts.until !== undefined && opts.until !== '' ? parseInstant(opts.until, 'until') : undefined;
+    const tx = this.deps.store.read;
+    let modelId: number | undefined;
+    if (opts.model) {
+      validateModelName(opts.model);
+      const m = await tx.models.findByName(opts.model);
+      if (m) modelId = m.id;
+      else {
+        const ids = await tx.audit.modelIdsNamed(opts.model, this.deps.clock.now());
+        if (ids.length === 0) return { items: [], next_cursor: null };
+        modelId = Math.max(...ids);
+      }
+    }
+    const rows = await tx.audit.list({ modelId, since, until, afterSeq, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return { items: page.map(toWireAudit), next_cursor: rows.length > limit ? encodeCursor({ s: page[page.length - 1].seq }) : null };
+  }
+
+  /** Walks the whole chain in pages; memory stays flat however long the trail is. */
+  async verify(): Promise<ChainVerdict> {
+    const tx = this.deps.store.read;
+    const head = await tx.audit.head();
+    const v = new ChainVerifier();
+    let after = 0;
+    for (;;) {
+      const rows = await tx.audit.list({ afterSeq: after, limit: 5000 });
+      if (rows.length === 0) break;
+      let ok = true;
+      for (const r of rows) {
+        if (r.seq > head.seq) break;
+        if (!v.push(r)) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) break;
+      after = rows[rows.length - 1].seq;
+      if (after >= head.seq) break;
+    }
+    return v.verdict(head);
+  }
+}

@@ -1,0 +1,53 @@
+import { BerthError, notFound } from '@berth/core';
+import type { Store, StoreTx } from '../store/store.js';
+import type { BlobStore } from '../blobs/blob-store.js';
+import type { ModelRecord } from '../store/models.js';
+import type { VersionRecord } from '../store/versions.js';
+import type { Clock } from './actor.js';
+
+export interface RegistryConfig {
+  /** Aliases protected on a new model unless it names its own list. */
+  defaultProtectedAliases: string[];
+  /** How long an upload session protects its blobs from garbage collection. */
+  uploadTtlMs: number;
+  /** Largest single blob accepted. */
+  maxBlobBytes: number;
+}
+
+export const DEFAULT_REGISTRY_CONFIG: RegistryConfig = {
+  defaultProtectedAliases: ['champion', 'production'],
+  uploadTtlMs: 24 * 3600 * 1000,
+  maxBlobBytes: 1024 ** 4,
+};
+
+export interface RegistryDeps {
+  store: Store;
+  blobs: BlobStore;
+  clock: Clock;
+  config: RegistryConfig;
+}
+
+export async function requireModel(tx: StoreTx, name: string): Promise<ModelRecord> {
+  const m = await tx.models.findByName(name);
+  if (!m) throw notFound(`model ${JSON.stringify(name)} not found: list models with \`berth ls\``, { model: name });
+  return m;
+}
+
+export async function requireVersion(tx: StoreTx, model: ModelRecord, version: number): Promise<VersionRecord> {
+  const v = await tx.versions.find(model.id, version);
+  if (!v) throw notFound(`version ${model.name}:${version} not found: list versions with \`berth ls ${model.name}\``, { model: model.name, version });
+  return v;
+}
+
+export function cleanReason(reason: string | null | undefined): string | null {
+  return reason && reason.trim() ? reason.trim() : null;
+}
+
+/** A protected alias always records why it moved; without a reason, how it was moved. */
+export function protectedReason(reason: string | null | undefined, via: string): string {
+  return cleanReason(reason) ?? `no reason given; moved through the ${via} API`;
+}
+
+export function conflict(message: string, details: Record<string, unknown>): BerthError {
+  return new BerthError('CONFLICT', message, details);
+}

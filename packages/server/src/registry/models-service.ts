@@ -1,0 +1,190 @@
+import {
+  BerthError,
+  decodeCursor,
+  encodeCursor,
+  invalid,
+  notFound,
+  pageSize,
+  validateAliasName,
+  validateKind,
+  validateModelName,
+  validateTags,
+  type Model,
+  type Page,
+} from '@berth/core';
+import type { StoreTx } from '../store/store.js';
+import type { ModelRecord, ModelStats } from '../store/models.js';
+import type { AliasRecord } from '../store/aliases.js';
+import { requireRole, type Actor } from './actor.js';
+import { requireModel, type RegistryDeps } from './deps.js';
+import { modelSnapshot, toWireModel } from './wire.js';
+
+export interface CreateModelInput {
+  name: string;
+  kind?: string;
+  description?: string;
+  tags?: Record<string, string>;
+  protected_aliases?: string[];
+}
+
+export interface UpdateModelInput {
+  description?: string;
+  tags?: Record<string, string>;
+  untag?: string[];
+  new_name?: string;
+  protected_aliases?: string[];
+}
+
+const MAX_DESCRIPTION = 64 * 1024;
+
+export function validateDescription(d: unknown): string {
+  if (typeof d !== 'string' || d.length > MAX_DESCRIPTION) throw invalid(`description must be a string of at most ${MAX_DESCRIPTION} characters`, { field: 'description' });
+  return d;
+}
+
+function validateProtected(list: unknown): string[] {
+  if (!Array.isArray(list)) throw invalid('protected_aliases must be a list of alias names', { field: 'protected_aliases' });
+  return [...new Set(list.map((a) => validateAliasName(a)))].sort();
+}
+
+function wireWithAliases(m: ModelRecord, stats: ModelStats | undefined, aliases: readonly AliasRecord[]): Model {
+  const map: Record<string, number> = {};
+  for (const a of aliases) map[a.alias] = a.version;
+  return toWireModel(m, stats, map, aliases.filter((a) => a.frozen).map((a) => a.alias));
+}
+
+export class ModelService {
+  constructor(private readonly deps: RegistryDeps) {}
+
+  /** Inside a transaction: creates the model and its audit event. */
+  async createIn(tx: StoreTx, actor: Actor, input: CreateModelInput): Promise<ModelRecord> {
+    const name = validateModelName(input.name);
+    const kind = validateKind(input.kind ?? 'model');
+    const description = validateDescription(input.description ?? '');
+    const tags = validateTags(input.tags ?? {});
+    const protectedAliases = input.protected_aliases ? validateProtected(input.protected_aliases) : [...this.deps.config.defaultProtectedAliases];
+    const now = this.deps.clock.now();
+    if (await tx.models.findByName(name)) throw new BerthError('ALREADY_EXISTS', `model ${JSON.stringify(name)} already exists`, { model: name });
+    let m: ModelRecord;
+    try {
+      m = await tx.models.insert({ name, kind, description, tags, protected_aliases: protectedAliases, created_at: now, updated_at: now });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') throw new BerthError('ALREADY_EXISTS', `model ${JSON.stringify(name)} already exists`, { model: name });
+      throw err;
+    }
+    await tx.audit.append({
+      at: now,
+      actor: actor.name,
+      action: 'model.create',
+      model_id: m.id,
+      model: m.name,
+      subject_type: 'model',
+      subject: m.name,
+      before: null,
+      after: modelSnapshot(m),
+      reason: null,
+    });
+    return m;
+  }
+
+  async create(actor: Actor, input: CreateModelInput): Promise<Model> {
+    requireRole(actor, 'editor', 'creating a model');
+    const m = await this.deps.store.transaction((tx) => this.createIn(tx, actor, input));
+    return this.wire(this.deps.store.read, m);
+  }
+
+  async wire(tx: StoreTx, m: ModelRecord): Promise<Model> {
+    const [stats, aliases] = await Promise.all([tx.models.stats([m.id]), tx.aliases.listForModel(m.id)]);
+    return wireWithAliases(m, stats.get(m.id), aliases);
+  }
+
+  async get(name: string): Promise<Model> {
+    const tx = this.deps.store.read;
+    return this.wire(tx, await requireModel(tx, validateModelName(name)));
+  }
+
+  async list(opts: { cursor?: string; limit?: unknown; kind?: string; prefix?: string }): Promise<Page<Model>> {
+    const limit = pageSize(opts.limit);
+    const after = opts.cursor ? String(decodeCursor(opts.cursor, ['n']).n) : undefined;
+    const kind = opts.kind ? validateKind(opts.kind) : undefined;
+    const tx = this.deps.store.read;
+    const rows = await tx.models.list({ after, limit: limit + 1, kind, prefix: opts.prefix });
+    const page = rows.slice(0, limit);
+    const ids = page.map((m) => m.id);
+    const [stats, aliases] = await Promise.all([tx.models.stats(ids), tx.aliases.groupForModels(ids)]);
+    const items = page.map((m) => wireWithAliases(m, stats.get(m.id), aliases.get(m.id) ?? []));
+    return { items, next_cursor: rows.length > limit ? encodeCursor({ n: page[page.length - 1].name }) : null };
+  }
+
+  async update(actor: Actor, name: string, input: UpdateModelInput): Promise<Model> {
+    requireRole(actor, 'editor', 'editing a model');
+    validateModelName(name);
+    const patch: { name?: string; description?: string; tags?: Record<string, string>; protected_aliases?: string[] } = {};
+    if (input.description !== undefined) patch.description = validateDescription(input.description);
+    if (input.new_name !== undefined) patch.name = validateModelName(input.new_name);
+    if (input.protected_aliases !== undefined) {
+      requireRole(actor, 'admin', 'changing which aliases are protected');
+      patch.protected_aliases = validateProtected(input.protected_aliases);
+    }
+    if (input.tags) validateTags(input.tags);
+    if (input.untag && (!Array.isArray(input.untag) || input.untag.some((k) => typeof k !== 'string'))) throw invalid('untag must be a list of tag keys', { field: 'untag' });
+    const m = await this.deps.store.transaction(async (tx) => {
+      const before = await tx.models.lockByName(name);
+      if (!before) throw notFound(`model ${JSON.stringify(name)} not found: list models with \`berth ls\``, { model: name });
+      if (input.tags || input.untag) {
+        const tags = { ...before.tags, ...(input.tags ?? {}) };
+        for (const k of input.untag ?? []) delete tags[k];
+        patch.tags = tags;
+      }
+      if (patch.name !== undefined && patch.name !== before.name && (await tx.models.findByName(patch.name))) {
+        throw new BerthError('ALREADY_EXISTS', `cannot rename ${name} to ${patch.name}: that name is taken`, { model: patch.name });
+      }
+      const now = this.deps.clock.now();
+      const after = await tx.models.update(before.id, patch, now);
+      await tx.audit.append({
+        at: now,
+        actor: actor.name,
+        action: patch.name !== undefined && patch.name !== before.name ? 'model.rename' : 'model.update',
+        model_id: after.id,
+        model: after.name,
+        subject_type: 'model',
+        subject: after.name,
+        before: modelSnapshot(before),
+        after: modelSnapshot(after),
+        reason: null,
+      });
+      return after;
+    });
+    return this.wire(this.deps.store.read, m);
+  }
+
+  async delete(actor: Actor, name: string, opts: { force?: boolean } = {}): Promise<void> {
+    requireRole(actor, 'editor', 'deleting a model');
+    validateModelName(name);
+    await this.deps.store.transaction(async (tx) => {
+      const m = await requireModel(tx, name);
+      const count = await tx.versions.count(m.id);
+      if (count > 0 && !opts.force) {
+        throw new BerthError('FAILED_PRECONDITION', `model ${name} still has ${count} version(s): delete them first, or pass --force as an admin to delete the model with all its versions and aliases`, {
+          model: name,
+          versions: count,
+        });
+      }
+      if (count > 0) requireRole(actor, 'admin', 'deleting a model with its versions');
+      const pinned = (await tx.versions.dependentsOfModel(m.id)).filter((d) => d.model !== m.name);
+      if (pinned.length > 0) {
+        throw new BerthError('FAILED_PRECONDITION', `model ${name} cannot be deleted: ${pinned.map((d) => `${d.model}:${d.version}`).join(', ')} pin its versions`, { model: name, referenced_by: pinned });
+      }
+      const now = this.deps.clock.now();
+      for (const a of await tx.aliases.listForModel(m.id)) {
+        const e = await tx.audit.append({ at: now, actor: actor.name, action: 'alias.delete', model_id: m.id, model: m.name, subject_type: 'alias', subject: `${m.name}@${a.alias}`, before: { version: a.version }, after: null, reason: 'model deleted' });
+        await tx.aliases.appendHistory({ seq: e.seq, model_id: m.id, alias: a.alias, action: 'alias.delete', from_version: a.version, to_version: null, actor: actor.name, at: now, reason: 'model deleted' });
+      }
+      await tx.aliases.deleteAllOfModel(m.id);
+      await tx.versions.deleteAllOfModel(m.id);
+      await tx.models.delete(m.id);
+      await tx.audit.append({ at: now, actor: actor.name, action: 'model.delete', model_id: m.id, model: m.name, subject_type: 'model', subject: m.name, before: modelSnapshot(m), after: null, reason: null });
+    });
+  }
+}

@@ -1,0 +1,29 @@
+import { AliasService } from './aliases-service.js';
+import { AuditService } from './audit-service.js';
+import { BlobService } from './blobs-service.js';
+import { GcService } from './gc-service.js';
+import { ModelService } from './models-service.js';
+import { RunService } from './runs-service.js';
+import { VersionService } from './versions-service.js';
+import type { RegistryDeps } from './deps.js';
+
+/** Every rule with I/O, in one place; each protocol front translates onto these services. */
+export class Registry {
+  readonly models: ModelService;
+  readonly versions: VersionService;
+  readonly aliases: AliasService;
+  readonly audit: AuditService;
+  readonly blobs: BlobService;
+  readonly runs: RunService;
+  readonly gc: GcService;
+
+  constructor(readonly deps: RegistryDeps) {
+    this.models = new ModelService(deps);
+    this.versions = new VersionService(deps, this.models);
+    this.aliases = new AliasService(deps);
+    this.audit = new AuditService(deps);
+    this.blobs = new BlobService(deps);
+    this.runs = new RunService(deps);
+    this.gc = new GcService(deps);
+  }
+}

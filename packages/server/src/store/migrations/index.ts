@@ -1,0 +1,11 @@
+import type { Kysely } from 'kysely';
+import type { DialectName } from '../schema.js';
+import * as m0001 from './0001-init.js';
+
+export interface BerthMigration {
+  name: string;
+  up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
+}
+
+/** Bundled with the code, applied in order; append only. */
+export const MIGRATIONS: readonly BerthMigration[] = [{ name: '0001-init', up: m0001.up }];

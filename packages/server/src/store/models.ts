@@ -1,0 +1,136 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, ModelsTable } from './schema.js';
+import { parseJson, toJson } from './json.js';
+
+export interface ModelRecord {
+  id: number;
+  name: string;
+  kind: string;
+  description: string;
+  tags: Record<string, string>;
+  protected_aliases: string[];
+  last_version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ModelStats {
+  latest_version: number | null;
+  version_count: number;
+}
+
+function toModel(row: Selectable<ModelsTable>): ModelRecord {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    kind: row.kind,
+    description: row.description,
+    tags: parseJson(row.tags, {}),
+    protected_aliases: parseJson(row.protected_aliases, []),
+    last_version: Number(row.last_version),
+    created_at: Number(row.created_at),
+    updated_at: Number(row.updated_at),
+  };
+}
+
+export class ModelRepo {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly rowLocks = false,
+  ) {}
+
+  async findByName(name: string): Promise<ModelRecord | undefined> {
+    const row = await this.db.selectFrom('models').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toModel(row);
+  }
+
+  /** Like findByName, and holds the row until the transaction ends (read-modify-write). */
+  async lockByName(name: string): Promise<ModelRecord | undefined> {
+    let q = this.db.selectFrom('models').selectAll().where('name', '=', name);
+    if (this.rowLocks) q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    return row && toModel(row);
+  }
+
+  async findById(id: number): Promise<ModelRecord | undefined> {
+    const row = await this.db.selectFrom('models').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toModel(row);
+  }
+
+  async insert(m: Omit<ModelRecord, 'id' | 'last_version'>): Promise<ModelRecord> {
+    const row = await this.db
+      .insertInto('models')
+      .values({
+        name: m.name,
+        kind: m.kind,
+        description: m.description,
+        tags: toJson(m.tags),
+        protected_aliases: toJson(m.protected_aliases),
+        last_version: 0,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toModel(row);
+  }
+
+  async update(
+    id: number,
+    patch: Partial<Pick<ModelRecord, 'name' | 'description' | 'tags' | 'protected_aliases'>>,
+    at: number,
+  ): Promise<ModelRecord> {
+    const row = await this.db
+      .updateTable('models')
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+        ...(patch.tags !== undefined ? { tags: toJson(patch.tags) } : {}),
+        ...(patch.protected_aliases !== undefined ? { protected_aliases: toJson(patch.protected_aliases) } : {}),
+        updated_at: at,
+      })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toModel(row);
+  }
+
+  /** Hands out the next version number. The row update also serialises concurrent creators. */
+  async nextVersion(id: number): Promise<number> {
+    const row = await this.db
+      .updateTable('models')
+      .set((eb) => ({ last_version: eb('last_version', '+', 1) }))
+      .where('id', '=', id)
+      .returning('last_version')
+      .executeTakeFirstOrThrow();
+    return Number(row.last_version);
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('models').where('id', '=', id).execute();
+  }
+
+  /** Ordered by name; `after` is the last name of the previous page. */
+  async list(opts: { after?: string; limit: number; kind?: string; prefix?: string }): Promise<ModelRecord[]> {
+    let q = this.db.selectFrom('models').selectAll().orderBy('name').limit(opts.limit);
+    if (opts.after !== undefined) q = q.where('name', '>', opts.after);
+    if (opts.kind !== undefined) q = q.where('kind', '=', opts.kind);
+    if (opts.prefix) q = q.where('name', '>=', opts.prefix).where('name', '<', `${opts.prefix}\uffff`);
+    return (await q.execute()).map(toModel);
+  }
+
+  /** Latest READY version and version count, for a page of models in one query. */
+  async stats(ids: number[]): Promise<Map<number, ModelStats>> {
+    const out = new Map<number, ModelStats>();
+    if (ids.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('versions')
+      .select((eb) => ['model_id', eb.fn.max('version').as('latest'), eb.fn.countAll().as('n')])
+      .where('model_id', 'in', ids)
+      .where('status', '=', 'READY')
+      .groupBy('model_id')
+      .execute();
+    for (const r of rows) out.set(Number(r.model_id), { latest_version: r.latest === null ? null : Number(r.latest), version_count: Number(r.n) });
+    return out;
+  }
+}

@@ -1,0 +1,148 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types for Kysely. SQL is snake_case with plural tables; times are integer
+ * milliseconds since the epoch; JSON columns are text (the same in SQLite and PostgreSQL) and
+ * are parsed by the explicit row → entity mappers in each aggregate file.
+ */
+export interface ModelsTable {
+  id: Generated<number>;
+  name: string;
+  kind: string;
+  description: string;
+  tags: string;
+  protected_aliases: string;
+  /** Counter of the last version number handed out: numbers are never reused. */
+  last_version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface VersionsTable {
+  id: Generated<number>;
+  model_id: number;
+  version: number;
+  digest: string;
+  status: string;
+  stage: string;
+  size: number;
+  file_count: number;
+  metadata: string;
+  tags: string;
+  description: string;
+  source: string | null;
+  run_id: string | null;
+  dependencies: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface VersionFilesTable {
+  version_id: number;
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface VersionDependenciesTable {
+  version_id: number;
+  dep_model_id: number;
+  dep_version: number;
+  dep_digest: string;
+}
+
+export interface AliasesTable {
+  model_id: number;
+  alias: string;
+  version: number;
+  frozen: number;
+  updated_by: string;
+  updated_at: number;
+}
+
+export interface AliasHistoryTable {
+  id: Generated<number>;
+  seq: number;
+  model_id: number;
+  alias: string;
+  action: string;
+  from_version: number | null;
+  to_version: number | null;
+  actor: string;
+  at: number;
+  reason: string | null;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  model_id: number | null;
+  model: string | null;
+  subject_type: string;
+  subject: string;
+  before: string | null;
+  after: string | null;
+  reason: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface UploadsTable {
+  id: string;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface UploadBlobsTable {
+  upload_id: string;
+  sha256: string;
+}
+
+export interface RunsTable {
+  id: string;
+  experiment: string;
+  name: string | null;
+  status: string;
+  params: string;
+  tags: string;
+  datasets: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RunMetricsTable {
+  id: Generated<number>;
+  run_id: string;
+  key: string;
+  value: number;
+  step: number;
+  timestamp: number;
+}
+
+export interface Database {
+  models: ModelsTable;
+  versions: VersionsTable;
+  version_files: VersionFilesTable;
+  version_dependencies: VersionDependenciesTable;
+  aliases: AliasesTable;
+  alias_history: AliasHistoryTable;
+  audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
+  uploads: UploadsTable;
+  upload_blobs: UploadBlobsTable;
+  runs: RunsTable;
+  run_metrics: RunMetricsTable;
+}
+
+export type DialectName = 'sqlite' | 'postgres';

@@ -1,0 +1,112 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { BerthError } from '@berth/core';
+import type { Database, DialectName } from './schema.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { ModelRepo } from './models.js';
+import { VersionRepo } from './versions.js';
+import { AliasRepo } from './aliases.js';
+import { AuditRepo } from './audit.js';
+import { UploadRepo } from './uploads.js';
+import { RunRepo } from './runs.js';
+import { isSerializationFailure, translateStoreError } from './errors.js';
+
+/** The repositories of every aggregate, bound to one executor (the pool or a transaction). */
+export class StoreTx {
+  readonly models: ModelRepo;
+  readonly versions: VersionRepo;
+  readonly aliases: AliasRepo;
+  readonly audit: AuditRepo;
+  readonly uploads: UploadRepo;
+  readonly runs: RunRepo;
+
+  constructor(db: Kysely<Database>, dialect: DialectName) {
+    // Row locks for read-modify-write (tag merges): PostgreSQL needs FOR UPDATE under READ
+    // COMMITTED; SQLite has one writer at a time and no such clause.
+    const lock = dialect === 'postgres';
+    this.models = new ModelRepo(db, lock);
+    this.versions = new VersionRepo(db, lock);
+    this.aliases = new AliasRepo(db);
+    this.audit = new AuditRepo(db);
+    this.uploads = new UploadRepo(db);
+    this.runs = new RunRepo(db, lock);
+  }
+}
+
+export interface Store {
+  readonly dialect: DialectName;
+  /** Repositories for reads outside a transaction. */
+  readonly read: StoreTx;
+  /**
+   * Runs `fn` in one transaction: state change, audit event and history rows commit together
+   * or not at all. SQL only inside (CONVENTIONS habit 4). Retried on PostgreSQL serialization
+   * failures and deadlocks, so `fn` must be safe to run again.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** The Kysely instance, for store-level tooling (benchmarks seeding rows, migrations). */
+  readonly db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+class KyselyStore implements Store {
+  readonly read: StoreTx;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: DialectName,
+    private readonly onClose: () => Promise<void> | void,
+  ) {
+    this.read = new StoreTx(db, dialect);
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute((trx) => fn(new StoreTx(trx, this.dialect)));
+      } catch (err) {
+        if (attempt < 5 && isSerializationFailure(err)) continue;
+        throw translateStoreError(err);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}
+
+function provider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const m of MIGRATIONS) out[m.name] = { up: (db) => m.up(db, dialect) };
+      return out;
+    },
+  };
+}
+
+export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {
+  const migrator = new Migrator({ db, provider: provider(dialect), migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new BerthError('INTERNAL', `database migration ${failed ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+}
+
+/**
+ * Opens the metadata store named by a URL: `sqlite:<path>` (or a bare path) for the embedded
+ * default, `postgres://…` / `postgresql://…` for PostgreSQL. Applies pending migrations.
+ */
+export async function openStore(url: string, opts: { poolSize?: number } = {}): Promise<Store> {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const { createPostgresDb } = await import('./dialects/postgres.js');
+    const { db, close } = await createPostgresDb(url, opts.poolSize);
+    await migrate(db, 'postgres');
+    return new KyselyStore(db, 'postgres', close);
+  }
+  const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  const { createSqliteDb } = await import('./dialects/sqlite.js');
+  const { db } = createSqliteDb(file);
+  await migrate(db, 'sqlite');
+  return new KyselyStore(db, 'sqlite', () => db.destroy());
+}

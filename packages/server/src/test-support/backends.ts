@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openStore, type Store } from '../store/store.js';
+
+/**
+ * The metadata-store backends every contract suite runs against. PostgreSQL comes from
+ * BERTH_TEST_PG_URL (scripts/test.mjs starts a throwaway server when it can); each suite gets
+ * a database of its own, dropped afterwards. Without a URL the PostgreSQL suite skips, unless
+ * BERTH_REQUIRE_ALL=1, where it fails.
+ */
+export interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** Why the backend cannot run here, or undefined when it can. */
+  unavailable?: string;
+  open(): Promise<{ store: Store; dir: string; cleanup(): Promise<void> }>;
+}
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'berth-test-'));
+}
+
+export const sqliteBackend: Backend = {
+  name: 'sqlite',
+  async open() {
+    const dir = await tempDir();
+    const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
+    return {
+      store,
+      dir,
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+function pgUnavailable(): string | undefined {
+  if (process.env.BERTH_TEST_PG_URL) return undefined;
+  const why = 'BERTH_TEST_PG_URL is not set (npm test starts a throwaway PostgreSQL when its binaries are installed)';
+  if (process.env.BERTH_REQUIRE_ALL === '1') throw new Error(`PostgreSQL is required (BERTH_REQUIRE_ALL=1) but ${why}`);
+  return why;
+}
+
+export const postgresBackend: Backend = {
+  name: 'postgres',
+  get unavailable() {
+    return pgUnavailable();
+  },
+  async open() {
+    const base = process.env.BERTH_TEST_PG_URL as string;
+    const pg = (await import('pg')).default;
+    const dbName = `berth_t_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`create database ${dbName}`);
+    await admin.end();
+    const url = new URL(base);
+    url.pathname = `/${dbName}`;
+    const store = await openStore(url.toString(), { poolSize: 10 });
+    const dir = await tempDir();
+    return {
+      store,
+      dir,
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+        const a = new pg.Client({ connectionString: base });
+        await a.connect();
+        await a.query(`drop database if exists ${dbName} with (force)`);
+        await a.end();
+      },
+    };
+  },
+};
+
+export const BACKENDS: Backend[] = [sqliteBackend, postgresBackend];
