@@ -89,7 +89,7 @@ export class VersionService {
     const tags = validateTags(input.tags ?? {});
     const description = validateDescription(input.description ?? '');
     if (input.source != null && (typeof input.source !== 'string' || input.source.length > 4096)) throw invalid('source must be a string of at most 4096 characters', { field: 'source' });
-    if (input.run_id != null && (typeof input.run_id !== 'string' || input.run_id.length > 256)) throw invalid('run_id must be a string', { field: 'run_id' });
+    if (input.run_id != null && (typeof input.run_id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(input.run_id))) throw invalid('run_id must be 1-64 characters of A-Z a-z 0-9 _ -', { field: 'run_id' });
     const depRefs = this.validateDependencies(input.dependencies ?? []);
     await this.checkBlobs(files);
     const digest = manifestDigest(files);
@@ -103,7 +103,9 @@ export class VersionService {
         throw invalid(`model ${name} is of kind ${model.kind}, not ${input.kind}`, { field: 'kind' });
       }
       if (input.run_id && !(await tx.runs.find(input.run_id))) {
-        throw notFound(`run ${JSON.stringify(input.run_id)} not found: create it first or leave --run out`, { run_id: input.run_id });
+        // A run named only by id (a training job outside Berth): record it, so lineage has a node.
+        await tx.runs.insert({ id: input.run_id, experiment: 'Default', name: null, status: 'FINISHED', params: {}, tags: {}, datasets: [], created_by: actor.name, created_at: now, updated_at: now });
+        await tx.audit.append({ at: now, actor: actor.name, action: 'run.create', model_id: null, model: null, subject_type: 'run', subject: input.run_id, before: null, after: { experiment: 'Default', registered_with: `${name}` }, reason: null });
       }
       const pinned = await this.resolveDependencies(tx, depRefs);
       const number = await tx.models.nextVersion(model.id);

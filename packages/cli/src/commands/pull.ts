@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { parseReference } from '@berth/core';
+import { pullVersion } from '@berth/sdk/node';
+import { parse } from '../args.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../io.js';
+import { bytes } from '../output/format.js';
+import { ProgressBar } from '../output/progress.js';
+
+const USAGE = `usage: berth pull <ref> [-o DIR] [--concurrency 4]
+Downloads a version (name, name:3, name@alias, name@sha256:…) and verifies every file's sha256.
+An interrupted pull resumes where it stopped. DIR defaults to ./<name>-<version>.`;
+
+export async function run(argv: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, concurrency: { type: 'string' } }, USAGE);
+  if (values.help) return (ctx.print(USAGE), 0);
+  if (positionals.length !== 1) throw new UsageError('give exactly one reference to pull', USAGE);
+  const ref = positionals[0];
+  const parsed = parseReference(ref);
+  let out = values.output as string | undefined;
+  if (!out) {
+    const v = await ctx.client().resolve(ref);
+    out = `${parsed.name.replace('/', '--')}-${v.version}`;
+  }
+  const bar = new ProgressBar(ctx.io.stderr);
+  const result = await pullVersion(ctx.client(), ref, resolve(ctx.io.cwd, out), {
+    concurrency: values.concurrency ? Number(values.concurrency) : 4,
+    onProgress: (p) => bar.update('downloading', p.done, p.total),
+  });
+  bar.done();
+  if (ctx.json) {
+    ctx.printJson({ model: result.version.model, version: result.version.version, digest: result.version.digest, output: resolve(ctx.io.cwd, out), files: result.files, downloaded_bytes: result.downloaded_bytes, reused_bytes: result.reused_bytes });
+  } else {
+    ctx.print(`${result.version.model}:${result.version.version} ${result.version.digest} -> ${out}`);
+    ctx.print(`${result.files.length} file(s) verified; downloaded ${bytes(result.downloaded_bytes)}, reused ${bytes(result.reused_bytes)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { invalid } from '@berth/core';
+import { pushPath } from '@berth/sdk/node';
+import { parse, parsePairs } from '../args.js';
+import type { Context } from '../context.js';
+import { UsageError } from '../io.js';
+import { bytes } from '../output/format.js';
+import { ProgressBar } from '../output/progress.js';
+
+const USAGE = `usage: berth push <dir|file> --model NAME [--kind model|adapter|prompt|rag-config|bundle|dataset]
+                  [--metadata k=v ...] [--metadata-file f.json] [--tag k=v ...] [--description D]
+                  [--run RUN_ID] [--source S] [--concurrency 4]
+Registers the files as a new immutable version; only blobs the server lacks are uploaded.`;
+
+export async function run(argv: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      model: { type: 'string', short: 'm' },
+      kind: { type: 'string' },
+      metadata: { type: 'string', multiple: true },
+      'metadata-file': { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      description: { type: 'string' },
+      run: { type: 'string' },
+      source: { type: 'string' },
+      concurrency: { type: 'string' },
+    },
+    USAGE,
+  );
+  if (values.help) return (ctx.print(USAGE), 0);
+  if (positionals.length !== 1) throw new UsageError('give exactly one folder or file to push', USAGE);
+  if (!values.model) throw new UsageError('--model NAME is required', USAGE);
+  const metadata: Record<string, unknown> = {};
+  if (values['metadata-file']) {
+    const path = resolve(ctx.io.cwd, values['metadata-file'] as string);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(path, 'utf8'));
+    } catch (err) {
+      throw invalid(`cannot read --metadata-file ${values['metadata-file']}: ${(err as Error).message}`, { field: 'metadata-file' });
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`--metadata-file ${values['metadata-file']} must hold a JSON object`, { field: 'metadata-file' });
+    Object.assign(metadata, parsed);
+  }
+  Object.assign(metadata, parsePairs(values.metadata as string[] | undefined, 'metadata', USAGE, true));
+  const tags = parsePairs(values.tag as string[] | undefined, 'tag', USAGE, false) as Record<string, string>;
+  const concurrency = values.concurrency ? Number(values.concurrency) : 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be 1-64', USAGE);
+  const bar = new ProgressBar(ctx.io.stderr);
+  const source = (values.source as string | undefined) ?? `upload:${resolve(ctx.io.cwd, positionals[0])}`;
+  const result = await pushPath(ctx.client(), resolve(ctx.io.cwd, positionals[0]), {
+    model: values.model as string,
+    kind: values.kind as string | undefined,
+    description: values.description as string | undefined,
+    metadata,
+    tags,
+    runId: values.run as string | undefined,
+    source,
+    concurrency,
+    onProgress: (p) => bar.update(p.phase === 'hash' ? 'hashing  ' : 'uploading', p.done, p.total),
+  });
+  bar.done();
+  const v = result.version;
+  if (ctx.json) {
+    ctx.printJson({ model: v.model, version: v.version, digest: v.digest, files: result.files, uploaded_bytes: result.uploaded_bytes, skipped_bytes: result.skipped_bytes });
+  } else {
+    ctx.print(`${v.model}:${v.version} ${v.digest}`);
+    ctx.print(`${result.files.length} file(s), ${bytes(v.size)}: uploaded ${bytes(result.uploaded_bytes)}, already stored ${bytes(result.skipped_bytes)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,53 @@
+import { startServer } from '@berth/server';
+import { parse } from '../args.js';
+import type { Context } from '../context.js';
+
+const USAGE = `usage: berth server [--host 127.0.0.1] [--port 7878] [--data ./.berth] [--db sqlite:<path>|postgres://…] [--blobs DIR]
+                    [--config berth.yaml] [--body-limit BYTES] [--log-level info] [--insecure-no-auth]
+Runs the registry. Precedence: flags > BERTH_* environment > berth.yaml > defaults.
+Stops cleanly on SIGTERM or SIGINT.`;
+
+export async function run(argv: string[], ctx: Context): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      db: { type: 'string' },
+      blobs: { type: 'string' },
+      config: { type: 'string' },
+      'body-limit': { type: 'string' },
+      'log-level': { type: 'string' },
+      'insecure-no-auth': { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (values.help) return (ctx.print(USAGE), 0);
+  const server = await startServer({
+    host: values.host as string | undefined,
+    port: values.port === undefined ? undefined : Number(values.port),
+    data: values.data as string | undefined,
+    db: values.db as string | undefined,
+    blobs: values.blobs as string | undefined,
+    config: values.config as string | undefined,
+    bodyLimit: values['body-limit'] === undefined ? undefined : Number(values['body-limit']),
+    logLevel: values['log-level'] as string | undefined,
+    insecureNoAuth: values['insecure-no-auth'] as boolean | undefined,
+    env: ctx.io.env,
+    cwd: ctx.io.cwd,
+  });
+  if (ctx.json) ctx.printJson({ url: server.url, db: server.config.db.replace(/\/\/[^@]*@/, '//***@'), blobs: server.config.blobs });
+  else ctx.print(`Berth listening on ${server.url} (db ${server.config.db.replace(/\/\/[^@]*@/, '//***@')}, blobs ${server.config.blobs})`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await server.close();
+  return 0;
+}

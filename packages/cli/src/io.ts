@@ -1,0 +1,22 @@
+export interface Out {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface Io {
+  stdout: Out;
+  stderr: Out;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+/** A mistake in how a command was called: exit 2 with the command's usage. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly usage?: string,
+  ) {
+    super(message);
+  }
+}
