@@ -15,8 +15,10 @@ export interface ServerHandle {
 }
 
 /** Starts the real `berth server` binary on a free port and waits for /healthz. */
-export async function startBerth(data: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ServerHandle> {
-  const proc = spawn(process.execPath, [BIN, 'server', '--host', '127.0.0.1', '--port', '0', '--data', data, ...extra], {
+export async function startBerth(data: string | null, extra: string[] = [], env: Record<string, string> = {}, cwd = ROOT): Promise<ServerHandle> {
+  const args = [BIN, 'server', '--host', '127.0.0.1', '--port', '0', ...(data === null ? [] : ['--data', data]), ...extra];
+  const proc = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,7 +50,7 @@ export async function startBerth(data: string, extra: string[] = [], env: Record
   return {
     url,
     proc,
-    data,
+    data: data ?? '',
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);

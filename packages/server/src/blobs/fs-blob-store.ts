@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, opendir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, open, opendir, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,14 +14,6 @@ function checkSha(sha256: string): string {
   return sha256;
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * Blobs in a local folder: `sha256/<first two hex>/<hex>`, uploads in progress in `tmp/`
@@ -33,6 +25,8 @@ async function fsyncPath(path: string): Promise<void> {
 export class FsBlobStore implements BlobStore {
   private readonly blobsDir: string;
   private readonly tmpDir: string;
+  /** Open handles of the 256 shard folders, kept to fsync a rename without reopening. */
+  private readonly shardHandles = new Map<string, Promise<FileHandle>>();
 
   private constructor(readonly root: string) {
     this.blobsDir = join(root, 'sha256');
@@ -43,7 +37,20 @@ export class FsBlobStore implements BlobStore {
     const s = new FsBlobStore(root);
     await mkdir(s.blobsDir, { recursive: true });
     await mkdir(s.tmpDir, { recursive: true });
+    // All shard folders exist from the start: a put never has to create one.
+    await Promise.all(Array.from({ length: 256 }, (_, i) => mkdir(join(s.blobsDir, i.toString(16).padStart(2, '0')), { recursive: true })));
     return s;
+  }
+
+  private syncShard(sha256: string): Promise<void> {
+    const shard = sha256.slice(0, 2);
+    let h = this.shardHandles.get(shard);
+    if (!h) {
+      h = open(join(this.blobsDir, shard), 'r');
+      this.shardHandles.set(shard, h);
+      h.catch(() => this.shardHandles.delete(shard));
+    }
+    return h.then((fh) => fh.sync());
   }
 
   private pathOf(sha256: string): string {
@@ -79,8 +86,10 @@ export class FsBlobStore implements BlobStore {
         cb(null, chunk);
       },
     });
-    const out = createWriteStream(tmp, { highWaterMark: CHUNK });
+    const fh = await open(tmp, 'w');
+    let closed = false;
     try {
+      const out = createWriteStream('', { fd: fh.fd, autoClose: false, emitClose: false, highWaterMark: CHUNK });
       await pipeline(body, meter, out);
       const actual = hash.digest('hex');
       if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
@@ -89,19 +98,18 @@ export class FsBlobStore implements BlobStore {
       if (actual !== sha256) {
         throw invalid(`the uploaded bytes hash to ${actual}, not ${sha256}: nothing was stored`, { field: 'sha256', expected: sha256, actual });
       }
-      const existing = await this.stat(sha256);
+      const [existing] = await Promise.all([this.stat(sha256), fh.sync()]);
+      await fh.close();
+      closed = true;
       if (existing) {
         await unlink(tmp).catch(() => {});
         return { sha256, size, created: false };
       }
-      await fsyncPath(tmp);
-      const dest = this.pathOf(sha256);
-      await mkdir(join(this.blobsDir, sha256.slice(0, 2)), { recursive: true });
-      await rename(tmp, dest);
-      await fsyncPath(join(this.blobsDir, sha256.slice(0, 2)));
+      await rename(tmp, this.pathOf(sha256));
+      await this.syncShard(sha256);
       return { sha256, size, created: true };
     } catch (err) {
-      out.destroy();
+      if (!closed) await fh.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       throw err;
     }
@@ -164,5 +172,9 @@ export class FsBlobStore implements BlobStore {
     return n;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const handles = [...this.shardHandles.values()];
+    this.shardHandles.clear();
+    await Promise.all(handles.map((h) => h.then((fh) => fh.close()).catch(() => {})));
+  }
 }

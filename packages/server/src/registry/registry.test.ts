@@ -46,6 +46,7 @@ for (const backend of BACKENDS) {
     let reg: Registry;
     let clock: FakeClock;
     let cleanup: () => Promise<void>;
+    let dbFile = '';
 
     async function upload(files: Record<string, string>): Promise<ManifestFile[]> {
       const out: ManifestFile[] = [];
@@ -64,6 +65,7 @@ for (const backend of BACKENDS) {
     before(async () => {
       const opened = await backend.open();
       store = opened.store;
+      dbFile = `${opened.dir}/berth.db`;
       clock = new FakeClock();
       const blobs = await FsBlobStore.open(`${opened.dir}/blobs`);
       reg = new Registry({ store, blobs, clock, config: DEFAULT_REGISTRY_CONFIG });
@@ -130,6 +132,36 @@ for (const backend of BACKENDS) {
       for (const r of results) if (r.status === 'rejected') assert.equal((r.reason as BerthError).code, 'CONFLICT');
       const hist = await reg.aliases.history('race', 'staging', {});
       assert.equal(hist.items.length, 2);
+    });
+
+    it('answers alias resolves from memory only while nothing changed', async () => {
+      await push('hot', { a: '1' });
+      await push('hot', { a: '2' });
+      await expectCode(reg.versions.resolveAlias('hot', 'champion'), 'NOT_FOUND', /not set/);
+      await expectCode(reg.versions.resolveAlias('ghost', 'champion'), 'NOT_FOUND', /model "ghost"/);
+      await reg.aliases.set(admin, 'hot', 'champion', { version: 1 });
+      assert.equal((await reg.versions.resolveAlias('hot', 'champion')).version, 1);
+      await reg.aliases.set(admin, 'hot', 'champion', { version: 2 });
+      const v = await reg.versions.resolveAlias('hot', 'champion');
+      assert.equal(v.version, 2);
+      assert.deepEqual(v.aliases, ['champion']);
+      await reg.aliases.set(admin, 'hot', 'staging', { version: 2 });
+      assert.deepEqual((await reg.versions.resolveAlias('hot', 'champion')).aliases, ['champion', 'staging']);
+      await reg.versions.update(admin, 'hot', 2, { metadata: { accuracy: 0.93 } });
+      assert.deepEqual((await reg.versions.resolveAlias('hot', 'champion')).metadata, { accuracy: 0.93 });
+      await reg.aliases.delete(admin, 'hot', 'champion');
+      await expectCode(reg.versions.resolveAlias('hot', 'champion'), 'NOT_FOUND');
+      if (backend.name === 'sqlite') {
+        // another process writing the same database file is noticed too
+        const { openStore } = await import('../store/store.js');
+        const other = await openStore(`sqlite:${dbFile}`);
+        const otherReg = new Registry({ store: other, blobs: reg.deps.blobs, clock, config: DEFAULT_REGISTRY_CONFIG });
+        await reg.aliases.set(admin, 'hot', 'champion', { version: 1 });
+        assert.equal((await reg.versions.resolveAlias('hot', 'champion')).version, 1);
+        await otherReg.aliases.set(admin, 'hot', 'champion', { version: 2 });
+        assert.equal((await reg.versions.resolveAlias('hot', 'champion')).version, 2);
+        await other.close();
+      }
     });
 
     it('moves several aliases atomically: all or none', async () => {

@@ -12,6 +12,7 @@ import {
   parseSha256,
   validateFilePath,
   validateModelName,
+  validateAliasName,
   validateTags,
   type Dependency,
   type ManifestFile,
@@ -239,6 +240,36 @@ export class VersionService {
     const [aliases, files] = await Promise.all([tx.aliases.namesForVersion(model.id, version.version), opts.files ? tx.versions.files(version.id) : undefined]);
     return toWireVersion(model.name, version, aliases, files);
   }
+
+  /**
+   * The hot path: the version an alias points at (without files), one statement per miss.
+   * Answers are memoised while the store's change token stays the same (SQLite: no commit
+   * by this process or any other since), so a gateway polling an alias costs a map lookup.
+   */
+  async resolveAlias(name: string, alias: string): Promise<Version> {
+    const key = `${name}\u0000${alias}`;
+    const token = this.deps.store.changeToken();
+    if (token !== undefined) {
+      const hit = this.aliasCache.get(key);
+      if (hit && hit.token === token) return hit.version;
+    }
+    validateModelName(name);
+    validateAliasName(alias);
+    const r = await this.deps.store.hot.resolveAlias(name, alias);
+    if (!r) {
+      // Say precisely what is missing: the model, or the alias.
+      await requireModel(this.deps.store.read, name);
+      throw notFound(`alias ${name}@${alias} is not set: see \`berth alias ls ${name}\``, { model: name, alias });
+    }
+    const version = toWireVersion(r.model, r.version, r.aliases);
+    if (token !== undefined) {
+      if (this.aliasCache.size >= 10_000) this.aliasCache.clear();
+      this.aliasCache.set(key, { token, version });
+    }
+    return version;
+  }
+
+  private readonly aliasCache = new Map<string, { token: string; version: Version }>();
 
   async get(name: string, version: number, opts: { files?: boolean } = {}): Promise<Version> {
     return this.resolve({ name: validateModelName(name), selector: { kind: 'version', version } }, opts);

@@ -9,6 +9,7 @@ import { AuditRepo } from './audit.js';
 import { UploadRepo } from './uploads.js';
 import { RunRepo } from './runs.js';
 import { isSerializationFailure, translateStoreError } from './errors.js';
+import { PostgresHotReads, SqliteHotReads, type HotReads } from './hot-reads.js';
 
 /** The repositories of every aggregate, bound to one executor (the pool or a transaction). */
 export class StoreTx {
@@ -44,18 +45,34 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** The Kysely instance, for store-level tooling (benchmarks seeding rows, migrations). */
   readonly db: Kysely<Database>;
+  /** Single-statement reads for the hottest paths. */
+  readonly hot: HotReads;
+  /**
+   * A token that changes whenever committed data may have changed, or undefined when the
+   * store cannot tell (PostgreSQL: other servers write too). Read it before reading data; a
+   * cached answer is good while the token is unchanged.
+   */
+  changeToken(): string | undefined;
   close(): Promise<void>;
 }
 
 class KyselyStore implements Store {
   readonly read: StoreTx;
+  /** Bumped after every transaction of this process, committed or not. */
+  private generation = 0;
 
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: DialectName,
+    readonly hot: HotReads,
+    private readonly externalVersion: (() => number) | undefined,
     private readonly onClose: () => Promise<void> | void,
   ) {
     this.read = new StoreTx(db, dialect);
+  }
+
+  changeToken(): string | undefined {
+    return this.externalVersion ? `${this.generation}:${this.externalVersion()}` : undefined;
   }
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -65,6 +82,8 @@ class KyselyStore implements Store {
       } catch (err) {
         if (attempt < 5 && isSerializationFailure(err)) continue;
         throw translateStoreError(err);
+      } finally {
+        this.generation++;
       }
     }
   }
@@ -102,11 +121,13 @@ export async function openStore(url: string, opts: { poolSize?: number } = {}): 
     const { createPostgresDb } = await import('./dialects/postgres.js');
     const { db, close } = await createPostgresDb(url, opts.poolSize);
     await migrate(db, 'postgres');
-    return new KyselyStore(db, 'postgres', close);
+    return new KyselyStore(db, 'postgres', new PostgresHotReads(db), undefined, close);
   }
   const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   const { createSqliteDb } = await import('./dialects/sqlite.js');
-  const { db } = createSqliteDb(file);
+  const { db, handle } = createSqliteDb(file);
   await migrate(db, 'sqlite');
-  return new KyselyStore(db, 'sqlite', () => db.destroy());
+  // PRAGMA data_version changes when another connection (another process) commits.
+  const dataVersion = handle.prepare('pragma data_version').pluck();
+  return new KyselyStore(db, 'sqlite', new SqliteHotReads(handle, db), () => dataVersion.get() as number, () => db.destroy());
 }

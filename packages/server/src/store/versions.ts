@@ -23,7 +23,7 @@ export interface VersionRecord {
   updated_at: number;
 }
 
-function toVersion(row: Selectable<VersionsTable>): VersionRecord {
+export function toVersion(row: Selectable<VersionsTable>): VersionRecord {
   return {
     id: Number(row.id),
     model_id: Number(row.model_id),

@@ -15,6 +15,10 @@ function parseExpect(raw: string | undefined): number | null | undefined {
 }
 
 export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
+  // The registry hands back the same object while its answer is memoised; keep that object's
+  // serialisation too, so a hit skips the serializer. Same bytes as the response schema gives.
+  const serialized = new WeakMap<object, string>();
+
   app.get<{ Params: { name: string } }>(
     '/models/:name/aliases',
     { schema: { summary: 'List the aliases of a model', tags: ['aliases'], params: Type.Object({ name: Type.String() }), response: { 200: Type.Object({ items: Type.Array(AliasSchema) }) } } },
@@ -24,7 +28,15 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
   app.get<{ Params: { name: string; alias: string } }>(
     '/models/:name/aliases/:alias',
     { schema: { summary: 'Resolve an alias to the version it points at', tags: ['aliases'], params: AliasParams, response: { 200: VersionSchema } } },
-    async (req) => registry.versions.resolve({ name: req.params.name, selector: { kind: 'alias', alias: req.params.alias } }),
+    async (req, reply) => {
+      const v = await registry.versions.resolveAlias(req.params.name, req.params.alias);
+      let body = serialized.get(v);
+      if (body === undefined) {
+        body = reply.serialize(v) as string;
+        serialized.set(v, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body);
+    },
   );
 
   app.put<{ Params: { name: string; alias: string }; Body: typeof SetAliasBody.static }>(
