@@ -1,43 +1,100 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalManifest, manifestDigest, manifestSize, normalizeManifest, MAX_MANIFEST_FILES } from './manifest.js';
+import { BerthError } from './errors.js';
+import { canonicalManifest, manifestDigest, manifestSize, MAX_MANIFEST_FILES, normalizeManifest, type ManifestFile } from './manifest.js';
 
 const h = (c: string) => c.repeat(64);
-const files = [
+const files: ManifestFile[] = [
   { path: 'weights/model.safetensors', size: 10, sha256: h('a') },
   { path: 'config.json', size: 2, sha256: h('b') },
 ];
+const rejects = (value: unknown, match: RegExp) =>
+  assert.throws(() => normalizeManifest(value), (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && match.test(e.message));
 
-describe('manifest', () => {
-  it('gives the same digest whatever the file order', () => {
-    assert.equal(manifestDigest(files), manifestDigest([...files].reverse()));
-    assert.match(manifestDigest(files), /^sha256:[0-9a-f]{64}$/);
-    assert.equal(manifestSize(files), 12);
-    assert.equal(canonicalManifest(files), '{"files":[{"path":"config.json","sha256":"' + h('b') + '","size":2},{"path":"weights/model.safetensors","sha256":"' + h('a') + '","size":10}],"schema":"berth.manifest.v1"}');
+describe('manifestDigest', () => {
+  it('keeps the digest of a known manifest fixed, since stored versions depend on it', () => {
+    // Cross-checked with Python: sha256(json.dumps(m, sort_keys=True, separators=(',', ':'))).
+    assert.equal(manifestDigest(files), 'sha256:0f3f00226fe9e32ee73a25c762d28eb75c3551195b43a80c0badb06bc947731a');
+    assert.equal(
+      canonicalManifest(files),
+      `{"files":[{"path":"config.json","sha256":"${h('b')}","size":2},{"path":"weights/model.safetensors","sha256":"${h('a')}","size":10}],"schema":"berth.manifest.v1"}`,
+    );
   });
-  it('changes the digest when a path, a size or a hash changes', () => {
+  it('gives the same digest when the files come in another order or with other key orders', () => {
     const d = manifestDigest(files);
-    assert.notEqual(manifestDigest([{ ...files[0], path: 'weights/other' }, files[1]]), d);
-    assert.notEqual(manifestDigest([{ ...files[0], size: 11 }, files[1]]), d);
-    assert.notEqual(manifestDigest([{ ...files[0], sha256: h('c') }, files[1]]), d);
-    assert.notEqual(manifestDigest([files[0]]), d);
+    assert.equal(manifestDigest([...files].reverse()), d);
+    assert.equal(manifestDigest(files.map((f) => ({ sha256: f.sha256, size: f.size, path: f.path }))), d);
+    assert.match(d, /^sha256:[0-9a-f]{64}$/);
   });
-  it('normalizes: sorts, accepts sha256: prefixes', () => {
-    const n = normalizeManifest([{ path: 'b', size: 1, sha256: `sha256:${h('a')}` }, { path: 'a', size: 0, sha256: h('b') }]);
-    assert.deepEqual(n.map((f) => f.path), ['a', 'b']);
-    assert.equal(n[1].sha256, h('a'));
-    assert.equal(normalizeManifest([{ path: 'x/y/z.bin', size: 1, sha256: h('c') }, { path: 'x/y2', size: 1, sha256: h('c') }]).length, 2);
+  it('changes the digest when any path, size or hash byte changes, or a file is added or removed', () => {
+    const d = manifestDigest(files);
+    const variants: ManifestFile[][] = [
+      [{ ...files[0], path: 'weights/model.safetensorz' }, files[1]],
+      [{ ...files[0], path: 'Weights/model.safetensors' }, files[1]],
+      [{ ...files[0], size: 11 }, files[1]],
+      [{ ...files[0], size: 0 }, files[1]],
+      [{ ...files[0], sha256: `${h('a').slice(0, 63)}b` }, files[1]],
+      [{ ...files[0], sha256: `b${h('a').slice(1)}` }, files[1]],
+      [files[0]],
+      [...files, { path: 'README.md', size: 0, sha256: h('c') }],
+    ];
+    const digests = new Set(variants.map(manifestDigest));
+    assert.equal(digests.size, variants.length, 'every variant has its own digest');
+    assert.ok(!digests.has(d));
   });
-  it('rejects duplicates, file-versus-folder clashes and malformed entries', () => {
-    assert.throws(() => normalizeManifest('x'), /files must be a list/);
-    assert.throws(() => normalizeManifest([null]), /each file must be an object/);
-    assert.throws(() => normalizeManifest([{ path: '../x', size: 1, sha256: h('a') }]), /invalid file path/);
-    assert.throws(() => normalizeManifest([{ path: 'x', size: -1, sha256: h('a') }]), /non-negative integer/);
-    assert.throws(() => normalizeManifest([{ path: 'x', size: 1.5, sha256: h('a') }]), /non-negative integer/);
-    assert.throws(() => normalizeManifest([{ path: 'x', size: 1, sha256: 'nope' }]), /invalid sha256 of x/);
-    assert.throws(() => normalizeManifest([{ path: 'x', size: 1, sha256: h('a') }, { path: 'x', size: 1, sha256: h('a') }]), /listed twice/);
-    assert.throws(() => normalizeManifest([{ path: 'a', size: 1, sha256: h('a') }, { path: 'a/b/c', size: 1, sha256: h('a') }]), /also a folder/);
-    assert.throws(() => normalizeManifest({ length: MAX_MANIFEST_FILES + 1 } as unknown), /files must be a list/);
-    assert.throws(() => normalizeManifest(new Array(MAX_MANIFEST_FILES + 1).fill({})), /at most/);
+  it('gives an empty manifest a digest of its own', () => {
+    assert.match(manifestDigest([]), /^sha256:[0-9a-f]{64}$/);
+    assert.notEqual(manifestDigest([]), manifestDigest(files));
+  });
+});
+
+describe('manifestSize', () => {
+  it('adds up the sizes of the files', () => {
+    assert.equal(manifestSize(files), 12);
+    assert.equal(manifestSize([]), 0);
+  });
+});
+
+describe('normalizeManifest', () => {
+  it('sorts by path and strips sha256: prefixes when they are given', () => {
+    const n = normalizeManifest([
+      { path: 'b', size: 1, sha256: `sha256:${h('a')}` },
+      { path: 'a', size: 0, sha256: h('b') },
+      { path: 'B', size: 0, sha256: h('c') },
+    ]);
+    assert.deepEqual(n.map((f) => f.path), ['B', 'a', 'b']);
+    assert.equal(n[2].sha256, h('a'));
+  });
+  it('keeps only path, size and sha256 when a file carries other fields', () => {
+    assert.deepEqual(normalizeManifest([{ path: 'a', size: 1, sha256: h('a'), mode: 0o755 }]), [{ path: 'a', size: 1, sha256: h('a') }]);
+  });
+  it('accepts sibling names that share a prefix when none is a folder of another', () => {
+    const n = normalizeManifest([
+      { path: 'x/y/z.bin', size: 1, sha256: h('c') },
+      { path: 'x/y2', size: 1, sha256: h('c') },
+      { path: 'x/y.bin', size: 1, sha256: h('c') },
+    ]);
+    assert.equal(n.length, 3);
+    assert.deepEqual(normalizeManifest([]), []);
+  });
+  it('rejects a manifest when a path is listed twice', () => {
+    rejects([{ path: 'x', size: 1, sha256: h('a') }, { path: 'x', size: 2, sha256: h('b') }], /"x" is listed twice/);
+  });
+  it('rejects a manifest when a file is also a folder of another file, in either order', () => {
+    rejects([{ path: 'a', size: 1, sha256: h('a') }, { path: 'a/b/c', size: 1, sha256: h('a') }], /file "a" is also a folder of "a\/b\/c"/);
+    rejects([{ path: 'a/b/c', size: 1, sha256: h('a') }, { path: 'a/b', size: 1, sha256: h('a') }], /file "a\/b" is also a folder/);
+  });
+  it('rejects a manifest when it is not a list or an entry is malformed', () => {
+    rejects('x', /files must be a list/);
+    rejects({ length: MAX_MANIFEST_FILES + 1 }, /files must be a list/);
+    rejects([null], /each file must be an object/);
+    rejects(['a'], /each file must be an object/);
+    rejects([{ path: '../x', size: 1, sha256: h('a') }], /invalid file path/);
+    rejects([{ size: 1, sha256: h('a') }], /file path must be a string/);
+    for (const size of [-1, 1.5, '1', Number.MAX_SAFE_INTEGER + 1, undefined]) rejects([{ path: 'x', size, sha256: h('a') }], /size must be a non-negative integer/);
+    rejects([{ path: 'x', size: 1, sha256: 'nope' }], /invalid sha256 of x/);
+  });
+  it('rejects a manifest when it holds more files than the limit', () => {
+    rejects(new Array(MAX_MANIFEST_FILES + 1).fill({}), /at most 100000 files/);
   });
 });

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, opendir, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, invalid, isSha256Hex, notFound } from '@berth/core';
 import type { BlobInfo, BlobStore, PutResult } from './blob-store.js';
+import { HashingFileWriter } from './hashing-file-writer.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -72,25 +73,17 @@ export class FsBlobStore implements BlobStore {
     checkSha(sha256);
     const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
     const hash = createHash('sha256');
-    let size = 0;
     const max = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
-    const meter = new Transform({
-      highWaterMark: CHUNK,
-      transform(chunk: Buffer, _enc, cb) {
-        size += chunk.length;
-        if (size > max) return cb(new BerthError('PAYLOAD_TOO_LARGE', `blob is over the ${max}-byte limit`, { max_bytes: max }));
-        if (opts.expectedSize !== undefined && size > opts.expectedSize) {
-          return cb(invalid(`blob is longer than the declared ${opts.expectedSize} bytes`, { field: 'size' }));
-        }
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
     const fh = await open(tmp, 'w');
     let closed = false;
+    const writer = new HashingFileWriter(fh.fd, hash, (total) => {
+      if (total > max) return new BerthError('PAYLOAD_TOO_LARGE', `blob is over the ${max}-byte limit`, { max_bytes: max });
+      if (opts.expectedSize !== undefined && total > opts.expectedSize) return invalid(`blob is longer than the declared ${opts.expectedSize} bytes`, { field: 'size' });
+      return undefined;
+    });
     try {
-      const out = createWriteStream('', { fd: fh.fd, autoClose: false, emitClose: false, highWaterMark: CHUNK });
-      await pipeline(body, meter, out);
+      await pipeline(body, writer);
+      const size = writer.bytes;
       const actual = hash.digest('hex');
       if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
         throw invalid(`blob is ${size} bytes, shorter than the declared ${opts.expectedSize}`, { field: 'size' });
@@ -109,6 +102,8 @@ export class FsBlobStore implements BlobStore {
       await this.syncShard(sha256);
       return { sha256, size, created: true };
     } catch (err) {
+      // Never close the descriptor under a write still in flight: its number could be reused.
+      await writer.settled();
       if (!closed) await fh.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       throw err;
