@@ -238,7 +238,7 @@ await step('PostgreSQL for the store contract suites', async () => {
   return { status: 'skipped', note: 'PostgreSQL suites skip (see above)' };
 });
 
-await step(`tests (${selected.length} files)`, async () => {
+await step(`tests (${selected.length} file${selected.length === 1 ? '' : 's'})`, async () => {
   const summaryFile = join(work, 'summary.json');
   const code = await exec(
     process.execPath,
