@@ -196,28 +196,18 @@ async function hashPrefix(path: string, h: ReturnType<typeof createHash>): Promi
 }
 
 /**
- * Writes a response body to a file in 4 MiB writes: HTTP delivers 16–64 KiB chunks, and one
- * write per chunk costs a thread-pool round trip each (several times slower for large files).
+ * Streams a response body into a file through a hashing pass-through. The write stream's
+ * 4 MiB buffer lets Node gather the 16–64 KiB HTTP chunks into large writes (measured here:
+ * markedly less system time than one awaited writev per batch).
  */
 async function receiveInto(res: IncomingMessage, path: string, append: boolean, onChunk: (chunk: Buffer) => void): Promise<void> {
-  const fh = await open(path, append ? 'a' : 'w');
-  try {
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    for await (const chunk of res as AsyncIterable<Buffer>) {
+  const tap = new Transform({
+    transform(chunk: Buffer, _e, cb) {
       onChunk(chunk);
-      batch.push(chunk);
-      batchBytes += chunk.length;
-      if (batchBytes >= 4 * CHUNK) {
-        await fh.writev(batch);
-        batch = [];
-        batchBytes = 0;
-      }
-    }
-    if (batch.length) await fh.writev(batch);
-  } finally {
-    await fh.close();
-  }
+      cb(null, chunk);
+    },
+  });
+  await pipeline(res, tap, createWriteStream(path, { flags: append ? 'a' : 'w', highWaterMark: 4 * CHUNK }));
 }
 
 /**
