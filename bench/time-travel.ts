@@ -60,7 +60,8 @@ for (let b = 0; b < EVENTS; b += batch) {
         const alias = aliases[(i / moveEvery / 5) % aliases.length | 0];
         const key = `${modelId}/${alias}`;
         const from = current.get(key) ?? null;
-        const to = 1 + ((seq * 7919) % VERSIONS);
+        const k = i / moveEvery;
+        const to = 1 + ((Math.imul(k + 1, 2654435761) >>> 0) % VERSIONS);
         const e = chainEvent(prev, { seq, at, actor: 'bench', action: 'alias.set', model: modelId === 1 ? 'chatbot' : `model-${modelId}`, subject: `x@${alias}`, before: from === null ? null : { version: from }, after: { version: to }, reason: 'bench' });
         insEvent.run(seq, at, 'bench', 'alias.set', modelId, e.model, 'alias', e.subject, JSON.stringify(e.before), JSON.stringify(e.after), 'bench', e.prev_hash, e.hash);
         insHistory.run(seq, modelId, alias, from, to, at, 'bench');
@@ -114,7 +115,7 @@ try {
       ['GET /api/v1/at chatbot@champion, random T', fmt(pct(tt, 0.5), 2), fmt(pct(tt, 0.99), 2)],
     ]),
   );
-  console.log(`distinct answers: ${answers.size}; at 64 connections: alias-at ${fmt(conc.rps, 0)} req/s p99 ${conc.p99} ms; model-at ${fmt(model.rps, 0)} req/s p99 ${model.p99} ms`);
+  console.log(`distinct answers: ${answers.size} (${[...answers].slice(0, 5).join(", ")}…); at 64 connections: alias-at ${fmt(conc.rps, 0)} req/s p99 ${conc.p99} ms; model-at ${fmt(model.rps, 0)} req/s p99 ${model.p99} ms`);
   console.log(`ratio p99 at/healthz: ${fmt(pct(tt, 0.99) / pct(hz, 0.99), 2)}x (target: p99 < 5 ms)`);
 } finally {
   await srv.stop();
