@@ -1,12 +1,15 @@
 /**
  * 1,000 versions registered one after another (small files) through the upload protocol:
  * open upload → PUT the missing blob → commit. Target (issue 2): ≥ 300 versions/s on SQLite.
- * Baseline in the same run: the same number of sequential 3-request rounds against a bare
- * Fastify hello-world (what three loopback round trips cost with no work behind them).
+ * Both sides use the SDK's node:http transport (what `berth push` uses). Baseline in the same
+ * run: the same number of sequential 3-request rounds against a bare Fastify hello-world
+ * (what three loopback round trips cost with no work behind them).
  *   npx tsx bench/register.ts [--count 1000]
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { BerthClient } from '@berth/sdk';
+import { nodeFetch } from '@berth/sdk/node';
 import { startBerth, startHelloWorld, tempDir, table, fmt } from './lib.js';
 
 const i = process.argv.indexOf('--count');
@@ -14,11 +17,11 @@ const COUNT = i > 0 ? Number(process.argv[i + 1]) : 1000;
 const { dir, cleanup } = await tempDir('berth-bench-reg-');
 const srv = await startBerth(dir);
 const hello = await startHelloWorld();
-const json = { 'content-type': 'application/json' };
+const client = new BerthClient({ url: srv.url, fetch: nodeFetch });
 try {
   let s = performance.now();
   for (let n = 0; n < COUNT; n++) {
-    for (let k = 0; k < 3; k++) await (await fetch(hello.url)).arrayBuffer();
+    for (let k = 0; k < 3; k++) await (await nodeFetch(hello.url)).arrayBuffer();
   }
   const baseS = (performance.now() - s) / 1000;
 
@@ -27,14 +30,9 @@ try {
     const content = `checkpoint ${n} ${'x'.repeat(200)}`;
     const sha = createHash('sha256').update(content).digest('hex');
     const files = [{ path: 'model.bin', size: Buffer.byteLength(content), sha256: sha }];
-    const up = await (await fetch(`${srv.url}/api/v1/uploads`, { method: 'POST', headers: json, body: JSON.stringify({ files }) })).json();
-    for (const missing of up.missing) {
-      const r = await fetch(`${srv.url}/api/v1/blobs/${missing}`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: content });
-      await r.arrayBuffer();
-    }
-    const r = await fetch(`${srv.url}/api/v1/models/bench/versions`, { method: 'POST', headers: json, body: JSON.stringify({ files, upload_id: up.upload_id, metadata: { n } }) });
-    if (r.status !== 201) throw new Error(await r.text());
-    await r.arrayBuffer();
+    const up = await client.openUpload(files);
+    for (const missing of up.missing) await client.putBlob(missing, Buffer.from(content));
+    await client.createVersion('bench', { files, upload_id: up.upload_id, metadata: { n } });
   }
   const oursS = (performance.now() - s) / 1000;
   console.log(

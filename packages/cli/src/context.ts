@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { BerthClient, DEFAULT_URL } from '@berth/sdk';
+import { nodeFetch } from '@berth/sdk/node';
 import type { Io } from './io.js';
 
 export interface Context {
@@ -27,7 +28,7 @@ export function makeContext(io: Io, values: { url?: unknown; json?: unknown }): 
     json: values.json === true,
     client() {
       const url = typeof values.url === 'string' ? values.url : (io.env.BERTH_URL ?? DEFAULT_URL);
-      return (client ??= new BerthClient({ url, actor: actorName(io.env) }));
+      return (client ??= new BerthClient({ url, actor: actorName(io.env), fetch: nodeFetch }));
     },
     print(text: string) {
       io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
