@@ -9,6 +9,8 @@ export class ProgressBar {
   private last = 0;
   private readonly started = Date.now();
   private drawn = false;
+  private lastLabel = '';
+  private lastTotal = 0;
 
   constructor(
     private readonly out: Out,
@@ -17,6 +19,8 @@ export class ProgressBar {
 
   update(label: string, done: number, total: number, force = false): void {
     if (!this.enabled) return;
+    this.lastLabel = label;
+    this.lastTotal = total;
     const now = Date.now();
     if (!force && now - this.last < 100) return;
     this.last = now;
@@ -24,7 +28,9 @@ export class ProgressBar {
     this.drawn = true;
   }
 
+  /** Draws the finished state and ends the line. */
   done(): void {
+    if (this.drawn) this.update(this.lastLabel, this.lastTotal, this.lastTotal, true);
     if (this.drawn) this.out.write('\n');
     this.drawn = false;
   }
