@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openStore, type Store } from '../store/store.js';
+import { pgSkipReason } from './services.js';
 
 /**
  * The metadata-store backends every contract suite runs against. PostgreSQL comes from
@@ -37,17 +38,10 @@ export const sqliteBackend: Backend = {
   },
 };
 
-function pgUnavailable(): string | undefined {
-  if (process.env.BERTH_TEST_PG_URL) return undefined;
-  const why = 'BERTH_TEST_PG_URL is not set (npm test starts a throwaway PostgreSQL when its binaries are installed)';
-  if (process.env.BERTH_REQUIRE_ALL === '1') throw new Error(`PostgreSQL is required (BERTH_REQUIRE_ALL=1) but ${why}`);
-  return why;
-}
-
 export const postgresBackend: Backend = {
   name: 'postgres',
   get unavailable() {
-    return pgUnavailable();
+    return pgSkipReason();
   },
   async open() {
     const base = process.env.BERTH_TEST_PG_URL as string;

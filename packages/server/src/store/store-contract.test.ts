@@ -1,0 +1,146 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BerthError } from '@berth/core';
+import { BACKENDS } from '../test-support/backends.js';
+import { openStore, type Store } from './store.js';
+
+/** The same contract for every metadata backend (CONVENTIONS "Run the same suite against every implementation"). */
+for (const backend of BACKENDS) {
+  describe(`metadata store contract on ${backend.name}`, { skip: backend.unavailable }, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let url = '';
+    const now = Date.parse('2026-03-08T14:32:00Z');
+
+    before(async () => {
+      const opened = await backend.open();
+      store = opened.store;
+      cleanup = opened.cleanup;
+      url = backend.name === 'sqlite' ? `sqlite:${opened.dir}/berth.db` : '';
+    });
+    after(async () => cleanup?.());
+
+    async function model(name: string) {
+      return store.transaction((tx) => tx.models.insert({ name, kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now }));
+    }
+
+    async function version(modelId: number, n: number) {
+      return store.transaction((tx) =>
+        tx.versions.insert(
+          { model_id: modelId, version: n, digest: `sha256:${String(n).padStart(64, '0')}`, status: 'READY', stage: 'None', size: 2 ** 40 + n, file_count: 1, metadata: { n }, tags: {}, description: '', source: null, run_id: null, dependencies: [], created_by: 't', created_at: now + n, updated_at: now + n },
+          [{ path: `f${n}.bin`, size: 2 ** 40 + n, sha256: 'a'.repeat(64) }],
+        ),
+      );
+    }
+
+    it('round-trips JSON, unicode and 64-bit sizes and times exactly', async () => {
+      const m = await store.transaction((tx) =>
+        tx.models.insert({ name: 'json-model', kind: 'prompt', description: 'ünïcødé ✓ "quoted"', tags: { 'k/é': 'v\u2028' }, protected_aliases: ['champion'], created_at: now, updated_at: now }),
+      );
+      const back = await store.read.models.findByName('json-model');
+      assert.deepEqual(back, m);
+      const v = await store.transaction((tx) =>
+        tx.versions.insert(
+          { model_id: m.id, version: 1, digest: `sha256:${'b'.repeat(64)}`, status: 'READY', stage: 'None', size: 5 * 2 ** 40, file_count: 1, metadata: { nested: { list: [1, 2.5, null, 'x'], deep: { a: true } } }, tags: { a: 'b' }, description: '', source: 'runs:/abc/model', run_id: null, dependencies: [], created_by: 't', created_at: now, updated_at: now },
+          [{ path: 'dir/ünï.bin', size: 5 * 2 ** 40, sha256: 'c'.repeat(64) }],
+        ),
+      );
+      const found = await store.read.versions.find(m.id, 1);
+      assert.deepEqual(found, v);
+      assert.equal(found?.size, 5 * 2 ** 40);
+      assert.deepEqual(await store.read.versions.files(v.id), [{ path: 'dir/ünï.bin', size: 5 * 2 ** 40, sha256: 'c'.repeat(64) }]);
+    });
+
+    it('refuses a second model of the same name', async () => {
+      await model('unique-name');
+      await assert.rejects(model('unique-name'), (e: unknown) => e instanceof BerthError && e.code === 'ALREADY_EXISTS');
+    });
+
+    it('hands out version numbers from a counter that never goes back', async () => {
+      const m = await model('counter');
+      const a = await store.transaction((tx) => tx.models.nextVersion(m.id));
+      const b = await store.transaction((tx) => tx.models.nextVersion(m.id));
+      assert.deepEqual([a, b], [1, 2]);
+      await version(m.id, 2);
+      const v2 = await store.read.versions.find(m.id, 2);
+      await store.transaction((tx) => tx.versions.delete(v2!.id));
+      assert.equal(await store.transaction((tx) => tx.models.nextVersion(m.id)), 3);
+    });
+
+    it('rolls a failed transaction back whole', async () => {
+      const m = await model('rollback');
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.models.update(m.id, { description: 'changed' }, now + 1);
+          await tx.audit.append({ at: now, actor: 't', action: 'model.update', model_id: m.id, model: m.name, subject_type: 'model', subject: m.name, before: null, after: null, reason: null });
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal((await store.read.models.findByName('rollback'))?.description, '');
+    });
+
+    it('makes a dangling alias impossible: an alias must point at an existing version', async () => {
+      const m = await model('fk');
+      await version(m.id, 1);
+      await assert.rejects(store.transaction((tx) => tx.aliases.insert({ model_id: m.id, alias: 'champion', version: 9, frozen: false, updated_by: 't', updated_at: now })));
+      await store.transaction((tx) => tx.aliases.insert({ model_id: m.id, alias: 'champion', version: 1, frozen: false, updated_by: 't', updated_at: now }));
+      const v1 = await store.read.versions.find(m.id, 1);
+      await assert.rejects(store.transaction((tx) => tx.versions.delete(v1!.id)), 'the version an alias points at cannot go while the alias stays');
+      assert.ok(await store.read.versions.find(m.id, 1));
+    });
+
+    it('moves an alias only while it holds the expected version', async () => {
+      const m = await model('cas');
+      await version(m.id, 1);
+      await version(m.id, 2);
+      await store.transaction((tx) => tx.aliases.insert({ model_id: m.id, alias: 'staging', version: 1, frozen: false, updated_by: 't', updated_at: now }));
+      assert.equal(await store.transaction((tx) => tx.aliases.compareAndSet(m.id, 'staging', 2, 1, 't', now)), false);
+      assert.equal(await store.transaction((tx) => tx.aliases.compareAndSet(m.id, 'staging', 1, 2, 't', now)), true);
+      assert.equal((await store.read.aliases.find(m.id, 'staging'))?.version, 2);
+      await store.transaction((tx) => tx.aliases.setFrozen(m.id, 'staging', true, 't', now));
+      assert.equal(await store.transaction((tx) => tx.aliases.compareAndSet(m.id, 'staging', 2, 1, 't', now)), false, 'a frozen alias never moves');
+    });
+
+    it('answers alias history at a time with the last row at or before it', async () => {
+      const m = await model('history');
+      for (const [i, to] of [[1, 1], [2, 2], [3, null]] as const) {
+        await store.transaction((tx) => tx.aliases.appendHistory({ seq: 1000 + i, model_id: m.id, alias: 'champion', action: to === null ? 'alias.delete' : 'alias.set', from_version: null, to_version: to, actor: 't', at: now + i * 1000, reason: null }));
+      }
+      assert.equal(await store.read.aliases.historyAt(m.id, 'champion', now), undefined);
+      assert.equal((await store.read.aliases.historyAt(m.id, 'champion', now + 1000))?.to_version, 1);
+      assert.equal((await store.read.aliases.historyAt(m.id, 'champion', now + 2500))?.to_version, 2);
+      assert.equal((await store.read.aliases.historyAt(m.id, 'champion', now + 9999))?.action, 'alias.delete');
+      assert.deepEqual(await store.read.aliases.allAt(m.id, now + 2500), { champion: 2 });
+      assert.deepEqual(await store.read.aliases.allAt(m.id, now + 3000), {});
+    });
+
+    it('chains audit events and keeps the head in step', async () => {
+      const before = await store.read.audit.head();
+      const e1 = await store.transaction((tx) => tx.audit.append({ at: now, actor: 't', action: 'x.a', model_id: null, model: null, subject_type: 'system', subject: 's', before: null, after: { n: 1 }, reason: null }));
+      const e2 = await store.transaction((tx) => tx.audit.append({ at: now, actor: 't', action: 'x.b', model_id: null, model: null, subject_type: 'system', subject: 's', before: { n: 1 }, after: { n: 2 }, reason: 'why' }));
+      assert.equal(e1.seq, before.seq + 1);
+      assert.equal(e1.prev_hash, before.hash);
+      assert.equal(e2.prev_hash, e1.hash);
+      assert.deepEqual(await store.read.audit.head(), { seq: e2.seq, hash: e2.hash });
+      const listed = await store.read.audit.list({ afterSeq: before.seq, limit: 10 });
+      assert.deepEqual(listed.map((e) => e.hash), [e1.hash, e2.hash]);
+    });
+
+    it('finds which blobs versions and open uploads still reference', async () => {
+      const m = await model('refs');
+      await version(m.id, 1);
+      await store.transaction((tx) => tx.uploads.create('u1', ['d'.repeat(64)], 't', now, now + 1000));
+      assert.deepEqual([...(await store.read.versions.referencedAmong(['a'.repeat(64), 'e'.repeat(64)]))], ['a'.repeat(64)]);
+      assert.deepEqual([...(await store.read.uploads.protectedAmong(['d'.repeat(64)], now))], ['d'.repeat(64)]);
+      assert.deepEqual([...(await store.read.uploads.protectedAmong(['d'.repeat(64)], now + 1000))], [], 'an expired session protects nothing');
+      assert.equal(await store.transaction((tx) => tx.uploads.deleteExpired(now + 1000)), 1);
+    });
+
+    it('applies migrations once: reopening an existing database changes nothing', { skip: backend.name !== 'sqlite' }, async () => {
+      const again = await openStore(url);
+      assert.ok(await again.read.models.findByName('counter'));
+      await again.close();
+    });
+  });
+}
