@@ -138,8 +138,18 @@ export const nodeFetch: typeof fetch = async (input, init = {}) => {
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(', ') : v);
   const status = res.statusCode ?? 500;
   const nullBody = status === 204 || status === 304 || (init.method ?? 'GET') === 'HEAD';
-  if (nullBody) res.resume();
-  return new Response(nullBody ? null : (Readable.toWeb(res) as ReadableStream), { status, statusText: res.statusMessage, headers: out });
+  if (nullBody) {
+    res.resume();
+    return new Response(null, { status, statusText: res.statusMessage, headers: out });
+  }
+  // Small answers (every JSON reply) are read whole: cheaper than bridging to a web stream.
+  const length = Number(res.headers['content-length']);
+  if (Number.isFinite(length) && length <= 1024 * 1024) {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return new Response(new Uint8Array(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)), { status, statusText: res.statusMessage, headers: out });
+  }
+  return new Response(Readable.toWeb(res) as ReadableStream, { status, statusText: res.statusMessage, headers: out });
 };
 
 /** Streams one file to PUT /api/v1/blobs/<sha256>. */
