@@ -101,3 +101,48 @@ export interface Run {
   created_at: string;
   updated_at: string;
 }
+
+/** Body of `POST /api/v1/models/{name}/versions`. */
+export interface CreateVersionRequest {
+  files: ManifestFile[];
+  upload_id?: string;
+  kind?: string;
+  description?: string;
+  metadata?: Record<string, unknown>;
+  tags?: Record<string, string>;
+  source?: string | null;
+  run_id?: string | null;
+  dependencies?: Dependency[];
+}
+
+export interface OpenUploadResult {
+  upload_id: string;
+  missing: string[];
+  expires_at: string;
+}
+
+export interface AliasAt {
+  at: string;
+  ref: string;
+  version: number | null;
+  set_at: string | null;
+  set_by: string | null;
+  reason: string | null;
+}
+
+export interface ModelAt {
+  at: string;
+  model: Partial<Model> | null;
+  aliases: Record<string, number>;
+}
+
+export interface GcResult {
+  dry_run: boolean;
+  grace_seconds: number;
+  scanned: number;
+  candidates: number;
+  bytes: number;
+  removed: number;
+  expired_uploads: number;
+  temp_files_removed: number;
+}

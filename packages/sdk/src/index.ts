@@ -5,13 +5,21 @@ import {
   type AliasHistoryEntry,
   type AuditEvent,
   type ChainVerdict,
-  type Dependency,
   type ManifestFile,
   type Model,
   type Page,
   type Run,
   type Version,
+  type CreateVersionRequest,
+  type OpenUploadResult,
+  type AliasAt,
+  type ModelAt,
+  type GcResult,
 } from '@berth/core';
+
+export type { CreateVersionRequest, OpenUploadResult, AliasAt, ModelAt, GcResult };
+/** The body of a version commit; kept under its earlier name for callers. */
+export type CreateVersionInput = CreateVersionRequest;
 
 export const DEFAULT_URL = 'http://127.0.0.1:7878';
 
@@ -31,54 +39,10 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export interface OpenUploadResult {
-  upload_id: string;
-  missing: string[];
-  expires_at: string;
-}
-
-export interface CreateVersionInput {
-  files: ManifestFile[];
-  upload_id?: string;
-  kind?: string;
-  description?: string;
-  metadata?: Record<string, unknown>;
-  tags?: Record<string, string>;
-  source?: string | null;
-  run_id?: string | null;
-  dependencies?: Dependency[];
-}
-
 export interface AliasMove {
   alias: string;
   version: number | null;
   expect?: number | null;
-}
-
-export interface AliasAt {
-  at: string;
-  ref: string;
-  version: number | null;
-  set_at: string | null;
-  set_by: string | null;
-  reason: string | null;
-}
-
-export interface ModelAt {
-  at: string;
-  model: Partial<Model> | null;
-  aliases: Record<string, number>;
-}
-
-export interface GcResult {
-  dry_run: boolean;
-  grace_seconds: number;
-  scanned: number;
-  candidates: number;
-  bytes: number;
-  removed: number;
-  expired_uploads: number;
-  temp_files_removed: number;
 }
 
 const seg = encodeURIComponent;

@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { isoTime, normalizeManifest, parseSha256 } from '@berth/core';
+import { isoTime, normalizeManifest, parseSha256, type OpenUploadResult } from '@berth/core';
 import type { BlobInfo, PutResult } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 
-export interface OpenUploadResult {
-  upload_id: string;
-  missing: string[];
-  expires_at: string;
-}
 
 export class BlobService {
   constructor(private readonly deps: RegistryDeps) {}

@@ -1,18 +1,8 @@
-import { invalid } from '@berth/core';
+import { invalid, type GcResult } from '@berth/core';
 import type { BlobInfo } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 
-export interface GcResult {
-  dry_run: boolean;
-  grace_seconds: number;
-  scanned: number;
-  candidates: number;
-  bytes: number;
-  removed: number;
-  expired_uploads: number;
-  temp_files_removed: number;
-}
 
 export const DEFAULT_GC_GRACE_SECONDS = 24 * 3600;
 

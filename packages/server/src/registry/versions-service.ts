@@ -15,6 +15,7 @@ import {
   validateAliasName,
   validateTags,
   type Dependency,
+  type CreateVersionRequest,
   type ManifestFile,
   type Page,
   type Reference,
@@ -28,17 +29,8 @@ import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { toWireVersion } from './wire.js';
 import { validateDescription, type ModelService } from './models-service.js';
 
-export interface CreateVersionInput {
-  files: unknown;
-  upload_id?: string;
-  kind?: string;
-  description?: string;
-  metadata?: Record<string, unknown>;
-  tags?: Record<string, string>;
-  source?: string | null;
-  run_id?: string | null;
-  dependencies?: Dependency[];
-}
+/** The commit body, before validation: `files` is checked here, not trusted. */
+export type CreateVersionInput = Omit<CreateVersionRequest, 'files'> & { files: unknown };
 
 export interface UpdateVersionInput {
   description?: string;
