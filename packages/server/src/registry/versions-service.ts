@@ -20,6 +20,7 @@ import {
   type Page,
   type Reference,
   type Version,
+  type Stage,
 } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
@@ -385,6 +386,54 @@ export class VersionService {
         reason: null,
       });
     });
+  }
+
+  /**
+   * Moves a version to a legacy stage (MLflow's `transition-stage`); with `archiveOthers`,
+   * every other version in a Staging or Production target goes to Archived in the same
+   * transaction. Each change is audited.
+   */
+  async setStage(actor: Actor, name: string, version: number, stage: Stage, archiveOthers = false): Promise<Version> {
+    requireRole(actor, 'editor', 'changing a stage');
+    validateModelName(name);
+    const { model, after } = await this.deps.store.transaction(async (tx) => {
+      const model = await requireModel(tx, name);
+      const before = await tx.versions.lock(model.id, version);
+      if (!before) throw notFound(`version ${name}:${version} not found`, { model: name, version });
+      const now = this.deps.clock.now();
+      const move = async (v: VersionRecord, to: Stage) => {
+        const moved = await tx.versions.update(v.id, { stage: to }, now);
+        await tx.audit.append({
+          at: now,
+          actor: actor.name,
+          action: 'version.stage',
+          model_id: model.id,
+          model: model.name,
+          subject_type: 'version',
+          subject: `${model.name}:${v.version}`,
+          before: { stage: v.stage },
+          after: { stage: to },
+          reason: null,
+        });
+        return moved;
+      };
+      if (archiveOthers && (stage === 'Staging' || stage === 'Production')) {
+        for (const other of await tx.versions.inStage(model.id, stage, version)) await move(other, 'Archived');
+      }
+      const after = before.stage === stage ? before : await move(before, stage);
+      return { model, after };
+    });
+    const tx = this.deps.store.read;
+    return toWireVersion(model.name, after, await tx.aliases.namesForVersion(model.id, version));
+  }
+
+  /** The highest version in each stage in use, newest first (MLflow's latest versions). */
+  async latestPerStage(name: string): Promise<Version[]> {
+    validateModelName(name);
+    const tx = this.deps.store.read;
+    const model = await requireModel(tx, name);
+    const [rows, aliases] = await Promise.all([tx.versions.latestPerStage(model.id), tx.aliases.listForModel(model.id)]);
+    return rows.map((v) => toWireVersion(model.name, v, aliases.filter((a) => a.version === v.version).map((a) => a.alias)));
   }
 
   /** One file of a version's manifest (its bytes are then opened by sha256). */

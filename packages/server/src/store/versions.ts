@@ -235,4 +235,27 @@ export class VersionRepo {
       .execute();
     return rows.map((r) => ({ model: r.name, version: Number(r.version) }));
   }
+
+  /** For each stage in use, its highest version number (MLflow's "latest versions"). */
+  async latestPerStage(modelId: number): Promise<VersionRecord[]> {
+    const tops = this.db
+      .selectFrom('versions')
+      .select((eb) => ['stage', eb.fn.max('version').as('top')])
+      .where('model_id', '=', modelId)
+      .groupBy('stage');
+    const rows = await this.db
+      .selectFrom('versions as v')
+      .innerJoin(tops.as('t'), (j) => j.onRef('t.stage', '=', 'v.stage').onRef('t.top', '=', 'v.version'))
+      .selectAll('v')
+      .where('v.model_id', '=', modelId)
+      .orderBy('v.version', 'desc')
+      .execute();
+    return rows.map(toVersion);
+  }
+
+  /** Versions other than `except` in a stage (to archive them). */
+  async inStage(modelId: number, stage: string, except: number): Promise<VersionRecord[]> {
+    const rows = await this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).where('stage', '=', stage).where('version', '!=', except).execute();
+    return rows.map(toVersion);
+  }
 }

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from '../../registry/registry.js';
+import { MlflowError, sendMlflowError } from './errors.js';
+import { registryRoutes } from './registry-routes.js';
+
+/**
+ * The MLflow REST front, mounted at /api/2.0/mlflow and /ajax-api/2.0/mlflow, with MLflow's
+ * error shape and its lenient JSON: an empty or invalid body reads as `{}` (MLflow's server
+ * does the same), and DELETE carries its arguments in a JSON body.
+ */
+export async function mlflowApi(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body).trim();
+    if (text === '') return done(null, {});
+    try {
+      let parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+      done(null, parsed);
+    } catch {
+      done(null, {});
+    }
+  });
+  app.setErrorHandler((err, req, reply) => sendMlflowError(req, reply, err));
+  app.setNotFoundHandler((req, reply) => sendMlflowError(req, reply, new MlflowError('ENDPOINT_NOT_FOUND', 404, `No API endpoint ${req.method} ${req.url}`)));
+  registryRoutes(app, opts.registry);
+}

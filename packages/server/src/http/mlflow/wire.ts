@@ -1,0 +1,56 @@
+import { invalid, type Alias, type Model, type Stage, type Version } from '@berth/core';
+
+/**
+ * Berth entities in MLflow's JSON (proto field names; int64 as numbers; version as a string;
+ * empty lists omitted, as MLflow's MessageToJson does).
+ */
+const ms = (iso: string) => Date.parse(iso);
+
+function tags(t: Record<string, string>) {
+  const list = Object.entries(t).map(([key, value]) => ({ key, value }));
+  return list.length ? { tags: list } : {};
+}
+
+export function mlflowVersion(v: Version): Record<string, unknown> {
+  return {
+    name: v.model,
+    version: String(v.version),
+    creation_timestamp: ms(v.created_at),
+    last_updated_timestamp: ms(v.updated_at),
+    user_id: v.created_by,
+    current_stage: v.stage,
+    description: v.description,
+    source: v.source ?? '',
+    run_id: v.run_id ?? '',
+    run_link: '',
+    status: v.status,
+    ...tags(v.tags),
+    ...(v.aliases.length ? { aliases: v.aliases } : {}),
+  };
+}
+
+export function mlflowModel(m: Model, latest: Version[]): Record<string, unknown> {
+  const aliases = Object.entries(m.aliases).map(([alias, version]) => ({ alias, version: String(version) }));
+  return {
+    name: m.name,
+    creation_timestamp: ms(m.created_at),
+    last_updated_timestamp: ms(m.updated_at),
+    description: m.description,
+    ...(latest.length ? { latest_versions: latest.map(mlflowVersion) } : {}),
+    ...tags(m.tags),
+    ...(aliases.length ? { aliases } : {}),
+  };
+}
+
+export function mlflowAlias(a: Alias): Record<string, unknown> {
+  return { alias: a.alias, version: String(a.version) };
+}
+
+const STAGES: Record<string, Stage> = { none: 'None', staging: 'Staging', production: 'Production', archived: 'Archived' };
+
+/** Stage names are case-insensitive and canonicalised, as MLflow does. */
+export function stageArg(raw: string): Stage {
+  const s = STAGES[raw.toLowerCase()];
+  if (!s) throw invalid(`Invalid Model Version stage: ${raw}. Value must be one of None, Staging, Production, Archived.`, { field: 'stage' });
+  return s;
+}
