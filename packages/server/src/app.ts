@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Registry } from './registry/registry.js';
 import { collectOpenApi } from './http/openapi.js';
 import { nativeApi } from './http/native/index.js';
-import { mlflowApi } from './http/mlflow/index.js';
+import { mlflowApi, mlflowArtifactsApi } from './http/mlflow/index.js';
 import { sendError } from './http/errors.js';
 
 export interface AppOptions {
@@ -28,5 +28,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) await app.register(mlflowApi, { prefix, registry: opts.registry });
+  for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts']) await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry });
   return app;
 }

@@ -26,6 +26,8 @@ export interface BlobStore {
    * PAYLOAD_TOO_LARGE past `maxBytes`; nothing is kept on any failure.
    */
   put(sha256: string, body: AsyncIterable<Uint8Array> | Readable, opts?: { expectedSize?: number; maxBytes?: number }): Promise<PutResult>;
+  /** Like put, for bytes whose hash is not known up front: stored under the sha256 found. */
+  putUnknown(body: AsyncIterable<Uint8Array> | Readable, opts?: { expectedSize?: number; maxBytes?: number }): Promise<PutResult>;
   /** The bytes, optionally one inclusive range. NOT_FOUND when absent. */
   open(sha256: string, range?: { start: number; end?: number }): Promise<{ stream: Readable; size: number; start: number; end: number }>;
   /** Marks a blob as used now, so the collector's grace period protects it again. */

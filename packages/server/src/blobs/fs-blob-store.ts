@@ -76,6 +76,15 @@ export class FsBlobStore implements BlobStore {
     if (opts.expectedSize !== undefined && opts.expectedSize <= SMALL_BLOB && opts.expectedSize <= (opts.maxBytes ?? Infinity)) {
       return this.putSmall(sha256, body, opts.expectedSize);
     }
+    return this.ingest(sha256, body, opts);
+  }
+
+  async putUnknown(body: AsyncIterable<Uint8Array> | Readable, opts: { expectedSize?: number; maxBytes?: number } = {}): Promise<PutResult> {
+    return this.ingest(undefined, body, opts);
+  }
+
+  /** Streams into a temp file while hashing; renames into place under the hash it found. */
+  private async ingest(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, opts: { expectedSize?: number; maxBytes?: number }): Promise<PutResult> {
     const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
     const hash = createHash('sha256');
     const max = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
@@ -93,9 +102,10 @@ export class FsBlobStore implements BlobStore {
       if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
         throw invalid(`blob is ${size} bytes, shorter than the declared ${opts.expectedSize}`, { field: 'size' });
       }
-      if (actual !== sha256) {
-        throw invalid(`the uploaded bytes hash to ${actual}, not ${sha256}: nothing was stored`, { field: 'sha256', expected: sha256, actual });
+      if (expected !== undefined && actual !== expected) {
+        throw invalid(`the uploaded bytes hash to ${actual}, not ${expected}: nothing was stored`, { field: 'sha256', expected, actual });
       }
+      const sha256 = actual;
       const [existing] = await Promise.all([this.stat(sha256), fh.sync()]);
       await fh.close();
       closed = true;

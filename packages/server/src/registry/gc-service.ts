@@ -7,7 +7,8 @@ import type { RegistryDeps } from './deps.js';
 export const DEFAULT_GC_GRACE_SECONDS = 24 * 3600;
 
 /**
- * Removes blobs that no version references, that no open upload session lists, and that
+ * Removes blobs that no version references, no run or logged-model artifact holds, no open
+ * upload session lists, and that
  * were not written or touched within the grace period. Each candidate is checked again just
  * before it is deleted, so an upload that opened while the collector ran keeps its blobs.
  */
@@ -35,16 +36,24 @@ export class GcService {
       batch = [];
       if (old.length === 0) return;
       const shas = old.map((b) => b.sha256);
-      const [referenced, open] = await Promise.all([store.read.versions.referencedAmong(shas), store.read.uploads.protectedAmong(shas, now)]);
+      const [referenced, open, artifacts] = await Promise.all([
+        store.read.versions.referencedAmong(shas),
+        store.read.uploads.protectedAmong(shas, now),
+        store.read.artifacts.referencedAmong(shas),
+      ]);
       for (const b of old) {
-        if (referenced.has(b.sha256) || open.has(b.sha256)) continue;
+        if (referenced.has(b.sha256) || open.has(b.sha256) || artifacts.has(b.sha256)) continue;
         result.candidates++;
         result.bytes += b.size;
         if (dryRun) continue;
         const again = await blobs.stat(b.sha256);
         if (!again || again.mtimeMs >= cutoff) continue;
-        const [stillRef, stillOpen] = await Promise.all([store.read.versions.referencedAmong([b.sha256]), store.read.uploads.protectedAmong([b.sha256], now)]);
-        if (stillRef.size || stillOpen.size) continue;
+        const [stillRef, stillOpen, stillArtifact] = await Promise.all([
+          store.read.versions.referencedAmong([b.sha256]),
+          store.read.uploads.protectedAmong([b.sha256], now),
+          store.read.artifacts.referencedAmong([b.sha256]),
+        ]);
+        if (stillRef.size || stillOpen.size || stillArtifact.size) continue;
         if (await blobs.delete(b.sha256)) result.removed++;
       }
     };

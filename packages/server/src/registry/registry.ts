@@ -5,6 +5,7 @@ import { GcService } from './gc-service.js';
 import { ModelService } from './models-service.js';
 import { RunService } from './runs-service.js';
 import { VersionService } from './versions-service.js';
+import { TrackingService } from './tracking-service.js';
 import type { RegistryDeps } from './deps.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
@@ -16,6 +17,7 @@ export class Registry {
   readonly blobs: BlobService;
   readonly runs: RunService;
   readonly gc: GcService;
+  readonly tracking: TrackingService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -25,5 +27,6 @@ export class Registry {
     this.blobs = new BlobService(deps);
     this.runs = new RunService(deps);
     this.gc = new GcService(deps);
+    this.tracking = new TrackingService(deps);
   }
 }

@@ -436,6 +436,14 @@ export class VersionService {
     return rows.map((v) => toWireVersion(model.name, v, aliases.filter((a) => a.version === v.version).map((a) => a.alias)));
   }
 
+  /** The files of whichever version has this manifest digest (content-addressed, immutable). */
+  async filesByDigest(digest: string): Promise<ManifestFile[]> {
+    const tx = this.deps.store.read;
+    const v = await tx.versions.findAnyByDigest(digest);
+    if (!v) throw notFound(`no version has digest ${digest}`, { digest });
+    return tx.versions.files(v.id);
+  }
+
   /** One file of a version's manifest (its bytes are then opened by sha256). */
   async getFile(name: string, version: number, path: string): Promise<ManifestFile> {
     validateModelName(name);

@@ -19,6 +19,12 @@ export interface RunRecord {
   created_by: string;
   created_at: number;
   updated_at: number;
+  /** MLflow's view of the run (issue 3); null for runs Berth recorded by id only. */
+  experiment_id?: string | null;
+  start_time?: number | null;
+  end_time?: number | null;
+  lifecycle_stage?: string | null;
+  outputs?: { model_id: string; step: number }[];
 }
 
 export interface MetricPoint {
@@ -40,6 +46,11 @@ function toRun(row: Selectable<RunsTable>): RunRecord {
     created_by: row.created_by,
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
+    experiment_id: row.experiment_id,
+    start_time: row.start_time === null ? null : Number(row.start_time),
+    end_time: row.end_time === null ? null : Number(row.end_time),
+    lifecycle_stage: row.lifecycle_stage,
+    outputs: parseJson(row.outputs, []),
   };
 }
 
@@ -60,7 +71,7 @@ export class RunRepo {
   async insert(r: RunRecord): Promise<void> {
     await this.db
       .insertInto('runs')
-      .values({ ...r, params: toJson(r.params), tags: toJson(r.tags), datasets: toJson(r.datasets) })
+      .values({ ...r, params: toJson(r.params), tags: toJson(r.tags), datasets: toJson(r.datasets), outputs: toJson(r.outputs ?? []) })
       .execute();
   }
 
@@ -69,7 +80,7 @@ export class RunRepo {
     return row && toRun(row);
   }
 
-  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'params' | 'tags' | 'datasets' | 'name'>>, at: number): Promise<void> {
+  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'params' | 'tags' | 'datasets' | 'name' | 'end_time' | 'outputs' | 'lifecycle_stage'>>, at: number): Promise<void> {
     await this.db
       .updateTable('runs')
       .set({
@@ -78,6 +89,9 @@ export class RunRepo {
         ...(patch.params !== undefined ? { params: toJson(patch.params) } : {}),
         ...(patch.tags !== undefined ? { tags: toJson(patch.tags) } : {}),
         ...(patch.datasets !== undefined ? { datasets: toJson(patch.datasets) } : {}),
+        ...(patch.end_time !== undefined ? { end_time: patch.end_time } : {}),
+        ...(patch.outputs !== undefined ? { outputs: toJson(patch.outputs) } : {}),
+        ...(patch.lifecycle_stage !== undefined ? { lifecycle_stage: patch.lifecycle_stage } : {}),
         updated_at: at,
       })
       .where('id', '=', id)
@@ -119,5 +133,21 @@ export class RunRepo {
       .orderBy('timestamp')
       .execute();
     return rows.map((r) => ({ key: r.key, value: Number(r.value), step: Number(r.step), timestamp: Number(r.timestamp) }));
+  }
+
+  /** The last point of each metric (highest step, then newest), with its step and time. */
+  async latestMetricPoints(runId: string): Promise<MetricPoint[]> {
+    const rows = await this.db
+      .selectFrom('run_metrics')
+      .select(['key', 'value', 'step', 'timestamp', 'id'])
+      .where('run_id', '=', runId)
+      .orderBy('key')
+      .orderBy('step')
+      .orderBy('timestamp')
+      .orderBy('id')
+      .execute();
+    const last = new Map<string, MetricPoint>();
+    for (const r of rows) last.set(r.key, { key: r.key, value: Number(r.value), step: Number(r.step), timestamp: Number(r.timestamp) });
+    return [...last.values()];
   }
 }

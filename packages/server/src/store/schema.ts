@@ -119,6 +119,46 @@ export interface RunsTable {
   created_by: string;
   created_at: number;
   updated_at: number;
+  experiment_id: string | null;
+  start_time: number | null;
+  end_time: number | null;
+  lifecycle_stage: string | null;
+  outputs: string | null;
+}
+
+export interface ExperimentsTable {
+  id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ExperimentCounterTable {
+  id: number;
+  last: number;
+}
+
+export interface LoggedModelsTable {
+  id: string;
+  experiment_id: string;
+  name: string;
+  source_run_id: string | null;
+  status: string;
+  model_type: string | null;
+  params: string;
+  tags: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ArtifactsTable {
+  path: string;
+  sha256: string;
+  size: number;
+  updated_at: number;
 }
 
 export interface RunMetricsTable {
@@ -143,6 +183,10 @@ export interface Database {
   upload_blobs: UploadBlobsTable;
   runs: RunsTable;
   run_metrics: RunMetricsTable;
+  experiments: ExperimentsTable;
+  experiment_counter: ExperimentCounterTable;
+  logged_models: LoggedModelsTable;
+  artifacts: ArtifactsTable;
 }
 
 export type DialectName = 'sqlite' | 'postgres';

@@ -8,6 +8,7 @@ import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
 import { UploadRepo } from './uploads.js';
 import { RunRepo } from './runs.js';
+import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
 import { isSerializationFailure, translateStoreError } from './errors.js';
 import { PostgresHotReads, SqliteHotReads, type HotReads } from './hot-reads.js';
 
@@ -19,6 +20,9 @@ export class StoreTx {
   readonly audit: AuditRepo;
   readonly uploads: UploadRepo;
   readonly runs: RunRepo;
+  readonly experiments: ExperimentRepo;
+  readonly loggedModels: LoggedModelRepo;
+  readonly artifacts: ArtifactRepo;
 
   constructor(db: Kysely<Database>, dialect: DialectName) {
     // Row locks for read-modify-write (tag merges): PostgreSQL needs FOR UPDATE under READ
@@ -30,6 +34,9 @@ export class StoreTx {
     this.audit = new AuditRepo(db);
     this.uploads = new UploadRepo(db);
     this.runs = new RunRepo(db, lock);
+    this.experiments = new ExperimentRepo(db);
+    this.loggedModels = new LoggedModelRepo(db);
+    this.artifacts = new ArtifactRepo(db);
   }
 }
 

@@ -258,4 +258,10 @@ export class VersionRepo {
     const rows = await this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).where('stage', '=', stage).where('version', '!=', except).execute();
     return rows.map(toVersion);
   }
+
+  /** Any version with this manifest digest (they all hold the same files). */
+  async findAnyByDigest(digest: string): Promise<VersionRecord | undefined> {
+    const row = await this.db.selectFrom('versions').selectAll().where('digest', '=', digest).limit(1).executeTakeFirst();
+    return row && toVersion(row);
+  }
 }

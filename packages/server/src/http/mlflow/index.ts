@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from '../../registry/registry.js';
 import { MlflowError, sendMlflowError } from './errors.js';
 import { registryRoutes } from './registry-routes.js';
+import { trackingRoutes } from './tracking-routes.js';
+import { artifactRoutes } from './artifacts-routes.js';
 
 /**
  * The MLflow REST front, mounted at /api/2.0/mlflow and /ajax-api/2.0/mlflow, with MLflow's
@@ -24,4 +26,12 @@ export async function mlflowApi(app: FastifyInstance, opts: { registry: Registry
   app.setErrorHandler((err, req, reply) => sendMlflowError(req, reply, err));
   app.setNotFoundHandler((req, reply) => sendMlflowError(req, reply, new MlflowError('ENDPOINT_NOT_FOUND', 404, `No API endpoint ${req.method} ${req.url}`)));
   registryRoutes(app, opts.registry);
+  trackingRoutes(app, opts.registry);
+}
+
+/** The artifact proxy at /api/2.0/mlflow-artifacts: raw bodies, streamed both ways. */
+export async function mlflowArtifactsApi(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
+  app.setErrorHandler((err, req, reply) => sendMlflowError(req, reply, err));
+  app.setNotFoundHandler((req, reply) => sendMlflowError(req, reply, new MlflowError('ENDPOINT_NOT_FOUND', 404, `No API endpoint ${req.method} ${req.url}`)));
+  artifactRoutes(app, opts.registry);
 }

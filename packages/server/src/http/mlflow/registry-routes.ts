@@ -4,6 +4,23 @@ import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { bool, list, optStr, str, tagList, versionArg, type Args } from './params.js';
 import { mlflowModel, mlflowVersion, stageArg } from './wire.js';
+import { MANIFEST_PREFIX } from './artifacts-routes.js';
+import { loggedModelArtifactRoot, runArtifactRoot } from '../../registry/tracking-service.js';
+
+/**
+ * Where a version's files are, from MLflow's `source`: `models:/<logged model id>` (MLflow 3),
+ * `runs:/<run id>/<path>`, or `mlflow-artifacts:/<path>` — all inside Berth's artifact store.
+ */
+async function sourceDir(registry: Registry, source: string, runId: string | undefined): Promise<string> {
+  let m = /^models:\/(m-[0-9a-f]{32})\/?$/.exec(source);
+  if (m) return loggedModelArtifactRoot(await registry.tracking.getLoggedModel(m[1]));
+  m = /^runs:\/([A-Za-z0-9_-]+)\/(.*)$/.exec(source);
+  if (m) return `${runArtifactRoot((await registry.tracking.getRun(m[1])).run)}/${m[2].replace(/\/+$/, '')}`.replace(/\/$/, '');
+  m = /^mlflow-artifacts:(?:\/\/[^/]+)?\/+(.+?)\/*$/.exec(source);
+  if (m) return m[1];
+  void runId;
+  throw invalid(`Unsupported source ${JSON.stringify(source)}: give models:/<model_id>, runs:/<run_id>/<path> or mlflow-artifacts:/<path> stored in this server`, { field: 'source' });
+}
 
 /** Query string for GET, JSON body for everything else (DELETE too), as MLflow's client sends. */
 function argsOf(req: FastifyRequest): Args {
@@ -100,6 +117,28 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
       if (err instanceof BerthError && err.code === 'NOT_FOUND' && err.details.alias === alias) throw invalid(`Registered model alias ${alias} not found.`, { field: 'alias' });
       throw err;
     }
+  });
+
+  route('POST', '/model-versions/create', async (a, req) => {
+    const name = str(a, 'name');
+    const source = str(a, 'source');
+    await registry.models.get(name); // MLflow never creates the model here
+    const dir = await sourceDir(registry, source, optStr(a, 'run_id'));
+    const files = await registry.tracking.snapshot(dir);
+    if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
+    const v = await registry.versions.create(mlflowActor(req), name, {
+      files,
+      source,
+      run_id: optStr(a, 'run_id') || null,
+      tags: tagList(a),
+      description: optStr(a, 'description') ?? '',
+    });
+    return { model_version: mlflowVersion(v) };
+  });
+
+  route('GET', '/model-versions/get-download-uri', async (a) => {
+    const v = await registry.versions.get(str(a, 'name'), versionArg(a));
+    return { artifact_uri: `mlflow-artifacts:/${MANIFEST_PREFIX}/${v.digest.slice('sha256:'.length)}` };
   });
 
   route('GET', '/model-versions/get', async (a) => ({ model_version: mlflowVersion(await registry.versions.get(str(a, 'name'), versionArg(a))) }));

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DialectName } from '../schema.js';
 import * as m0001 from './0001-init.js';
+import * as m0002 from './0002-tracking.js';
 
 export interface BerthMigration {
   name: string;
@@ -8,4 +9,7 @@ export interface BerthMigration {
 }
 
 /** Bundled with the code, applied in order; append only. */
-export const MIGRATIONS: readonly BerthMigration[] = [{ name: '0001-init', up: m0001.up }];
+export const MIGRATIONS: readonly BerthMigration[] = [
+  { name: '0001-init', up: m0001.up },
+  { name: '0002-tracking', up: m0002.up },
+];

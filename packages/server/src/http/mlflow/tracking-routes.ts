@@ -1,0 +1,158 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { invalid } from '@berth/core';
+import type { Registry } from '../../registry/registry.js';
+import { loggedModelArtifactRoot, runArtifactRoot, type ExperimentRecord, type LoggedModelRecord, type RunWithMetrics } from '../../registry/tracking-service.js';
+import { actorOf } from '../actor.js';
+import { list, optStr, str, tagList, type Args } from './params.js';
+
+function argsOf(req: FastifyRequest): Args {
+  if (req.method === 'GET') return req.query as Args;
+  const body = req.body;
+  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Args) : {};
+}
+
+const kv = (o: Record<string, string>) => Object.entries(o).map(([key, value]) => ({ key, value }));
+
+export function mlflowExperiment(e: ExperimentRecord) {
+  return {
+    experiment_id: e.id,
+    name: e.name,
+    artifact_location: `mlflow-artifacts:/${e.artifact_location}`,
+    lifecycle_stage: e.lifecycle_stage,
+    creation_time: e.created_at,
+    last_update_time: e.updated_at,
+    ...(Object.keys(e.tags).length ? { tags: kv(e.tags) } : {}),
+  };
+}
+
+function runInfo(r: RunWithMetrics['run']) {
+  return {
+    run_id: r.id,
+    run_uuid: r.id,
+    run_name: r.name ?? '',
+    experiment_id: r.experiment_id ?? '0',
+    user_id: r.created_by,
+    status: r.status,
+    start_time: r.start_time ?? r.created_at,
+    ...(r.end_time ? { end_time: r.end_time } : {}),
+    artifact_uri: `mlflow-artifacts:/${runArtifactRoot(r)}`,
+    lifecycle_stage: r.lifecycle_stage ?? 'active',
+  };
+}
+
+export function mlflowRun({ run, metrics }: RunWithMetrics) {
+  return {
+    info: runInfo(run),
+    data: {
+      ...(metrics.length ? { metrics: metrics.map((m) => ({ key: m.key, value: m.value, timestamp: m.timestamp, step: m.step })) } : {}),
+      ...(Object.keys(run.params).length ? { params: kv(run.params) } : {}),
+      ...(Object.keys(run.tags).length ? { tags: kv(run.tags) } : {}),
+    },
+    inputs: {},
+    outputs: run.outputs?.length ? { model_outputs: run.outputs } : {},
+  };
+}
+
+export function mlflowLoggedModel(m: LoggedModelRecord) {
+  return {
+    info: {
+      model_id: m.id,
+      experiment_id: m.experiment_id,
+      name: m.name,
+      creation_timestamp_ms: m.created_at,
+      last_updated_timestamp_ms: m.updated_at,
+      artifact_uri: `mlflow-artifacts:/${loggedModelArtifactRoot(m)}`,
+      status: m.status,
+      ...(m.model_type ? { model_type: m.model_type } : {}),
+      ...(m.source_run_id ? { source_run_id: m.source_run_id } : {}),
+      ...(Object.keys(m.tags).length ? { tags: kv(m.tags) } : {}),
+    },
+    data: Object.keys(m.params).length ? { params: kv(m.params) } : {},
+  };
+}
+
+function num(args: Args, key: string): number | undefined {
+  const v = args[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw invalid(`Parameter '${key}' must be a number.`, { field: key });
+  return n;
+}
+
+function metricList(args: Args, key: string) {
+  const v = args[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw invalid(`Parameter '${key}' must be a list.`, { field: key });
+  return v.map((m) => {
+    const o = (m ?? {}) as Args;
+    const value = typeof o.value === 'string' ? Number(o.value) : o.value;
+    if (typeof o.key !== 'string' || typeof value !== 'number') throw invalid('Each metric needs a key and a numeric value.', { field: key });
+    return { key: o.key, value, step: Number(o.step ?? 0), timestamp: Number(o.timestamp ?? Date.now()) };
+  });
+}
+
+/** MLflow's tracking endpoints that the registry workflows use (reference §4). */
+export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
+  const t = registry.tracking;
+  const actor = (req: FastifyRequest) => actorOf(req, 'mlflow');
+  const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | ('GET' | 'POST')[], url: string, handler: (args: Args, req: FastifyRequest) => Promise<unknown>) =>
+    app.route({ method, url, handler: async (req) => (await handler({ ...argsOf(req), ...(req.params as Args) }, req)) ?? {} });
+
+  route('GET', '/experiments/get-by-name', async (a) => ({ experiment: mlflowExperiment(await t.getExperimentByName(str(a, 'experiment_name'))) }));
+  route('GET', '/experiments/get', async (a) => ({ experiment: mlflowExperiment(await t.getExperiment(str(a, 'experiment_id'))) }));
+  route('POST', '/experiments/create', async (a, req) => ({ experiment_id: (await t.createExperiment(actor(req), str(a, 'name'), tagList(a))).id }));
+  route(['GET', 'POST'], '/experiments/search', async (a) => {
+    const max = num(a, 'max_results') ?? 1000;
+    return { experiments: (await t.listExperiments(Math.min(max, 50_000))).map(mlflowExperiment) };
+  });
+
+  route('POST', '/runs/create', async (a, req) => {
+    const r = await t.createRun(actor(req), { experiment_id: optStr(a, 'experiment_id'), run_name: optStr(a, 'run_name'), start_time: num(a, 'start_time'), tags: tagList(a) });
+    return { run: mlflowRun(r) };
+  });
+  route('GET', '/runs/get', async (a) => ({ run: mlflowRun(await t.getRun(optStr(a, 'run_id') ?? str(a, 'run_uuid'))) }));
+  route('POST', '/runs/update', async (a, req) => {
+    const id = optStr(a, 'run_id') ?? str(a, 'run_uuid');
+    await t.log(actor(req), id, { status: optStr(a, 'status'), end_time: num(a, 'end_time'), run_name: optStr(a, 'run_name') });
+    return { run_info: runInfo((await t.getRun(id)).run) };
+  });
+  route('POST', '/runs/log-batch', async (a, req) => {
+    const params: Record<string, string> = {};
+    for (const p of (a.params as Args[] | undefined) ?? []) params[String(p.key)] = String(p.value ?? '');
+    await t.log(actor(req), str(a, 'run_id'), { metrics: metricList(a, 'metrics'), params, tags: tagList(a) });
+  });
+  route('POST', '/runs/log-metric', async (a, req) => {
+    await t.log(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { metrics: metricList({ m: [a] }, 'm') });
+  });
+  route('POST', '/runs/log-parameter', async (a, req) => {
+    await t.log(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { params: { [str(a, 'key')]: String(a.value ?? '') } });
+  });
+  route('POST', '/runs/set-tag', async (a, req) => {
+    await t.log(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { tags: { [str(a, 'key')]: String(a.value ?? '') } });
+  });
+  route('POST', '/runs/outputs', async (a, req) => {
+    const models = ((a.models as Args[] | undefined) ?? []).map((m) => ({ model_id: String(m.model_id), step: Number(m.step ?? 0) }));
+    await t.log(actor(req), str(a, 'run_id'), { outputs: models });
+  });
+  route('GET', '/metrics/get-history', async (a) => {
+    const points = await t.metricHistory(optStr(a, 'run_id') ?? str(a, 'run_uuid'), str(a, 'metric_key'));
+    return points.length ? { metrics: points.map((p) => ({ key: p.key, value: p.value, timestamp: p.timestamp, step: p.step })) } : {};
+  });
+
+  route('POST', '/logged-models', async (a, req) => {
+    const params: Record<string, string> = {};
+    for (const p of (a.params as Args[] | undefined) ?? []) params[String(p.key)] = String(p.value ?? '');
+    const m = await t.createLoggedModel(actor(req), { experiment_id: str(a, 'experiment_id'), name: optStr(a, 'name'), source_run_id: optStr(a, 'source_run_id'), params, tags: tagList(a), model_type: optStr(a, 'model_type') });
+    return { model: mlflowLoggedModel(m) };
+  });
+  route('POST', '/logged-models/search', async (a) => {
+    const filter = optStr(a, 'filter') ?? '';
+    const m = /^\s*name\s*=\s*['"]([^'"]*)['"]\s*$/i.exec(filter);
+    if (filter.trim() !== '' && !m) throw invalid(`Unsupported logged model filter ${JSON.stringify(filter)}: only name = '<name>' is supported`, { field: 'filter' });
+    const models = await t.searchLoggedModels(list(a, 'experiment_ids'), m?.[1], Math.min(num(a, 'max_results') ?? 50, 1000));
+    return models.length ? { models: models.map(mlflowLoggedModel) } : {};
+  });
+  route('GET', '/logged-models/:model_id', async (a) => ({ model: mlflowLoggedModel(await t.getLoggedModel(str(a, 'model_id'))) }));
+  route('PATCH', '/logged-models/:model_id', async (a, req) => ({ model: mlflowLoggedModel(await t.updateLoggedModel(actor(req), str(a, 'model_id'), { status: optStr(a, 'status') })) }));
+  route('PATCH', '/logged-models/:model_id/tags', async (a, req) => ({ model: mlflowLoggedModel(await t.updateLoggedModel(actor(req), str(a, 'model_id'), { tags: tagList(a) })) }));
+}

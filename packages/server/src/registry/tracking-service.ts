@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { BerthError, invalid, notFound, validateFilePath, type ManifestFile } from '@berth/core';
+import type { ExperimentRecord, LoggedModelRecord, ArtifactRecord } from '../store/tracking.js';
+import type { MetricPoint, RunRecord } from '../store/runs.js';
+import type { StoreTx } from '../store/store.js';
+import { requireRole, type Actor } from './actor.js';
+import type { RegistryDeps } from './deps.js';
+
+/**
+ * Experiments, runs, metrics, logged models and their artifacts: what MLflow's `runs:/` and
+ * `log_model` workflows need (issue 3). Artifact files live in the blob store; an index maps
+ * each artifact path to its blob, so a registered version snapshots a run's files by digest.
+ *
+ * Artifact paths are relative to the artifact root: an experiment's files under `<exp>/`, a
+ * run's under `<exp>/<run_id>/artifacts/`, a logged model's under `<exp>/models/<id>/artifacts/`.
+ */
+export type { ExperimentRecord, LoggedModelRecord, ArtifactRecord };
+
+export const DEFAULT_EXPERIMENT = { id: '0', name: 'Default' };
+
+export interface RunWithMetrics {
+  run: RunRecord;
+  metrics: MetricPoint[];
+  experiment: ExperimentRecord;
+}
+
+const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
+const MODEL_STATUSES = ['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'];
+
+export function runArtifactRoot(run: { id: string; experiment_id?: string | null }): string {
+  return `${run.experiment_id ?? DEFAULT_EXPERIMENT.id}/${run.id}/artifacts`;
+}
+
+export function loggedModelArtifactRoot(m: { id: string; experiment_id: string }): string {
+  return `${m.experiment_id}/models/${m.id}/artifacts`;
+}
+
+export class TrackingService {
+  constructor(private readonly deps: RegistryDeps) {}
+
+  private async ensureDefault(tx: StoreTx): Promise<void> {
+    if (await tx.experiments.findById(DEFAULT_EXPERIMENT.id)) return;
+    const now = this.deps.clock.now();
+    try {
+      await tx.experiments.insert({ ...DEFAULT_EXPERIMENT, artifact_location: DEFAULT_EXPERIMENT.id, lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now });
+    } catch (err) {
+      if (!(err instanceof BerthError && err.code === 'ALREADY_EXISTS')) throw err;
+    }
+  }
+
+  async getExperiment(id: string): Promise<ExperimentRecord> {
+    if (id === DEFAULT_EXPERIMENT.id) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
+    const e = await this.deps.store.read.experiments.findById(id);
+    if (!e) throw notFound(`No Experiment with id=${id} exists`, { experiment_id: id });
+    return e;
+  }
+
+  async getExperimentByName(name: string): Promise<ExperimentRecord> {
+    if (name === DEFAULT_EXPERIMENT.name) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
+    const e = await this.deps.store.read.experiments.findByName(name);
+    if (!e) throw notFound(`Could not find experiment with name '${name}'`, { experiment: name });
+    return e;
+  }
+
+  async createExperiment(actor: Actor, name: string, tags: Record<string, string> = {}): Promise<ExperimentRecord> {
+    requireRole(actor, 'editor', 'creating an experiment');
+    if (!name || name.length > 500) throw invalid('experiment name must be 1-500 characters', { field: 'name' });
+    return this.deps.store.transaction(async (tx) => {
+      await this.ensureDefault(tx);
+      if (await tx.experiments.findByName(name)) throw new BerthError('ALREADY_EXISTS', `Experiment '${name}' already exists.`, { experiment: name });
+      const id = await tx.experiments.nextId();
+      const now = this.deps.clock.now();
+      const e: ExperimentRecord = { id, name, artifact_location: id, lifecycle_stage: 'active', tags, created_at: now, updated_at: now };
+      await tx.experiments.insert(e);
+      await tx.audit.append({ at: now, actor: actor.name, action: 'experiment.create', model_id: null, model: null, subject_type: 'run', subject: `experiment:${id}`, before: null, after: { name }, reason: null });
+      return e;
+    });
+  }
+
+  async listExperiments(limit: number): Promise<ExperimentRecord[]> {
+    await this.deps.store.transaction((tx) => this.ensureDefault(tx));
+    return this.deps.store.read.experiments.list({ limit });
+  }
+
+  async createRun(actor: Actor, input: { experiment_id?: string; run_name?: string; start_time?: number; tags?: Record<string, string> }): Promise<RunWithMetrics> {
+    requireRole(actor, 'editor', 'creating a run');
+    const experiment = await this.getExperiment(input.experiment_id ?? DEFAULT_EXPERIMENT.id);
+    const now = this.deps.clock.now();
+    const id = randomBytes(16).toString('hex');
+    const tags = { ...(input.tags ?? {}) };
+    const name = input.run_name ?? tags['mlflow.runName'] ?? `run-${id.slice(0, 8)}`;
+    tags['mlflow.runName'] = name;
+    const run: RunRecord = {
+      id,
+      experiment: experiment.name,
+      name,
+      status: 'RUNNING',
+      params: {},
+      tags,
+      datasets: [],
+      created_by: actor.name,
+      created_at: now,
+      updated_at: now,
+      experiment_id: experiment.id,
+      start_time: input.start_time ?? now,
+      end_time: null,
+      lifecycle_stage: 'active',
+      outputs: [],
+    };
+    await this.deps.store.transaction(async (tx) => {
+      await tx.runs.insert(run);
+      await tx.audit.append({ at: now, actor: actor.name, action: 'run.create', model_id: null, model: null, subject_type: 'run', subject: id, before: null, after: { experiment_id: experiment.id, name }, reason: null });
+    });
+    return { run, metrics: [], experiment };
+  }
+
+  async getRun(id: string): Promise<RunWithMetrics> {
+    const tx = this.deps.store.read;
+    const run = await tx.runs.find(id);
+    if (!run) throw notFound(`Run with id=${id} not found`, { run_id: id });
+    const [metrics, experiment] = await Promise.all([tx.runs.latestMetricPoints(id), this.getExperiment(run.experiment_id ?? DEFAULT_EXPERIMENT.id)]);
+    return { run, metrics, experiment };
+  }
+
+  /** Params are immutable once logged (MLflow's rule); tags and metrics are not. */
+  async log(actor: Actor, runId: string, input: { params?: Record<string, string>; tags?: Record<string, string>; metrics?: MetricPoint[]; status?: string; end_time?: number; run_name?: string; outputs?: { model_id: string; step: number }[] }): Promise<void> {
+    requireRole(actor, 'editor', 'logging to a run');
+    if (input.status !== undefined && !RUN_STATUSES.includes(input.status)) throw invalid(`Invalid run status ${input.status}: use one of ${RUN_STATUSES.join(', ')}`, { field: 'status' });
+    for (const m of input.metrics ?? []) {
+      if (!m.key || typeof m.value !== 'number') throw invalid('each metric needs a key and a numeric value', { field: 'metrics' });
+    }
+    const now = this.deps.clock.now();
+    await this.deps.store.transaction(async (tx) => {
+      const r = await tx.runs.lock(runId);
+      if (!r) throw notFound(`Run with id=${runId} not found`, { run_id: runId });
+      for (const [k, v] of Object.entries(input.params ?? {})) {
+        if (k in r.params && r.params[k] !== v) {
+          throw invalid(`Changing param values is not allowed. Param with key='${k}' was already logged with value='${r.params[k]}' for run ID='${runId}'. Attempted logging new value '${v}'.`, { field: 'params' });
+        }
+      }
+      const tags = input.tags || input.run_name ? { ...r.tags, ...(input.tags ?? {}), ...(input.run_name ? { 'mlflow.runName': input.run_name } : {}) } : undefined;
+      await tx.runs.update(
+        runId,
+        {
+          ...(input.params ? { params: { ...r.params, ...input.params } } : {}),
+          ...(tags ? { tags } : {}),
+          ...(input.run_name ? { name: input.run_name } : {}),
+          ...(input.status ? { status: input.status } : {}),
+          ...(input.end_time !== undefined ? { end_time: input.end_time } : {}),
+          ...(input.outputs ? { outputs: [...(r.outputs ?? []), ...input.outputs] } : {}),
+        },
+        now,
+      );
+      if (input.metrics?.length) await tx.runs.logMetrics(runId, input.metrics);
+      if (input.params || input.tags || input.status || input.outputs) {
+        await tx.audit.append({ at: now, actor: actor.name, action: 'run.update', model_id: null, model: null, subject_type: 'run', subject: runId, before: null, after: { params: input.params, tags: input.tags, status: input.status, outputs: input.outputs }, reason: null });
+      }
+    });
+  }
+
+  async metricHistory(runId: string, key: string): Promise<MetricPoint[]> {
+    await this.getRun(runId);
+    return this.deps.store.read.runs.metricHistory(runId, key);
+  }
+
+  async createLoggedModel(actor: Actor, input: { experiment_id: string; name?: string; source_run_id?: string; params?: Record<string, string>; tags?: Record<string, string>; model_type?: string }): Promise<LoggedModelRecord> {
+    requireRole(actor, 'editor', 'logging a model');
+    const experiment = await this.getExperiment(input.experiment_id);
+    if (input.source_run_id) await this.getRun(input.source_run_id);
+    const now = this.deps.clock.now();
+    const m: LoggedModelRecord = {
+      id: `m-${randomBytes(16).toString('hex')}`,
+      experiment_id: experiment.id,
+      name: input.name || 'model',
+      source_run_id: input.source_run_id ?? null,
+      status: 'LOGGED_MODEL_PENDING',
+      model_type: input.model_type ?? null,
+      params: input.params ?? {},
+      tags: input.tags ?? {},
+      created_at: now,
+      updated_at: now,
+    };
+    await this.deps.store.transaction(async (tx) => {
+      await tx.loggedModels.insert(m);
+      await tx.audit.append({ at: now, actor: actor.name, action: 'logged_model.create', model_id: null, model: null, subject_type: 'run', subject: m.id, before: null, after: { name: m.name, source_run_id: m.source_run_id }, reason: null });
+    });
+    return m;
+  }
+
+  async getLoggedModel(id: string): Promise<LoggedModelRecord> {
+    const m = await this.deps.store.read.loggedModels.find(id);
+    if (!m) throw notFound(`Logged model with ID '${id}' not found.`, { model_id: id });
+    return m;
+  }
+
+  async updateLoggedModel(actor: Actor, id: string, patch: { status?: string; tags?: Record<string, string> }): Promise<LoggedModelRecord> {
+    requireRole(actor, 'editor', 'updating a logged model');
+    if (patch.status !== undefined && !MODEL_STATUSES.includes(patch.status)) throw invalid(`Invalid logged model status ${patch.status}`, { field: 'status' });
+    const now = this.deps.clock.now();
+    await this.deps.store.transaction(async (tx) => {
+      const m = await tx.loggedModels.find(id);
+      if (!m) throw notFound(`Logged model with ID '${id}' not found.`, { model_id: id });
+      await tx.loggedModels.update(id, { status: patch.status, tags: patch.tags ? { ...m.tags, ...patch.tags } : undefined }, now);
+      await tx.audit.append({ at: now, actor: actor.name, action: 'logged_model.update', model_id: null, model: null, subject_type: 'run', subject: id, before: null, after: patch, reason: null });
+    });
+    return this.getLoggedModel(id);
+  }
+
+  async searchLoggedModels(experimentIds: string[], name: string | undefined, limit: number): Promise<LoggedModelRecord[]> {
+    return this.deps.store.read.loggedModels.search(experimentIds, name, limit);
+  }
+
+  /** Streams an artifact into the blob store, then points its path at the blob. */
+  async putArtifact(actor: Actor, path: string, body: Readable, size?: number): Promise<ArtifactRecord> {
+    requireRole(actor, 'editor', 'writing artifacts');
+    validateFilePath(path);
+    const { sha256, size: written } = await this.deps.blobs.putUnknown(body, { expectedSize: size, maxBytes: this.deps.config.maxBlobBytes });
+    const rec: ArtifactRecord = { path, sha256, size: written, updated_at: this.deps.clock.now() };
+    await this.deps.store.transaction((tx) => tx.artifacts.set(rec));
+    return rec;
+  }
+
+  async getArtifact(path: string): Promise<ArtifactRecord> {
+    validateFilePath(path);
+    const a = await this.deps.store.read.artifacts.find(path);
+    if (!a) throw notFound(`artifact ${JSON.stringify(path)} not found`, { path });
+    return a;
+  }
+
+  /** One level of a folder: files with sizes and sub-folders, by base name. */
+  async listArtifacts(dir: string): Promise<{ path: string; is_dir: boolean; file_size?: number }[]> {
+    if (dir !== '') validateFilePath(dir);
+    const all = await this.deps.store.read.artifacts.under(dir);
+    const prefix = dir === '' ? '' : `${dir}/`;
+    const dirs = new Set<string>();
+    const out: { path: string; is_dir: boolean; file_size?: number }[] = [];
+    for (const a of all) {
+      const rest = a.path.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash === -1) out.push({ path: rest, is_dir: false, file_size: a.size });
+      else dirs.add(rest.slice(0, slash));
+    }
+    return [...[...dirs].sort().map((d) => ({ path: d, is_dir: true })), ...out];
+  }
+
+  async deleteArtifact(actor: Actor, path: string): Promise<void> {
+    requireRole(actor, 'editor', 'deleting artifacts');
+    validateFilePath(path);
+    await this.deps.store.transaction(async (tx) => {
+      for (const a of [await tx.artifacts.find(path), ...(await tx.artifacts.under(path))]) if (a) await tx.artifacts.delete(a.path);
+    });
+  }
+
+  /** The files below `dir` as a manifest relative to it: what a registered version pins. */
+  async snapshot(dir: string): Promise<ManifestFile[]> {
+    const all = await this.deps.store.read.artifacts.under(dir);
+    return all.map((a) => ({ path: a.path.slice(dir.length + 1), size: a.size, sha256: a.sha256 }));
+  }
+}

@@ -1,0 +1,161 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ArtifactsTable, Database, ExperimentsTable, LoggedModelsTable } from './schema.js';
+import { parseJson, toJson } from './json.js';
+
+export interface ExperimentRecord {
+  id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  tags: Record<string, string>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LoggedModelRecord {
+  id: string;
+  experiment_id: string;
+  name: string;
+  source_run_id: string | null;
+  status: string;
+  model_type: string | null;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ArtifactRecord {
+  path: string;
+  sha256: string;
+  size: number;
+  updated_at: number;
+}
+
+const toExperiment = (r: Selectable<ExperimentsTable>): ExperimentRecord => ({
+  id: r.id,
+  name: r.name,
+  artifact_location: r.artifact_location,
+  lifecycle_stage: r.lifecycle_stage,
+  tags: parseJson(r.tags, {}),
+  created_at: Number(r.created_at),
+  updated_at: Number(r.updated_at),
+});
+
+const toLoggedModel = (r: Selectable<LoggedModelsTable>): LoggedModelRecord => ({
+  id: r.id,
+  experiment_id: r.experiment_id,
+  name: r.name,
+  source_run_id: r.source_run_id,
+  status: r.status,
+  model_type: r.model_type,
+  params: parseJson(r.params, {}),
+  tags: parseJson(r.tags, {}),
+  created_at: Number(r.created_at),
+  updated_at: Number(r.updated_at),
+});
+
+const toArtifact = (r: Selectable<ArtifactsTable>): ArtifactRecord => ({ path: r.path, sha256: r.sha256, size: Number(r.size), updated_at: Number(r.updated_at) });
+
+export class ExperimentRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async nextId(): Promise<string> {
+    const r = await this.db
+      .updateTable('experiment_counter')
+      .set((eb) => ({ last: eb('last', '+', 1) }))
+      .where('id', '=', 1)
+      .returning('last')
+      .executeTakeFirstOrThrow();
+    return String(r.last);
+  }
+
+  async insert(e: ExperimentRecord): Promise<void> {
+    await this.db.insertInto('experiments').values({ ...e, tags: toJson(e.tags) }).execute();
+  }
+
+  async findById(id: string): Promise<ExperimentRecord | undefined> {
+    const r = await this.db.selectFrom('experiments').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toExperiment(r);
+  }
+
+  async findByName(name: string): Promise<ExperimentRecord | undefined> {
+    const r = await this.db.selectFrom('experiments').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && toExperiment(r);
+  }
+
+  async list(opts: { afterId?: number; limit: number }): Promise<ExperimentRecord[]> {
+    const rows = await this.db.selectFrom('experiments').selectAll().execute();
+    return rows
+      .map(toExperiment)
+      .filter((e) => opts.afterId === undefined || Number(e.id) > opts.afterId)
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .slice(0, opts.limit);
+  }
+}
+
+export class LoggedModelRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(m: LoggedModelRecord): Promise<void> {
+    await this.db.insertInto('logged_models').values({ ...m, params: toJson(m.params), tags: toJson(m.tags) }).execute();
+  }
+
+  async find(id: string): Promise<LoggedModelRecord | undefined> {
+    const r = await this.db.selectFrom('logged_models').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toLoggedModel(r);
+  }
+
+  async update(id: string, patch: { status?: string; tags?: Record<string, string> }, at: number): Promise<void> {
+    await this.db
+      .updateTable('logged_models')
+      .set({ ...(patch.status ? { status: patch.status } : {}), ...(patch.tags ? { tags: toJson(patch.tags) } : {}), updated_at: at })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async search(experimentIds: string[], name: string | undefined, limit: number): Promise<LoggedModelRecord[]> {
+    if (experimentIds.length === 0) return [];
+    let q = this.db.selectFrom('logged_models').selectAll().where('experiment_id', 'in', experimentIds).orderBy('created_at', 'desc').limit(limit);
+    if (name !== undefined) q = q.where('name', '=', name);
+    return (await q.execute()).map(toLoggedModel);
+  }
+}
+
+export class ArtifactRepo {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async set(a: ArtifactRecord): Promise<void> {
+    const existing = await this.db.selectFrom('artifacts').select('path').where('path', '=', a.path).executeTakeFirst();
+    if (existing) await this.db.updateTable('artifacts').set({ sha256: a.sha256, size: a.size, updated_at: a.updated_at }).where('path', '=', a.path).execute();
+    else await this.db.insertInto('artifacts').values(a).execute();
+  }
+
+  async find(path: string): Promise<ArtifactRecord | undefined> {
+    const r = await this.db.selectFrom('artifacts').selectAll().where('path', '=', path).executeTakeFirst();
+    return r && toArtifact(r);
+  }
+
+  /** Every artifact below `dir/` (the whole subtree), ordered by path. */
+  async under(dir: string, limit = 100_000): Promise<ArtifactRecord[]> {
+    const prefix = dir === '' ? '' : `${dir}/`;
+    let q = this.db.selectFrom('artifacts').selectAll().orderBy('path').limit(limit);
+    // '/' + 1 is '0': the range [prefix, prefix-with-'/'-bumped) holds exactly the subtree.
+    if (prefix) q = q.where('path', '>', prefix).where('path', '<', `${dir}0`);
+    return (await q.execute()).map(toArtifact);
+  }
+
+  async delete(path: string): Promise<number> {
+    const r = await this.db.deleteFrom('artifacts').where('path', '=', path).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async referencedAmong(sha256s: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < sha256s.length; i += 500) {
+      const rows = await this.db.selectFrom('artifacts').select('sha256').distinct().where('sha256', 'in', sha256s.slice(i, i + 500)).execute();
+      for (const r of rows) out.add(r.sha256);
+    }
+    return out;
+  }
+}
