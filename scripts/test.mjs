@@ -5,7 +5,7 @@
 // any failure. `npm test -- <substring>...` runs only the test files whose path contains one
 // of the substrings (and skips the coverage gate). docs/testing.md explains it all.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve, sep } from 'node:path';
@@ -261,6 +261,52 @@ await step(`tests (${selected.length} file${selected.length === 1 ? '' : 's'})`,
   if (!counts || counts.passed === 0) throw new StepFailure('no test ran');
   return { note: `${counts.passed} passed, ${counts.skipped} skipped${counts.todo ? `, ${counts.todo} todo` : ''}` };
 });
+
+// The compatibility suites drive the real third-party clients (issue 3): pytest with the
+// real `mlflow` package, installed into .venv-compat from e2e/compat/mlflow/requirements.txt.
+const compatWanted = filters.length === 0 || filters.some((f) => 'e2e/compat/mlflow/'.includes(f) || f.includes('compat'));
+if (!compatWanted) {
+  results.push({ name: 'MLflow compatibility suite (pytest)', status: 'skipped', seconds: 0, note: 'a filter was given' });
+} else {
+  await step('MLflow compatibility suite (pytest, real mlflow)', async () => {
+    const reqFile = join(root, 'e2e', 'compat', 'mlflow', 'requirements.txt');
+    const venv = join(root, '.venv-compat');
+    const python = join(venv, 'bin', 'python');
+    const stamp = join(venv, '.berth-requirements');
+    const wanted = readFileSync(reqFile, 'utf8');
+    const unavailable = (why) => {
+      if (requireAll) throw new StepFailure(`BERTH_REQUIRE_ALL=1 needs the MLflow client, but ${why}`);
+      console.log(`skipping the MLflow compatibility suite: ${why}`);
+      return { status: 'skipped', note: why };
+    };
+    if (!existsSync(python)) {
+      const py = spawnSync('python3', ['--version']);
+      if (py.status !== 0) return unavailable('python3 is not installed');
+      console.log('creating .venv-compat (python3 -m venv)');
+      if ((await exec('python3', ['-m', 'venv', venv])) !== 0) return unavailable('python3 -m venv failed (apt-get install python3-venv)');
+    }
+    if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
+      console.log(`installing ${reqFile.slice(root.length + 1)} into .venv-compat (pip; takes a minute the first time)`);
+      if ((await exec(python, ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', reqFile])) !== 0) return unavailable('pip install of the MLflow client failed (see above)');
+      writeFileSync(stamp, wanted);
+    }
+    const junit = join(work, 'pytest.xml');
+    const code = await exec(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, 'e2e/compat/mlflow'], { env: { ...env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const xml = existsSync(junit) ? readFileSync(junit, 'utf8') : '';
+    const attr = (n) => Number(new RegExp(`<testsuite[^>]* ${n}="(\\d+)"`).exec(xml)?.[1] ?? 0);
+    const ran = attr('tests');
+    const failed = attr('failures') + attr('errors');
+    const skipped = attr('skipped');
+    if (counts) {
+      counts.passed += ran - failed - skipped;
+      counts.failed += failed;
+      counts.skipped += skipped;
+    }
+    if (code === 5 || ran === 0) throw new StepFailure('pytest ran no test');
+    if (code !== 0) throw new StepFailure(`pytest exited with ${code}: ${failed} failed`);
+    return { note: `${ran - failed - skipped} passed, ${skipped} skipped` };
+  });
+}
 
 if (filters.length) {
   results.push({ name: 'packages/core line coverage', status: 'skipped', seconds: 0, note: 'a filter was given' });
