@@ -157,3 +157,29 @@ def test_missing_artifact_is_a_404_not_a_retried_500(tracking, berth_url):
     with pytest.raises(urllib.error.HTTPError) as trav:
         urllib.request.urlopen(urllib.request.Request(f"{berth_url}/api/2.0/mlflow-artifacts/artifacts/0/x/..%2F..%2Fetc", data=b"x", method="PUT"))
     assert trav.value.code == 400
+
+
+def test_search_filters_pagination_and_aliases(tracking):
+    client = MlflowClient()
+    prefix = unique("search")
+    for i in range(5):
+        name = f"{prefix}-{i}"
+        client.create_registered_model(name, tags={"team": "a" if i % 2 else "b"})
+        _version(client, name, f"s{i}")
+    client.set_registered_model_alias(f"{prefix}-1", "champion", "1")
+    found = client.search_registered_models(filter_string=f"name LIKE '{prefix}-%'")
+    assert sorted(m.name for m in found) == [f"{prefix}-{i}" for i in range(5)]
+    team_a = client.search_registered_models(filter_string=f"name LIKE '{prefix}%' AND tags.team = 'a'")
+    assert sorted(m.name for m in team_a) == [f"{prefix}-1", f"{prefix}-3"]
+    assert client.search_registered_models(filter_string=f"name ILIKE '{prefix.upper()}-%'")
+    assert not client.search_registered_models(filter_string=f"name LIKE '{prefix.upper()}-%'"), "LIKE is case-sensitive"
+    page1 = client.search_registered_models(filter_string=f"name LIKE '{prefix}-%'", max_results=2, order_by=["name DESC"])
+    assert [m.name for m in page1] == [f"{prefix}-4", f"{prefix}-3"] and page1.token
+    page2 = client.search_registered_models(filter_string=f"name LIKE '{prefix}-%'", max_results=2, order_by=["name DESC"], page_token=page1.token)
+    page3 = client.search_registered_models(filter_string=f"name LIKE '{prefix}-%'", max_results=2, order_by=["name DESC"], page_token=page2.token)
+    assert [m.name for m in page2] == [f"{prefix}-2", f"{prefix}-1"] and [m.name for m in page3] == [f"{prefix}-0"] and not page3.token
+    versions = client.search_model_versions(filter_string=f"name = '{prefix}-1'")
+    assert [(v.version, v.aliases) for v in versions] == [("1", ["champion"])], "search returns aliases on every version"
+    with pytest.raises(MlflowException) as bad:
+        client.search_registered_models(filter_string="name = 'a' OR name = 'b'")
+    assert error_code(bad.value) == "INVALID_PARAMETER_VALUE"

@@ -9,3 +9,4 @@ export * from './types.js';
 export * from './time.js';
 export * from './cursor.js';
 export * from './schemas.js';
+export * from './mlflow-filter.js';

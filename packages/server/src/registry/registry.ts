@@ -6,6 +6,7 @@ import { ModelService } from './models-service.js';
 import { RunService } from './runs-service.js';
 import { VersionService } from './versions-service.js';
 import { TrackingService } from './tracking-service.js';
+import { SearchService } from './search-service.js';
 import type { RegistryDeps } from './deps.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
@@ -18,6 +19,7 @@ export class Registry {
   readonly runs: RunService;
   readonly gc: GcService;
   readonly tracking: TrackingService;
+  readonly search: SearchService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -28,5 +30,6 @@ export class Registry {
     this.runs = new RunService(deps);
     this.gc = new GcService(deps);
     this.tracking = new TrackingService(deps);
+    this.search = new SearchService(deps);
   }
 }

@@ -133,4 +133,9 @@ export class ModelRepo {
     for (const r of rows) out.set(Number(r.model_id), { latest_version: r.latest === null ? null : Number(r.latest), version_count: Number(r.n) });
     return out;
   }
+
+  async findByNames(names: string[]): Promise<ModelRecord[]> {
+    if (names.length === 0) return [];
+    return (await this.db.selectFrom('models').selectAll().where('name', 'in', names).execute()).map(toModel);
+  }
 }

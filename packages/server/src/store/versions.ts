@@ -264,4 +264,18 @@ export class VersionRepo {
     const row = await this.db.selectFrom('versions').selectAll().where('digest', '=', digest).limit(1).executeTakeFirst();
     return row && toVersion(row);
   }
+
+  /**
+   * Versions for a search, narrowed in SQL by what the indexes serve (model ids, run ids,
+   * version bounds); the caller applies the remaining clauses. Joined with the model name.
+   */
+  async searchCandidates(opts: { modelIds?: number[]; runIds?: string[]; minVersion?: number; maxVersion?: number; limit: number }): Promise<(VersionRecord & { model_name: string })[]> {
+    let q = this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id').selectAll('v').select('m.name as model_name').limit(opts.limit);
+    if (opts.modelIds) q = q.where('v.model_id', 'in', opts.modelIds.length ? opts.modelIds : [-1]);
+    if (opts.runIds) q = q.where('v.run_id', 'in', opts.runIds.length ? opts.runIds : ['']);
+    if (opts.minVersion !== undefined) q = q.where('v.version', '>=', opts.minVersion);
+    if (opts.maxVersion !== undefined) q = q.where('v.version', '<=', opts.maxVersion);
+    const rows = await q.execute();
+    return rows.map((r) => ({ ...toVersion(r), model_name: (r as unknown as { model_name: string }).model_name }));
+  }
 }

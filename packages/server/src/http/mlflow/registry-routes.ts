@@ -1,11 +1,20 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BerthError, invalid } from '@berth/core';
+import { BerthError, invalid, parseMlflowFilter } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { bool, list, optStr, str, tagList, versionArg, type Args } from './params.js';
 import { mlflowModel, mlflowVersion, stageArg } from './wire.js';
 import { MANIFEST_PREFIX } from './artifacts-routes.js';
 import { loggedModelArtifactRoot, runArtifactRoot } from '../../registry/tracking-service.js';
+
+/** `max_results`: a whole number from 1 to the endpoint's limit (0 would page forever). */
+function maxResults(a: Args, fallback: number, limit: number): number {
+  const raw = a.max_results;
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > limit) throw invalid(`Invalid value ${JSON.stringify(raw)} for parameter 'max_results' supplied: it must be between 1 and ${limit}.`, { field: 'max_results' });
+  return n;
+}
 
 /**
  * Where a version's files are, from MLflow's `source`: `models:/<logged model id>` (MLflow 3),
@@ -49,6 +58,19 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
     const name = str(a, 'name');
     const m = await registry.models.create(mlflowActor(req), { name, description: optStr(a, 'description') ?? '', tags: tagList(a) });
     return { registered_model: mlflowModel(m, []) };
+  });
+
+  route(['GET', 'POST'], '/registered-models/search', async (a) => {
+    const max = maxResults(a, 100, 1000);
+    const res = await registry.search.models(parseMlflowFilter(optStr(a, 'filter'), 'models'), { max, orderBy: list(a, 'order_by'), pageToken: optStr(a, 'page_token') });
+    const models = await Promise.all(res.items.map((m) => modelWithLatest(m.name)));
+    return { ...(models.length ? { registered_models: models } : {}), ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}) };
+  });
+
+  route(['GET', 'POST'], '/model-versions/search', async (a) => {
+    const max = maxResults(a, 10_000, 200_000);
+    const res = await registry.search.versions(parseMlflowFilter(optStr(a, 'filter'), 'versions'), { max, orderBy: list(a, 'order_by'), pageToken: optStr(a, 'page_token') });
+    return { ...(res.items.length ? { model_versions: res.items.map(mlflowVersion) } : {}), ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}) };
   });
 
   route('GET', '/registered-models/get', async (a) => ({ registered_model: await modelWithLatest(str(a, 'name')) }));
