@@ -150,10 +150,21 @@ export class SearchService {
     const runs = filter.find((c) => c.field === 'run_id' && (c.op === '=' || c.op === 'IN'));
     const modelIds = names ? (await tx.models.findByNames([names.value as string])).map((m) => m.id) : undefined;
     const runIds = runs ? (Array.isArray(runs.value) ? runs.value : [runs.value as string]) : undefined;
-    const candidates = await tx.versions.searchCandidates({ modelIds, runIds, limit: MAX_SCAN });
-    const hits = candidates.filter((v) => filter.every((c) => matches(c, { name: v.model_name, tags: v.tags, run_id: v.run_id, source: v.source, version: v.version })));
-    hits.sort(compare(order));
-    const p = page(hits, opts.max, opts.pageToken);
+    // Every clause served by an index: order, offset and limit run in SQL (one page read).
+    const indexed = filter.every((c) => c === names || c === runs || c.field === 'version');
+    let p: { items: (VersionRecord & { model_name: string })[]; next_page_token: string | null };
+    if (indexed) {
+      const offset = opts.pageToken ? Number(decodeCursor(opts.pageToken, ['o']).o) : 0;
+      if (!Number.isInteger(offset) || offset < 0) throw invalid('invalid page_token', { field: 'page_token' });
+      const versionOps = filter.filter((c) => c.field === 'version').map((c) => ({ op: c.op as '=' | '!=' | '<' | '<=' | '>' | '>=', value: c.value as number }));
+      const rows = await tx.versions.searchPage({ modelIds, runIds, versionOps, order: order as { key: 'version' | 'created_at' | 'updated_at' | 'model_name'; desc: boolean }[], offset, limit: opts.max + 1 });
+      p = { items: rows.slice(0, opts.max), next_page_token: rows.length > opts.max ? encodeCursor({ o: offset + opts.max }) : null };
+    } else {
+      const candidates = await tx.versions.searchCandidates({ modelIds, runIds, limit: MAX_SCAN });
+      const hits = candidates.filter((v) => filter.every((c) => matches(c, { name: v.model_name, tags: v.tags, run_id: v.run_id, source: v.source, version: v.version })));
+      hits.sort(compare(order));
+      p = page(hits, opts.max, opts.pageToken);
+    }
     const byModel = new Map<number, Map<number, string[]>>();
     for (const v of p.items) {
       if (!byModel.has(v.model_id)) {

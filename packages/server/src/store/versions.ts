@@ -278,4 +278,19 @@ export class VersionRepo {
     const rows = await q.execute();
     return rows.map((r) => ({ ...toVersion(r), model_name: (r as unknown as { model_name: string }).model_name }));
   }
+
+  /**
+   * A page of a search whose every clause an index serves, ordered and limited in SQL:
+   * `keys` are (column, descending) pairs over versions (`version`, `created_at`,
+   * `updated_at`) or the model name.
+   */
+  async searchPage(opts: { modelIds?: number[]; runIds?: string[]; versionOps?: { op: '=' | '!=' | '<' | '<=' | '>' | '>='; value: number }[]; order: { key: 'version' | 'created_at' | 'updated_at' | 'model_name'; desc: boolean }[]; offset: number; limit: number }): Promise<(VersionRecord & { model_name: string })[]> {
+    let q = this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id').selectAll('v').select('m.name as model_name');
+    if (opts.modelIds) q = q.where('v.model_id', 'in', opts.modelIds.length ? opts.modelIds : [-1]);
+    if (opts.runIds) q = q.where('v.run_id', 'in', opts.runIds.length ? opts.runIds : ['']);
+    for (const c of opts.versionOps ?? []) q = q.where('v.version', c.op, c.value);
+    for (const o of opts.order) q = q.orderBy(o.key === 'model_name' ? 'm.name' : `v.${o.key}`, o.desc ? 'desc' : 'asc');
+    const rows = await q.limit(opts.limit).offset(opts.offset).execute();
+    return rows.map((r) => ({ ...toVersion(r), model_name: (r as unknown as { model_name: string }).model_name }));
+  }
 }

@@ -51,6 +51,8 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
     .addColumn('updated_at', big, (c) => c.notNull())
     .execute();
   // get-download-uri hands out content-addressed URIs: find a version by its digest alone.
+  // MLflow's default version order within one model: newest edit first.
+  await db.schema.createIndex('versions_model_updated').on('versions').columns(['model_id', 'updated_at', 'version']).execute();
   await db.schema.createIndex('versions_digest').on('versions').column('digest').execute();
   await db.schema.createIndex('artifacts_sha256').on('artifacts').column('sha256').execute();
 }
