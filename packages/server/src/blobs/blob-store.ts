@@ -58,12 +58,15 @@ export interface BlobStore {
    */
   put(sha256: string, body: AsyncIterable<Uint8Array> | Readable, opts?: PutOptions): Promise<PutResult>;
   /**
+   * Like put, for bytes whose hash is not known up front (MLflow artifacts): stored under the
+   * sha256 found, with the same size checks and the same guarantees.
+   */
+  putUnknown(body: AsyncIterable<Uint8Array> | Readable, opts?: PutOptions): Promise<PutResult>;
+  /**
    * The bytes, optionally one inclusive range. NOT_FOUND when absent, INVALID_ARGUMENT for a
    * range outside the blob (callers clamp HTTP ranges first). The stream keeps reading the
    * bytes it opened even if the blob is deleted meanwhile.
    */
-  /** Like put, for bytes whose hash is not known up front: stored under the sha256 found. */
-  putUnknown(body: AsyncIterable<Uint8Array> | Readable, opts?: { expectedSize?: number; maxBytes?: number }): Promise<PutResult>;
   open(sha256: string, range?: BlobRange): Promise<OpenedBlob>;
   /** Marks a blob as used now, so the collector's grace period protects it again. No-op when absent. */
   touch(sha256: string): Promise<void>;

@@ -1,51 +1,110 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, opendir, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, open, opendir, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, invalid, isSha256Hex, notFound } from '@berth/core';
-import type { BlobInfo, BlobStore, PutResult } from './blob-store.js';
+import type { BlobInfo, BlobRange, BlobStore, OpenedBlob, PutOptions, PutResult } from './blob-store.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
 
-const CHUNK = 1024 * 1024;
+/** Read size for downloads: large reads keep the thread pool and syscall count low. */
+const READ_CHUNK = 1024 * 1024;
 /** Blobs up to this size (when their size is declared up front) take the in-memory path. */
 const SMALL_BLOB = 256 * 1024;
+const TEMP_SUFFIX = '.part';
+/** link(2) errors that mean "no hard links on this file system": publish with rename(2) instead. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
 
 function checkSha(sha256: string): string {
   if (!isSha256Hex(sha256)) throw invalid(`invalid sha256 ${JSON.stringify(sha256)}: expected 64 lowercase hex digits`, { field: 'sha256' });
   return sha256;
 }
 
+function isByteCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function tooLarge(max: number, declared?: number): BerthError {
+  const what = declared === undefined ? 'the blob is longer than' : `the declared size ${declared} is over`;
+  return new BerthError('PAYLOAD_TOO_LARGE', `${what} this server's limit of ${max} bytes per blob`, { max_bytes: max });
+}
+
+function longerThan(expected: number): BerthError {
+  return invalid(`the body is longer than the declared ${expected} bytes: nothing was stored`, { field: 'size', expected });
+}
+
+function shorterThan(actual: number, expected: number): BerthError {
+  return invalid(`the body is ${actual} bytes, not the declared ${expected}: nothing was stored`, { field: 'size', expected, actual });
+}
+
+function hashMismatch(expected: string, actual: string): BerthError {
+  return invalid(`sha256 mismatch: expected ${expected}, but the uploaded bytes hash to ${actual}; nothing was stored. Check that the file did not change during the upload and retry`, {
+    field: 'sha256',
+    expected,
+    actual,
+  });
+}
+
+/** A small body of declared size, read into one buffer of exactly that size (never more). */
+async function readSmall(body: AsyncIterable<Uint8Array | string> | Readable, expected: number): Promise<Buffer> {
+  const data = Buffer.allocUnsafe(expected);
+  let size = 0;
+  for await (const piece of body as AsyncIterable<Uint8Array | string>) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    if (size + chunk.byteLength > expected) throw longerThan(expected);
+    data.set(chunk, size);
+    size += chunk.byteLength;
+  }
+  if (size !== expected) throw shorterThan(size, expected);
+  return data;
+}
 
 /**
- * Blobs in a local folder: `sha256/<first two hex>/<hex>`, uploads in progress in `tmp/`
- * (same file system, so the final rename is atomic). A blob is written to a temp file while
- * it is hashed, fsynced, and renamed into place only when the hash matches; then the shard
- * folder is fsynced so the rename survives a power cut. A kill at any moment leaves at most a
- * temp file, which `cleanTemp` removes later.
+ * Blobs in a local folder: `sha256/<first two hex>/<hex>`, uploads in progress in
+ * `tmp/<random>.part` (same file system, so publishing is atomic). A blob is written to a temp
+ * file while it is hashed, fsynced, and published only when the hash matches; then the shard
+ * folder is fsynced so the new name survives a power cut. A kill at any moment leaves at most a
+ * temp file, which `cleanTemp` removes later — never a visible blob with wrong bytes.
+ *
+ * Publishing is link(2) rather than rename(2): link fails with EEXIST instead of replacing, so
+ * of several concurrent puts of one blob (in this process or another) exactly one reports
+ * `created`, and a stored blob's inode is never swapped under a reader. File systems without
+ * hard links fall back to rename, which replaces identical bytes atomically.
  */
 export class FsBlobStore implements BlobStore {
   private readonly blobsDir: string;
   private readonly tmpDir: string;
-  /** Open handles of the 256 shard folders, kept to fsync a rename without reopening. */
+  /** Open handles of the shard folders, kept to fsync after a publish without reopening. */
   private readonly shardHandles = new Map<string, Promise<FileHandle>>();
+  /** Temp files of puts running in this process, which cleanTemp must leave alone. */
+  private readonly activeTemps = new Set<string>();
 
   private constructor(readonly root: string) {
     this.blobsDir = join(root, 'sha256');
     this.tmpDir = join(root, 'tmp');
   }
 
+  /** Opens (creating when needed) the store at `root`. */
   static async open(root: string): Promise<FsBlobStore> {
     const s = new FsBlobStore(root);
     await mkdir(s.blobsDir, { recursive: true });
     await mkdir(s.tmpDir, { recursive: true });
-    // All shard folders exist from the start: a put never has to create one.
+    // All shard folders exist from the start, so a put never has to create (and fsync) one.
     await Promise.all(Array.from({ length: 256 }, (_, i) => mkdir(join(s.blobsDir, i.toString(16).padStart(2, '0')), { recursive: true })));
     return s;
   }
 
+  private pathOf(sha256: string): string {
+    return join(this.blobsDir, sha256.slice(0, 2), sha256);
+  }
+
   private syncShard(sha256: string): Promise<void> {
+    // Windows cannot open a directory to fsync it (EISDIR); there the rename is as durable as NTFS makes it.
+    if (process.platform === 'win32') return Promise.resolve();
     const shard = sha256.slice(0, 2);
     let h = this.shardHandles.get(shard);
     if (!h) {
@@ -56,137 +115,215 @@ export class FsBlobStore implements BlobStore {
     return h.then((fh) => fh.sync());
   }
 
-  private pathOf(sha256: string): string {
-    return join(this.blobsDir, sha256.slice(0, 2), sha256);
-  }
-
   async stat(sha256: string): Promise<BlobInfo | undefined> {
     checkSha(sha256);
     try {
       const st = await stat(this.pathOf(sha256));
-      return { sha256, size: st.size, mtimeMs: st.mtimeMs };
+      return st.isFile() ? { sha256, size: st.size, mtimeMs: st.mtimeMs } : undefined;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errno(err) === 'ENOENT') return undefined;
       throw err;
     }
   }
 
-  async put(sha256: string, body: AsyncIterable<Uint8Array> | Readable, opts: { expectedSize?: number; maxBytes?: number } = {}): Promise<PutResult> {
-    checkSha(sha256);
-    if (opts.expectedSize !== undefined && opts.expectedSize <= SMALL_BLOB && opts.expectedSize <= (opts.maxBytes ?? Infinity)) {
-      return this.putSmall(sha256, body, opts.expectedSize);
-    }
-    return this.ingest(sha256, body, opts);
+  async put(sha256: string, body: AsyncIterable<Uint8Array> | Readable, opts: PutOptions = {}): Promise<PutResult> {
+    return this.ingest(checkSha(sha256), body, opts);
   }
 
-  async putUnknown(body: AsyncIterable<Uint8Array> | Readable, opts: { expectedSize?: number; maxBytes?: number } = {}): Promise<PutResult> {
+  async putUnknown(body: AsyncIterable<Uint8Array> | Readable, opts: PutOptions = {}): Promise<PutResult> {
     return this.ingest(undefined, body, opts);
   }
 
-  /** Streams into a temp file while hashing; renames into place under the hash it found. */
-  private async ingest(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, opts: { expectedSize?: number; maxBytes?: number }): Promise<PutResult> {
-    const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
-    const hash = createHash('sha256');
-    const max = opts.maxBytes ?? Number.MAX_SAFE_INTEGER;
-    const fh = await open(tmp, 'w');
-    let closed = false;
-    const writer = new HashingFileWriter(fh.fd, hash, (total) => {
-      if (total > max) return new BerthError('PAYLOAD_TOO_LARGE', `blob is over the ${max}-byte limit`, { max_bytes: max });
-      if (opts.expectedSize !== undefined && total > opts.expectedSize) return invalid(`blob is longer than the declared ${opts.expectedSize} bytes`, { field: 'size' });
-      return undefined;
-    });
+  /** put and putUnknown: `expected` is the sha256 the bytes must hash to, when known up front. */
+  private async ingest(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, opts: PutOptions): Promise<PutResult> {
+    const { expectedSize, maxBytes } = opts;
+    if (expectedSize !== undefined && !isByteCount(expectedSize)) throw invalid(`declared size ${expectedSize} is not a whole number of bytes`, { field: 'size' });
+    if (maxBytes !== undefined && !isByteCount(maxBytes)) throw invalid(`maxBytes ${maxBytes} is not a whole number of bytes`, { field: 'maxBytes' });
+    const max = maxBytes ?? Number.MAX_SAFE_INTEGER;
+    // Refused before reading a byte, so the body is left for the caller (an HTTP reply can still go out).
+    if (expectedSize !== undefined && expectedSize > max) throw tooLarge(max, expectedSize);
+    if (expectedSize !== undefined && expectedSize <= SMALL_BLOB) return this.putSmall(expected, body, expectedSize);
+    return this.putStream(expected, body, expectedSize, max);
+  }
+
+  private async putStream(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, expectedSize: number | undefined, max: number): Promise<PutResult> {
+    const tmp = this.newTempPath();
+    this.activeTemps.add(tmp);
     try {
-      await pipeline(body, writer);
-      const size = writer.bytes;
-      const actual = hash.digest('hex');
-      if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
-        throw invalid(`blob is ${size} bytes, shorter than the declared ${opts.expectedSize}`, { field: 'size' });
+      const fh = await this.openTemp(tmp);
+      const hash = createHash('sha256');
+      const writer = new HashingFileWriter(fh.fd, hash, (total) => {
+        if (total > max) return tooLarge(max);
+        if (expectedSize !== undefined && total > expectedSize) return longerThan(expectedSize);
+        return undefined;
+      });
+      let size: number;
+      let sha256: string;
+      try {
+        await pipeline(body, writer);
+        size = writer.bytes;
+        if (expectedSize !== undefined && size !== expectedSize) throw shorterThan(size, expectedSize);
+        sha256 = hash.digest('hex');
+        if (expected !== undefined && sha256 !== expected) throw hashMismatch(expected, sha256);
+        await fh.sync();
+      } catch (err) {
+        // Never close the descriptor under a write still in flight: its number could be reused
+        // by another open() and receive the late bytes.
+        await writer.settled();
+        await fh.close().catch(() => {});
+        throw err;
       }
-      if (expected !== undefined && actual !== expected) {
-        throw invalid(`the uploaded bytes hash to ${actual}, not ${expected}: nothing was stored`, { field: 'sha256', expected, actual });
-      }
-      const sha256 = actual;
-      const [existing] = await Promise.all([this.stat(sha256), fh.sync()]);
+      // Some file systems (NFS) report write errors only at close: a failed close fails the put.
       await fh.close();
-      closed = true;
-      if (existing) {
-        await unlink(tmp).catch(() => {});
-        return { sha256, size, created: false };
-      }
-      await rename(tmp, this.pathOf(sha256));
-      await this.syncShard(sha256);
-      return { sha256, size, created: true };
-    } catch (err) {
-      // Never close the descriptor under a write still in flight: its number could be reused.
-      await writer.settled();
-      if (!closed) await fh.close().catch(() => {});
+      return { sha256, size, created: await this.publish(tmp, sha256) };
+    } finally {
+      this.activeTemps.delete(tmp);
+      // After a failure the temp file is garbage; after link() it is a second name for the blob.
       await unlink(tmp).catch(() => {});
-      throw err;
     }
   }
 
   /**
-   * A blob of known small size (configs, prompts, tokenizers): read into memory — bounded by
-   * the declared size — and written with one write, skipping the stream machinery that
-   * dominates the cost of tiny files. Same guarantees: hash checked first, fsync, rename.
+   * A blob of known small size (configs, prompts, tokenizers): read into one buffer of the
+   * declared size and written with one write, skipping the stream machinery that dominates the
+   * cost of tiny files. Same guarantees: hash checked first, fsync, then publish.
    */
-  private async putSmall(sha256: string, body: AsyncIterable<Uint8Array> | Readable, expectedSize: number): Promise<PutResult> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > expectedSize) throw invalid(`blob is longer than the declared ${expectedSize} bytes`, { field: 'size' });
-      chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  private async putSmall(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, expectedSize: number): Promise<PutResult> {
+    const data = await readSmall(body, expectedSize);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    if (expected !== undefined && sha256 !== expected) throw hashMismatch(expected, sha256);
+    if (await this.stat(sha256)) {
+      await this.touch(sha256);
+      return { sha256, size: expectedSize, created: false };
     }
-    if (size !== expectedSize) throw invalid(`blob is ${size} bytes, shorter than the declared ${expectedSize}`, { field: 'size' });
-    const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    const actual = createHash('sha256').update(data).digest('hex');
-    if (actual !== sha256) throw invalid(`the uploaded bytes hash to ${actual}, not ${sha256}: nothing was stored`, { field: 'sha256', expected: sha256, actual });
-    if (await this.stat(sha256)) return { sha256, size, created: false };
-    const tmp = join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
-    const fh = await open(tmp, 'w');
+    const tmp = this.newTempPath();
+    this.activeTemps.add(tmp);
     try {
-      await fh.write(data);
-      await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => {});
+      const fh = await this.openTemp(tmp);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } catch (err) {
+        await fh.close().catch(() => {});
+        throw err;
+      }
+      await fh.close();
+      return { sha256, size: expectedSize, created: await this.publish(tmp, sha256) };
+    } finally {
+      this.activeTemps.delete(tmp);
       await unlink(tmp).catch(() => {});
-      throw err;
     }
-    await fh.close();
-    await rename(tmp, this.pathOf(sha256));
-    await this.syncShard(sha256);
-    return { sha256, size, created: true };
   }
 
-  async open(sha256: string, range?: { start: number; end?: number }): Promise<{ stream: Readable; size: number; start: number; end: number }> {
-    const info = await this.stat(sha256);
-    if (!info) throw notFound(`blob ${sha256} not found`, { sha256 });
-    const start = range?.start ?? 0;
-    const end = range?.end ?? info.size - 1;
-    if (range && (start < 0 || start > end || end >= info.size || !Number.isInteger(start) || !Number.isInteger(end))) {
-      throw invalid(`range ${start}-${end} is outside the blob's ${info.size} bytes`, { field: 'range', size: info.size });
+  private newTempPath(): string {
+    return join(this.tmpDir, `${randomBytes(12).toString('hex')}${TEMP_SUFFIX}`);
+  }
+
+  private async openTemp(tmp: string): Promise<FileHandle> {
+    try {
+      return await open(tmp, 'wx');
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err;
+      // Someone removed tmp/ under a running server: recreate it rather than fail every upload.
+      await mkdir(this.tmpDir, { recursive: true });
+      return open(tmp, 'wx');
     }
-    const stream = info.size === 0 ? createReadStream(this.pathOf(sha256), { highWaterMark: CHUNK }) : createReadStream(this.pathOf(sha256), { start, end, highWaterMark: CHUNK });
-    return { stream, size: info.size, start, end: Math.max(end, start - 1) };
+  }
+
+  /**
+   * Gives the verified, fsynced temp file its blob name; false when the blob already existed
+   * (then it is touched: it was just used). The shard folder is fsynced before this returns.
+   */
+  private async publish(tmp: string, sha256: string): Promise<boolean> {
+    const dest = this.pathOf(sha256);
+    const place = async (): Promise<boolean> => {
+      try {
+        await link(tmp, dest);
+        return true;
+      } catch (err) {
+        const code = errno(err);
+        if (code === 'EEXIST') return false;
+        if (code === undefined || !NO_HARD_LINKS.has(code)) throw err;
+      }
+      if (await this.stat(sha256)) return false;
+      await rename(tmp, dest);
+      return true;
+    };
+    let created: boolean;
+    try {
+      created = await place();
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err;
+      // The shard folder went missing (removed by hand): recreate it and try once more. If the
+      // temp file itself is gone this fails again with ENOENT.
+      await mkdir(dirname(dest), { recursive: true });
+      const stale = this.shardHandles.get(sha256.slice(0, 2));
+      this.shardHandles.delete(sha256.slice(0, 2));
+      await stale?.then((fh) => fh.close()).catch(() => {});
+      created = await place();
+    }
+    if (!created) {
+      await this.touch(sha256);
+      return false;
+    }
+    await this.syncShard(sha256);
+    return true;
+  }
+
+  async open(sha256: string, range?: BlobRange): Promise<OpenedBlob> {
+    checkSha(sha256);
+    let fh: FileHandle;
+    try {
+      fh = await open(this.pathOf(sha256), 'r');
+    } catch (err) {
+      if (errno(err) === 'ENOENT') throw notFound(`blob ${sha256} not found`, { sha256 });
+      throw err;
+    }
+    // Size and bytes come from the same open file, so a delete racing this download cannot cut it short.
+    try {
+      const { size } = await fh.stat();
+      const start = range?.start ?? 0;
+      const end = range?.end ?? size - 1;
+      if (range && !(isByteCount(start) && isByteCount(end) && start <= end && end < size)) {
+        const valid = size === 0 ? 'the blob is empty' : `valid offsets are 0-${size - 1}`;
+        throw invalid(`range ${start}-${end} is outside the blob's ${size} bytes (${valid})`, { field: 'range', size });
+      }
+      const stream = size === 0 ? fh.createReadStream({ highWaterMark: READ_CHUNK }) : fh.createReadStream({ start, end, highWaterMark: READ_CHUNK });
+      return { stream, size, start, end };
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
   }
 
   async touch(sha256: string): Promise<void> {
     checkSha(sha256);
     const now = new Date();
-    await utimes(this.pathOf(sha256), now, now).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    try {
+      await utimes(this.pathOf(sha256), now, now);
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err;
+    }
   }
 
   async *list(): AsyncIterable<BlobInfo> {
     const shards = (await readdir(this.blobsDir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort();
     for (const shard of shards) {
-      const dir = await opendir(join(this.blobsDir, shard));
+      let dir;
+      try {
+        dir = await opendir(join(this.blobsDir, shard), { bufferSize: 128 });
+      } catch (err) {
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') continue;
+        throw err;
+      }
       for await (const entry of dir) {
-        if (!entry.isFile() || !isSha256Hex(entry.name)) continue;
-        const st = await stat(join(this.blobsDir, shard, entry.name)).catch(() => undefined);
-        if (st) yield { sha256: entry.name, size: st.size, mtimeMs: st.mtimeMs };
+        // Entries are not trusted to carry their type (DT_UNKNOWN on some file systems): stat decides.
+        if (!isSha256Hex(entry.name) || !entry.name.startsWith(shard)) continue;
+        const st = await stat(join(this.blobsDir, shard, entry.name)).catch((err: unknown) => {
+          if (errno(err) === 'ENOENT') return undefined;
+          throw err;
+        });
+        if (st?.isFile()) yield { sha256: entry.name, size: st.size, mtimeMs: st.mtimeMs };
       }
     }
   }
@@ -197,23 +334,37 @@ export class FsBlobStore implements BlobStore {
       await unlink(this.pathOf(sha256));
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (errno(err) === 'ENOENT') return false;
       throw err;
     }
   }
 
   async cleanTemp(olderThanMs: number): Promise<number> {
+    if (!(typeof olderThanMs === 'number' && olderThanMs >= 0)) throw invalid(`olderThanMs must be a non-negative number, not ${olderThanMs}`, { field: 'olderThanMs' });
     const cutoff = Date.now() - olderThanMs;
-    let n = 0;
-    for (const name of await readdir(this.tmpDir)) {
-      const p = join(this.tmpDir, name);
+    let removed = 0;
+    let dir;
+    try {
+      dir = await opendir(this.tmpDir);
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return 0;
+      throw err;
+    }
+    for await (const entry of dir) {
+      // Only our own leftovers: a root pointed at a shared folder must not lose other files.
+      if (!entry.name.endsWith(TEMP_SUFFIX)) continue;
+      const p = join(this.tmpDir, entry.name);
+      if (this.activeTemps.has(p)) continue;
       const st = await stat(p).catch(() => undefined);
-      if (st && st.mtimeMs < cutoff) {
-        await unlink(p).catch(() => {});
-        n++;
+      if (!st?.isFile() || st.mtimeMs >= cutoff) continue;
+      try {
+        await unlink(p);
+        removed++;
+      } catch (err) {
+        if (errno(err) !== 'ENOENT') throw err;
       }
     }
-    return n;
+    return removed;
   }
 
   async close(): Promise<void> {

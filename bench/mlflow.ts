@@ -1,0 +1,161 @@
+/**
+ * Berth's MLflow front against a real `mlflow server` (SQLite backend, --serve-artifacts, its
+ * default workers), same REST endpoints, one run (issue 3). Needs .venv-compat (npm test makes
+ * it) or MLFLOW_BIN pointing at an `mlflow` executable.
+ *   npx tsx bench/mlflow.ts [--versions 10000] [--duration 10]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createServer } from 'node:net';
+import { startBerth, tempDir, load, table, fmt, ROOT } from './lib.js';
+
+const arg = (n: string, d: number) => (process.argv.includes(`--${n}`) ? Number(process.argv[process.argv.indexOf(`--${n}`) + 1]) : d);
+const VERSIONS = arg('versions', 10_000);
+const DURATION = arg('duration', 10);
+const MLFLOW = process.env.MLFLOW_BIN ?? join(ROOT, '.venv-compat', 'bin', 'mlflow');
+if (!existsSync(MLFLOW)) throw new Error(`no mlflow at ${MLFLOW}: run npm test once (it builds .venv-compat) or set MLFLOW_BIN`);
+
+const freePort = () => new Promise<number>((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+
+/** Resident memory of a process and all its descendants, MB. */
+function treeRss(pid: number): number {
+  const kids = new Map<number, number[]>();
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1]);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {}
+  }
+  let total = 0;
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop()!;
+    try {
+      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    } catch {}
+    stack.push(...(kids.get(p) ?? []));
+  }
+  return total;
+}
+
+function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  let peak = treeRss(pid);
+  const t = setInterval(() => (peak = Math.max(peak, treeRss(pid))), 100);
+  return fn().then((result) => (clearInterval(t), { result, peak: Math.max(peak, treeRss(pid)) }));
+}
+
+async function startMlflow(dir: string): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(MLFLOW, ['server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--serve-artifacts', '--artifacts-destination', `${dir}/artifacts`], { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return { url, proc };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('mlflow server did not start in 60 s');
+}
+
+const json = { 'content-type': 'application/json' };
+async function post(url: string, path: string, body: unknown) {
+  const r = await fetch(`${url}/api/2.0/mlflow/${path}`, { method: 'POST', headers: json, body: JSON.stringify(body) });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
+  return JSON.parse(text || '{}');
+}
+
+/** A run holding a model's files; versions are registered from it, as register_model does. */
+const sources = new Map<string, { source: string; run_id: string }>();
+
+async function setup(url: string) {
+  await post(url, 'registered-models/create', { name: 'bench' });
+  const run = (await post(url, 'runs/create', { experiment_id: '0', start_time: Date.now() })).run.info;
+  const root = String(run.artifact_uri).replace(/^mlflow-artifacts:\/+/, '');
+  const put = await fetch(`${url}/api/2.0/mlflow-artifacts/artifacts/${root}/model/MLmodel`, { method: 'PUT', body: 'flavors: {}\n' });
+  if (!put.ok) throw new Error(`artifact put: ${put.status}`);
+  sources.set(url, { source: `${run.artifact_uri}/model`, run_id: run.run_id });
+  await post(url, 'model-versions/create', { name: 'bench', ...sources.get(url) });
+  await post(url, 'registered-models/alias', { name: 'bench', alias: 'champion', version: '1' });
+}
+
+async function createVersions(url: string, n: number, writers: number): Promise<number> {
+  let left = n;
+  const s = performance.now();
+  await Promise.all(Array.from({ length: writers }, async () => {
+    while (left-- > 0) await post(url, 'model-versions/create', { name: 'bench', ...sources.get(url) });
+  }));
+  return n / ((performance.now() - s) / 1000);
+}
+
+async function searchP99(url: string, rounds: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const s = performance.now();
+    const r = await fetch(`${url}/api/2.0/mlflow/model-versions/search?filter=${encodeURIComponent("name = 'bench'")}&max_results=100`);
+    await r.arrayBuffer();
+    times.push(performance.now() - s);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length * 0.99) - 1] ?? times[times.length - 1];
+}
+
+function curl(args: string[]): number {
+  const s = performance.now();
+  const r = spawnSync('curl', ['-sS', '-f', ...args]);
+  if (r.status !== 0) throw new Error(`curl ${args.join(' ')}: ${r.stderr}`);
+  return (performance.now() - s) / 1000;
+}
+
+const { dir, cleanup } = await tempDir('berth-bench-mlflow-');
+const big = join(dir, 'big.bin');
+{
+  const out = createWriteStream(big);
+  const chunk = randomBytes(1 << 20);
+  for (let i = 0; i < 1024; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  await new Promise((r) => out.end(r));
+}
+const mlflow = await startMlflow(join(dir, 'mlflow'));
+const berth = await startBerth(join(dir, 'berth'));
+const rows: (string | number)[][] = [['workload', 'mlflow server', 'berth', 'ratio', 'target']];
+try {
+  await new Promise((r) => setTimeout(r, 2000));
+  const idle = { mlflow: treeRss(mlflow.proc.pid!), berth: treeRss(berth.proc.pid!) };
+  await setup(mlflow.url);
+  await setup(berth.url);
+  const alias = (u: string) => `${u}/api/2.0/mlflow/registered-models/alias?name=bench&alias=champion`;
+  await load(alias(mlflow.url), { duration: 2 });
+  await load(alias(berth.url), { duration: 2 });
+  const la = await load(alias(mlflow.url), { duration: DURATION });
+  const lb = await load(alias(berth.url), { duration: DURATION });
+  rows.push(['get-model-version-by-alias, 64 conns (req/s)', fmt(la.rps, 0), fmt(lb.rps, 0), `${fmt(lb.rps / la.rps, 1)}x`, '>= 50x']);
+  rows.push(['  p99 ms', la.p99, lb.p99, '', '<= 5 ms']);
+  const seqM = await createVersions(mlflow.url, 200, 1);
+  const seqB = await createVersions(berth.url, 2000, 1);
+  rows.push(['create model version, sequential (versions/s)', fmt(seqM, 1), fmt(seqB, 1), `${fmt(seqB / seqM, 1)}x`, '>= 10x']);
+  const parM = await createVersions(mlflow.url, Math.max(0, VERSIONS - 201), 8);
+  const parB = await createVersions(berth.url, Math.max(0, VERSIONS - 2001), 8);
+  rows.push(['create model version, 8 writers (versions/s)', fmt(parM, 1), fmt(parB, 1), `${fmt(parB / parM, 1)}x`, '>= 20x']);
+  const sM = await searchP99(mlflow.url, 200);
+  const sB = await searchP99(berth.url, 200);
+  rows.push([`search versions, name filter, ${VERSIONS} versions (p99 ms)`, fmt(sM, 1), fmt(sB, 1), `${fmt(sM / sB, 1)}x lower`, '>= 20x lower']);
+  const art = (u: string) => `${u}/api/2.0/mlflow-artifacts/artifacts/bench/big.bin`;
+  const upM = await peakDuring(mlflow.proc.pid!, async () => curl(['-o', '/dev/null', '-T', big, art(mlflow.url)]));
+  const upB = await peakDuring(berth.proc.pid!, async () => curl(['-o', '/dev/null', '-T', big, art(berth.url)]));
+  rows.push(['1 GiB upload through the artifact proxy (MB/s)', fmt(1073.7 / upM.result, 0), fmt(1073.7 / upB.result, 0), `${fmt(upM.result / upB.result, 1)}x`, '>= 4x']);
+  const downM = await peakDuring(mlflow.proc.pid!, async () => curl(['-o', '/dev/null', art(mlflow.url)]));
+  const downB = await peakDuring(berth.proc.pid!, async () => curl(['-o', '/dev/null', art(berth.url)]));
+  rows.push(['1 GiB download through the artifact proxy (MB/s)', fmt(1073.7 / downM.result, 0), fmt(1073.7 / downB.result, 0), `${fmt(downM.result / downB.result, 1)}x`, '>= 1.3x']);
+  rows.push(['peak RSS during the transfers (MB, all processes)', fmt(Math.max(upM.peak, downM.peak), 0), fmt(Math.max(upB.peak, downB.peak), 0), '', 'berth < 200']);
+  rows.push(['idle RSS (MB, all processes)', fmt(idle.mlflow, 0), fmt(idle.berth, 0), '', 'berth < 150']);
+  console.log(table(rows));
+} finally {
+  try {
+    process.kill(-mlflow.proc.pid!, 'SIGTERM');
+  } catch {}
+  await berth.stop();
+  await cleanup();
+}
