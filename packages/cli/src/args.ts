@@ -25,7 +25,12 @@ export function parse(argv: string[], options: Options, usage: string): Parsed {
 
 /** `val_loss=0.342` → 0.342, `flag=true` → true, `name=x` → "x", `obj={"a":1}` → object. */
 export function parseValue(raw: string): unknown {
-  if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(raw)) return Number(raw);
+  if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(raw)) {
+    const n = Number(raw);
+    // a number JSON cannot carry exactly (1e400, 12345678901234567890) stays text
+    const exact = Number.isFinite(n) && (!/^-?\d+$/.test(raw) || Number.isSafeInteger(n));
+    return exact ? n : raw;
+  }
   if (raw === 'true') return true;
   if (raw === 'false') return false;
   if (raw === 'null') return null;
@@ -51,12 +56,11 @@ export function parsePairs(list: string[] | undefined, flag: string, usage: stri
   return out;
 }
 
-/** `90s`, `15m`, `24h`, `7d`, or plain seconds → seconds. */
+/** `90s`, `15m`, `24h`, `1.5h`, `7d`, or plain seconds → whole seconds. */
 export function parseDuration(raw: string, usage: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)?$/.exec(raw.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/.exec(raw.trim());
   if (!m) throw new UsageError(`invalid duration ${JSON.stringify(raw)}: use e.g. 3600, 90s, 15m, 24h or 7d`, usage);
-  const n = Number(m[1]);
-  return n * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd']);
 }
 
 export function parseVersionNumber(raw: string | undefined, what: string, usage: string): number {
@@ -77,4 +81,12 @@ export function parseNameVersion(raw: string | undefined, usage: string): { name
   const i = raw.lastIndexOf(':');
   if (i > 0 && /^\d+$/.test(raw.slice(i + 1))) return { name: raw.slice(0, i), version: parseVersionNumber(raw.slice(i + 1), 'version', usage) };
   return { name: raw };
+}
+
+/** A whole number in [min, max] given to `--<flag>`; undefined when the flag is absent. */
+export function parseCount(raw: unknown, flag: string, usage: string, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, not ${JSON.stringify(raw)}`, usage);
+  return n;
 }

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { BerthClient, DEFAULT_URL } from '@berth/sdk';
 import { nodeFetch } from '@berth/sdk/node';
-import type { Io } from './io.js';
+import { UsageError, type Io } from './io.js';
 
 export interface Context {
   io: Io;
@@ -21,14 +21,29 @@ function actorName(env: Io['env']): string | undefined {
   }
 }
 
+/** --url, else BERTH_URL, else the default; refuses anything but an http(s) URL. */
+export function serverUrl(flag: unknown, env: Io['env']): string {
+  const url = typeof flag === 'string' ? flag : env.BERTH_URL || DEFAULT_URL;
+  const from = typeof flag === 'string' ? '--url' : env.BERTH_URL ? 'BERTH_URL' : 'the default URL';
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new UsageError(`${from} ${JSON.stringify(url)} is not an http(s) URL: use e.g. http://127.0.0.1:7878`);
+  }
+  return url;
+}
+
 export function makeContext(io: Io, values: { url?: unknown; json?: unknown }): Context {
   let client: BerthClient | undefined;
   return {
     io,
     json: values.json === true,
     client() {
-      const url = typeof values.url === 'string' ? values.url : (io.env.BERTH_URL ?? DEFAULT_URL);
-      return (client ??= new BerthClient({ url, actor: actorName(io.env), fetch: nodeFetch }));
+      return (client ??= new BerthClient({ url: serverUrl(values.url, io.env), actor: actorName(io.env), fetch: io.fetch ?? nodeFetch }));
     },
     print(text: string) {
       io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

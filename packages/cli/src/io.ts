@@ -9,6 +9,8 @@ export interface Io {
   stderr: Out;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** How to reach the server; the node:http transport of @berth/sdk/node unless a test passes a stub. */
+  fetch?: typeof fetch;
 }
 
 /** A mistake in how a command was called: exit 2 with the command's usage. */

@@ -30,15 +30,31 @@ export function topUsage(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'global options: --url URL (or BERTH_URL, default http://127.0.0.1:7878), --json, --help',
+    '`berth help <command>` (or `berth <command> --help`) shows a command\'s options',
     'exit codes: 0 ok, 1 failure, 2 usage or invalid argument, 3 not found, 4 conflict or already exists',
     'docs: docs/cli.md',
   ].join('\n');
 }
 
+/**
+ * Splits argv into the command name and the rest. Global flags may come before the command
+ * (`berth --url http://h:7878 ls`); they stay in the rest, where the command parses them again.
+ */
+export function splitCommand(argv: string[]): { name?: string; rest: string[] } {
+  let tokens;
+  try {
+    tokens = parseArgs({ args: argv, options: GLOBAL_OPTIONS, strict: false, allowPositionals: true, tokens: true }).tokens;
+  } catch {
+    return { name: argv[0], rest: argv.slice(1) };
+  }
+  const first = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
+  if (!first || first.kind !== 'positional') return { rest: argv };
+  return { name: first.value, rest: [...argv.slice(0, first.index), ...argv.slice(first.index + 1)] };
+}
+
 /** Runs one CLI invocation and returns its exit code (DESIGN §6). Never calls process.exit. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  // global flags may come before or after the command; each command parses them again
+  const { name, rest } = splitCommand(argv);
   const globals = (() => {
     try {
       return parseArgs({ args: argv, options: GLOBAL_OPTIONS, strict: false, allowPositionals: true }).values;
@@ -47,17 +63,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   })();
   const ctx = makeContext(io, globals);
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(`${topUsage()}\n`);
-    return name ? 0 : 2;
+  if (name === 'help' && rest.length === 0) return (io.stdout.write(`${topUsage()}\n`), 0);
+  if (name === 'help') return main([rest[0], '--help'], io);
+  if (!name) {
+    if (globals.help) return (io.stdout.write(`${topUsage()}\n`), 0);
+    if (argv.includes('--version')) return (io.stdout.write('berth 0.1.0\n'), 0);
+    io.stderr.write(`${topUsage()}\n`);
+    return 2;
   }
-  if (name === '--version') {
-    io.stdout.write('berth 0.1.0\n');
-    return 0;
-  }
-  const cmd = COMMANDS[name];
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!cmd) {
     io.stderr.write(`error: unknown command ${JSON.stringify(name)}\n\n${topUsage()}\n`);
+    if (ctx.json) ctx.printJson({ error: { code: 'INVALID_ARGUMENT', message: `unknown command ${JSON.stringify(name)}`, details: {} } });
     return 2;
   }
   try {
@@ -78,8 +95,10 @@ export function reportError(err: unknown, ctx: Context): number {
     if (ctx.json) ctx.printJson(err.toJSON());
     return EXIT_CODE[err.code];
   }
+  // Anything else is a bug in berth: say so, and give the stack on request.
   const e = err as NodeJS.ErrnoException;
   ctx.io.stderr.write(`error: ${e?.message ?? String(err)}\n`);
+  ctx.io.stderr.write(ctx.io.env.BERTH_DEBUG ? `${e?.stack ?? ''}\n` : 'hint: this looks like a bug in berth; run again with BERTH_DEBUG=1 for the stack trace and report it\n');
   if (ctx.json) ctx.printJson({ error: { code: 'INTERNAL', message: e?.message ?? String(err), details: {} } });
   return 1;
 }

@@ -1,26 +1,40 @@
 import {
   BerthError,
   isErrorCode,
+  isSha256Hex,
+  validateFilePath,
   type Alias,
+  type AliasAt,
   type AliasHistoryEntry,
   type AuditEvent,
   type ChainVerdict,
+  type CreateModelBody,
+  type CreateRunBody,
+  type CreateVersionRequest,
+  type ErrorCode,
+  type GcResult,
+  type LogRunBody,
   type ManifestFile,
   type Model,
+  type ModelAt,
+  type OpenUploadResult,
   type Page,
   type Run,
+  type UpdateModelBody,
+  type UpdateVersionBody,
   type Version,
-  type CreateVersionRequest,
-  type OpenUploadResult,
-  type AliasAt,
-  type ModelAt,
-  type GcResult,
 } from '@berth/core';
 
-export type { CreateVersionRequest, OpenUploadResult, AliasAt, ModelAt, GcResult };
+export type { CreateVersionRequest, OpenUploadResult, AliasAt, ModelAt, GcResult, ChainVerdict };
 /** The body of a version commit; kept under its earlier name for callers. */
 export type CreateVersionInput = CreateVersionRequest;
+export type CreateModelInput = typeof CreateModelBody.static;
+export type UpdateModelInput = typeof UpdateModelBody.static;
+export type UpdateVersionInput = typeof UpdateVersionBody.static;
+export type CreateRunInput = typeof CreateRunBody.static;
+export type LogRunInput = typeof LogRunBody.static;
 
+/** Where `berth server` listens by default (DESIGN §3). The client never reads the environment. */
 export const DEFAULT_URL = 'http://127.0.0.1:7878';
 
 export interface ClientOptions {
@@ -28,6 +42,7 @@ export interface ClientOptions {
   url?: string;
   /** Who is asking, recorded in the audit trail (sent as x-berth-actor). */
   actor?: string;
+  /** A fetch to send requests with (default: the global one). */
   fetch?: typeof fetch;
 }
 
@@ -35,21 +50,41 @@ type Query = Record<string, string | number | boolean | undefined | null>;
 
 export interface RequestOptions {
   query?: Query;
+  /** A JSON body. */
   body?: unknown;
   headers?: Record<string, string>;
+  signal?: AbortSignal;
 }
 
 export interface AliasMove {
   alias: string;
+  /** The version to point at; `null` deletes the alias. */
   version: number | null;
+  /** The version the caller believes the alias holds now (`null`: believes it is unset). */
   expect?: number | null;
 }
+
+/** A byte range, both ends inclusive; `end` omitted means "to the end". */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface PutBlobResult {
+  sha256: string;
+  size: number;
+  created: boolean;
+}
+
+/** A blob body: bytes in memory, a web stream, or any async iterable of chunks (a Node stream). */
+export type BlobBody = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 const seg = encodeURIComponent;
 
 /**
- * The typed client of Berth's native API, over `fetch`. Every failure surfaces as a
- * `BerthError` with the server's code, so callers (the CLI) switch on codes, not on statuses.
+ * The typed client of Berth's native API (docs/api.md), over `fetch`. Every failure surfaces
+ * as a `BerthError` with the server's code, so callers (the CLI) switch on codes, not on
+ * statuses; this class is where foreign errors (network, non-JSON answers) are translated.
  */
 export class BerthClient {
   readonly url: string;
@@ -75,7 +110,7 @@ export class BerthClient {
   }
 
   /** Sends a request and returns the raw response; non-2xx answers become BerthError. */
-  async raw(method: string, path: string, opts: RequestOptions & { rawBody?: BodyInit; duplex?: boolean } = {}): Promise<Response> {
+  async raw(method: string, path: string, opts: RequestOptions & { rawBody?: BodyInit } = {}): Promise<Response> {
     const headers = this.headers(opts.headers);
     let body: BodyInit | undefined;
     if (opts.rawBody !== undefined) body = opts.rawBody;
@@ -83,91 +118,117 @@ export class BerthClient {
       body = JSON.stringify(opts.body);
       headers['content-type'] = 'application/json';
     }
+    // A streamed request body needs half duplex (fetch spec; Node's fetch refuses it otherwise).
+    const init = { method, headers, body, signal: opts.signal, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit;
     let res: Response;
     try {
-      res = await this.fetchImpl(this.endpoint(path, opts.query), { method, headers, body, ...(opts.duplex ? { duplex: 'half' } : {}) } as RequestInit);
+      res = await this.fetchImpl(this.endpoint(path, opts.query), init);
     } catch (err) {
+      if (opts.signal?.aborted) throw err;
       throw unreachable(this.url, err);
     }
-    if (!res.ok && res.status !== 304) throw await errorFrom(res);
+    if (!res.ok && res.status !== 304) throw await errorFrom(res, this.url);
     return res;
   }
 
   async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.raw(method, path, opts);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
+    if (res.status === 204 || method === 'HEAD') return undefined as T;
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new BerthError('INTERNAL', `the server at ${this.url} answered ${method} ${path} with something that is not JSON: is --url (or BERTH_URL) pointing at a Berth server?`, {
+        url: this.url,
+        status: res.status,
+      });
+    }
+  }
+
+  /** Every item of a paginated list, page by page (`next_cursor` until null). */
+  async *paginate<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncIterable<T> {
+    let cursor: string | undefined;
+    do {
+      const page = await fetchPage(cursor);
+      yield* page.items;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
   }
 
   health(): Promise<{ status: string }> {
     return this.json('GET', '/healthz');
   }
 
-  // models
-  createModel(input: { name: string; kind?: string; description?: string; tags?: Record<string, string>; protected_aliases?: string[] }): Promise<Model> {
+  // ---- models
+
+  createModel(input: CreateModelInput): Promise<Model> {
     return this.json('POST', '/api/v1/models', { body: input });
   }
   listModels(opts: { cursor?: string; limit?: number; kind?: string; prefix?: string } = {}): Promise<Page<Model>> {
     return this.json('GET', '/api/v1/models', { query: opts });
   }
-  async *iterModels(opts: { kind?: string; prefix?: string; pageSize?: number } = {}): AsyncIterable<Model> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.listModels({ kind: opts.kind, prefix: opts.prefix, limit: opts.pageSize ?? 500, cursor });
-      yield* page.items;
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+  /** Every model, ordered by name, fetching pages as it goes. */
+  iterModels(opts: { kind?: string; prefix?: string; pageSize?: number } = {}): AsyncIterable<Model> {
+    return this.paginate((cursor) => this.listModels({ kind: opts.kind, prefix: opts.prefix, limit: opts.pageSize ?? 500, cursor }));
   }
   getModel(name: string): Promise<Model> {
     return this.json('GET', `/api/v1/models/${seg(name)}`);
   }
-  updateModel(name: string, patch: { description?: string; tags?: Record<string, string>; untag?: string[]; new_name?: string; protected_aliases?: string[] }): Promise<Model> {
+  /** Description, tags (merge; `untag` removes), protected aliases, or a rename with `new_name`. */
+  updateModel(name: string, patch: UpdateModelInput): Promise<Model> {
     return this.json('PATCH', `/api/v1/models/${seg(name)}`, { body: patch });
   }
   deleteModel(name: string, opts: { force?: boolean } = {}): Promise<void> {
     return this.json('DELETE', `/api/v1/models/${seg(name)}`, { query: { force: opts.force || undefined } });
   }
 
-  // uploads and blobs
+  // ---- uploads and blobs (DESIGN §2 "Blobs and uploads")
+
+  /** Opens an upload session: the server answers which blobs it lacks and protects the rest from gc. */
   openUpload(files: ManifestFile[]): Promise<OpenUploadResult> {
     return this.json('POST', '/api/v1/uploads', { body: { files } });
   }
-  async putBlob(sha256: string, body: BodyInit, size?: number): Promise<{ sha256: string; size: number; created: boolean }> {
-    const res = await this.raw('PUT', `/api/v1/blobs/${sha256}`, {
-      rawBody: body,
-      duplex: typeof ReadableStream !== 'undefined' && body instanceof ReadableStream,
+  /** Streams one blob; the server keeps it only if the bytes hash to `sha256`. */
+  async putBlob(sha256: string, body: BlobBody, size?: number, opts: { signal?: AbortSignal } = {}): Promise<PutBlobResult> {
+    const res = await this.raw('PUT', `/api/v1/blobs/${blobKey(sha256)}`, {
+      rawBody: (body instanceof Uint8Array || body instanceof ReadableStream ? body : streamOf(body)) as BodyInit,
       headers: { 'content-type': 'application/octet-stream', ...(size !== undefined ? { 'content-length': String(size) } : {}) },
+      signal: opts.signal,
     });
-    return (await res.json()) as { sha256: string; size: number; created: boolean };
+    return (await res.json()) as PutBlobResult;
   }
+  /** The blob's size, or undefined when the server does not have it. */
   async headBlob(sha256: string): Promise<number | undefined> {
     try {
-      const res = await this.raw('HEAD', `/api/v1/blobs/${sha256}`);
+      const res = await this.raw('HEAD', `/api/v1/blobs/${blobKey(sha256)}`);
       return Number(res.headers.get('content-length'));
     } catch (err) {
       if (err instanceof BerthError && err.code === 'NOT_FOUND') return undefined;
       throw err;
     }
   }
-  getBlob(sha256: string, range?: { start: number; end?: number }): Promise<Response> {
-    return this.raw('GET', `/api/v1/blobs/${sha256}`, { headers: range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {} });
+  /**
+   * The blob's bytes as a streaming Response (status 206 when a range was honoured; a server
+   * may answer 200 with the whole blob instead, as HTTP allows).
+   */
+  async getBlob(sha256: string, range?: ByteRange, opts: { signal?: AbortSignal } = {}): Promise<Response> {
+    return this.raw('GET', `/api/v1/blobs/${blobKey(sha256)}`, { headers: rangeHeader(range), signal: opts.signal });
   }
 
-  // versions
+  // ---- versions
+
+  /** Commits a version (creating the model on its first version); every blob must be uploaded. */
   createVersion(name: string, input: CreateVersionInput): Promise<Version> {
     return this.json('POST', `/api/v1/models/${seg(name)}/versions`, { body: input });
   }
+  /** One page of versions, newest first, without their files. */
   listVersions(name: string, opts: { cursor?: string; limit?: number } = {}): Promise<Page<Version>> {
     return this.json('GET', `/api/v1/models/${seg(name)}/versions`, { query: opts });
   }
-  async *iterVersions(name: string, pageSize = 500): AsyncIterable<Version> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.listVersions(name, { limit: pageSize, cursor });
-      yield* page.items;
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
+  iterVersions(name: string, pageSize = 500): AsyncIterable<Version> {
+    return this.paginate((cursor) => this.listVersions(name, { limit: pageSize, cursor }));
   }
+  /** One version with its files. */
   getVersion(name: string, version: number): Promise<Version> {
     return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}`);
   }
@@ -175,32 +236,43 @@ export class BerthClient {
   resolve(ref: string): Promise<Version> {
     return this.json('GET', '/api/v1/resolve', { query: { ref } });
   }
+  /** The version an alias points at, without files: the serving hot path. */
   resolveAlias(name: string, alias: string): Promise<Version> {
     return this.json('GET', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}`);
   }
-  updateVersion(name: string, version: number, patch: { description?: string; metadata?: Record<string, unknown>; tags?: Record<string, string>; untag?: string[] }): Promise<Version> {
+  /** Description, tags, metadata (merged key by key; a `null` value removes the key). */
+  updateVersion(name: string, version: number, patch: UpdateVersionInput): Promise<Version> {
     return this.json('PATCH', `/api/v1/models/${seg(name)}/versions/${version}`, { body: patch });
   }
   deleteVersion(name: string, version: number, opts: { force?: boolean } = {}): Promise<void> {
     return this.json('DELETE', `/api/v1/models/${seg(name)}/versions/${version}`, { query: { force: opts.force || undefined } });
   }
-  openFile(name: string, version: number, path: string, range?: { start: number; end?: number }): Promise<Response> {
-    const p = path.split('/').map(seg).join('/');
-    return this.raw('GET', `/api/v1/models/${seg(name)}/versions/${version}/files/${p}`, { headers: range ? { range: `bytes=${range.start}-${range.end ?? ''}` } : {} });
+  /**
+   * One file of a version as a streaming Response: `body` is the byte stream, `headers` carry
+   * `content-length`, `x-berth-sha256` and, for a range, `content-range` (status 206).
+   */
+  async openFile(name: string, version: number, path: string, range?: ByteRange, opts: { signal?: AbortSignal } = {}): Promise<Response> {
+    const p = validateFilePath(path).split('/').map(seg).join('/');
+    return this.raw('GET', `/api/v1/models/${seg(name)}/versions/${version}/files/${p}`, { headers: rangeHeader(range), signal: opts.signal });
   }
 
-  // aliases
+  // ---- aliases
+
   async listAliases(name: string): Promise<Alias[]> {
     return (await this.json<{ items: Alias[] }>('GET', `/api/v1/models/${seg(name)}/aliases`)).items;
   }
+  /** Sets or moves an alias; with `expect` it is a compare-and-swap (409 CONFLICT with `details.current`). */
   setAlias(name: string, alias: string, version: number, opts: { expect?: number | null; reason?: string } = {}): Promise<Alias> {
-    return this.json('PUT', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}`, { body: { version, ...(opts.expect !== undefined ? { expect: opts.expect } : {}), ...(opts.reason ? { reason: opts.reason } : {}) } });
+    return this.json('PUT', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}`, {
+      body: { version, ...(opts.expect !== undefined ? { expect: opts.expect } : {}), ...(opts.reason ? { reason: opts.reason } : {}) },
+    });
   }
   deleteAlias(name: string, alias: string, opts: { expect?: number | null; reason?: string } = {}): Promise<void> {
     return this.json('DELETE', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}`, {
       query: { expect: opts.expect === undefined ? undefined : opts.expect === null ? 'none' : opts.expect, reason: opts.reason },
     });
   }
+  /** Moves several aliases in one atomic call: all move or none do. */
   async moveAliases(name: string, moves: AliasMove[], reason?: string): Promise<Alias[]> {
     return (await this.json<{ items: Alias[] }>('POST', `/api/v1/models/${seg(name)}/aliases:batch`, { body: { moves, ...(reason ? { reason } : {}) } })).items;
   }
@@ -210,44 +282,104 @@ export class BerthClient {
   unfreezeAlias(name: string, alias: string, reason?: string): Promise<Alias> {
     return this.json('POST', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}/unfreeze`, { body: reason ? { reason } : {} });
   }
+  /** One page of an alias's moves, oldest first. */
   aliasHistory(name: string, alias: string, opts: { cursor?: string; limit?: number } = {}): Promise<Page<AliasHistoryEntry>> {
     return this.json('GET', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}/history`, { query: opts });
   }
+  iterAliasHistory(name: string, alias: string, pageSize = 1000): AsyncIterable<AliasHistoryEntry> {
+    return this.paginate((cursor) => this.aliasHistory(name, alias, { limit: pageSize, cursor }));
+  }
 
-  // time travel and audit
+  // ---- time travel and audit
+
+  /** Which version `name@alias` pointed to at `t` (ISO 8601). */
   aliasAt(ref: string, t: string): Promise<AliasAt> {
     return this.json('GET', '/api/v1/at', { query: { t, ref } });
   }
+  /** The model (description, tags, aliases) as it was at `t`. */
   modelAt(name: string, t: string): Promise<ModelAt> {
     return this.json('GET', `/api/v1/models/${seg(name)}/at`, { query: { t } });
   }
+  /** One page of audit events, oldest first. */
   listAudit(opts: { model?: string; since?: string; until?: string; cursor?: string; limit?: number } = {}): Promise<Page<AuditEvent>> {
     return this.json('GET', '/api/v1/audit', { query: opts });
   }
+  iterAudit(opts: { model?: string; since?: string; until?: string; pageSize?: number } = {}): AsyncIterable<AuditEvent> {
+    return this.paginate((cursor) => this.listAudit({ model: opts.model, since: opts.since, until: opts.until, limit: opts.pageSize ?? 1000, cursor }));
+  }
+  /** Re-hashes the audit chain on the server; `ok: false` names the first bad seq. */
   verifyAudit(): Promise<ChainVerdict> {
     return this.json('GET', '/api/v1/audit/verify');
   }
 
-  // runs
-  createRun(input: { experiment?: string; name?: string; params?: Record<string, string>; tags?: Record<string, string>; run_id?: string } = {}): Promise<Run> {
+  // ---- runs
+
+  createRun(input: CreateRunInput = {}): Promise<Run> {
     return this.json('POST', '/api/v1/runs', { body: input });
   }
   getRun(id: string): Promise<Run> {
     return this.json('GET', `/api/v1/runs/${seg(id)}`);
   }
-  logRun(id: string, input: { params?: Record<string, string>; metrics?: { key: string; value: number; step?: number; timestamp?: number }[]; tags?: Record<string, string>; datasets?: { name: string; digest: string; source?: string | null }[]; status?: string }): Promise<Run> {
+  logRun(id: string, input: LogRunInput): Promise<Run> {
     return this.json('POST', `/api/v1/runs/${seg(id)}/log`, { body: input });
   }
 
+  // ---- maintenance
+
+  /** Removes unreferenced blobs older than the grace period (admin). */
   gc(opts: { dry_run?: boolean; grace_seconds?: number } = {}): Promise<GcResult> {
     return this.json('POST', '/api/v1/gc', { body: opts });
   }
 }
 
+function blobKey(sha256: string): string {
+  if (!isSha256Hex(sha256)) throw new BerthError('INVALID_ARGUMENT', `invalid blob key ${JSON.stringify(sha256)}: a sha256 is 64 lowercase hex digits`, { field: 'sha256' });
+  return sha256;
+}
+
+function rangeHeader(range: ByteRange | undefined): Record<string, string> {
+  if (!range) return {};
+  const ok = Number.isSafeInteger(range.start) && range.start >= 0 && (range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= range.start));
+  if (!ok) throw new BerthError('INVALID_ARGUMENT', `invalid byte range ${JSON.stringify(range)}: start >= 0, end >= start`, { field: 'range' });
+  return { range: `bytes=${range.start}-${range.end ?? ''}` };
+}
+
+/** An async iterable as a web stream, read only as fast as the consumer pulls. */
+function streamOf(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  let it: AsyncIterator<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        it ??= chunks[Symbol.asyncIterator]();
+        const r = await it.next();
+        if (r.done) controller.close();
+        else controller.enqueue(r.value);
+      },
+      async cancel(reason) {
+        await it?.return?.(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** What a status means when the answer lacks Berth's error shape (a proxy, another server). */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  412: 'FAILED_PRECONDITION',
+  413: 'PAYLOAD_TOO_LARGE',
+  416: 'INVALID_ARGUMENT',
+  422: 'FAILED_PRECONDITION',
+};
+
 /** Foreign errors become BerthError here, once (CONVENTIONS "Errors"). */
-export async function errorFrom(res: Response): Promise<BerthError> {
-  let body: unknown;
+export async function errorFrom(res: Response, url?: string): Promise<BerthError> {
   const text = await res.text().catch(() => '');
+  let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
@@ -255,16 +387,23 @@ export async function errorFrom(res: Response): Promise<BerthError> {
   }
   const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
   if (e && isErrorCode(e.code) && typeof e.message === 'string') {
-    return new BerthError(e.code, e.message, (e.details as Record<string, unknown>) ?? {});
+    const details = e.details && typeof e.details === 'object' && !Array.isArray(e.details) ? (e.details as Record<string, unknown>) : {};
+    return new BerthError(e.code, e.message, details);
   }
-  const code = res.status === 404 ? 'NOT_FOUND' : res.status === 409 ? 'CONFLICT' : res.status >= 400 && res.status < 500 ? 'INVALID_ARGUMENT' : 'INTERNAL';
-  return new BerthError(code, `server answered ${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`, { status: res.status });
+  const code = CODE_BY_STATUS[res.status] ?? 'INTERNAL';
+  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  const who = url ? `the server at ${url}` : 'the server';
+  return new BerthError(code, `${who} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${snippet ? `: ${snippet}` : ''} (not a Berth error: is --url, or BERTH_URL, pointing at a Berth server?)`, {
+    status: res.status,
+  });
 }
 
+/** A network failure: say which server could not be reached and how to fix it. */
 export function unreachable(url: string, err: unknown): BerthError {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  const why = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
-  return new BerthError('INTERNAL', `cannot reach Berth at ${url} (${why}): start it with \`berth server\`, or point --url / BERTH_URL at it`, { url });
+  const own = err as { code?: string; message?: string } | undefined;
+  const why = cause?.code ?? own?.code ?? cause?.message ?? own?.message ?? String(err);
+  return new BerthError('INTERNAL', `cannot reach Berth at ${url} (${why}): start it with \`berth server\`, or point --url / BERTH_URL at it`, { url, cause: why });
 }
 
 export { BerthError };

@@ -1,4 +1,4 @@
-import { BerthError } from '@berth/core';
+import { BerthError, type AliasHistoryEntry } from '@berth/core';
 import { parse, parseExpect, parseVersionNumber } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
@@ -56,13 +56,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       }
       case 'history': {
         need(3);
-        const items = [];
-        let cursor: string | undefined;
-        do {
-          const page = await client.aliasHistory(model, alias, { cursor, limit: 1000 });
-          items.push(...page.items);
-          cursor = page.next_cursor ?? undefined;
-        } while (cursor);
+        const items: AliasHistoryEntry[] = [];
+        for await (const h of client.iterAliasHistory(model, alias)) items.push(h);
         if (ctx.json) return (ctx.printJson(items), 0);
         if (items.length === 0) return (ctx.print(`${model}@${alias} has never been set`), 0);
         ctx.print(table(['SEQ', 'AT', 'ACTOR', 'ACTION', 'FROM', 'TO', 'REASON'], items.map((h) => [h.seq, when(h.at), h.actor, h.action.replace('alias.', ''), h.from_version, h.to_version, h.reason])));

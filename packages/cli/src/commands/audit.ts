@@ -1,5 +1,5 @@
-import { parseInstant } from '@berth/core';
-import { parse } from '../args.js';
+import { parseInstant, type AuditEvent } from '@berth/core';
+import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
 import { table, when } from '../output/format.js';
@@ -24,15 +24,12 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   if (positionals.length) throw new UsageError(`unknown audit argument ${JSON.stringify(positionals[0])}`, USAGE);
   const since = values.since ? new Date(parseInstant(values.since, 'since')).toISOString() : undefined;
   const until = values.until ? new Date(parseInstant(values.until, 'until')).toISOString() : undefined;
-  const limit = values.limit ? Number(values.limit) : Infinity;
-  if (!(limit > 0)) throw new UsageError('--limit must be a positive number', USAGE);
-  const events = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listAudit({ model: values.model as string | undefined, since, until, cursor, limit: Math.min(1000, limit - events.length) });
-    events.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor && events.length < limit);
+  const limit = parseCount(values.limit, 'limit', USAGE) ?? Infinity;
+  const events: AuditEvent[] = [];
+  for await (const e of client.iterAudit({ model: values.model as string | undefined, since, until, pageSize: Math.min(1000, limit) })) {
+    events.push(e);
+    if (events.length >= limit) break;
+  }
   if (ctx.json) return (ctx.printJson(events), 0);
   if (events.length === 0) return (ctx.print('no events'), 0);
   const change = (e: { action: string; before: unknown; after: unknown }) => {

@@ -1,5 +1,5 @@
 import type { Model, Version } from '@berth/core';
-import { parse } from '../args.js';
+import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
 import { bytes, shortDigest, table, when } from '../output/format.js';
@@ -11,12 +11,11 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, { kind: { type: 'string' }, prefix: { type: 'string' }, limit: { type: 'string' } }, USAGE);
   if (values.help) return (ctx.print(USAGE), 0);
   if (positionals.length > 1) throw new UsageError('give at most one model name', USAGE);
-  const limit = values.limit ? Number(values.limit) : Infinity;
-  if (!(limit > 0)) throw new UsageError('--limit must be a positive number', USAGE);
+  const limit = parseCount(values.limit, 'limit', USAGE) ?? Infinity;
   const client = ctx.client();
   if (positionals.length === 0) {
     const models: Model[] = [];
-    for await (const m of client.iterModels({ kind: values.kind as string | undefined, prefix: values.prefix as string | undefined })) {
+    for await (const m of client.iterModels({ kind: values.kind as string | undefined, prefix: values.prefix as string | undefined, pageSize: Math.min(500, limit) })) {
       models.push(m);
       if (models.length >= limit) break;
     }
@@ -31,7 +30,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     return 0;
   }
   const versions: Version[] = [];
-  for await (const v of client.iterVersions(positionals[0])) {
+  for await (const v of client.iterVersions(positionals[0], Math.min(500, limit))) {
     versions.push(v);
     if (versions.length >= limit) break;
   }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseReference } from '@berth/core';
 import { pullVersion } from '@berth/sdk/node';
-import { parse } from '../args.js';
+import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
 import { bytes } from '../output/format.js';
@@ -17,17 +17,16 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('give exactly one reference to pull', USAGE);
   const ref = positionals[0];
   const parsed = parseReference(ref);
-  let out = values.output as string | undefined;
-  if (!out) {
-    const v = await ctx.client().resolve(ref);
-    out = `${parsed.name.replace('/', '--')}-${v.version}`;
-  }
+  const concurrency = parseCount(values.concurrency, 'concurrency', USAGE, 1, 64) ?? 4;
+  // Resolve once: the folder is named after exactly the version that is downloaded, even if
+  // an alias moves meanwhile.
+  const version = await ctx.client().resolve(ref);
+  const out = (values.output as string | undefined) ?? `${parsed.name.replace('/', '--')}-${version.version}`;
   const bar = new ProgressBar(ctx.io.stderr);
-  const result = await pullVersion(ctx.client(), ref, resolve(ctx.io.cwd, out), {
-    concurrency: values.concurrency ? Number(values.concurrency) : 4,
-    onProgress: (p) => bar.update('downloading', p.done, p.total),
-  });
-  bar.done();
+  const result = await pullVersion(ctx.client(), version, resolve(ctx.io.cwd, out), {
+    concurrency,
+    onProgress: (p) => bar.update(p.phase === 'verify' ? 'verifying  ' : 'downloading', p.done, p.total),
+  }).finally(() => bar.done());
   if (ctx.json) {
     ctx.printJson({ model: result.version.model, version: result.version.version, digest: result.version.digest, output: resolve(ctx.io.cwd, out), files: result.files, downloaded_bytes: result.downloaded_bytes, reused_bytes: result.reused_bytes });
   } else {

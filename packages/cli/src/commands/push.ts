@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { invalid } from '@berth/core';
-import { pushPath } from '@berth/sdk/node';
-import { parse, parsePairs } from '../args.js';
+import { pushDirectory } from '@berth/sdk/node';
+import { parse, parseCount, parsePairs } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
 import { bytes } from '../output/format.js';
@@ -46,11 +46,10 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   }
   Object.assign(metadata, parsePairs(values.metadata as string[] | undefined, 'metadata', USAGE, true));
   const tags = parsePairs(values.tag as string[] | undefined, 'tag', USAGE, false) as Record<string, string>;
-  const concurrency = values.concurrency ? Number(values.concurrency) : 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError('--concurrency must be 1-64', USAGE);
+  const concurrency = parseCount(values.concurrency, 'concurrency', USAGE, 1, 64) ?? 4;
   const bar = new ProgressBar(ctx.io.stderr);
   const source = (values.source as string | undefined) ?? `upload:${resolve(ctx.io.cwd, positionals[0])}`;
-  const result = await pushPath(ctx.client(), resolve(ctx.io.cwd, positionals[0]), {
+  const result = await pushDirectory(ctx.client(), resolve(ctx.io.cwd, positionals[0]), {
     model: values.model as string,
     kind: values.kind as string | undefined,
     description: values.description as string | undefined,
@@ -60,8 +59,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     source,
     concurrency,
     onProgress: (p) => bar.update(p.phase === 'hash' ? 'hashing  ' : 'uploading', p.done, p.total),
-  });
-  bar.done();
+  }).finally(() => bar.done());
   const v = result.version;
   if (ctx.json) {
     ctx.printJson({ model: v.model, version: v.version, digest: v.digest, files: result.files, uploaded_bytes: result.uploaded_bytes, skipped_bytes: result.skipped_bytes });
