@@ -109,17 +109,8 @@ export class RunRepo {
 
   /** The last logged value of each metric (highest step, then newest). */
   async latestMetrics(runId: string): Promise<Record<string, number>> {
-    const rows = await this.db
-      .selectFrom('run_metrics')
-      .select(['key', 'value', 'step', 'timestamp', 'id'])
-      .where('run_id', '=', runId)
-      .orderBy('key')
-      .orderBy('step')
-      .orderBy('timestamp')
-      .orderBy('id')
-      .execute();
     const out: Record<string, number> = {};
-    for (const r of rows) out[r.key] = Number(r.value);
+    for (const p of await this.latestMetricPoints(runId)) out[p.key] = p.value;
     return out;
   }
 
