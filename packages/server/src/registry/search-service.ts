@@ -157,7 +157,9 @@ export class SearchService {
       const offset = opts.pageToken ? Number(decodeCursor(opts.pageToken, ['o']).o) : 0;
       if (!Number.isInteger(offset) || offset < 0) throw invalid('invalid page_token', { field: 'page_token' });
       const versionOps = filter.filter((c) => c.field === 'version').map((c) => ({ op: c.op as '=' | '!=' | '<' | '<=' | '>' | '>=', value: c.value as number }));
-      const rows = await tx.versions.searchPage({ modelIds, runIds, versionOps, order: order as { key: 'version' | 'created_at' | 'updated_at' | 'model_name'; desc: boolean }[], offset, limit: opts.max + 1 });
+      // Within one model the name is constant: leave it out so (model_id, updated_at, version) serves the order.
+      const sqlOrder = (modelIds?.length === 1 ? order.filter((o) => o.key !== 'model_name') : order) as { key: 'version' | 'created_at' | 'updated_at' | 'model_name'; desc: boolean }[];
+      const rows = await tx.versions.searchPage({ modelIds, runIds, versionOps, order: sqlOrder, offset, limit: opts.max + 1 });
       p = { items: rows.slice(0, opts.max), next_page_token: rows.length > opts.max ? encodeCursor({ o: offset + opts.max }) : null };
     } else {
       const candidates = await tx.versions.searchCandidates({ modelIds, runIds, limit: MAX_SCAN });
