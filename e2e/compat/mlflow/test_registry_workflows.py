@@ -79,6 +79,11 @@ def test_error_codes_match_mlflow(tracking):
     with pytest.raises(MlflowException) as unknown_run:
         client.get_run("0" * 32)
     assert error_code(unknown_run.value) == "RESOURCE_DOES_NOT_EXIST"
+    with mlflow.start_run() as run:
+        mlflow.log_text("m", "model/MLmodel")
+    with pytest.raises(MlflowException) as no_model:
+        client.create_model_version(unique("never-created"), f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    assert error_code(no_model.value) == "RESOURCE_DOES_NOT_EXIST", "a version never creates its model through MLflow"
 
 
 def _version(client, name, content="x"):

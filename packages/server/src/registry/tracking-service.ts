@@ -39,8 +39,15 @@ export function loggedModelArtifactRoot(m: { id: string; experiment_id: string }
 export class TrackingService {
   constructor(private readonly deps: RegistryDeps) {}
 
+  /** Set once the Default experiment is known to exist (experiments are never deleted yet). */
+  private defaultExists = false;
+
   private async ensureDefault(tx: StoreTx): Promise<void> {
-    if (await tx.experiments.findById(DEFAULT_EXPERIMENT.id)) return;
+    if (this.defaultExists) return;
+    if (await tx.experiments.findById(DEFAULT_EXPERIMENT.id)) {
+      this.defaultExists = true;
+      return;
+    }
     const now = this.deps.clock.now();
     try {
       await tx.experiments.insert({ ...DEFAULT_EXPERIMENT, artifact_location: DEFAULT_EXPERIMENT.id, lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now });
@@ -50,14 +57,14 @@ export class TrackingService {
   }
 
   async getExperiment(id: string): Promise<ExperimentRecord> {
-    if (id === DEFAULT_EXPERIMENT.id) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
+    if (id === DEFAULT_EXPERIMENT.id && !this.defaultExists) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
     const e = await this.deps.store.read.experiments.findById(id);
     if (!e) throw notFound(`No Experiment with id=${id} exists`, { experiment_id: id });
     return e;
   }
 
   async getExperimentByName(name: string): Promise<ExperimentRecord> {
-    if (name === DEFAULT_EXPERIMENT.name) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
+    if (name === DEFAULT_EXPERIMENT.name && !this.defaultExists) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
     const e = await this.deps.store.read.experiments.findByName(name);
     if (!e) throw notFound(`Could not find experiment with name '${name}'`, { experiment: name });
     return e;
@@ -79,7 +86,7 @@ export class TrackingService {
   }
 
   async listExperiments(limit: number): Promise<ExperimentRecord[]> {
-    await this.deps.store.transaction((tx) => this.ensureDefault(tx));
+    if (!this.defaultExists) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
     return this.deps.store.read.experiments.list({ limit });
   }
 
@@ -157,6 +164,13 @@ export class TrackingService {
         await tx.audit.append({ at: now, actor: actor.name, action: 'run.update', model_id: null, model: null, subject_type: 'run', subject: runId, before: null, after: { params: input.params, tags: input.tags, status: input.status, outputs: input.outputs }, reason: null });
       }
     });
+  }
+
+  /** The run alone (no metrics): where its artifacts are. */
+  async findRun(id: string): Promise<RunRecord> {
+    const run = await this.deps.store.read.runs.find(id);
+    if (!run) throw notFound(`Run with id=${id} not found`, { run_id: id });
+    return run;
   }
 
   async metricHistory(runId: string, key: string): Promise<MetricPoint[]> {

@@ -31,7 +31,11 @@ import { toWireVersion } from './wire.js';
 import { validateDescription, type ModelService } from './models-service.js';
 
 /** The commit body, before validation: `files` is checked here, not trusted. */
-export type CreateVersionInput = Omit<CreateVersionRequest, 'files'> & { files: unknown };
+export type CreateVersionInput = Omit<CreateVersionRequest, 'files'> & {
+  files: unknown;
+  /** Create the model on its first version (the native API) or refuse (MLflow's rule). */
+  createModel?: boolean;
+};
 
 export interface UpdateVersionInput {
   description?: string;
@@ -92,6 +96,7 @@ export class VersionService {
     const commit = () => this.deps.store.transaction(async (tx) => {
       const now = this.deps.clock.now();
       let model = await tx.models.findByName(name);
+      if (!model && input.createModel === false) throw notFound(`Registered Model with name=${name} not found`, { model: name });
       if (!model) model = await this.models.createIn(tx, actor, { name, kind: input.kind ?? 'model' });
       else if (input.kind !== undefined && input.kind !== model.kind) {
         throw invalid(`model ${name} is of kind ${model.kind}, not ${input.kind}`, { field: 'kind' });

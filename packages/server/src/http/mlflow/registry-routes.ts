@@ -24,7 +24,7 @@ async function sourceDir(registry: Registry, source: string, runId: string | und
   let m = /^models:\/(m-[0-9a-f]{32})\/?$/.exec(source);
   if (m) return loggedModelArtifactRoot(await registry.tracking.getLoggedModel(m[1]));
   m = /^runs:\/([A-Za-z0-9_-]+)\/(.*)$/.exec(source);
-  if (m) return `${runArtifactRoot((await registry.tracking.getRun(m[1])).run)}/${m[2].replace(/\/+$/, '')}`.replace(/\/$/, '');
+  if (m) return `${runArtifactRoot(await registry.tracking.findRun(m[1]))}/${m[2].replace(/\/+$/, '')}`.replace(/\/$/, '');
   m = /^mlflow-artifacts:(?:\/\/[^/]+)?\/+(.+?)\/*$/.exec(source);
   if (m) return m[1];
   void runId;
@@ -144,7 +144,6 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
   route('POST', '/model-versions/create', async (a, req) => {
     const name = str(a, 'name');
     const source = str(a, 'source');
-    await registry.models.get(name); // MLflow never creates the model here
     const dir = await sourceDir(registry, source, optStr(a, 'run_id'));
     const files = await registry.tracking.snapshot(dir);
     if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
@@ -154,6 +153,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
       run_id: optStr(a, 'run_id') || null,
       tags: tagList(a),
       description: optStr(a, 'description') ?? '',
+      createModel: false, // MLflow never creates the model here
     });
     return { model_version: mlflowVersion(v) };
   });
