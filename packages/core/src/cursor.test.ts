@@ -38,6 +38,6 @@ describe('pageSize', () => {
     assert.equal(pageSize(MAX_PAGE_SIZE), MAX_PAGE_SIZE);
   });
   it('rejects a limit when it is out of range, fractional or not a number', () => {
-    for (const v of [0, -1, MAX_PAGE_SIZE + 1, 2.5, 'x', '1e9', '2.5']) assert.throws(() => pageSize(v), /invalid limit/, String(v));
+    for (const v of [0, -1, MAX_PAGE_SIZE + 1, 2.5, 'x', '1e9', '2.5', '0x10', ' 5 ', true]) assert.throws(() => pageSize(v), /invalid limit/, String(v));
   });
 });

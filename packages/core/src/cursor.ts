@@ -28,7 +28,7 @@ export const MAX_PAGE_SIZE = 1000;
 
 export function pageSize(limit: unknown): number {
   if (limit === undefined || limit === null || limit === '') return DEFAULT_PAGE_SIZE;
-  const n = typeof limit === 'number' ? limit : Number(limit);
+  const n = typeof limit === 'number' ? limit : typeof limit === 'string' && /^\d+$/.test(limit) ? Number(limit) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) throw invalid(`invalid limit ${JSON.stringify(limit)}: use 1-${MAX_PAGE_SIZE}`, { field: 'limit' });
   return n;
 }

@@ -14,7 +14,10 @@ export function parseInstant(value: unknown, field = 'time'): number {
     if (/^\d{1,15}$/.test(s)) return Number(s);
     if (DATE_ONLY.test(s) || ISO.test(s)) {
       const ms = Date.parse(DATE_ONLY.test(s) ? `${s}T00:00:00Z` : s);
-      if (Number.isFinite(ms)) return ms;
+      // Date.parse rolls 2026-02-30 over into March: the calendar date must exist as written.
+      const [y, mo, d] = s.slice(0, 10).split('-').map(Number);
+      const day = new Date(Date.UTC(y, mo - 1, d));
+      if (Number.isFinite(ms) && day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d) return ms;
     }
   }
   throw invalid(`invalid ${field} ${JSON.stringify(value)}: use an ISO 8601 time with a zone (2026-03-08T14:32:00Z), a date (2026-03-08) or epoch milliseconds`, {
