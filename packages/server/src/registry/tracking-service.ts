@@ -266,6 +266,21 @@ export class TrackingService {
     });
   }
 
+  /**
+   * Where a version's files are, from an MLflow-style source: `models:/<logged model id>`
+   * (MLflow 3), `runs:/<run id>/<path>`, or `mlflow-artifacts:/<path>` — all inside Berth's
+   * artifact store. Anything else is refused: Berth pins only files it holds.
+   */
+  async artifactDirOf(source: string): Promise<string> {
+    let m = /^models:\/(m-[0-9a-f]{32})\/?$/.exec(source);
+    if (m) return loggedModelArtifactRoot(await this.getLoggedModel(m[1]));
+    m = /^runs:\/([A-Za-z0-9_-]+)\/(.*)$/.exec(source);
+    if (m) return `${runArtifactRoot(await this.findRun(m[1]))}/${m[2]}`.replace(/\/+$/, '');
+    m = /^mlflow-artifacts:(?:\/\/[^/]+)?\/+(.+?)\/*$/.exec(source);
+    if (m) return m[1];
+    throw invalid(`Unsupported source ${JSON.stringify(source)}: give models:/<model_id>, runs:/<run_id>/<path> or mlflow-artifacts:/<path> stored in this server`, { field: 'source' });
+  }
+
   /** The files below `dir` as a manifest relative to it: what a registered version pins. */
   async snapshot(dir: string): Promise<ManifestFile[]> {
     const all = await this.deps.store.read.artifacts.under(dir);

@@ -5,7 +5,6 @@ import { actorOf } from '../actor.js';
 import { bool, list, optStr, str, tagList, versionArg, type Args } from './params.js';
 import { mlflowModel, mlflowVersion, stageArg } from './wire.js';
 import { MANIFEST_PREFIX } from './artifacts-routes.js';
-import { loggedModelArtifactRoot, runArtifactRoot } from '../../registry/tracking-service.js';
 
 /** `max_results`: a whole number from 1 to the endpoint's limit (0 would page forever). */
 function maxResults(a: Args, fallback: number, limit: number): number {
@@ -16,20 +15,6 @@ function maxResults(a: Args, fallback: number, limit: number): number {
   return n;
 }
 
-/**
- * Where a version's files are, from MLflow's `source`: `models:/<logged model id>` (MLflow 3),
- * `runs:/<run id>/<path>`, or `mlflow-artifacts:/<path>` — all inside Berth's artifact store.
- */
-async function sourceDir(registry: Registry, source: string, runId: string | undefined): Promise<string> {
-  let m = /^models:\/(m-[0-9a-f]{32})\/?$/.exec(source);
-  if (m) return loggedModelArtifactRoot(await registry.tracking.getLoggedModel(m[1]));
-  m = /^runs:\/([A-Za-z0-9_-]+)\/(.*)$/.exec(source);
-  if (m) return `${runArtifactRoot(await registry.tracking.findRun(m[1]))}/${m[2].replace(/\/+$/, '')}`.replace(/\/$/, '');
-  m = /^mlflow-artifacts:(?:\/\/[^/]+)?\/+(.+?)\/*$/.exec(source);
-  if (m) return m[1];
-  void runId;
-  throw invalid(`Unsupported source ${JSON.stringify(source)}: give models:/<model_id>, runs:/<run_id>/<path> or mlflow-artifacts:/<path> stored in this server`, { field: 'source' });
-}
 
 /** Query string for GET, JSON body for everything else (DELETE too), as MLflow's client sends. */
 function argsOf(req: FastifyRequest): Args {
@@ -144,7 +129,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
   route('POST', '/model-versions/create', async (a, req) => {
     const name = str(a, 'name');
     const source = str(a, 'source');
-    const dir = await sourceDir(registry, source, optStr(a, 'run_id'));
+    const dir = await registry.tracking.artifactDirOf(source);
     const files = await registry.tracking.snapshot(dir);
     if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
     const v = await registry.versions.create(mlflowActor(req), name, {
