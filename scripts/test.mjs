@@ -203,7 +203,8 @@ async function startPostgres(binDir) {
 
 const all = allTests();
 const selected = filters.length ? all.filter((f) => filters.some((s) => f.includes(s))) : all;
-if (selected.length === 0) {
+const compatOnly = filters.length > 0 && filters.some((f) => 'e2e/compat/mlflow/'.includes(f) || f.includes('compat'));
+if (selected.length === 0 && !compatOnly) {
   console.error(`npm test: no test file matches ${filters.map((f) => JSON.stringify(f)).join(' or ')}; test files:\n  ${all.join('\n  ')}`);
   process.exit(1);
 }
@@ -238,7 +239,10 @@ await step('PostgreSQL for the store contract suites', async () => {
   return { status: 'skipped', note: 'PostgreSQL suites skip (see above)' };
 });
 
-await step(`tests (${selected.length} file${selected.length === 1 ? '' : 's'})`, async () => {
+if (selected.length === 0) {
+  results.push({ name: 'tests', status: 'skipped', seconds: 0, note: 'no Node test file matches the filter' });
+  counts = { passed: 0, failed: 0, skipped: 0, todo: 0, failures: [] };
+} else await step(`tests (${selected.length} file${selected.length === 1 ? '' : 's'})`, async () => {
   const summaryFile = join(work, 'summary.json');
   const code = await exec(
     process.execPath,

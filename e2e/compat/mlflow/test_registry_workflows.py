@@ -188,3 +188,19 @@ def test_search_filters_pagination_and_aliases(tracking):
     with pytest.raises(MlflowException) as bad:
         client.search_registered_models(filter_string="name = 'a' OR name = 'b'")
     assert error_code(bad.value) == "INVALID_PARAMETER_VALUE"
+
+
+def test_datasets_logged_as_run_inputs_give_lineage(tracking):
+    import pandas as pd
+
+    df = pd.DataFrame({"prompt": ["hi", "bye"], "label": [1, 0]})
+    dataset = mlflow.data.from_pandas(df, source="s3://corpus/support-v3.parquet", name="support-train")
+    with mlflow.start_run() as run:
+        mlflow.log_input(dataset, context="training")
+        mlflow.log_input(dataset, context="training")
+    inputs = MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+    assert len(inputs) == 1, "the same dataset logged twice is one input"
+    d = inputs[0].dataset
+    assert (d.name, d.digest, d.source_type) == ("support-train", dataset.digest, dataset.source._get_source_type())
+    assert "support-v3.parquet" in d.source
+    assert {t.key: t.value for t in inputs[0].tags}.get("mlflow.data.context") == "training"

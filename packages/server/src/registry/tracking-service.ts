@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BerthError, invalid, notFound, validateFilePath, type ManifestFile } from '@berth/core';
 import type { ExperimentRecord, LoggedModelRecord, ArtifactRecord } from '../store/tracking.js';
-import type { MetricPoint, RunRecord } from '../store/runs.js';
+import type { MetricPoint, RunDataset, RunRecord } from '../store/runs.js';
 import type { StoreTx } from '../store/store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
@@ -131,11 +131,18 @@ export class TrackingService {
   }
 
   /** Params are immutable once logged (MLflow's rule); tags and metrics are not. */
-  async log(actor: Actor, runId: string, input: { params?: Record<string, string>; tags?: Record<string, string>; metrics?: MetricPoint[]; status?: string; end_time?: number; run_name?: string; outputs?: { model_id: string; step: number }[] }): Promise<void> {
+  async log(
+    actor: Actor,
+    runId: string,
+    input: { params?: Record<string, string>; tags?: Record<string, string>; metrics?: MetricPoint[]; status?: string; end_time?: number; run_name?: string; outputs?: { model_id: string; step: number }[]; datasets?: RunDataset[] },
+  ): Promise<void> {
     requireRole(actor, 'editor', 'logging to a run');
     if (input.status !== undefined && !RUN_STATUSES.includes(input.status)) throw invalid(`Invalid run status ${input.status}: use one of ${RUN_STATUSES.join(', ')}`, { field: 'status' });
     for (const m of input.metrics ?? []) {
       if (!m.key || typeof m.value !== 'number') throw invalid('each metric needs a key and a numeric value', { field: 'metrics' });
+    }
+    for (const d of input.datasets ?? []) {
+      if (!d.name || !d.digest) throw invalid('each dataset needs a name and a digest', { field: 'datasets' });
     }
     const now = this.deps.clock.now();
     await this.deps.store.transaction(async (tx) => {
@@ -156,12 +163,15 @@ export class TrackingService {
           ...(input.status ? { status: input.status } : {}),
           ...(input.end_time !== undefined ? { end_time: input.end_time } : {}),
           ...(input.outputs ? { outputs: [...(r.outputs ?? []), ...input.outputs] } : {}),
+          // The same dataset (name and digest) logged again is recorded once, as MLflow does.
+          ...(input.datasets?.length ? { datasets: [...r.datasets, ...input.datasets.filter((d) => !r.datasets.some((x) => x.name === d.name && x.digest === d.digest))] } : {}),
         },
         now,
       );
       if (input.metrics?.length) await tx.runs.logMetrics(runId, input.metrics);
-      if (input.params || input.tags || input.status || input.outputs) {
-        await tx.audit.append({ at: now, actor: actor.name, action: 'run.update', model_id: null, model: null, subject_type: 'run', subject: runId, before: null, after: { params: input.params, tags: input.tags, status: input.status, outputs: input.outputs }, reason: null });
+      if (input.params || input.tags || input.status || input.outputs || input.datasets) {
+        const datasets = input.datasets?.map((d) => ({ name: d.name, digest: d.digest, source: d.source }));
+        await tx.audit.append({ at: now, actor: actor.name, action: 'run.update', model_id: null, model: null, subject_type: 'run', subject: runId, before: null, after: { params: input.params, tags: input.tags, status: input.status, outputs: input.outputs, datasets }, reason: null });
       }
     });
   }

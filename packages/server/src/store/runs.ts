@@ -6,6 +6,11 @@ export interface RunDataset {
   name: string;
   digest: string;
   source: string | null;
+  /** MLflow's dataset fields, kept as sent (mlflow.entities.Dataset). */
+  source_type?: string;
+  schema?: string;
+  profile?: string;
+  tags?: Record<string, string>;
 }
 
 export interface RunRecord {

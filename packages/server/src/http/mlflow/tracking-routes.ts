@@ -48,7 +48,14 @@ export function mlflowRun({ run, metrics }: RunWithMetrics) {
       ...(Object.keys(run.params).length ? { params: kv(run.params) } : {}),
       ...(Object.keys(run.tags).length ? { tags: kv(run.tags) } : {}),
     },
-    inputs: {},
+    inputs: run.datasets.length
+      ? {
+          dataset_inputs: run.datasets.map((d) => ({
+            ...(d.tags && Object.keys(d.tags).length ? { tags: kv(d.tags) } : {}),
+            dataset: { name: d.name, digest: d.digest, source_type: d.source_type ?? '', source: d.source ?? '', ...(d.schema ? { schema: d.schema } : {}), ...(d.profile ? { profile: d.profile } : {}) },
+          })),
+        }
+      : {},
     outputs: run.outputs?.length ? { model_outputs: run.outputs } : {},
   };
 }
@@ -129,6 +136,26 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
   });
   route('POST', '/runs/set-tag', async (a, req) => {
     await t.log(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { tags: { [str(a, 'key')]: String(a.value ?? '') } });
+  });
+  route('POST', '/runs/log-inputs', async (a, req) => {
+    const list = a.datasets;
+    if (list !== undefined && !Array.isArray(list)) throw invalid("Parameter 'datasets' must be a list.", { field: 'datasets' });
+    const datasets = ((list as Args[] | undefined) ?? []).map((input) => {
+      const d = (input.dataset ?? {}) as Args;
+      const tags: Record<string, string> = {};
+      for (const t of (input.tags as Args[] | undefined) ?? []) tags[String(t.key)] = String(t.value ?? '');
+      if (typeof d.name !== 'string' || typeof d.digest !== 'string') throw invalid('Each dataset input needs dataset.name and dataset.digest.', { field: 'datasets' });
+      return {
+        name: d.name,
+        digest: d.digest,
+        source: typeof d.source === 'string' ? d.source : null,
+        source_type: typeof d.source_type === 'string' ? d.source_type : undefined,
+        schema: typeof d.schema === 'string' ? d.schema : undefined,
+        profile: typeof d.profile === 'string' ? d.profile : undefined,
+        tags,
+      };
+    });
+    await t.log(actor(req), str(a, 'run_id'), { datasets });
   });
   route('POST', '/runs/outputs', async (a, req) => {
     const models = ((a.models as Args[] | undefined) ?? []).map((m) => ({ model_id: String(m.model_id), step: Number(m.step ?? 0) }));
