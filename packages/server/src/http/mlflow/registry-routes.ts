@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BerthError, invalid, parseMlflowFilter } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
@@ -31,8 +31,8 @@ const mlflowActor = (req: FastifyRequest) => actorOf(req, 'mlflow');
  * proxy) come with the rest of issue 3 (docs/decisions/0005-mlflow-front.md).
  */
 export function registryRoutes(app: FastifyInstance, registry: Registry): void {
-  const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | ('GET' | 'POST')[], url: string, handler: (args: Args, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
-    app.route({ method, url, handler: async (req, reply) => (await handler(argsOf(req), req, reply)) ?? {} });
+  const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | ('GET' | 'POST')[], url: string, handler: (args: Args, req: FastifyRequest) => Promise<unknown>) =>
+    app.route({ method, url, handler: async (req) => (await handler(argsOf(req), req)) ?? {} });
 
   const modelWithLatest = async (name: string) => {
     const [m, latest] = await Promise.all([registry.models.get(name), registry.versions.latestPerStage(name)]);
@@ -109,8 +109,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
     }
   });
 
-  const aliasReplies = new WeakMap<object, string>();
-  route('GET', '/registered-models/alias', async (a, req, reply) => {
+  route('GET', '/registered-models/alias', async (a) => {
     const name = str(a, 'name');
     const alias = str(a, 'alias');
     if (alias.toLowerCase() === 'latest') {
@@ -119,15 +118,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
       return { model_version: mlflowVersion(newest) };
     }
     try {
-      // The registry hands back the same object while its answer is memoised: keep the
-      // serialised reply with it, so a gateway polling an alias costs a map lookup.
-      const v = await registry.versions.resolveAlias(name, alias);
-      let body = aliasReplies.get(v);
-      if (body === undefined) {
-        body = JSON.stringify({ model_version: mlflowVersion(v) });
-        aliasReplies.set(v, body);
-      }
-      return reply.type('application/json; charset=utf-8').send(body);
+      return { model_version: mlflowVersion(await registry.versions.resolveAlias(name, alias)) };
     } catch (err) {
       // MLflow answers an unknown alias with INVALID_PARAMETER_VALUE, not 404.
       if (err instanceof BerthError && err.code === 'NOT_FOUND' && err.details.alias === alias) throw invalid(`Registered model alias ${alias} not found.`, { field: 'alias' });
