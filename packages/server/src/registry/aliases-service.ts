@@ -114,8 +114,7 @@ export class AliasService {
         try {
           await tx.aliases.insert({ model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now });
         } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') {
+          if (err instanceof BerthError && err.code === 'ALREADY_EXISTS') {
             throw conflict(`${m.alias} was set by someone else meanwhile; nothing was changed`, { alias: m.alias, expected: null, current: 'unknown' });
           }
           throw err;

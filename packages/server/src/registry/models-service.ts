@@ -65,14 +65,7 @@ export class ModelService {
     const protectedAliases = input.protected_aliases ? validateProtected(input.protected_aliases) : [...this.deps.config.defaultProtectedAliases];
     const now = this.deps.clock.now();
     if (await tx.models.findByName(name)) throw new BerthError('ALREADY_EXISTS', `model ${JSON.stringify(name)} already exists`, { model: name });
-    let m: ModelRecord;
-    try {
-      m = await tx.models.insert({ name, kind, description, tags, protected_aliases: protectedAliases, created_at: now, updated_at: now });
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505') throw new BerthError('ALREADY_EXISTS', `model ${JSON.stringify(name)} already exists`, { model: name });
-      throw err;
-    }
+    const m = await tx.models.insert({ name, kind, description, tags, protected_aliases: protectedAliases, created_at: now, updated_at: now });
     await tx.audit.append({
       at: now,
       actor: actor.name,

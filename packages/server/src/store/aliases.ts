@@ -1,5 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
+import { BerthError } from '@berth/core';
 import type { AliasesTable, AliasHistoryTable, Database } from './schema.js';
+import { uniquely } from './errors.js';
 
 export interface AliasRecord {
   model_id: number;
@@ -85,12 +87,15 @@ export class AliasRepo {
     return out;
   }
 
-  /** Insert a new alias; a unique violation means somebody set it first (CAS lost). */
+  /** Insert a new alias; ALREADY_EXISTS means somebody set it first (a lost compare-and-swap). */
   async insert(a: AliasRecord): Promise<void> {
-    await this.db
-      .insertInto('aliases')
-      .values({ model_id: a.model_id, alias: a.alias, version: a.version, frozen: a.frozen ? 1 : 0, updated_by: a.updated_by, updated_at: a.updated_at })
-      .execute();
+    await uniquely(
+      this.db
+        .insertInto('aliases')
+        .values({ model_id: a.model_id, alias: a.alias, version: a.version, frozen: a.frozen ? 1 : 0, updated_by: a.updated_by, updated_at: a.updated_at })
+        .execute(),
+      () => new BerthError('ALREADY_EXISTS', `alias ${a.alias} is already set`, { alias: a.alias }),
+    );
   }
 
   /** Compare-and-swap: moves the alias only if it still holds `expected`. */

@@ -27,3 +27,13 @@ export function translateStoreError(err: unknown): unknown {
   }
   return err;
 }
+
+/** Runs an insert; a unique violation becomes the BerthError the caller names, others pass. */
+export async function uniquely<T>(op: Promise<T>, onDuplicate: () => BerthError): Promise<T> {
+  try {
+    return await op;
+  } catch (err) {
+    if (isUniqueViolation(err)) throw onDuplicate();
+    throw err;
+  }
+}

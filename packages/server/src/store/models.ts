@@ -1,6 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ModelsTable } from './schema.js';
+import { BerthError } from '@berth/core';
 import { parseJson, toJson } from './json.js';
+import { uniquely } from './errors.js';
 
 export interface ModelRecord {
   id: number;
@@ -58,7 +60,7 @@ export class ModelRepo {
   }
 
   async insert(m: Omit<ModelRecord, 'id' | 'last_version'>): Promise<ModelRecord> {
-    const row = await this.db
+    const insert = this.db
       .insertInto('models')
       .values({
         name: m.name,
@@ -72,6 +74,7 @@ export class ModelRepo {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+    const row = await uniquely(insert, () => new BerthError('ALREADY_EXISTS', `model ${JSON.stringify(m.name)} already exists`, { model: m.name }));
     return toModel(row);
   }
 

@@ -137,6 +137,18 @@ for (const backend of BACKENDS) {
       assert.equal(await store.transaction((tx) => tx.uploads.deleteExpired(now + 1000)), 1);
     });
 
+    it('lists experiments in numeric id order, a page at a time, and refuses a duplicate name', async () => {
+      for (const id of ['2', '10', '1']) {
+        await store.transaction((tx) => tx.experiments.insert({ id, name: `exp-${id}`, artifact_location: id, lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now }));
+      }
+      assert.deepEqual((await store.read.experiments.list({ limit: 10 })).map((e) => e.id), ['1', '2', '10']);
+      assert.deepEqual((await store.read.experiments.list({ afterId: 1, limit: 1 })).map((e) => e.id), ['2']);
+      await assert.rejects(
+        store.transaction((tx) => tx.experiments.insert({ id: '11', name: 'exp-2', artifact_location: '11', lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now })),
+        (e: unknown) => e instanceof BerthError && e.code === 'ALREADY_EXISTS',
+      );
+    });
+
     it('applies migrations once: migrating an up-to-date database changes nothing', async () => {
       await migrate(store.db, store.dialect);
       assert.ok(await store.read.models.findByName('counter'));

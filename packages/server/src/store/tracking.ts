@@ -1,4 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { BerthError } from '@berth/core';
+import { uniquely } from './errors.js';
 import type { ArtifactsTable, Database, ExperimentsTable, LoggedModelsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
 
@@ -71,7 +73,9 @@ export class ExperimentRepo {
   }
 
   async insert(e: ExperimentRecord): Promise<void> {
-    await this.db.insertInto('experiments').values({ ...e, tags: toJson(e.tags) }).execute();
+    await uniquely(this.db.insertInto('experiments').values({ ...e, tags: toJson(e.tags) }).execute(), () =>
+      new BerthError('ALREADY_EXISTS', `Experiment '${e.name}' already exists.`, { experiment: e.name }),
+    );
   }
 
   async findById(id: string): Promise<ExperimentRecord | undefined> {
@@ -84,13 +88,11 @@ export class ExperimentRepo {
     return r && toExperiment(r);
   }
 
+  /** In id order (ids are decimal strings from a counter), one page at a time. */
   async list(opts: { afterId?: number; limit: number }): Promise<ExperimentRecord[]> {
-    const rows = await this.db.selectFrom('experiments').selectAll().execute();
-    return rows
-      .map(toExperiment)
-      .filter((e) => opts.afterId === undefined || Number(e.id) > opts.afterId)
-      .sort((a, b) => Number(a.id) - Number(b.id))
-      .slice(0, opts.limit);
+    let q = this.db.selectFrom('experiments').selectAll().orderBy(sql`cast(id as integer)`).limit(opts.limit);
+    if (opts.afterId !== undefined) q = q.where(sql<number>`cast(id as integer)`, '>', opts.afterId);
+    return (await q.execute()).map(toExperiment);
   }
 }
 
