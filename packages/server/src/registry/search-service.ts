@@ -1,79 +1,25 @@
-import { decodeCursor, encodeCursor, invalid, likeToRegExp, type FilterClause, type Version } from '@berth/core';
+import { decodeCursor, encodeCursor, invalid, type FilterClause, type Version } from '@berth/core';
 import type { ModelRecord } from '../store/models.js';
+import type { OrderKey } from '../store/search-sql.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { RegistryDeps } from './deps.js';
 import { toWireVersion } from './wire.js';
 
 /**
  * Search over models and versions with a neutral filter (parsed from MLflow's grammar by the
- * front): AND of clauses on name, run id, source, version number and tags. Clauses an index
- * serves (exact names, run ids, version bounds) narrow the SQL; the rest are checked here.
- * Versions come back with their aliases (MLflow's own search returns them empty).
+ * front): AND of clauses on name, run id, source, version number and tags. Every clause runs
+ * in SQL (tags through the indexed tag rows), pages are read in order from an index and stop
+ * when full, and page tokens are keyset positions, so the cost of a page does not grow with
+ * the pages before it. Versions come back with their aliases (MLflow's own search returns
+ * them empty).
  */
 export interface SearchPage<T> {
   items: T[];
   next_page_token: string | null;
 }
 
-const MAX_SCAN = 500_000;
-const PROMPT_TAG = 'mlflow.prompt.is_prompt';
-
-function matchText(value: string | null | undefined, c: FilterClause): boolean {
-  if (value === null || value === undefined) return false;
-  const v = c.value as string;
-  switch (c.op) {
-    case '=':
-      return value === v;
-    case '!=':
-      return value !== v;
-    case 'LIKE':
-      return likeToRegExp(v, false).test(value);
-    case 'ILIKE':
-      return likeToRegExp(v, true).test(value);
-    case 'IN':
-      return (c.value as string[]).includes(value);
-    default:
-      return false;
-  }
-}
-
-function matchNumber(value: number, c: FilterClause): boolean {
-  const v = c.value as number;
-  switch (c.op) {
-    case '=':
-      return value === v;
-    case '!=':
-      return value !== v;
-    case '<':
-      return value < v;
-    case '<=':
-      return value <= v;
-    case '>':
-      return value > v;
-    case '>=':
-      return value >= v;
-    default:
-      return false;
-  }
-}
-
-function matches(c: FilterClause, e: { name: string; tags: Record<string, string>; run_id?: string | null; source?: string | null; version?: number }): boolean {
-  switch (c.field) {
-    case 'name':
-      return matchText(e.name, c);
-    case 'tag':
-      // A tag clause only matches entities that have the tag (MLflow semantics), except the
-      // prompt marker MLflow's client adds to every model search: no tag means "not a prompt".
-      if (c.key === PROMPT_TAG && c.op === '!=') return e.tags[PROMPT_TAG] !== c.value;
-      return c.key !== undefined && c.key in e.tags && matchText(e.tags[c.key], c);
-    case 'run_id':
-      return matchText(e.run_id ?? '', c);
-    case 'source':
-      return matchText(e.source ?? '', c);
-    case 'version':
-      return e.version !== undefined && matchNumber(e.version, c);
-  }
-}
+/** MLflow's prompt marker: the client adds `!= 'true'` to every model search; no tag means "not a prompt". */
+const ABSENT_IS_NOT_EQUAL: ReadonlySet<string> = new Set(['mlflow.prompt.is_prompt']);
 
 type Order = { key: string; desc: boolean }[];
 
@@ -92,23 +38,35 @@ export function parseOrder(orderBy: string[], allowed: Record<string, string>, f
   return out;
 }
 
-function compare<T>(order: Order) {
-  return (a: T, b: T) => {
-    for (const { key, desc } of order) {
-      const x = (a as Record<string, unknown>)[key] as string | number;
-      const y = (b as Record<string, unknown>)[key] as string | number;
-      if (x < y) return desc ? 1 : -1;
-      if (x > y) return desc ? -1 : 1;
-    }
-    return 0;
-  };
+/** Order keys as columns, the unique tiebreaker last (in the direction of the key before it, so one index scan serves). */
+function orderKeys(order: Order, columns: Record<string, string>, tiebreak: string): OrderKey[] {
+  const keys = order.map((o) => ({ column: columns[o.key], desc: o.desc }));
+  keys.push({ column: tiebreak, desc: keys.length ? keys[keys.length - 1].desc : false });
+  return keys;
 }
 
-function page<T>(all: T[], max: number, token: string | undefined): { items: T[]; next_page_token: string | null } {
-  const offset = token ? Number(decodeCursor(token, ['o']).o) : 0;
-  if (!Number.isInteger(offset) || offset < 0) throw invalid('invalid page_token', { field: 'page_token' });
-  const items = all.slice(offset, offset + max);
-  return { items, next_page_token: offset + max < all.length ? encodeCursor({ o: offset + max }) : null };
+const signature = (keys: readonly OrderKey[]) => keys.map((k) => `${k.column}:${k.desc ? 'd' : 'a'}`).join(',');
+
+/**
+ * Keyset page tokens: the last row's order-key values, plus the order they belong to, so a
+ * token replayed with another order_by is refused instead of skipping rows.
+ */
+function decodeToken(token: string | undefined, keys: readonly OrderKey[]): (string | number)[] | undefined {
+  if (!token) return undefined;
+  try {
+    const c = decodeCursor(token, ['k', 's']);
+    const values = JSON.parse(String(c.k)) as unknown;
+    if (c.s === signature(keys) && Array.isArray(values) && values.length === keys.length && values.every((v) => typeof v === 'string' || typeof v === 'number')) {
+      return values as (string | number)[];
+    }
+  } catch {
+    // refused below
+  }
+  throw invalid('invalid page_token: pass the next_page_token of the previous page unchanged, with the same filter and order_by', { field: 'page_token' });
+}
+
+function encodeToken(keys: readonly OrderKey[], values: (string | number)[]): string {
+  return encodeCursor({ k: JSON.stringify(values), s: signature(keys) });
 }
 
 export class SearchService {
@@ -116,27 +74,16 @@ export class SearchService {
 
   async models(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<ModelRecord>> {
     const order = parseOrder(opts.orderBy, { name: 'name', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' }, [{ key: 'name', desc: false }]);
-    const tx = this.deps.store.read;
-    const exact = filter.find((c) => c.field === 'name' && c.op === '=');
-    let rows: ModelRecord[];
-    if (exact) rows = await tx.models.findByNames([exact.value as string]);
-    else {
-      rows = [];
-      let after: string | undefined;
-      for (;;) {
-        const batch = await tx.models.list({ after, limit: 1000 });
-        rows.push(...batch);
-        if (batch.length < 1000 || rows.length >= MAX_SCAN) break;
-        after = batch[batch.length - 1].name;
-      }
-    }
-    const hits = rows.filter((m) => filter.every((c) => matches(c, m)));
-    hits.sort(compare(order));
-    return page(hits, opts.max, opts.pageToken);
+    const keys = orderKeys(order, { name: 'm.name', updated_at: 'm.updated_at' }, 'm.id');
+    const after = decodeToken(opts.pageToken, keys);
+    const rows = await this.deps.store.read.models.search({ dialect: this.deps.store.dialect, absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
+    const items = rows.slice(0, opts.max);
+    const position = (m: ModelRecord) => keys.map((k) => ({ 'm.name': m.name, 'm.updated_at': m.updated_at, 'm.id': m.id })[k.column] as string | number);
+    return { items, next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null };
   }
 
   async versions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<Version>> {
-    const order = parseOrder(
+    let order = parseOrder(
       opts.orderBy,
       { name: 'model_name', version_number: 'version', creation_timestamp: 'created_at', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' },
       [
@@ -145,30 +92,17 @@ export class SearchService {
         { key: 'version', desc: true },
       ],
     );
+    // Within one model the name is constant: leave it out so (model_id, updated_at, version) serves the order.
+    if (filter.some((c) => c.field === 'name' && c.op === '=')) order = order.filter((o) => o.key !== 'model_name');
+    const keys = orderKeys(order, { model_name: 'm.name', version: 'v.version', created_at: 'v.created_at', updated_at: 'v.updated_at' }, 'v.id');
+    const after = decodeToken(opts.pageToken, keys);
     const tx = this.deps.store.read;
-    const names = filter.find((c) => c.field === 'name' && c.op === '=');
-    const runs = filter.find((c) => c.field === 'run_id' && (c.op === '=' || c.op === 'IN'));
-    const modelIds = names ? (await tx.models.findByNames([names.value as string])).map((m) => m.id) : undefined;
-    const runIds = runs ? (Array.isArray(runs.value) ? runs.value : [runs.value as string]) : undefined;
-    // Every clause served by an index: order, offset and limit run in SQL (one page read).
-    const indexed = filter.every((c) => c === names || c === runs || c.field === 'version');
-    let p: { items: (VersionRecord & { model_name: string })[]; next_page_token: string | null };
-    if (indexed) {
-      const offset = opts.pageToken ? Number(decodeCursor(opts.pageToken, ['o']).o) : 0;
-      if (!Number.isInteger(offset) || offset < 0) throw invalid('invalid page_token', { field: 'page_token' });
-      const versionOps = filter.filter((c) => c.field === 'version').map((c) => ({ op: c.op as '=' | '!=' | '<' | '<=' | '>' | '>=', value: c.value as number }));
-      // Within one model the name is constant: leave it out so (model_id, updated_at, version) serves the order.
-      const sqlOrder = (modelIds?.length === 1 ? order.filter((o) => o.key !== 'model_name') : order) as { key: 'version' | 'created_at' | 'updated_at' | 'model_name'; desc: boolean }[];
-      const rows = await tx.versions.searchPage({ modelIds, runIds, versionOps, order: sqlOrder, offset, limit: opts.max + 1 });
-      p = { items: rows.slice(0, opts.max), next_page_token: rows.length > opts.max ? encodeCursor({ o: offset + opts.max }) : null };
-    } else {
-      const candidates = await tx.versions.searchCandidates({ modelIds, runIds, limit: MAX_SCAN });
-      const hits = candidates.filter((v) => filter.every((c) => matches(c, { name: v.model_name, tags: v.tags, run_id: v.run_id, source: v.source, version: v.version })));
-      hits.sort(compare(order));
-      p = page(hits, opts.max, opts.pageToken);
-    }
+    const rows = await tx.versions.search({ dialect: this.deps.store.dialect, absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
+    const items = rows.slice(0, opts.max);
+    const position = (v: VersionRecord & { model_name: string }) =>
+      keys.map((k) => ({ 'm.name': v.model_name, 'v.version': v.version, 'v.created_at': v.created_at, 'v.updated_at': v.updated_at, 'v.id': v.id })[k.column] as string | number);
     const byModel = new Map<number, Map<number, string[]>>();
-    for (const v of p.items) {
+    for (const v of items) {
       if (!byModel.has(v.model_id)) {
         const m = new Map<number, string[]>();
         for (const a of await tx.aliases.listForModel(v.model_id)) m.set(a.version, [...(m.get(a.version) ?? []), a.alias]);
@@ -176,8 +110,8 @@ export class SearchService {
       }
     }
     return {
-      items: p.items.map((v: VersionRecord & { model_name: string }) => toWireVersion(v.model_name, v, byModel.get(v.model_id)?.get(v.version) ?? [])),
-      next_page_token: p.next_page_token,
+      items: items.map((v) => toWireVersion(v.model_name, v, byModel.get(v.model_id)?.get(v.version) ?? [])),
+      next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null,
     };
   }
 }

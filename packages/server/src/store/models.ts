@@ -1,6 +1,7 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, ModelsTable } from './schema.js';
-import { BerthError } from '@berth/core';
+import { BerthError, type FilterClause } from '@berth/core';
+import { afterSql, clausePredicates, orderBySql, whereSql, type OrderKey, type SearchSqlOptions } from './search-sql.js';
 import { parseJson, toJson } from './json.js';
 import { uniquely } from './errors.js';
 
@@ -75,6 +76,7 @@ export class ModelRepo {
       .returningAll()
       .executeTakeFirstOrThrow();
     const row = await uniquely(insert, () => new BerthError('ALREADY_EXISTS', `model ${JSON.stringify(m.name)} already exists`, { model: m.name }));
+    await this.writeTags(Number(row.id), m.tags, false);
     return toModel(row);
   }
 
@@ -95,7 +97,23 @@ export class ModelRepo {
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    if (patch.tags !== undefined) await this.writeTags(id, patch.tags, true);
     return toModel(row);
+  }
+
+  /** The tag rows search reads (migration 0003), kept equal to the JSON column. */
+  private async writeTags(id: number, tags: Record<string, string>, replace: boolean): Promise<void> {
+    if (replace) await this.db.deleteFrom('model_tags').where('model_id', '=', id).execute();
+    const rows = Object.entries(tags).map(([key, value]) => ({ model_id: id, key, value }));
+    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('model_tags').values(rows.slice(i, i + 500)).execute();
+  }
+
+  /** One page of a model search in SQL (see VersionRepo.search). Columns: `m.*`. */
+  async search(opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number }): Promise<ModelRecord[]> {
+    const preds = clausePredicates(opts.clauses, { name: 'm.name', tags: { table: 'model_tags', owner: 'model_id', id: 'm.id' } }, opts);
+    if (opts.after) preds.push(afterSql(opts.order, opts.after));
+    const { rows } = await sql<Selectable<ModelsTable>>`select m.* from models m ${whereSql(preds)} order by ${orderBySql(opts.order)} limit ${opts.limit}`.execute(this.db);
+    return rows.map(toModel);
   }
 
   /** Hands out the next version number. The row update also serialises concurrent creators. */
@@ -110,6 +128,7 @@ export class ModelRepo {
   }
 
   async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('model_tags').where('model_id', '=', id).execute();
     await this.db.deleteFrom('models').where('id', '=', id).execute();
   }
 

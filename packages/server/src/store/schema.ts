@@ -161,6 +161,19 @@ export interface ArtifactsTable {
   updated_at: number;
 }
 
+/** Tags as rows for indexed search (migration 0003); the JSON column is the copy reads return. */
+export interface ModelTagsTable {
+  model_id: number;
+  key: string;
+  value: string;
+}
+
+export interface VersionTagsTable {
+  version_id: number;
+  key: string;
+  value: string;
+}
+
 export interface RunMetricsTable {
   id: Generated<number>;
   run_id: string;
@@ -187,6 +200,8 @@ export interface Database {
   experiment_counter: ExperimentCounterTable;
   logged_models: LoggedModelsTable;
   artifacts: ArtifactsTable;
+  model_tags: ModelTagsTable;
+  version_tags: VersionTagsTable;
 }
 
 export type DialectName = 'sqlite' | 'postgres';

@@ -1,7 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { Dependency, ManifestFile, Stage, VersionStatus } from '@berth/core';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Dependency, FilterClause, ManifestFile, Stage, VersionStatus } from '@berth/core';
 import type { Database, VersionsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
+import { afterSql, clausePredicates, orderBySql, whereSql, type OrderKey, type SearchSqlOptions } from './search-sql.js';
 
 export interface VersionRecord {
   id: number;
@@ -86,6 +87,7 @@ export class VersionRepo {
       .returningAll()
       .executeTakeFirstOrThrow();
     const id = Number(row.id);
+    await this.writeTags(id, v.tags, false);
     for (let i = 0; i < files.length; i += FILE_CHUNK) {
       await this.db
         .insertInto('version_files')
@@ -165,16 +167,29 @@ export class VersionRepo {
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirstOrThrow();
+    if (patch.tags !== undefined) await this.writeTags(id, patch.tags, true);
     return toVersion(row);
   }
 
+  /** The tag rows search reads (migration 0003), kept equal to the JSON column. */
+  private async writeTags(id: number, tags: Record<string, string>, replace: boolean): Promise<void> {
+    if (replace) await this.db.deleteFrom('version_tags').where('version_id', '=', id).execute();
+    const rows = Object.entries(tags).map(([key, value]) => ({ version_id: id, key, value }));
+    for (let i = 0; i < rows.length; i += FILE_CHUNK) await this.db.insertInto('version_tags').values(rows.slice(i, i + FILE_CHUNK)).execute();
+  }
+
   async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('version_tags').where('version_id', '=', id).execute();
     await this.db.deleteFrom('version_dependencies').where('version_id', '=', id).execute();
     await this.db.deleteFrom('version_files').where('version_id', '=', id).execute();
     await this.db.deleteFrom('versions').where('id', '=', id).execute();
   }
 
   async deleteAllOfModel(modelId: number): Promise<void> {
+    await this.db
+      .deleteFrom('version_tags')
+      .where('version_id', 'in', (eb) => eb.selectFrom('versions').select('id').where('model_id', '=', modelId))
+      .execute();
     await this.db
       .deleteFrom('version_dependencies')
       .where('version_id', 'in', (eb) => eb.selectFrom('versions').select('id').where('model_id', '=', modelId))
@@ -269,28 +284,15 @@ export class VersionRepo {
    * Versions for a search, narrowed in SQL by what the indexes serve (model ids, run ids,
    * version bounds); the caller applies the remaining clauses. Joined with the model name.
    */
-  async searchCandidates(opts: { modelIds?: number[]; runIds?: string[]; minVersion?: number; maxVersion?: number; limit: number }): Promise<(VersionRecord & { model_name: string })[]> {
-    let q = this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id').selectAll('v').select('m.name as model_name').limit(opts.limit);
-    if (opts.modelIds) q = q.where('v.model_id', 'in', opts.modelIds.length ? opts.modelIds : [-1]);
-    if (opts.runIds) q = q.where('v.run_id', 'in', opts.runIds.length ? opts.runIds : ['']);
-    if (opts.minVersion !== undefined) q = q.where('v.version', '>=', opts.minVersion);
-    if (opts.maxVersion !== undefined) q = q.where('v.version', '<=', opts.maxVersion);
-    const rows = await q.execute();
-    return rows.map((r) => ({ ...toVersion(r), model_name: (r as unknown as { model_name: string }).model_name }));
-  }
-
   /**
-   * A page of a search whose every clause an index serves, ordered and limited in SQL:
-   * `keys` are (column, descending) pairs over versions (`version`, `created_at`,
-   * `updated_at`) or the model name.
+   * One page of a version search, in SQL: every clause a predicate, ordered by `order` (whose
+   * last key must be unique), starting after the keyset position `after`. Columns: `v.*` and
+   * `m.name`.
    */
-  async searchPage(opts: { modelIds?: number[]; runIds?: string[]; versionOps?: { op: '=' | '!=' | '<' | '<=' | '>' | '>='; value: number }[]; order: { key: 'version' | 'created_at' | 'updated_at' | 'model_name'; desc: boolean }[]; offset: number; limit: number }): Promise<(VersionRecord & { model_name: string })[]> {
-    let q = this.db.selectFrom('versions as v').innerJoin('models as m', 'm.id', 'v.model_id').selectAll('v').select('m.name as model_name');
-    if (opts.modelIds) q = q.where('v.model_id', 'in', opts.modelIds.length ? opts.modelIds : [-1]);
-    if (opts.runIds) q = q.where('v.run_id', 'in', opts.runIds.length ? opts.runIds : ['']);
-    for (const c of opts.versionOps ?? []) q = q.where('v.version', c.op, c.value);
-    for (const o of opts.order) q = q.orderBy(o.key === 'model_name' ? 'm.name' : `v.${o.key}`, o.desc ? 'desc' : 'asc');
-    const rows = await q.limit(opts.limit).offset(opts.offset).execute();
-    return rows.map((r) => ({ ...toVersion(r), model_name: (r as unknown as { model_name: string }).model_name }));
+  async search(opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number }): Promise<(VersionRecord & { model_name: string })[]> {
+    const preds = clausePredicates(opts.clauses, { name: 'm.name', tags: { table: 'version_tags', owner: 'version_id', id: 'v.id' }, runId: 'v.run_id', source: 'v.source', version: 'v.version' }, opts);
+    if (opts.after) preds.push(afterSql(opts.order, opts.after));
+    const { rows } = await sql<Selectable<VersionsTable> & { model_name: string }>`select v.*, m.name as model_name from versions v join models m on m.id = v.model_id ${whereSql(preds)} order by ${orderBySql(opts.order)} limit ${opts.limit}`.execute(this.db);
+    return rows.map((r) => ({ ...toVersion(r), model_name: r.model_name }));
   }
 }

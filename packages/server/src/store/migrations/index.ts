@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DialectName } from '../schema.js';
 import * as m0001 from './0001-init.js';
 import * as m0002 from './0002-tracking.js';
+import * as m0003 from './0003-search.js';
 
 export interface BerthMigration {
   name: string;
@@ -12,4 +13,5 @@ export interface BerthMigration {
 export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0001-init', up: m0001.up },
   { name: '0002-tracking', up: m0002.up },
+  { name: '0003-search', up: m0003.up },
 ];
