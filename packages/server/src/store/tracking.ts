@@ -1,8 +1,9 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
-import { BerthError } from '@berth/core';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { BerthError, type ExperimentFilterClause, type ExperimentOrderKey } from '@berth/core';
 import { uniquely } from './errors.js';
-import type { ArtifactsTable, Database, ExperimentsTable, LoggedModelsTable } from './schema.js';
+import type { ArtifactsTable, Database, DialectName, ExperimentsTable, LoggedModelsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
+import { comparison, jsonField, textOrder } from './runs.js';
 
 export interface ExperimentRecord {
   id: string;
@@ -88,12 +89,76 @@ export class ExperimentRepo {
     return r && toExperiment(r);
   }
 
+  /** Rename or change the lifecycle stage; a name another experiment holds is ALREADY_EXISTS. */
+  async update(id: string, patch: { name?: string; lifecycle_stage?: string }, at: number): Promise<void> {
+    await uniquely(
+      this.db
+        .updateTable('experiments')
+        .set({ ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.lifecycle_stage !== undefined ? { lifecycle_stage: patch.lifecycle_stage } : {}), updated_at: at })
+        .where('id', '=', id)
+        .execute(),
+      () => new BerthError('ALREADY_EXISTS', `Experiment '${patch.name}' already exists.`, { experiment: patch.name }),
+    );
+  }
+
+  /** MLflow's search_experiments: stages, filter clauses, order, one page by offset. */
+  async search(q: ExperimentSearchQuery): Promise<ExperimentRecord[]> {
+    if (q.stages.length === 0 || q.limit <= 0) return [];
+    const where = [sql`e.lifecycle_stage in (${sql.join([...q.stages])})`, ...q.clauses.map((c) => experimentPredicate(q.dialect, c))];
+    const rows = await sql<Selectable<ExperimentsTable>>`select e.* from experiments e where ${sql.join(where, sql` and `)} order by ${experimentOrder(q.dialect, q.order)} limit ${q.limit} offset ${q.offset}`.execute(this.db);
+    return rows.rows.map(toExperiment);
+  }
+
   /** In id order (ids are decimal strings from a counter), one page at a time. */
   async list(opts: { afterId?: number; limit: number }): Promise<ExperimentRecord[]> {
     let q = this.db.selectFrom('experiments').selectAll().orderBy(sql`cast(id as integer)`).limit(opts.limit);
     if (opts.afterId !== undefined) q = q.where(sql<number>`cast(id as integer)`, '>', opts.afterId);
     return (await q.execute()).map(toExperiment);
   }
+}
+
+export interface ExperimentSearchQuery {
+  dialect: DialectName;
+  stages: readonly ('active' | 'deleted')[];
+  clauses: readonly ExperimentFilterClause[];
+  /** Empty for MLflow's default order: newest first, then id. */
+  order: readonly ExperimentOrderKey[];
+  offset: number;
+  limit: number;
+}
+
+type Sql = RawBuilder<unknown>;
+
+function experimentValue(key: string): { expr: Sql; text: boolean } {
+  switch (key) {
+    case 'name':
+      return { expr: sql`e.name`, text: true };
+    case 'experiment_id':
+      return { expr: sql`e.id`, text: true };
+    case 'creation_time':
+      return { expr: sql`e.created_at`, text: false };
+    default:
+      return { expr: sql`e.updated_at`, text: false };
+  }
+}
+
+function experimentPredicate(dialect: DialectName, c: ExperimentFilterClause): Sql {
+  if (c.type === 'tag') return comparison(dialect, jsonField(dialect, 'e.tags', c.key), c.op, c.value);
+  const { expr } = experimentValue(c.key);
+  if (typeof c.value === 'number' && !Number.isInteger(c.value)) return comparison(dialect, sql`cast(${expr} as double precision)`, c.op, c.value);
+  return comparison(dialect, expr, c.op, c.value);
+}
+
+/** MLflow's experiment order: the keys asked for, then the id (descending, as MLflow's tie-break); by default newest first. */
+function experimentOrder(dialect: DialectName, order: readonly ExperimentOrderKey[]): Sql {
+  const keys: ExperimentOrderKey[] = order.length ? [...order] : [{ key: 'creation_time', ascending: false }, { key: 'experiment_id', ascending: true }];
+  if (!keys.some((k) => k.key === 'experiment_id')) keys.push({ key: 'experiment_id', ascending: false });
+  return sql.join(
+    keys.map((k) => {
+      const expr = k.key === 'experiment_id' ? sql`cast(e.id as integer)` : k.key === 'name' ? textOrder(dialect, sql`e.name`) : experimentValue(k.key).expr;
+      return sql`${expr} ${sql.raw(k.ascending ? 'asc' : 'desc')}`;
+    }),
+  );
 }
 
 export class LoggedModelRepo {
