@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BerthError, invalid, notFound, validateFilePath, type ManifestFile } from '@berth/core';
+import {
+  BerthError,
+  decodeOffsetToken,
+  encodeOffsetToken,
+  invalid,
+  notFound,
+  validateFilePath,
+  type ExperimentFilterClause,
+  type ExperimentOrderKey,
+  type ManifestFile,
+  type RunFilterClause,
+  type RunOrderKey,
+} from '@berth/core';
 import type { ExperimentRecord, LoggedModelRecord, ArtifactRecord } from '../store/tracking.js';
-import type { MetricPoint, RunDataset, RunRecord } from '../store/runs.js';
+import type { MetricPoint, RunDataset, RunRecord, RunScope } from '../store/runs.js';
 import type { StoreTx } from '../store/store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
@@ -25,7 +37,40 @@ export interface RunWithMetrics {
   experiment: ExperimentRecord;
 }
 
+/** MLflow's ViewType: which lifecycle stages a search returns. */
+export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
+export interface Page<T> {
+  items: T[];
+  next_page_token: string | null;
+}
+
+/** MLflow's search limits: max_results defaults to 1000 and may not exceed 50,000. */
+export const SEARCH_MAX_RESULTS = 50_000;
+
 const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
+const EXPERIMENT_NAME_MAX = 500;
+
+/**
+ * A run's lifecycle stage as MLflow shows it: deleting an experiment deletes its runs. Berth
+ * keeps each run's own stage and derives the rest from the experiment, so restoring the
+ * experiment brings back exactly the runs that were active when it was deleted.
+ */
+function effectiveStage(run: RunRecord, experiment: ExperimentRecord | undefined): string {
+  if (experiment?.lifecycle_stage === 'deleted') return 'deleted';
+  return run.lifecycle_stage ?? 'active';
+}
+
+function withStage(run: RunRecord, experiment: ExperimentRecord | undefined): RunRecord {
+  const stage = effectiveStage(run, experiment);
+  return stage === run.lifecycle_stage ? run : { ...run, lifecycle_stage: stage };
+}
+
+function checkPage(max: number): void {
+  if (!Number.isInteger(max) || max < 1 || max > SEARCH_MAX_RESULTS) {
+    throw invalid(`Invalid value ${max} for parameter 'max_results' supplied: it must be a whole number from 1 to ${SEARCH_MAX_RESULTS}.`, { field: 'max_results' });
+  }
+}
 const MODEL_STATUSES = ['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'];
 
 export function runArtifactRoot(run: { id: string; experiment_id?: string | null }): string {
@@ -36,10 +81,14 @@ export function loggedModelArtifactRoot(m: { id: string; experiment_id: string }
   return `${m.experiment_id}/models/${m.id}/artifacts`;
 }
 
+function checkExperimentName(name: string): void {
+  if (!name || name.length > EXPERIMENT_NAME_MAX) throw invalid(`experiment name must be 1-${EXPERIMENT_NAME_MAX} characters`, { field: 'name' });
+}
+
 export class TrackingService {
   constructor(private readonly deps: RegistryDeps) {}
 
-  /** Set once the Default experiment is known to exist (experiments are never deleted yet). */
+  /** Set once the Default experiment is known to exist (it can be renamed but never deleted). */
   private defaultExists = false;
 
   private async ensureDefault(tx: StoreTx): Promise<void> {
@@ -72,7 +121,7 @@ export class TrackingService {
 
   async createExperiment(actor: Actor, name: string, tags: Record<string, string> = {}): Promise<ExperimentRecord> {
     requireRole(actor, 'editor', 'creating an experiment');
-    if (!name || name.length > 500) throw invalid('experiment name must be 1-500 characters', { field: 'name' });
+    checkExperimentName(name);
     return this.deps.store.transaction(async (tx) => {
       await this.ensureDefault(tx);
       if (await tx.experiments.findByName(name)) throw new BerthError('ALREADY_EXISTS', `Experiment '${name}' already exists.`, { experiment: name });
@@ -85,14 +134,133 @@ export class TrackingService {
     });
   }
 
-  async listExperiments(limit: number): Promise<ExperimentRecord[]> {
+  /** MLflow's search_experiments: view type, filter, order, offset pages. */
+  async searchExperiments(q: { viewType: ViewType; filter: ExperimentFilterClause[]; order: ExperimentOrderKey[]; max: number; pageToken?: string }): Promise<Page<ExperimentRecord>> {
+    checkPage(q.max);
+    const offset = decodeOffsetToken(q.pageToken);
     if (!this.defaultExists) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
-    return this.deps.store.read.experiments.list({ limit });
+    const stages = q.viewType === 'ALL' ? (['active', 'deleted'] as const) : q.viewType === 'DELETED_ONLY' ? (['deleted'] as const) : (['active'] as const);
+    const rows = await this.deps.store.read.experiments.search({ dialect: this.deps.store.dialect, stages, clauses: q.filter, order: q.order, offset, limit: q.max + 1 });
+    return { items: rows.slice(0, q.max), next_page_token: rows.length > q.max ? encodeOffsetToken(offset + q.max) : null };
+  }
+
+  /**
+   * Soft delete, as MLflow's: the experiment and its runs read as `deleted` and stay readable
+   * by id; its artifacts and every version registered from them are untouched. The Default
+   * experiment cannot be deleted (MLflow's file store refuses too): runs started without an
+   * experiment go there.
+   */
+  async deleteExperiment(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'editor', 'deleting an experiment');
+    if (id === DEFAULT_EXPERIMENT.id) throw invalid(`Cannot delete the default experiment '${DEFAULT_EXPERIMENT.id}': runs started without an experiment are recorded there.`, { experiment_id: id });
+    await this.setExperimentStage(actor, id, 'active', 'deleted', 'experiment.delete');
+  }
+
+  async restoreExperiment(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'editor', 'restoring an experiment');
+    await this.setExperimentStage(actor, id, 'deleted', 'active', 'experiment.restore');
+  }
+
+  /** MLflow looks the experiment up in the stage it must be in: anything else is not found. */
+  private async setExperimentStage(actor: Actor, id: string, from: string, to: string, action: string): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.store.transaction(async (tx) => {
+      const e = await tx.experiments.findById(id);
+      if (!e || e.lifecycle_stage !== from) throw notFound(`No ${from === 'deleted' ? 'deleted ' : ''}Experiment with id=${id} exists`, { experiment_id: id });
+      await tx.experiments.update(id, { lifecycle_stage: to }, now);
+      await tx.audit.append({ at: now, actor: actor.name, action, model_id: null, model: null, subject_type: 'run', subject: `experiment:${id}`, before: { lifecycle_stage: from }, after: { lifecycle_stage: to }, reason: null });
+    });
+  }
+
+  /** Rename: the name must be free; a deleted experiment cannot be renamed (restore it first). */
+  async renameExperiment(actor: Actor, id: string, newName: string): Promise<ExperimentRecord> {
+    requireRole(actor, 'editor', 'renaming an experiment');
+    checkExperimentName(newName);
+    const now = this.deps.clock.now();
+    await this.deps.store.transaction(async (tx) => {
+      const e = await tx.experiments.findById(id);
+      if (!e) throw notFound(`No Experiment with id=${id} exists`, { experiment_id: id });
+      if (e.lifecycle_stage !== 'active') throw invalid(`Cannot rename a non-active experiment: experiment ${id} is ${e.lifecycle_stage}; restore it first.`, { experiment_id: id });
+      if (e.name === newName) return;
+      const holder = await tx.experiments.findByName(newName);
+      if (holder) throw new BerthError('ALREADY_EXISTS', `Experiment '${newName}' already exists.`, { experiment: newName });
+      await tx.experiments.update(id, { name: newName }, now);
+      await tx.audit.append({ at: now, actor: actor.name, action: 'experiment.rename', model_id: null, model: null, subject_type: 'run', subject: `experiment:${id}`, before: { name: e.name }, after: { name: newName }, reason: null });
+    });
+    return this.getExperiment(id);
+  }
+
+  /**
+   * MLflow's search_runs over some experiments: the filter and order run in SQL, pages by
+   * offset. Unknown experiment ids contribute no runs, as in MLflow.
+   */
+  async searchRuns(q: { experimentIds: string[]; filter: RunFilterClause[]; order: RunOrderKey[]; viewType: ViewType; max: number; pageToken?: string }): Promise<Page<RunWithMetrics>> {
+    checkPage(q.max);
+    const offset = decodeOffsetToken(q.pageToken);
+    const experiments = new Map<string, ExperimentRecord>();
+    for (const id of new Set(q.experimentIds)) {
+      if (id === DEFAULT_EXPERIMENT.id && !this.defaultExists) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
+      const e = await this.deps.store.read.experiments.findById(id);
+      if (e) experiments.set(id, e);
+    }
+    const all = [...experiments.values()];
+    const active = all.filter((e) => e.lifecycle_stage !== 'deleted').map((e) => e.id);
+    const deleted = all.filter((e) => e.lifecycle_stage === 'deleted').map((e) => e.id);
+    const scopes: RunScope[] =
+      q.viewType === 'ALL'
+        ? [{ experimentIds: all.map((e) => e.id) }]
+        : q.viewType === 'DELETED_ONLY'
+          ? [{ experimentIds: deleted }, { experimentIds: active, runStage: 'deleted' }]
+          : [{ experimentIds: active, runStage: 'active' }];
+    const tx = this.deps.store.read;
+    const rows = await tx.runs.search({ dialect: this.deps.store.dialect, scopes, clauses: q.filter, order: q.order, offset, limit: q.max + 1 });
+    const page = rows.slice(0, q.max);
+    const metrics = await tx.runs.latestMetricPointsOf(page.map((r) => r.id));
+    const items = page.map((run) => {
+      const experiment = experiments.get(run.experiment_id ?? DEFAULT_EXPERIMENT.id) as ExperimentRecord;
+      return { run: withStage(run, experiment), metrics: metrics.get(run.id) ?? [], experiment };
+    });
+    return { items, next_page_token: rows.length > q.max ? encodeOffsetToken(offset + q.max) : null };
+  }
+
+  /**
+   * Soft delete, as MLflow's: the run stays readable by id with lifecycle_stage `deleted` and
+   * leaves searches unless they ask for deleted runs. Its artifacts stay, so versions
+   * registered from it (which pin its files by digest) are unchanged.
+   */
+  async deleteRun(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'editor', 'deleting a run');
+    await this.setRunStage(actor, id, 'deleted', 'run.delete');
+  }
+
+  async restoreRun(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'editor', 'restoring a run');
+    await this.setRunStage(actor, id, 'active', 'run.restore');
+  }
+
+  /** Deleting a deleted run or restoring an active one succeeds and changes nothing, as in MLflow. */
+  private async setRunStage(actor: Actor, id: string, to: 'active' | 'deleted', action: string): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.store.transaction(async (tx) => {
+      const r = await tx.runs.lock(id);
+      if (!r) throw notFound(`Run with id=${id} not found`, { run_id: id });
+      if (to === 'active') {
+        const e = await tx.experiments.findById(r.experiment_id ?? DEFAULT_EXPERIMENT.id);
+        if (e?.lifecycle_stage === 'deleted') throw invalid(`Cannot restore run ${id}: its experiment ${e.id} is deleted; restore the experiment first.`, { run_id: id });
+      }
+      const from = r.lifecycle_stage ?? 'active';
+      if (from === to) return;
+      await tx.runs.update(id, { lifecycle_stage: to }, now);
+      await tx.audit.append({ at: now, actor: actor.name, action, model_id: null, model: null, subject_type: 'run', subject: id, before: { lifecycle_stage: from }, after: { lifecycle_stage: to }, reason: null });
+    });
   }
 
   async createRun(actor: Actor, input: { experiment_id?: string; run_name?: string; start_time?: number; tags?: Record<string, string> }): Promise<RunWithMetrics> {
     requireRole(actor, 'editor', 'creating a run');
     const experiment = await this.getExperiment(input.experiment_id ?? DEFAULT_EXPERIMENT.id);
+    if (experiment.lifecycle_stage !== 'active') {
+      throw invalid(`The experiment ${experiment.id} must be in the 'active' state to create runs in it. Current state is ${experiment.lifecycle_stage}.`, { experiment_id: experiment.id });
+    }
     const now = this.deps.clock.now();
     const id = randomBytes(16).toString('hex');
     const tags = { ...(input.tags ?? {}) };
@@ -127,7 +295,7 @@ export class TrackingService {
     const run = await tx.runs.find(id);
     if (!run) throw notFound(`Run with id=${id} not found`, { run_id: id });
     const [metrics, experiment] = await Promise.all([tx.runs.latestMetricPoints(id), this.getExperiment(run.experiment_id ?? DEFAULT_EXPERIMENT.id)]);
-    return { run, metrics, experiment };
+    return { run: withStage(run, experiment), metrics, experiment };
   }
 
   /** Params are immutable once logged (MLflow's rule); tags and metrics are not. */
@@ -148,6 +316,8 @@ export class TrackingService {
     await this.deps.store.transaction(async (tx) => {
       const r = await tx.runs.lock(runId);
       if (!r) throw notFound(`Run with id=${runId} not found`, { run_id: runId });
+      const stage = effectiveStage(r, await tx.experiments.findById(r.experiment_id ?? DEFAULT_EXPERIMENT.id));
+      if (stage !== 'active') throw invalid(`The run ${runId} must be in the 'active' state. Current state is ${stage}.`, { run_id: runId });
       for (const [k, v] of Object.entries(input.params ?? {})) {
         if (k in r.params && r.params[k] !== v) {
           throw invalid(`Changing param values is not allowed. Param with key='${k}' was already logged with value='${r.params[k]}' for run ID='${runId}'. Attempted logging new value '${v}'.`, { field: 'params' });

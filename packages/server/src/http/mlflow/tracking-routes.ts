@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { invalid } from '@berth/core';
+import { invalid, parseMlflowExperimentFilter, parseMlflowExperimentOrderBy, parseMlflowRunFilter, parseMlflowRunOrderBy } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import { loggedModelArtifactRoot, runArtifactRoot, type ExperimentRecord, type LoggedModelRecord, type RunWithMetrics } from '../../registry/tracking-service.js';
+import { loggedModelArtifactRoot, runArtifactRoot, type ExperimentRecord, type LoggedModelRecord, type RunWithMetrics, type ViewType } from '../../registry/tracking-service.js';
 import { actorOf } from '../actor.js';
 import { list, optStr, str, tagList, type Args } from './params.js';
 
@@ -98,6 +98,37 @@ function metricList(args: Args, key: string) {
   });
 }
 
+/** MLflow's ViewType, by name (what the client sends) or number; ACTIVE_ONLY when absent. */
+const VIEW_TYPES: Record<string, ViewType> = { ACTIVE_ONLY: 'ACTIVE_ONLY', DELETED_ONLY: 'DELETED_ONLY', ALL: 'ALL', '1': 'ACTIVE_ONLY', '2': 'DELETED_ONLY', '3': 'ALL' };
+
+function viewType(args: Args, key: string): ViewType {
+  const v = args[key];
+  if (v === undefined || v === null || v === '') return 'ACTIVE_ONLY';
+  const t = VIEW_TYPES[String(v).toUpperCase()];
+  if (!t) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${key}': use ACTIVE_ONLY, DELETED_ONLY or ALL.`, { field: key });
+  return t;
+}
+
+/** `max_results` as MLflow's search endpoints take it: a whole number, 1000 when absent. */
+function maxResults(args: Args): number {
+  const v = args.max_results;
+  if (v === undefined || v === null || v === '') return 1000;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isInteger(n)) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter 'max_results' supplied: it must be a whole number.`, { field: 'max_results' });
+  return n;
+}
+
+/** A list of strings (order_by, experiment_ids): a JSON list, repeated query keys, or one value. */
+function stringList(args: Args, key: string): string[] {
+  const v = args[key];
+  if (v === undefined || v === null) return [];
+  const items = Array.isArray(v) ? v : [v];
+  if (!items.every((x) => typeof x === 'string' || typeof x === 'number')) throw invalid(`Parameter '${key}' must be a list of strings.`, { field: key });
+  return items.map(String);
+}
+
+const experimentIdOf = (a: Args) => str(a, 'experiment_id');
+
 /** MLflow's tracking endpoints that the registry workflows use (reference §4). */
 export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
   const t = registry.tracking;
@@ -109,8 +140,43 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
   route('GET', '/experiments/get', async (a) => ({ experiment: mlflowExperiment(await t.getExperiment(str(a, 'experiment_id'))) }));
   route('POST', '/experiments/create', async (a, req) => ({ experiment_id: (await t.createExperiment(actor(req), str(a, 'name'), tagList(a))).id }));
   route(['GET', 'POST'], '/experiments/search', async (a) => {
-    const max = num(a, 'max_results') ?? 1000;
-    return { experiments: (await t.listExperiments(Math.min(max, 50_000))).map(mlflowExperiment) };
+    const page = await t.searchExperiments({
+      viewType: viewType(a, 'view_type'),
+      filter: parseMlflowExperimentFilter(optStr(a, 'filter')),
+      order: parseMlflowExperimentOrderBy(stringList(a, 'order_by')),
+      max: maxResults(a),
+      pageToken: optStr(a, 'page_token'),
+    });
+    return { ...(page.items.length ? { experiments: page.items.map(mlflowExperiment) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
+  });
+  route('POST', '/experiments/delete', async (a, req) => {
+    await t.deleteExperiment(actor(req), experimentIdOf(a));
+  });
+  route('POST', '/experiments/restore', async (a, req) => {
+    await t.restoreExperiment(actor(req), experimentIdOf(a));
+  });
+  route('POST', '/experiments/update', async (a, req) => {
+    const id = experimentIdOf(a);
+    const name = str(a, 'new_name');
+    await t.renameExperiment(actor(req), id, name);
+  });
+
+  route('POST', '/runs/search', async (a) => {
+    const page = await t.searchRuns({
+      experimentIds: stringList(a, 'experiment_ids'),
+      filter: parseMlflowRunFilter(optStr(a, 'filter')),
+      order: parseMlflowRunOrderBy(stringList(a, 'order_by')),
+      viewType: viewType(a, 'run_view_type'),
+      max: maxResults(a),
+      pageToken: optStr(a, 'page_token'),
+    });
+    return { ...(page.items.length ? { runs: page.items.map(mlflowRun) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
+  });
+  route('POST', '/runs/delete', async (a, req) => {
+    await t.deleteRun(actor(req), str(a, 'run_id'));
+  });
+  route('POST', '/runs/restore', async (a, req) => {
+    await t.restoreRun(actor(req), str(a, 'run_id'));
   });
 
   route('POST', '/runs/create', async (a, req) => {
