@@ -40,7 +40,7 @@ export interface RunWithMetrics {
 /** MLflow's ViewType: which lifecycle stages a search returns. */
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 
-export interface Page<T> {
+export interface TrackingPage<T> {
   items: T[];
   next_page_token: string | null;
 }
@@ -135,7 +135,7 @@ export class TrackingService {
   }
 
   /** MLflow's search_experiments: view type, filter, order, offset pages. */
-  async searchExperiments(q: { viewType: ViewType; filter: ExperimentFilterClause[]; order: ExperimentOrderKey[]; max: number; pageToken?: string }): Promise<Page<ExperimentRecord>> {
+  async searchExperiments(q: { viewType: ViewType; filter: ExperimentFilterClause[]; order: ExperimentOrderKey[]; max: number; pageToken?: string }): Promise<TrackingPage<ExperimentRecord>> {
     checkPage(q.max);
     const offset = decodeOffsetToken(q.pageToken);
     if (!this.defaultExists) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
@@ -165,9 +165,9 @@ export class TrackingService {
   private async setExperimentStage(actor: Actor, id: string, from: string, to: string, action: string): Promise<void> {
     const now = this.deps.clock.now();
     await this.deps.store.transaction(async (tx) => {
-      const e = await tx.experiments.findById(id);
-      if (!e || e.lifecycle_stage !== from) throw notFound(`No ${from === 'deleted' ? 'deleted ' : ''}Experiment with id=${id} exists`, { experiment_id: id });
-      await tx.experiments.update(id, { lifecycle_stage: to }, now);
+      if (!(await tx.experiments.update(id, { lifecycle_stage: to }, now, from))) {
+        throw notFound(`No ${from === 'deleted' ? 'deleted ' : 'active '}Experiment with id=${id} exists`, { experiment_id: id });
+      }
       await tx.audit.append({ at: now, actor: actor.name, action, model_id: null, model: null, subject_type: 'run', subject: `experiment:${id}`, before: { lifecycle_stage: from }, after: { lifecycle_stage: to }, reason: null });
     });
   }
@@ -194,7 +194,7 @@ export class TrackingService {
    * MLflow's search_runs over some experiments: the filter and order run in SQL, pages by
    * offset. Unknown experiment ids contribute no runs, as in MLflow.
    */
-  async searchRuns(q: { experimentIds: string[]; filter: RunFilterClause[]; order: RunOrderKey[]; viewType: ViewType; max: number; pageToken?: string }): Promise<Page<RunWithMetrics>> {
+  async searchRuns(q: { experimentIds: string[]; filter: RunFilterClause[]; order: RunOrderKey[]; viewType: ViewType; max: number; pageToken?: string }): Promise<TrackingPage<RunWithMetrics>> {
     checkPage(q.max);
     const offset = decodeOffsetToken(q.pageToken);
     const experiments = new Map<string, ExperimentRecord>();

@@ -155,7 +155,9 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await search(`creation_time > ${at(1)}`, ['active', 'deleted']), ['2', '10']);
       assert.deepEqual(await search('', ['active', 'deleted'], ['name']), ['2', '10', '1'], 'names by code point');
       assert.deepEqual(await search('', ['active', 'deleted'], ['creation_time']), ['1', '10', '2'], 'ties broken by id descending, as MLflow does');
-      await store.transaction((tx) => tx.experiments.update('10', { name: 'evaluation', lifecycle_stage: 'deleted' }, at(5)));
+      assert.equal(await store.transaction((tx) => tx.experiments.update('10', { lifecycle_stage: 'active' }, at(4), 'deleted')), false, 'only from the stage named');
+      assert.equal((await store.read.experiments.findById('10'))?.updated_at, at(2));
+      assert.equal(await store.transaction((tx) => tx.experiments.update('10', { name: 'evaluation', lifecycle_stage: 'deleted' }, at(5), 'active')), true);
       const e = await store.read.experiments.findById('10');
       assert.deepEqual([e?.name, e?.lifecycle_stage, e?.updated_at], ['evaluation', 'deleted', at(5)]);
       await assert.rejects(store.transaction((tx) => tx.experiments.update('10', { name: 'fine-tune' }, at(6))), (err: unknown) => (err as { code?: string }).code === 'ALREADY_EXISTS');

@@ -89,16 +89,19 @@ export class ExperimentRepo {
     return r && toExperiment(r);
   }
 
-  /** Rename or change the lifecycle stage; a name another experiment holds is ALREADY_EXISTS. */
-  async update(id: string, patch: { name?: string; lifecycle_stage?: string }, at: number): Promise<void> {
-    await uniquely(
-      this.db
-        .updateTable('experiments')
-        .set({ ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.lifecycle_stage !== undefined ? { lifecycle_stage: patch.lifecycle_stage } : {}), updated_at: at })
-        .where('id', '=', id)
-        .execute(),
-      () => new BerthError('ALREADY_EXISTS', `Experiment '${patch.name}' already exists.`, { experiment: patch.name }),
-    );
+  /**
+   * Rename or change the lifecycle stage; a name another experiment holds is ALREADY_EXISTS.
+   * With `fromStage`, only an experiment still in that stage changes (a compare-and-set, so two
+   * concurrent deletes change it once). Returns whether a row changed.
+   */
+  async update(id: string, patch: { name?: string; lifecycle_stage?: string }, at: number, fromStage?: string): Promise<boolean> {
+    let q = this.db
+      .updateTable('experiments')
+      .set({ ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.lifecycle_stage !== undefined ? { lifecycle_stage: patch.lifecycle_stage } : {}), updated_at: at })
+      .where('id', '=', id);
+    if (fromStage !== undefined) q = q.where('lifecycle_stage', '=', fromStage);
+    const r = await uniquely(q.executeTakeFirst(), () => new BerthError('ALREADY_EXISTS', `Experiment '${patch.name}' already exists.`, { experiment: patch.name }));
+    return Number(r.numUpdatedRows) > 0;
   }
 
   /** MLflow's search_experiments: stages, filter clauses, order, one page by offset. */
