@@ -102,6 +102,10 @@ def test_search_runs_pages_with_tokens_and_as_a_dataframe(tracking, experiment):
     assert set(df["status"]) == {"FINISHED"}
     empty = mlflow.search_runs(experiment_ids=[experiment], filter_string="metrics.step_loss > 100")
     assert len(empty) == 0
+    by_name = mlflow.search_runs(experiment_names=[MlflowClient().get_experiment(experiment).name], filter_string="params.i = '3'")
+    assert list(by_name["params.i"]) == ["3"]
+    everywhere = mlflow.search_runs(search_all_experiments=True, filter_string=f"params.i = '3' AND attributes.run_id = '{by_name['run_id'][0]}'")
+    assert list(everywhere["experiment_id"]) == [experiment]
 
 
 def test_delete_and_restore_run_with_view_types(tracking, experiment):
