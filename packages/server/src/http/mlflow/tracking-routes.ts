@@ -127,8 +127,6 @@ function stringList(args: Args, key: string): string[] {
   return items.map(String);
 }
 
-const experimentIdOf = (a: Args) => str(a, 'experiment_id');
-
 /** MLflow's tracking endpoints that the registry workflows use (reference §4). */
 export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
   const t = registry.tracking;
@@ -150,15 +148,13 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
     return { ...(page.items.length ? { experiments: page.items.map(mlflowExperiment) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
   });
   route('POST', '/experiments/delete', async (a, req) => {
-    await t.deleteExperiment(actor(req), experimentIdOf(a));
+    await t.deleteExperiment(actor(req), str(a, 'experiment_id'));
   });
   route('POST', '/experiments/restore', async (a, req) => {
-    await t.restoreExperiment(actor(req), experimentIdOf(a));
+    await t.restoreExperiment(actor(req), str(a, 'experiment_id'));
   });
   route('POST', '/experiments/update', async (a, req) => {
-    const id = experimentIdOf(a);
-    const name = str(a, 'new_name');
-    await t.renameExperiment(actor(req), id, name);
+    await t.renameExperiment(actor(req), str(a, 'experiment_id'), str(a, 'new_name'));
   });
 
   route('POST', '/runs/search', async (a) => {
