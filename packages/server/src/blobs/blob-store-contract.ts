@@ -97,7 +97,7 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
 
     describe('put and open', () => {
       it('returns the exact bytes when blobs of every size are put with or without a declared size', async () => {
-        const sizes = [0, 1, 1000, 256 * 1024, 256 * 1024 + 1, 5 * MiB + 123];
+        const sizes = [0, 1, 1000, 256 * 1024, 256 * 1024 + 1, 5 * MiB + 123, 8 * MiB, 9 * MiB + 4097];
         for (const size of sizes) {
           for (const declared of [true, false]) {
             const data = randomBytes(size);

@@ -266,6 +266,23 @@ describe('FsBlobStore', () => {
     }
   });
 
+  it('stores large blobs byte-exact through the page cache where O_DIRECT is not used', async () => {
+    const root = await tempRoot();
+    const shm = await FsBlobStore.open(root, { directIo: false });
+    try {
+      for (const size of [8 * MiB, 9 * MiB + 5]) {
+        const data = randomBytes(size);
+        const res = await shm.putUnknown(chunked(data));
+        assert.deepEqual(res, { sha256: sha256Of(data), size, created: true });
+        assert.ok((await readAll((await shm.open(res.sha256)).stream)).equals(data));
+      }
+      assert.deepEqual(await tempFiles(root), []);
+    } finally {
+      await shm.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses path tricks as keys without touching anything outside the root', async () => {
     const outside = join(root, '..', `${root.split('/').pop()}-outside`);
     await writeFile(outside, 'keep me');

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { link, mkdir, open, opendir, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -6,11 +7,17 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError, invalid, isSha256Hex, notFound } from '@berth/core';
 import type { BlobInfo, BlobRange, BlobStore, OpenedBlob, PutOptions, PutResult } from './blob-store.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
+import { acquireAligned, releaseAligned } from './aligned-buffers.js';
 
 /** Read size for downloads: large reads keep the thread pool and syscall count low. */
 const READ_CHUNK = 1024 * 1024;
 /** Blobs up to this size (when their size is declared up front) take the in-memory path. */
 const SMALL_BLOB = 256 * 1024;
+/** Streamed puts from this size (or of unknown size) write with O_DIRECT where the file system allows. */
+const DIRECT_MIN = 8 * 1024 * 1024;
+/** Aligned buffers per direct put: three writes in flight while the fourth fills. */
+const DIRECT_BUFFERS = 4;
+const O_DIRECT: number | undefined = (constants as { O_DIRECT?: number }).O_DIRECT;
 const TEMP_SUFFIX = '.part';
 /** link(2) errors that mean "no hard links on this file system": publish with rename(2) instead. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
@@ -82,15 +89,21 @@ export class FsBlobStore implements BlobStore {
   private readonly shardHandles = new Map<string, Promise<FileHandle>>();
   /** Temp files of puts running in this process, which cleanTemp must leave alone. */
   private readonly activeTemps = new Set<string>();
+  /** Whether this store's file system takes O_DIRECT writes; unknown until the first large put. */
+  private directIo: boolean | undefined;
 
   private constructor(readonly root: string) {
     this.blobsDir = join(root, 'sha256');
     this.tmpDir = join(root, 'tmp');
   }
 
-  /** Opens (creating when needed) the store at `root`. */
-  static async open(root: string): Promise<FsBlobStore> {
+  /**
+   * Opens (creating when needed) the store at `root`. `directIo: false` writes every blob
+   * through the page cache, as on a file system that refuses O_DIRECT.
+   */
+  static async open(root: string, opts: { directIo?: boolean } = {}): Promise<FsBlobStore> {
     const s = new FsBlobStore(root);
+    if (opts.directIo === false) s.directIo = false;
     await mkdir(s.blobsDir, { recursive: true });
     await mkdir(s.tmpDir, { recursive: true });
     // All shard folders exist from the start, so a put never has to create (and fsync) one.
@@ -149,14 +162,22 @@ export class FsBlobStore implements BlobStore {
   private async putStream(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, expectedSize: number | undefined, max: number): Promise<PutResult> {
     const tmp = this.newTempPath();
     this.activeTemps.add(tmp);
+    let direct: Buffer[] | undefined;
     try {
-      const fh = await this.openTemp(tmp);
+      const opened = await this.openStreamTemp(tmp, expectedSize === undefined || expectedSize >= DIRECT_MIN);
+      const fh = opened.fh;
+      direct = opened.direct;
       const hash = createHash('sha256');
-      const writer = new HashingFileWriter(fh.fd, hash, (total) => {
-        if (total > max) return tooLarge(max);
-        if (expectedSize !== undefined && total > expectedSize) return longerThan(expectedSize);
-        return undefined;
-      });
+      const writer = new HashingFileWriter(
+        fh.fd,
+        hash,
+        (total) => {
+          if (total > max) return tooLarge(max);
+          if (expectedSize !== undefined && total > expectedSize) return longerThan(expectedSize);
+          return undefined;
+        },
+        direct,
+      );
       let size: number;
       let sha256: string;
       try {
@@ -167,8 +188,8 @@ export class FsBlobStore implements BlobStore {
         if (expected !== undefined && sha256 !== expected) throw hashMismatch(expected, sha256);
         await fh.sync();
       } catch (err) {
-        // Never close the descriptor under a write still in flight: its number could be reused
-        // by another open() and receive the late bytes.
+        // Never close the descriptor (or reuse a buffer) under a write still in flight: its
+        // number could be reused by another open() and receive the late bytes.
         await writer.settled();
         await fh.close().catch(() => {});
         throw err;
@@ -177,10 +198,38 @@ export class FsBlobStore implements BlobStore {
       await fh.close();
       return { sha256, size, created: await this.publish(tmp, sha256) };
     } finally {
+      if (direct) releaseAligned(direct);
       this.activeTemps.delete(tmp);
       // After a failure the temp file is garbage; after link() it is a second name for the blob.
       await unlink(tmp).catch(() => {});
     }
+  }
+
+  /**
+   * The temp file of a streamed put: opened with O_DIRECT (and aligned buffers for it) when
+   * the body is large or of unknown size and the file system takes direct writes; otherwise,
+   * or where O_DIRECT is refused (tmpfs, some network file systems), a plain buffered file.
+   */
+  private async openStreamTemp(tmp: string, wantDirect: boolean): Promise<{ fh: FileHandle; direct?: Buffer[] }> {
+    if (wantDirect && O_DIRECT !== undefined && this.directIo !== false) {
+      let fh: FileHandle | undefined;
+      try {
+        fh = await this.openTemp(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT);
+        const direct = acquireAligned(fh.fd, DIRECT_BUFFERS);
+        this.directIo = true;
+        return { fh, direct };
+      } catch (err) {
+        if (errno(err) !== 'EINVAL' && errno(err) !== 'EOPNOTSUPP') {
+          await fh?.close().catch(() => {});
+          throw err;
+        }
+        // The file system refuses direct I/O: remember, and write through the page cache.
+        this.directIo = false;
+        await fh?.close().catch(() => {});
+        await unlink(tmp).catch(() => {});
+      }
+    }
+    return { fh: await this.openTemp(tmp) };
   }
 
   /**
@@ -219,14 +268,14 @@ export class FsBlobStore implements BlobStore {
     return join(this.tmpDir, `${randomBytes(12).toString('hex')}${TEMP_SUFFIX}`);
   }
 
-  private async openTemp(tmp: string): Promise<FileHandle> {
+  private async openTemp(tmp: string, flags: string | number = 'wx'): Promise<FileHandle> {
     try {
-      return await open(tmp, 'wx');
+      return await open(tmp, flags);
     } catch (err) {
       if (errno(err) !== 'ENOENT') throw err;
       // Someone removed tmp/ under a running server: recreate it rather than fail every upload.
       await mkdir(this.tmpDir, { recursive: true });
-      return open(tmp, 'wx');
+      return open(tmp, flags);
     }
   }
 
