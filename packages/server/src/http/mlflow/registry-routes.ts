@@ -139,7 +139,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
       tags: tagList(a),
       description: optStr(a, 'description') ?? '',
       createModel: false, // MLflow never creates the model here
-    });
+    }, { blobsVerified: true }); // the files come from the artifact index
     return { model_version: mlflowVersion(v) };
   });
 
