@@ -7,6 +7,7 @@ import { RunService } from './runs-service.js';
 import { VersionService } from './versions-service.js';
 import { TrackingService } from './tracking-service.js';
 import { SearchService } from './search-service.js';
+import { ArtifactMultipartService } from './artifact-multipart.js';
 import type { RegistryDeps } from './deps.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
@@ -20,6 +21,7 @@ export class Registry {
   readonly gc: GcService;
   readonly tracking: TrackingService;
   readonly search: SearchService;
+  readonly multipart: ArtifactMultipartService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -31,5 +33,6 @@ export class Registry {
     this.gc = new GcService(deps);
     this.tracking = new TrackingService(deps);
     this.search = new SearchService(deps);
+    this.multipart = new ArtifactMultipartService(deps, this.tracking);
   }
 }

@@ -3,6 +3,7 @@ import { invalid, notFound, type ManifestFile } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { sendBytes } from '../native/stream-reply.js';
+import { MlflowError } from './errors.js';
 
 /**
  * MLflow's artifact proxy (`MlflowArtifactsService`) on Berth's blob store. Paths are relative
@@ -40,6 +41,109 @@ function disposition(path: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
 }
 
+/** A path the proxy may write: not empty, not inside the read-only `_berth/` views. */
+function writablePath(path: string, what: string): string {
+  if (!path || path.startsWith('_berth/')) throw invalid(`cannot ${what} artifact ${JSON.stringify(path)}`, { field: 'path' });
+  return path;
+}
+
+/** MLflow's words for "no multipart upload here"; the client then sends the whole file in one PUT. */
+const MPU_UNSUPPORTED = 'Multipart upload is not supported for the current artifact repository';
+
+/**
+ * Where a multipart upload lands. MLflow's client puts the artifact folder in the URL and its
+ * own local file path in the body's `path` (as its S3 store does, the artifact is
+ * `<folder>/<base name of the local file>`), so the result is where a single PUT would put it.
+ * The base name is split on `/` and `\` alike: a Windows client sends `C:\…\file`.
+ */
+function mpuTarget(dir: string, local: unknown): string {
+  if (typeof local !== 'string' || local === '') throw invalid("Missing value for required parameter 'path'", { field: 'path' });
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(local)) throw invalid(`invalid file path ${JSON.stringify(local)}: it contains a control character`, { field: 'path' });
+  const name = local.split(/[\\/]/).pop() ?? '';
+  const folder = dir.replace(/(.)\/+$/, '$1');
+  return writablePath(folder === '' ? name : `${folder}/${name}`, 'write');
+}
+
+/** MLflow's lenient JSON, as on /api/2.0/mlflow: empty or invalid reads as `{}`. */
+function lenientJson(_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void {
+  const text = String(body).trim();
+  try {
+    let parsed: unknown = text === '' ? {} : JSON.parse(text);
+    if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+    done(null, parsed);
+  } catch {
+    done(null, {});
+  }
+}
+
+function fields(body: unknown): Record<string, unknown> {
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+}
+
+/**
+ * The origin the caller reached this server by (its Host header and protocol), for part URLs
+ * that point back here; the socket's own address when the Host header is missing or odd.
+ */
+function selfOrigin(req: FastifyRequest): string {
+  let host = req.host;
+  if (!/^[A-Za-z0-9._~-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) {
+    const a = req.socket.address() as { address?: string; port?: number; family?: string };
+    host = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+  }
+  return `${req.protocol}://${host}`;
+}
+
+/**
+ * MLflow's multipart upload (`MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true`): `mpu/create` hands
+ * out one URL per part, pointing back at this server; each part is a raw PUT answered with an
+ * `ETag`; `mpu/complete` assembles the parts into the artifact, `mpu/abort` drops them.
+ */
+function multipartRoutes(app: FastifyInstance, registry: Registry): void {
+  const mp = registry.multipart;
+  const unsupported = () => new MlflowError('NOT_IMPLEMENTED', 501, MPU_UNSUPPORTED);
+
+  // Parts are raw bytes, streamed to disk; the upload id in the URL is what authorises them.
+  app.put<{ Params: { id: string; part: string } }>('/mpu/part/:id/:part', async (req, reply) => {
+    if (!mp.supported) throw unsupported();
+    const len = req.headers['content-length'];
+    const { etag } = await mp.uploadPart(req.params.id, req.params.part, req.raw, len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined);
+    return reply.header('etag', etag).send({});
+  });
+
+  // create/complete/abort carry JSON, which the raw-body parser of the artifact routes would not read.
+  void app.register(async (json) => {
+    json.addContentTypeParser('application/json', { parseAs: 'string' }, lenientJson);
+    const partsBase = (req: FastifyRequest, id: string) => `${selfOrigin(req)}${json.prefix}/mpu/part/${id}`;
+
+    json.post<{ Params: { '*': string } }>('/mpu/create/*', async (req) => {
+      if (!mp.supported) throw unsupported();
+      const body = fields(req.body);
+      const path = mpuTarget(req.params['*'], body.path);
+      const { uploadId, numParts } = await mp.create(actorOf(req, 'mlflow'), path, body.num_parts);
+      const base = partsBase(req, uploadId);
+      const credentials = Array.from({ length: numParts }, (_, i) => ({ url: `${base}/${i + 1}`, part_number: i + 1, headers: {} }));
+      return { upload_id: uploadId, credentials };
+    });
+
+    json.post<{ Params: { '*': string } }>('/mpu/complete/*', async (req) => {
+      if (!mp.supported) throw unsupported();
+      const body = fields(req.body);
+      const path = mpuTarget(req.params['*'], body.path);
+      await mp.complete(actorOf(req, 'mlflow'), path, body.upload_id, body.parts);
+      return {};
+    });
+
+    json.post<{ Params: { '*': string } }>('/mpu/abort/*', async (req) => {
+      if (!mp.supported) throw unsupported();
+      const body = fields(req.body);
+      const path = mpuTarget(req.params['*'], body.path);
+      await mp.abort(actorOf(req, 'mlflow'), path, body.upload_id);
+      return {};
+    });
+  });
+}
+
 export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
   const t = registry.tracking;
   app.removeAllContentTypeParsers();
@@ -74,17 +178,17 @@ export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
   });
 
   app.put<{ Params: { '*': string } }>('/artifacts/*', async (req) => {
-    const path = req.params['*'];
-    if (!path || path.startsWith('_berth/')) throw invalid(`cannot write artifact ${JSON.stringify(path)}`, { field: 'path' });
+    const path = writablePath(req.params['*'], 'write');
     const len = req.headers['content-length'];
     await t.putArtifact(actorOf(req, 'mlflow'), path, req.raw, len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined);
     return {};
   });
 
   app.delete<{ Params: { '*': string } }>('/artifacts/*', async (req) => {
-    const path = req.params['*'];
-    if (!path || path.startsWith('_berth/')) throw invalid(`cannot delete artifact ${JSON.stringify(path)}`, { field: 'path' });
+    const path = writablePath(req.params['*'], 'delete');
     await t.deleteArtifact(actorOf(req, 'mlflow'), path);
     return {};
   });
+
+  multipartRoutes(app, registry);
 }
