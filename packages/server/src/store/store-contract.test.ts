@@ -127,6 +127,43 @@ for (const backend of BACKENDS) {
       assert.deepEqual(listed.map((e) => e.hash), [e1.hash, e2.hash]);
     });
 
+    it('commits concurrent transactions independently: a failing one leaves nothing, the others all land, the chain stays whole', async () => {
+      const before = await store.read.audit.head();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) =>
+          store.transaction(async (tx) => {
+            const m = await tx.models.insert({ name: `group-${i}`, kind: 'model', description: '', tags: { i: String(i) }, protected_aliases: [], created_at: now, updated_at: now });
+            const e = await tx.audit.append({ at: now, actor: 't', action: 'model.create', model_id: m.id, model: m.name, subject_type: 'model', subject: m.name, before: null, after: { i }, reason: null });
+            if (i % 4 === 3) throw new BerthError('INVALID_ARGUMENT', `refused ${i}`, {});
+            if (i === 5) await tx.models.insert({ name: 'group-0', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now });
+            return { name: m.name, seq: e.seq };
+          }),
+        ),
+      );
+      const failed = [3, 5, 7, 11];
+      outcomes.forEach((o, i) => {
+        if (failed.includes(i)) {
+          assert.equal(o.status, 'rejected', `transaction ${i}`);
+          assert.equal(((o as PromiseRejectedResult).reason as BerthError).code, i === 5 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT');
+        } else {
+          assert.equal(o.status, 'fulfilled', `transaction ${i}`);
+          assert.equal((o as PromiseFulfilledResult<{ name: string }>).value.name, `group-${i}`);
+        }
+      });
+      const names = (await store.read.models.list({ prefix: 'group-', limit: 100 })).map((m) => m.name).sort();
+      assert.deepEqual(names, Array.from({ length: 12 }, (_, i) => i).filter((i) => !failed.includes(i)).map((i) => `group-${i}`).sort());
+      const events = await store.read.audit.list({ afterSeq: before.seq, limit: 100 });
+      assert.equal(events.length, 8, 'only the committed transactions left audit events');
+      let prev = before.hash;
+      for (const [k, e] of events.entries()) {
+        assert.equal(e.seq, before.seq + k + 1, 'sequence numbers have no gaps');
+        assert.equal(e.prev_hash, prev);
+        prev = e.hash;
+      }
+      assert.deepEqual(await store.read.audit.head(), { seq: before.seq + 8, hash: prev });
+      assert.deepEqual([...new Set(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<{ seq: number }>).value.seq))].length, 8);
+    });
+
     it('finds which blobs versions and open uploads still reference', async () => {
       const m = await model('refs');
       await version(m.id, 1);

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { BerthError } from '@berth/core';
 import type { Database, DialectName } from './schema.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -63,8 +63,19 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Most transactions one group commit takes from the queue. */
+const MAX_BATCH = 64;
+
+interface Pending {
+  fn: (tx: StoreTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 class KyselyStore implements Store {
   readonly read: StoreTx;
+  private readonly queue: Pending[] = [];
+  private draining = false;
   /** Bumped after every transaction of this process, committed or not. */
   private generation = 0;
 
@@ -83,6 +94,18 @@ class KyselyStore implements Store {
   }
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.dialect !== 'sqlite') return this.transactionOnce(fn);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn: fn as (tx: StoreTx) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.draining) {
+        this.draining = true;
+        // Let the requests already readable on other sockets reach this queue first.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async transactionOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction().execute((trx) => fn(new StoreTx(trx, this.dialect)));
@@ -92,6 +115,64 @@ class KyselyStore implements Store {
       } finally {
         this.generation++;
       }
+    }
+  }
+
+  /**
+   * Group commit (SQLite): the transactions waiting when the writer is free run in one
+   * database transaction, each inside a savepoint of its own, so one that fails is rolled back
+   * alone and the others commit together. SQLite has one writer anyway; sharing the commit
+   * writes each touched page (index leaves, the audit head) to the WAL once per batch instead
+   * of once per change. A lone transaction runs as before, without savepoints.
+   */
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        if (batch.length === 1) {
+          const [one] = batch;
+          await this.transactionOnce(one.fn).then(one.resolve, one.reject);
+          continue;
+        }
+        await this.runBatch(batch);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          const tx = new StoreTx(trx, this.dialect);
+          for (let i = 0; i < batch.length; i++) {
+            await sql.raw(`savepoint berth_${i}`).execute(trx);
+            try {
+              const value = await batch[i].fn(tx);
+              await sql.raw(`release berth_${i}`).execute(trx);
+              outcomes.push({ ok: true, value });
+            } catch (error) {
+              // Another process holds the write lock: retry the whole batch, as a lone transaction would.
+              if (isSerializationFailure(error)) throw error;
+              await sql.raw(`rollback to berth_${i}`).execute(trx);
+              await sql.raw(`release berth_${i}`).execute(trx);
+              outcomes.push({ ok: false, error: translateStoreError(error) });
+            }
+          }
+        });
+      } catch (err) {
+        this.generation++;
+        if (attempt < 5 && isSerializationFailure(err)) continue;
+        // The commit itself failed: nothing of the batch is stored.
+        const error = translateStoreError(err);
+        for (const p of batch) p.reject(error);
+        return;
+      }
+      this.generation++;
+      outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
+      return;
     }
   }
 
