@@ -128,7 +128,9 @@ export class PartStaging {
       }
       if (opts.expectedSize !== undefined && size !== opts.expectedSize) throw invalid(`the part is ${size} bytes, not the declared ${opts.expectedSize}`, { field: 'size' });
       // Parts must survive a crash between their upload and the completion that reads them.
-      const fh = await open(tmp, 'r+');
+      const fh = await open(tmp, 'r+').catch((err: unknown) => {
+        throw errno(err) === 'ENOENT' ? gone(id) : err;
+      });
       try {
         await fh.sync();
       } finally {
