@@ -3,6 +3,7 @@ import type { DialectName } from '../schema.js';
 import * as m0001 from './0001-init.js';
 import * as m0002 from './0002-tracking.js';
 import * as m0003 from './0003-search.js';
+import * as m0004 from './0004-runs-index.js';
 
 export interface BerthMigration {
   name: string;
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0001-init', up: m0001.up },
   { name: '0002-tracking', up: m0002.up },
   { name: '0003-search', up: m0003.up },
+  { name: '0004-runs-index', up: m0004.up },
 ];
