@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { BerthError } from '@berth/core';
 import type { Database, DialectName } from './schema.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -119,11 +119,12 @@ class KyselyStore implements Store {
   }
 
   /**
-   * Group commit (SQLite): the transactions waiting when the writer is free run in one
-   * database transaction, each inside a savepoint of its own, so one that fails is rolled back
-   * alone and the others commit together. SQLite has one writer anyway; sharing the commit
+   * Group commit (SQLite): the transactions waiting when the writer is free run, in queue
+   * order, in one database transaction. SQLite has one writer anyway; sharing the commit
    * writes each touched page (index leaves, the audit head) to the WAL once per batch instead
-   * of once per change. A lone transaction runs as before, without savepoints.
+   * of once per change. When any of them throws, the whole batch rolls back and each runs
+   * again on its own (functions must be safe to run again, as for retries), so every caller
+   * gets what a serial run would have given it. A lone transaction runs as before.
    */
   private async drain(): Promise<void> {
     try {
@@ -142,38 +143,21 @@ class KyselyStore implements Store {
   }
 
   private async runBatch(batch: Pending[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-      try {
-        await this.db.transaction().execute(async (trx) => {
-          const tx = new StoreTx(trx, this.dialect);
-          for (let i = 0; i < batch.length; i++) {
-            await sql.raw(`savepoint berth_${i}`).execute(trx);
-            try {
-              const value = await batch[i].fn(tx);
-              await sql.raw(`release berth_${i}`).execute(trx);
-              outcomes.push({ ok: true, value });
-            } catch (error) {
-              // Another process holds the write lock: retry the whole batch, as a lone transaction would.
-              if (isSerializationFailure(error)) throw error;
-              await sql.raw(`rollback to berth_${i}`).execute(trx);
-              await sql.raw(`release berth_${i}`).execute(trx);
-              outcomes.push({ ok: false, error: translateStoreError(error) });
-            }
-          }
-        });
-      } catch (err) {
-        this.generation++;
-        if (attempt < 5 && isSerializationFailure(err)) continue;
-        // The commit itself failed: nothing of the batch is stored.
-        const error = translateStoreError(err);
-        for (const p of batch) p.reject(error);
-        return;
-      }
+    const values: unknown[] = [];
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const tx = new StoreTx(trx, this.dialect);
+        for (const p of batch) values.push(await p.fn(tx));
+      });
+    } catch {
+      // One of them failed (or the commit did): nothing of the batch is stored. Run each on
+      // its own, in queue order, so every caller gets exactly the outcome a serial run gives.
       this.generation++;
-      outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
+      for (const p of batch) await this.transactionOnce(p.fn).then(p.resolve, p.reject);
       return;
     }
+    this.generation++;
+    batch.forEach((p, i) => p.resolve(values[i]));
   }
 
   async close(): Promise<void> {
