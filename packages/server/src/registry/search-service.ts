@@ -69,10 +69,44 @@ function encodeToken(keys: readonly OrderKey[], values: (string | number)[]): st
   return encodeCursor({ k: JSON.stringify(values), s: signature(keys) });
 }
 
+/** Cached pages at most, and the largest page worth keeping. */
+const CACHE_ENTRIES = 256;
+const CACHE_MAX_ITEMS = 1000;
+
 export class SearchService {
   constructor(private readonly deps: RegistryDeps) {}
 
+  /**
+   * Pages are memoised while the store's change token stays the same (SQLite: no commit by
+   * this process or any other since; PostgreSQL has no token and is never cached), so a
+   * dashboard or client polling the same search reads it once per change. Callers must not
+   * mutate what they get.
+   */
+  private readonly cache = new Map<string, { token: string; page: SearchPage<unknown> }>();
+
+  private async memo<T>(key: string, compute: () => Promise<SearchPage<T>>): Promise<SearchPage<T>> {
+    const token = this.deps.store.changeToken();
+    if (token !== undefined) {
+      const hit = this.cache.get(key);
+      if (hit && hit.token === token) return hit.page as SearchPage<T>;
+    }
+    const page = await compute();
+    if (token !== undefined && page.items.length <= CACHE_MAX_ITEMS) {
+      if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(key, { token, page });
+    }
+    return page;
+  }
+
   async models(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<ModelRecord>> {
+    return this.memo(JSON.stringify(['models', filter, opts.max, opts.orderBy, opts.pageToken ?? null]), () => this.searchModels(filter, opts));
+  }
+
+  async versions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<Version>> {
+    return this.memo(JSON.stringify(['versions', filter, opts.max, opts.orderBy, opts.pageToken ?? null]), () => this.searchVersions(filter, opts));
+  }
+
+  private async searchModels(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<ModelRecord>> {
     const order = parseOrder(opts.orderBy, { name: 'name', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' }, [{ key: 'name', desc: false }]);
     const keys = orderKeys(order, { name: 'm.name', updated_at: 'm.updated_at' }, 'm.id');
     const after = decodeToken(opts.pageToken, keys);
@@ -82,7 +116,7 @@ export class SearchService {
     return { items, next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null };
   }
 
-  async versions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<Version>> {
+  private async searchVersions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<Version>> {
     let order = parseOrder(
       opts.orderBy,
       { name: 'model_name', version_number: 'version', creation_timestamp: 'created_at', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' },

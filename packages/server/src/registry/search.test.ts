@@ -186,6 +186,33 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('search pages served from memory', () => {
+  it('are fresh after a change by this server or by another process on the same database', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-cache-'));
+    const file = join(dir, 'berth.db');
+    const a = await openStore(`sqlite:${file}`);
+    const b = await openStore(`sqlite:${file}`);
+    const blobs = await FsBlobStore.open(join(dir, 'blobs'));
+    try {
+      const regA = new Registry({ store: a, blobs, clock: new StepClock(), config: DEFAULT_REGISTRY_CONFIG });
+      const regB = new Registry({ store: b, blobs, clock: new StepClock(), config: DEFAULT_REGISTRY_CONFIG });
+      const search = async () => (await regA.search.models(parseMlflowFilter("tags.team = 'x'", 'models'), { max: 10, orderBy: [] })).items.map((m) => m.name);
+      await regA.models.create(admin, { name: 'one', tags: { team: 'x' } });
+      assert.deepEqual(await search(), ['one']);
+      assert.deepEqual(await search(), ['one'], 'a repeat is answered the same');
+      await regB.models.create(admin, { name: 'two', tags: { team: 'x' } });
+      assert.deepEqual(await search(), ['one', 'two'], 'a commit through another connection is seen');
+      await regA.models.update(admin, 'one', { tags: { team: 'y' } });
+      assert.deepEqual(await search(), ['two'], 'a commit through this server is seen');
+    } finally {
+      await blobs.close();
+      await a.close();
+      await b.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('migration 0003 fills the tag rows of an existing registry', () => {
   it('finds tags written before the upgrade', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-mig-'));
