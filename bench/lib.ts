@@ -33,6 +33,24 @@ export async function startStaticServer(file: string): Promise<{ url: string; pr
   return startScript(code, '.');
 }
 
+/**
+ * The ceiling for any server that verifies what it receives: a bare Node server that reads a
+ * request body, sha256-hashes it and throws it away (no disk, no framework).
+ */
+export async function startHashSink(): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+  const code = `
+    import { createServer } from 'node:http';
+    import { createHash } from 'node:crypto';
+    const server = createServer((req, res) => {
+      const h = createHash('sha256');
+      req.on('data', (c) => h.update(c));
+      req.on('end', () => res.end(h.digest('hex')));
+    });
+    server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port));
+  `;
+  return startScript(code, '.');
+}
+
 async function startScript(code: string, cwdRel: string) {
   const { ROOT } = await import('../e2e/support.js');
   const proc = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: `${ROOT}/${cwdRel}`, stdio: ['ignore', 'pipe', 'inherit'] });
