@@ -139,6 +139,7 @@ export const PutBlobReply = Type.Object({ sha256: Str, size: Type.Integer(), cre
 export const CreateVersionBody = Type.Object(
   {
     files: Type.Array(ManifestFileSchema),
+    blobs: Type.Optional(Type.Array(Type.Object({ sha256: Str, base64: Str }, strict))),
     upload_id: Type.Optional(Str),
     kind: Type.Optional(Str),
     description: Type.Optional(Str),

@@ -102,9 +102,23 @@ export interface Run {
   updated_at: string;
 }
 
+/**
+ * A small file's bytes sent inside the commit (base64), so a small version is one request
+ * instead of three. Limits: INLINE_BLOB_MAX_BYTES each, INLINE_TOTAL_MAX_BYTES together.
+ */
+export interface InlineBlob {
+  sha256: string;
+  base64: string;
+}
+
+export const INLINE_BLOB_MAX_BYTES = 64 * 1024;
+export const INLINE_TOTAL_MAX_BYTES = 1024 * 1024;
+
 /** Body of `POST /api/v1/models/{name}/versions`. */
 export interface CreateVersionRequest {
   files: ManifestFile[];
+  /** Bytes of some of the files, stored (hash-checked, fsynced) before the commit. */
+  blobs?: InlineBlob[];
   upload_id?: string;
   kind?: string;
   description?: string;

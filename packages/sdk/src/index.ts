@@ -221,6 +221,15 @@ export class BerthClient {
   createVersion(name: string, input: CreateVersionInput): Promise<Version> {
     return this.json('POST', `/api/v1/models/${seg(name)}/versions`, { body: input });
   }
+  /**
+   * Like createVersion, also saying how many bytes of the inline `blobs` were new to the
+   * server (`berth-stored-bytes`; undefined when the commit carried none).
+   */
+  async commitVersion(name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
+    const res = await this.raw('POST', `/api/v1/models/${seg(name)}/versions`, { body: input });
+    const stored = res.headers.get('berth-stored-bytes');
+    return { version: (await res.json()) as Version, storedBytes: stored === null ? undefined : Number(stored) };
+  }
   /** One page of versions, newest first, without their files. */
   listVersions(name: string, opts: { cursor?: string; limit?: number } = {}): Promise<Page<Version>> {
     return this.json('GET', `/api/v1/models/${seg(name)}/versions`, { query: opts });

@@ -88,8 +88,17 @@ class FakeBerth {
       return json(201, { sha256: blob[1], size: body.length, created: true });
     }
     if (req.method === 'POST' && /^\/api\/v1\/models\/[^/]+\/versions$/.test(url.pathname)) {
-      const commit = JSON.parse(body.toString()) as { files: ManifestFile[] };
+      const commit = JSON.parse(body.toString()) as { files: ManifestFile[]; blobs?: { sha256: string; base64: string }[] };
       this.commits.push(commit);
+      let stored: number | undefined;
+      for (const b of commit.blobs ?? []) {
+        const data = Buffer.from(b.base64, 'base64');
+        if (sha(data) !== b.sha256) return json(400, { error: { code: 'INVALID_ARGUMENT', message: 'sha256 mismatch', details: { field: 'sha256' } } });
+        if (!this.blobs.has(b.sha256)) stored = (stored ?? 0) + data.length;
+        else stored ??= 0;
+        this.blobs.set(b.sha256, data);
+      }
+      if (stored !== undefined) res.setHeader('berth-stored-bytes', String(stored));
       const missing = commit.files.filter((f) => !this.blobs.has(f.sha256)).map((f) => f.sha256);
       if (missing.length) return json(412, { error: { code: 'FAILED_PRECONDITION', message: 'blobs missing', details: { missing } } });
       return json(201, version(commit.files));
@@ -222,6 +231,29 @@ describe('pushDirectory', () => {
       );
       assert.equal(fake.commits.length, 0, 'no version is committed');
     }
+  });
+
+  it('sends a small folder in one request, files inline, and reports the bytes the server did not have', async () => {
+    await mkdir(join(dir, 'small'));
+    await writeFile(join(dir, 'small/a.txt'), 'alpha');
+    await writeFile(join(dir, 'small/b.txt'), 'bravo!');
+    await writeFile(join(dir, 'small/c.txt'), 'alpha');
+    fake.blobs.set(sha('bravo!'), Buffer.from('bravo!'));
+    const r = await pushDirectory(client, join(dir, 'small'), { model: 'm' });
+    assert.deepEqual(fake.seen.map((x) => `${x.method} ${x.url}`), ['POST /api/v1/models/m/versions']);
+    assert.deepEqual(fake.commits[0].blobs, [
+      { sha256: sha('alpha'), base64: Buffer.from('alpha').toString('base64') },
+      { sha256: sha('bravo!'), base64: Buffer.from('bravo!').toString('base64') },
+    ]);
+    assert.equal(r.uploaded_bytes, 5, 'alpha was new; bravo! was stored already');
+    assert.equal(r.skipped_bytes, 11);
+
+    fake.reset();
+    await pushDirectory(client, join(dir, 'small'), { model: 'm', inline: false });
+    const calls = fake.seen.map((x) => `${x.method} ${x.url}`);
+    assert.equal(calls[0], 'POST /api/v1/uploads', 'inline: false asks first');
+    assert.deepEqual(calls.slice(1, -1).sort(), [`PUT /api/v1/blobs/${sha('alpha')}`, `PUT /api/v1/blobs/${sha('bravo!')}`].sort());
+    assert.equal(calls[calls.length - 1], 'POST /api/v1/models/m/versions');
   });
 
   it('pushes a single file under its own name', async () => {

@@ -186,7 +186,7 @@ export class FsBlobStore implements BlobStore {
         if (expectedSize !== undefined && size !== expectedSize) throw shorterThan(size, expectedSize);
         sha256 = hash.digest('hex');
         if (expected !== undefined && sha256 !== expected) throw hashMismatch(expected, sha256);
-        await fh.sync();
+        await fh.datasync(); // the bytes and what reading them needs (size, blocks); the name is synced with its folder
       } catch (err) {
         // Never close the descriptor (or reuse a buffer) under a write still in flight: its
         // number could be reused by another open() and receive the late bytes.
@@ -251,7 +251,7 @@ export class FsBlobStore implements BlobStore {
       const fh = await this.openTemp(tmp);
       try {
         await fh.writeFile(data);
-        await fh.sync();
+        await fh.datasync();
       } catch (err) {
         await fh.close().catch(() => {});
         throw err;

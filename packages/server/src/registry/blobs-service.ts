@@ -1,10 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { isoTime, normalizeManifest, parseSha256, type OpenUploadResult } from '@berth/core';
+import { INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, isoTime, normalizeManifest, parseSha256, type OpenUploadResult } from '@berth/core';
 import type { BlobInfo, PutResult } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 
+
+async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
+  yield data;
+}
 
 export class BlobService {
   constructor(private readonly deps: RegistryDeps) {}
@@ -33,6 +37,43 @@ export class BlobService {
       );
     }
     return { upload_id: id, missing: missing.sort(), expires_at: isoTime(expires) };
+  }
+
+  /**
+   * The small files a commit carries inline (base64): every one is checked first (a file of
+   * the manifest, within the limits, bytes matching their sha256), then each is stored like
+   * an uploaded blob (fsynced before the commit that follows). Nothing is stored when any
+   * entry is wrong. Returns the bytes that were new to the store.
+   */
+  async putInline(actor: Actor, blobs: unknown, files: unknown): Promise<number> {
+    requireRole(actor, 'editor', 'uploading');
+    if (!Array.isArray(blobs)) throw invalid('blobs must be a list of {sha256, base64}', { field: 'blobs' });
+    const sizes = new Map(normalizeManifest(files).map((f) => [f.sha256, f.size]));
+    const decoded = new Map<string, Buffer>();
+    let total = 0;
+    for (const b of blobs) {
+      const { sha256, base64 } = (b ?? {}) as Record<string, unknown>;
+      const hex = parseSha256(sha256, 'inline blob sha256');
+      if (typeof base64 !== 'string' || base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) {
+        throw invalid(`inline blob ${hex}: base64 must be standard base64 with padding`, { field: 'blobs', sha256: hex });
+      }
+      const declared = sizes.get(hex);
+      if (declared === undefined) throw invalid(`inline blob ${hex} is not the sha256 of any file of this version`, { field: 'blobs', sha256: hex });
+      const data = Buffer.from(base64, 'base64');
+      if (data.length > INLINE_BLOB_MAX_BYTES) throw invalid(`inline blob ${hex} has ${data.length} bytes; files over ${INLINE_BLOB_MAX_BYTES} bytes are uploaded with PUT /api/v1/blobs/<sha256>`, { field: 'blobs', sha256: hex });
+      if (data.length !== declared) throw invalid(`inline blob ${hex} has ${data.length} bytes but its file declares ${declared}`, { field: 'size', sha256: hex, expected: declared, actual: data.length });
+      const actual = createHash('sha256').update(data).digest('hex');
+      if (actual !== hex) throw invalid(`inline blob declared as sha256 ${hex} hashes to ${actual}`, { field: 'sha256', expected: hex, actual });
+      if (!decoded.has(hex)) total += data.length;
+      decoded.set(hex, data);
+    }
+    if (total > INLINE_TOTAL_MAX_BYTES) throw invalid(`inline blobs total ${total} bytes; at most ${INLINE_TOTAL_MAX_BYTES} travel in a commit, upload the rest with PUT /api/v1/blobs/<sha256>`, { field: 'blobs' });
+    let stored = 0;
+    for (const [hex, data] of decoded) {
+      const r = await this.deps.blobs.put(hex, once(data), { expectedSize: data.length, maxBytes: this.deps.config.maxBlobBytes });
+      if (r.created) stored += data.length;
+    }
+    return stored;
   }
 
   async put(actor: Actor, sha256: string, body: AsyncIterable<Uint8Array> | Readable, expectedSize?: number): Promise<PutResult> {

@@ -119,6 +119,39 @@ describe('native API', () => {
     assert.equal(res.body, 'v1');
   });
 
+  it('commits a small version in one request, its files inline, and says which bytes were new', async () => {
+    const files = { 'config.json': '{"r": 16}', 'prompt.txt': 'You are helpful.', 'copy.txt': 'You are helpful.' };
+    const manifest = Object.entries(files).map(([path, c]) => ({ path, size: Buffer.byteLength(c), sha256: sha(c) }));
+    const inline = (contents: string[]) => contents.map((c) => ({ sha256: sha(c), base64: Buffer.from(c).toString('base64') }));
+    const url = '/api/v1/models/inline-bundle/versions';
+    const first = await app.inject({ method: 'POST', url, payload: { files: manifest, blobs: inline(['{"r": 16}', 'You are helpful.']) } });
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(first.headers['berth-stored-bytes'], String(9 + 16));
+    assert.equal(first.json().version, 1);
+    const file = await app.inject({ method: 'GET', url: '/api/v1/models/inline-bundle/versions/1/files/prompt.txt' });
+    assert.equal(file.body, 'You are helpful.');
+    const again = await app.inject({ method: 'POST', url, payload: { files: manifest, blobs: inline(['{"r": 16}', 'You are helpful.']) } });
+    assert.equal(again.statusCode, 201, again.body);
+    assert.equal(again.headers['berth-stored-bytes'], '0', 'bytes already stored are not counted again');
+
+    // Bad inline blobs are refused before anything is stored or created.
+    const fresh = 'never stored';
+    const m = [{ path: 'a.txt', size: fresh.length, sha256: sha(fresh) }];
+    const body = (blobs: unknown, files: unknown = m) => ({ method: 'POST' as const, url: '/api/v1/models/inline-refused/versions', payload: { files, blobs } });
+    await refused(body([{ sha256: sha(fresh), base64: Buffer.from('other bytes!').toString('base64') }]), 400, 'INVALID_ARGUMENT', /has 12 bytes but its file declares 12|hashes to|declares/);
+    await refused(body([{ sha256: sha(fresh), base64: Buffer.from('never storeD').toString('base64') }]), 400, 'INVALID_ARGUMENT', /hashes to/);
+    await refused(body([{ sha256: sha('not a file'), base64: Buffer.from('not a file').toString('base64') }]), 400, 'INVALID_ARGUMENT', /not the sha256 of any file/);
+    await refused(body([{ sha256: sha(fresh), base64: 'not base64!' }]), 400, 'INVALID_ARGUMENT', /base64/);
+    await refused(body([{ sha256: 'xyz', base64: '' }]), 400, 'INVALID_ARGUMENT', /sha256/);
+    await refused(body([{ sha256: sha(fresh), base64: Buffer.from(fresh).toString('base64'), extra: 1 }]), 400, 'INVALID_ARGUMENT');
+    const big = 'x'.repeat(64 * 1024 + 1);
+    const bigBody = body([{ sha256: sha(big), base64: Buffer.from(big).toString('base64') }], [{ path: 'big.bin', size: big.length, sha256: sha(big) }]);
+    const res = await app.inject(bigBody);
+    assert.ok(res.statusCode === 400 || res.statusCode === 413, res.body);
+    assert.equal(await blobs.stat(sha(fresh)), undefined, 'no blob was stored by a refused commit');
+    assert.equal((await app.inject({ method: 'GET', url: '/api/v1/models/inline-refused' })).statusCode, 404);
+  });
+
   it('works with namespaced model names', async () => {
     await push('my-team/chatbot', { a: 'ns' });
     const res = await app.inject(`/api/v1/models/${encodeURIComponent('my-team/chatbot')}/versions/1`);

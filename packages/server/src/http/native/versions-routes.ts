@@ -12,14 +12,25 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
     '/models/:name/versions',
     {
       schema: {
-        summary: 'Commit a version whose blobs are uploaded',
+        summary: 'Commit a version whose blobs are uploaded (small files may travel inline in `blobs`)',
         tags: ['versions'],
         params: Type.Object({ name: Type.String() }),
         body: CreateVersionBody,
         response: { 201: VersionSchema },
       },
     },
-    async (req, reply) => reply.code(201).send(await registry.versions.create(actorOf(req), req.params.name, req.body)),
+    async (req, reply) => {
+      const { blobs, ...body } = req.body;
+      const actor = actorOf(req);
+      // Inline small files are stored first; the header says how many of their bytes were new.
+      let inline = false;
+      if (blobs !== undefined) {
+        reply.header('berth-stored-bytes', String(await registry.blobs.putInline(actor, blobs, body.files)));
+        // Every file came inline and was just stored and checked: no second look at the disk.
+        inline = body.files.every((f) => blobs.some((b) => b.sha256 === f.sha256 || b.sha256 === `sha256:${f.sha256}`));
+      }
+      return reply.code(201).send(await registry.versions.create(actor, req.params.name, body, { blobsVerified: inline }));
+    },
   );
 
   app.get<{ Params: { name: string }; Querystring: { cursor?: string; limit?: number } }>(
