@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { RunFilterClause, RunOrderKey } from '@berth/core';
 import type { Database, DialectName, RunsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
+import { likeToGlob } from './search-sql.js';
 
 export interface RunDataset {
   name: string;
@@ -191,18 +192,6 @@ export interface RunSearchQuery {
 
 type Sql = RawBuilder<unknown>;
 
-/** A LIKE pattern as a GLOB pattern (SQLite): `%` → `*`, `_` → `?`, GLOB's own metacharacters quoted. */
-export function likeAsGlob(pattern: string): string {
-  let out = '';
-  for (const ch of pattern) {
-    if (ch === '%') out += '*';
-    else if (ch === '_') out += '?';
-    else if (ch === '*' || ch === '?' || ch === '[') out += `[${ch}]`;
-    else out += ch;
-  }
-  return out;
-}
-
 /** The string value under `key` of a JSON object column, or NULL when the key is absent. */
 export function jsonField(dialect: DialectName, column: string, key: string): Sql {
   return dialect === 'sqlite'
@@ -226,9 +215,9 @@ export function comparison(dialect: DialectName, lhs: Sql, op: RunFilterClause['
     case 'NOT IN':
       return sql`${lhs} not in (${sql.join(value as string[])})`;
     case 'LIKE':
-      return dialect === 'sqlite' ? sql`${lhs} glob ${likeAsGlob(value as string)}` : sql`${lhs} like ${value as string} escape ''`;
+      return dialect === 'sqlite' ? sql`${lhs} glob ${likeToGlob(value as string)}` : sql`${lhs} like ${value as string} escape ''`;
     case 'ILIKE':
-      return dialect === 'sqlite' ? sql`lower(${lhs}) glob lower(${likeAsGlob(value as string)})` : sql`${lhs} ilike ${value as string} escape ''`;
+      return dialect === 'sqlite' ? sql`lower(${lhs}) glob lower(${likeToGlob(value as string)})` : sql`${lhs} ilike ${value as string} escape ''`;
     default:
       return sql`${lhs} ${sql.raw(op === '!=' ? '<>' : op)} ${value as string | number}`;
   }

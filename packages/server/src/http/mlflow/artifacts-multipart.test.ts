@@ -1,13 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, utimes } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../app.js';
-import { openStore, type Store } from '../../store/store.js';
+import { openTestApp } from '../../test-support/app.js';
+import type { Store } from '../../store/store.js';
 import { FsBlobStore } from '../../blobs/fs-blob-store.js';
 import { Registry } from '../../registry/registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from '../../registry/deps.js';
@@ -20,6 +20,7 @@ function sha(b: Buffer): string {
 
 describe('MLflow artifact proxy: multipart upload over HTTP', () => {
   let app: FastifyInstance;
+  let closeApp: () => Promise<void>;
   let store: Store;
   let blobs: FsBlobStore;
   let reg: Registry;
@@ -59,21 +60,15 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
   }
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-mpu-'));
-    store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
-    blobs = await FsBlobStore.open(join(dir, 'blobs'));
-    reg = new Registry({ store, blobs, clock: { now: () => Date.now() + clockOffset }, config: DEFAULT_REGISTRY_CONFIG });
-    app = await buildApp({ registry: reg });
+    const t = await openTestApp('berth-mpu-', { clock: { now: () => Date.now() + clockOffset } });
+    ({ app, store, blobs, dir } = t);
+    reg = t.registry;
+    closeApp = t.close;
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address() as { port: number };
     base = `http://127.0.0.1:${addr.port}`;
   });
-  after(async () => {
-    await app.close();
-    await blobs.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => closeApp?.());
 
   it('assembles parts sent in parallel and out of order into the same artifact a single PUT makes', async () => {
     const MiB = 1024 * 1024;

@@ -1,22 +1,19 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../app.js';
-import { openStore, type Store } from '../../store/store.js';
+import { openTestApp } from '../../test-support/app.js';
+import type { Store } from '../../store/store.js';
 import { FsBlobStore } from '../../blobs/fs-blob-store.js';
 import { Registry } from '../../registry/registry.js';
-import { DEFAULT_REGISTRY_CONFIG } from '../../registry/deps.js';
-import { localActor, systemClock } from '../../registry/actor.js';
+import { localActor } from '../../registry/actor.js';
 
 const P = '/api/2.0/mlflow';
 
 describe('MLflow front: model registry', () => {
   let app: FastifyInstance;
+  let closeApp: () => Promise<void>;
   let store: Store;
   let blobs: FsBlobStore;
   let reg: Registry;
@@ -37,18 +34,12 @@ describe('MLflow front: model registry', () => {
   }
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-mlflow-'));
-    store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
-    blobs = await FsBlobStore.open(join(dir, 'blobs'));
-    reg = new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
-    app = await buildApp({ registry: reg });
+    const t = await openTestApp('berth-mlflow-');
+    ({ app, store, blobs, dir } = t);
+    reg = t.registry;
+    closeApp = t.close;
   });
-  after(async () => {
-    await app.close();
-    await blobs.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => closeApp?.());
 
   it('creates, gets and refuses a duplicate registered model with MLflow codes', async () => {
     const c = await call('POST', '/registered-models/create', { name: 'chatbot-lora-production', tags: [{ key: 'task', value: 'customer-support' }], description: 'first' });

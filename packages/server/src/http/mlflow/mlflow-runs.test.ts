@@ -1,16 +1,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../app.js';
-import { openStore, type Store } from '../../store/store.js';
+import { openTestApp } from '../../test-support/app.js';
+import type { Store } from '../../store/store.js';
 import { FsBlobStore } from '../../blobs/fs-blob-store.js';
 import { Registry } from '../../registry/registry.js';
-import { DEFAULT_REGISTRY_CONFIG } from '../../registry/deps.js';
-import { localActor, systemClock } from '../../registry/actor.js';
+import { localActor } from '../../registry/actor.js';
 
 const P = '/api/2.0/mlflow';
 
@@ -18,6 +14,7 @@ type Body = Record<string, any>;
 
 describe('MLflow front: run search, run and experiment lifecycle', () => {
   let app: FastifyInstance;
+  let closeApp: () => Promise<void>;
   let store: Store;
   let blobs: FsBlobStore;
   let reg: Registry;
@@ -55,18 +52,12 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
   }
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-mlflow-runs-'));
-    store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
-    blobs = await FsBlobStore.open(join(dir, 'blobs'));
-    reg = new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
-    app = await buildApp({ registry: reg });
+    const t = await openTestApp('berth-mlflow-runs-');
+    ({ app, store, blobs, dir } = t);
+    reg = t.registry;
+    closeApp = t.close;
   });
-  after(async () => {
-    await app.close();
-    await blobs.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => closeApp?.());
 
   it('searches runs by metrics, params and tags and returns them in MLflow JSON', async () => {
     const exp = await experiment('search-basics');

@@ -1,21 +1,18 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../app.js';
-import { openStore, type Store } from '../../store/store.js';
+import { openTestApp } from '../../test-support/app.js';
+import type { Store } from '../../store/store.js';
 import { FsBlobStore } from '../../blobs/fs-blob-store.js';
-import { Registry } from '../../registry/registry.js';
-import { DEFAULT_REGISTRY_CONFIG } from '../../registry/deps.js';
-import { systemClock } from '../../registry/actor.js';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('native API', () => {
   let app: FastifyInstance;
+  let closeApp: () => Promise<void>;
   let store: Store;
   let blobs: FsBlobStore;
   let dir: string;
@@ -53,20 +50,13 @@ describe('native API', () => {
   }
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-api-'));
-    store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
-    blobs = await FsBlobStore.open(join(dir, 'blobs'));
-    const registry = new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
-    app = await buildApp({ registry, bodyLimit: 64 * 1024 });
+    const t = await openTestApp('berth-api-', { bodyLimit: 64 * 1024 });
+    ({ app, store, blobs, dir } = t);
+    closeApp = t.close;
     await push('chatbot', { 'weights.bin': 'v1', 'config.json': '{"a":1}' });
     await push('chatbot', { 'weights.bin': 'v2', 'config.json': '{"a":1}' });
   });
-  after(async () => {
-    await app.close();
-    await blobs.close();
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => closeApp?.());
 
   it('answers /healthz', async () => {
     const res = await app.inject('/healthz');

@@ -1,0 +1,41 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../app.js';
+import { openStore, type Store } from '../store/store.js';
+import { FsBlobStore } from '../blobs/fs-blob-store.js';
+import { Registry } from '../registry/registry.js';
+import { DEFAULT_REGISTRY_CONFIG } from '../registry/deps.js';
+import { systemClock, type Clock } from '../registry/actor.js';
+
+export interface TestApp {
+  app: FastifyInstance;
+  registry: Registry;
+  store: Store;
+  blobs: FsBlobStore;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** A whole server (SQLite and a blob folder in a fresh temp dir) for HTTP tests through inject() or a real port. */
+export async function openTestApp(prefix: string, opts: { clock?: Clock; bodyLimit?: number } = {}): Promise<TestApp> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
+  const blobs = await FsBlobStore.open(join(dir, 'blobs'));
+  const registry = new Registry({ store, blobs, clock: opts.clock ?? systemClock, config: DEFAULT_REGISTRY_CONFIG });
+  const app = await buildApp({ registry, ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}) });
+  return {
+    app,
+    registry,
+    store,
+    blobs,
+    dir,
+    async close() {
+      await app.close();
+      await blobs.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
