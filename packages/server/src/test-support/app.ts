@@ -39,3 +39,16 @@ export async function openTestApp(prefix: string, opts: { clock?: Clock; bodyLim
     },
   };
 }
+
+/** Calls an MLflow endpoint through inject(): GET with a query string, anything else with a JSON body. */
+export function mlflowCaller(app: () => FastifyInstance) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, args: Record<string, unknown> = {}): Promise<{ status: number; body: any }> => {
+    const url = `/api/2.0/mlflow${path}`;
+    const res =
+      method === 'GET'
+        ? await app().inject({ method, url, query: args as Record<string, string> })
+        : await app().inject({ method, url, payload: args, headers: { 'content-type': 'application/json' } });
+    return { status: res.statusCode, body: res.body ? res.json() : {} };
+  };
+}

@@ -2,10 +2,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, InjectOptions } from 'fastify';
-import { openTestApp } from '../../test-support/app.js';
-import type { Store } from '../../store/store.js';
-import { FsBlobStore } from '../../blobs/fs-blob-store.js';
+import type { FastifyInstance } from 'fastify';
+import { mlflowCaller, openTestApp } from '../../test-support/app.js';
 import { Registry } from '../../registry/registry.js';
 import { localActor } from '../../registry/actor.js';
 
@@ -14,18 +12,9 @@ const P = '/api/2.0/mlflow';
 describe('MLflow front: model registry', () => {
   let app: FastifyInstance;
   let closeApp: () => Promise<void>;
-  let store: Store;
-  let blobs: FsBlobStore;
   let reg: Registry;
-  let dir: string;
 
-  const call = async (method: InjectOptions['method'], path: string, args: Record<string, unknown> = {}) => {
-    const res =
-      method === 'GET'
-        ? await app.inject({ method, url: `${P}${path}`, query: args as Record<string, string> })
-        : await app.inject({ method, url: `${P}${path}`, payload: args, headers: { 'content-type': 'application/json' } });
-    return { status: res.statusCode, body: res.body ? res.json() : {} };
-  };
+  const call = mlflowCaller(() => app);
 
   async function version(name: string, content: string) {
     const sha = createHash('sha256').update(content).digest('hex');
@@ -35,7 +24,7 @@ describe('MLflow front: model registry', () => {
 
   before(async () => {
     const t = await openTestApp('berth-mlflow-');
-    ({ app, store, blobs, dir } = t);
+    app = t.app;
     reg = t.registry;
     closeApp = t.close;
   });

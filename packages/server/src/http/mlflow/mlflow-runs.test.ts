@@ -1,36 +1,24 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, InjectOptions } from 'fastify';
-import { openTestApp } from '../../test-support/app.js';
-import type { Store } from '../../store/store.js';
-import { FsBlobStore } from '../../blobs/fs-blob-store.js';
+import type { FastifyInstance } from 'fastify';
+import { mlflowCaller, openTestApp } from '../../test-support/app.js';
 import { Registry } from '../../registry/registry.js';
 import { localActor } from '../../registry/actor.js';
 
-const P = '/api/2.0/mlflow';
 
 type Body = Record<string, any>;
 
 describe('MLflow front: run search, run and experiment lifecycle', () => {
   let app: FastifyInstance;
   let closeApp: () => Promise<void>;
-  let store: Store;
-  let blobs: FsBlobStore;
   let reg: Registry;
-  let dir: string;
 
-  const call = async (method: InjectOptions['method'], path: string, args: Record<string, unknown> = {}) => {
-    const res =
-      method === 'GET'
-        ? await app.inject({ method, url: `${P}${path}`, query: args as Record<string, string> })
-        : await app.inject({ method, url: `${P}${path}`, payload: args, headers: { 'content-type': 'application/json' } });
-    return { status: res.statusCode, body: (res.body ? res.json() : {}) as Body };
-  };
-  const ok = async (method: InjectOptions['method'], path: string, args: Record<string, unknown> = {}) => {
+  const call = mlflowCaller(() => app);
+  const ok = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, args: Record<string, unknown> = {}) => {
     const r = await call(method, path, args);
     assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
-    return r.body;
+    return r.body as Body;
   };
   const search = async (args: Record<string, unknown>) => ok('POST', '/runs/search', args);
   const runIds = (b: Body) => ((b.runs ?? []) as Body[]).map((r) => r.info.run_name as string);
@@ -53,7 +41,7 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
 
   before(async () => {
     const t = await openTestApp('berth-mlflow-runs-');
-    ({ app, store, blobs, dir } = t);
+    app = t.app;
     reg = t.registry;
     closeApp = t.close;
   });
