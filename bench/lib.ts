@@ -35,15 +35,17 @@ export async function startStaticServer(file: string): Promise<{ url: string; pr
 
 /**
  * The ceiling for any server that verifies what it receives: a bare Node server that reads a
- * request body, sha256-hashes it and throws it away (no disk, no framework).
+ * request body, sha256-hashes it and throws it away (no disk, no framework). With
+ * `hash: false` it only reads and discards: the ceiling for any Node server at all.
  */
-export async function startHashSink(): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+export async function startHashSink(opts: { hash?: boolean } = {}): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const code = `
     import { createServer } from 'node:http';
     import { createHash } from 'node:crypto';
+    const hashing = ${opts.hash !== false};
     const server = createServer((req, res) => {
       const h = createHash('sha256');
-      req.on('data', (c) => h.update(c));
+      req.on('data', (c) => { if (hashing) h.update(c); });
       req.on('end', () => res.end(h.digest('hex')));
     });
     server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port));
