@@ -63,6 +63,13 @@ export const postgresBackend: Backend = {
         await rm(dir, { recursive: true, force: true });
         const a = new pg.Client({ connectionString: base });
         await a.connect();
+        // The pool has ended its clients, but their backends may still be closing: dropping the
+        // database with force under them sends them an error nobody listens to any more.
+        for (let i = 0; i < 100; i++) {
+          const { rows } = await a.query('select count(*)::int as n from pg_stat_activity where datname = $1', [dbName]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
         await a.query(`drop database if exists ${dbName} with (force)`);
         await a.end();
       },

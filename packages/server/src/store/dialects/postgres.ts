@@ -15,6 +15,9 @@ export async function createPostgresDb(url: string, poolSize = 10): Promise<{ db
         oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle connection that dies (server restart, failover, an admin's terminate) is dropped by
+  // the pool and replaced on next use; without a listener its error would crash the process.
+  pool.on('error', () => {});
   // Fail fast with a clear message when the server cannot be reached.
   const client = await pool.connect();
   client.release();
