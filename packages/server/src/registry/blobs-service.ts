@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, isoTime, normalizeManifest, parseSha256, type OpenUploadResult } from '@berth/core';
+import { INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, isoTime, normalizeManifest, parseSha256, type ManifestFile, type OpenUploadResult } from '@berth/core';
 import type { BlobInfo, PutResult } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
@@ -43,12 +43,12 @@ export class BlobService {
    * The small files a commit carries inline (base64): every one is checked first (a file of
    * the manifest, within the limits, bytes matching their sha256), then each is stored like
    * an uploaded blob (fsynced before the commit that follows). Nothing is stored when any
-   * entry is wrong. Returns the bytes that were new to the store.
+   * entry is wrong. Returns the blobs now present and the bytes that were new to the store.
    */
-  async putInline(actor: Actor, blobs: unknown, files: unknown): Promise<number> {
+  async putInline(actor: Actor, blobs: unknown, files: readonly ManifestFile[]): Promise<{ present: Set<string>; storedBytes: number }> {
     requireRole(actor, 'editor', 'uploading');
     if (!Array.isArray(blobs)) throw invalid('blobs must be a list of {sha256, base64}', { field: 'blobs' });
-    const sizes = new Map(normalizeManifest(files).map((f) => [f.sha256, f.size]));
+    const sizes = new Map(files.map((f) => [f.sha256, f.size]));
     const decoded = new Map<string, Buffer>();
     let total = 0;
     for (const b of blobs) {
@@ -68,12 +68,12 @@ export class BlobService {
       decoded.set(hex, data);
     }
     if (total > INLINE_TOTAL_MAX_BYTES) throw invalid(`inline blobs total ${total} bytes; at most ${INLINE_TOTAL_MAX_BYTES} travel in a commit, upload the rest with PUT /api/v1/blobs/<sha256>`, { field: 'blobs' });
-    let stored = 0;
+    let storedBytes = 0;
     for (const [hex, data] of decoded) {
       const r = await this.deps.blobs.put(hex, once(data), { expectedSize: data.length, maxBytes: this.deps.config.maxBlobBytes });
-      if (r.created) stored += data.length;
+      if (r.created) storedBytes += data.length;
     }
-    return stored;
+    return { present: new Set(decoded.keys()), storedBytes };
   }
 
   async put(actor: Actor, sha256: string, body: AsyncIterable<Uint8Array> | Readable, expectedSize?: number): Promise<PutResult> {

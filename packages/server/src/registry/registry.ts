@@ -25,13 +25,13 @@ export class Registry {
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
-    this.versions = new VersionService(deps, this.models);
+    this.blobs = new BlobService(deps);
+    this.tracking = new TrackingService(deps);
+    this.versions = new VersionService(deps, this.models, this.blobs, this.tracking);
     this.aliases = new AliasService(deps);
     this.audit = new AuditService(deps);
-    this.blobs = new BlobService(deps);
     this.runs = new RunService(deps);
     this.gc = new GcService(deps);
-    this.tracking = new TrackingService(deps);
     this.search = new SearchService(deps);
     this.multipart = new ArtifactMultipartService(deps, this.tracking);
   }

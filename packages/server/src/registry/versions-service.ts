@@ -29,6 +29,8 @@ import { requireRole, type Actor } from './actor.js';
 import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { toWireVersion } from './wire.js';
 import { validateDescription, type ModelService } from './models-service.js';
+import type { BlobService } from './blobs-service.js';
+import type { TrackingService } from './tracking-service.js';
 
 /** The commit body, before validation: `files` is checked here, not trusted. */
 export type CreateVersionInput = Omit<CreateVersionRequest, 'files'> & {
@@ -72,19 +74,38 @@ export class VersionService {
   constructor(
     private readonly deps: RegistryDeps,
     private readonly models: ModelService,
+    private readonly blobs: BlobService,
+    private readonly tracking: TrackingService,
   ) {}
 
   /**
-   * Commits a version whose blobs are all uploaded (DESIGN §2 "Blobs and uploads"). Blob
-   * presence is checked before the transaction (file I/O stays out of it); the version row,
-   * its manifest, the model (when new) and the audit events commit together.
+   * Commits a version whose blobs are all uploaded (DESIGN §2 "Blobs and uploads"), or carried
+   * inline in `input.blobs` (small files). Blob presence is checked before the transaction
+   * (file I/O stays out of it); the version row, its manifest, the model (when new) and the
+   * audit events commit together.
    */
+  async create(actor: Actor, name: string, input: CreateVersionInput): Promise<Version> {
+    return (await this.commit(actor, name, input)).version;
+  }
+
+  /** create, also saying how many bytes of the inline blobs were new to the store (undefined: none were inline). */
+  async commit(actor: Actor, name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
+    return this.createChecked(actor, name, input, false);
+  }
+
   /**
-   * `opts.blobsVerified`: the files come from Berth's own artifact index, each blob hashed and
-   * stored when it was written and kept by GC while the index names it, so the per-blob
-   * existence check is skipped (it was a filesystem stat per file on every MLflow create).
+   * Registers a version from an MLflow-style source inside Berth's artifact store (`models:/`,
+   * `runs:/`, `mlflow-artifacts:/`): the files under it become the manifest by digest. Each
+   * of those blobs was hashed when it was written and GC keeps it while the artifact index
+   * names it, so the per-blob existence check of a client-named manifest is skipped.
    */
-  async create(actor: Actor, name: string, input: CreateVersionInput, opts: { blobsVerified?: boolean } = {}): Promise<Version> {
+  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<CreateVersionInput, 'files' | 'source' | 'blobs'>): Promise<Version> {
+    const files = await this.tracking.snapshot(await this.tracking.artifactDirOf(source));
+    if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
+    return (await this.createChecked(actor, name, { ...input, files, source }, true)).version;
+  }
+
+  private async createChecked(actor: Actor, name: string, input: CreateVersionInput, blobsFromIndex: boolean): Promise<{ version: Version; storedBytes: number | undefined }> {
     requireRole(actor, 'editor', 'registering a version');
     validateModelName(name);
     const files = normalizeManifest(input.files);
@@ -94,7 +115,9 @@ export class VersionService {
     if (input.source != null && (typeof input.source !== 'string' || input.source.length > 4096)) throw invalid('source must be a string of at most 4096 characters', { field: 'source' });
     if (input.run_id != null && (typeof input.run_id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(input.run_id))) throw invalid('run_id must be 1-64 characters of A-Z a-z 0-9 _ -', { field: 'run_id' });
     const depRefs = this.validateDependencies(input.dependencies ?? []);
-    if (!opts.blobsVerified) await this.checkBlobs(files);
+    // Inline blobs are stored only once everything else is known to be valid.
+    const inline = input.blobs === undefined ? undefined : await this.blobs.putInline(actor, input.blobs, files);
+    if (!blobsFromIndex) await this.checkBlobs(inline ? files.filter((f) => !inline.present.has(f.sha256)) : files);
     const digest = manifestDigest(files);
     const size = manifestSize(files);
 
@@ -158,7 +181,7 @@ export class VersionService {
       if (!(err instanceof BerthError && err.code === 'ALREADY_EXISTS')) throw err;
       result = await commit();
     }
-    return toWireVersion(result.model.name, result.version, [], files);
+    return { version: toWireVersion(result.model.name, result.version, [], files), storedBytes: inline?.storedBytes };
   }
 
   private validateDependencies(deps: unknown): Dependency[] {

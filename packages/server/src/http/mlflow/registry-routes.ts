@@ -128,18 +128,12 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
 
   route('POST', '/model-versions/create', async (a, req) => {
     const name = str(a, 'name');
-    const source = str(a, 'source');
-    const dir = await registry.tracking.artifactDirOf(source);
-    const files = await registry.tracking.snapshot(dir);
-    if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
-    const v = await registry.versions.create(mlflowActor(req), name, {
-      files,
-      source,
+    const v = await registry.versions.createFromArtifacts(mlflowActor(req), name, str(a, 'source'), {
       run_id: optStr(a, 'run_id') || null,
       tags: tagList(a),
       description: optStr(a, 'description') ?? '',
       createModel: false, // MLflow never creates the model here
-    }, { blobsVerified: true }); // the files come from the artifact index
+    });
     return { model_version: mlflowVersion(v) };
   });
 

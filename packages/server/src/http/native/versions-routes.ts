@@ -20,16 +20,10 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
       },
     },
     async (req, reply) => {
-      const { blobs, ...body } = req.body;
-      const actor = actorOf(req);
-      // Inline small files are stored first; the header says how many of their bytes were new.
-      let inline = false;
-      if (blobs !== undefined) {
-        reply.header('berth-stored-bytes', String(await registry.blobs.putInline(actor, blobs, body.files)));
-        // Every file came inline and was just stored and checked: no second look at the disk.
-        inline = body.files.every((f) => blobs.some((b) => b.sha256 === f.sha256 || b.sha256 === `sha256:${f.sha256}`));
-      }
-      return reply.code(201).send(await registry.versions.create(actor, req.params.name, body, { blobsVerified: inline }));
+      const { version, storedBytes } = await registry.versions.commit(actorOf(req), req.params.name, req.body);
+      // With inline blobs: how many of their bytes were new to the server.
+      if (storedBytes !== undefined) reply.header('berth-stored-bytes', String(storedBytes));
+      return reply.code(201).send(version);
     },
   );
 
