@@ -138,6 +138,7 @@ describe('native API', () => {
     const bigBody = body([{ sha256: sha(big), base64: Buffer.from(big).toString('base64') }], [{ path: 'big.bin', size: big.length, sha256: sha(big) }]);
     const res = await app.inject(bigBody);
     assert.ok(res.statusCode === 400 || res.statusCode === 413, res.body);
+    await refused({ method: 'POST', url: '/api/v1/models/Bad%20Name!/versions', payload: { files: m, blobs: [{ sha256: sha(fresh), base64: Buffer.from(fresh).toString('base64') }] } }, 400, 'INVALID_ARGUMENT');
     assert.equal(await blobs.stat(sha(fresh)), undefined, 'no blob was stored by a refused commit');
     assert.equal((await app.inject({ method: 'GET', url: '/api/v1/models/inline-refused' })).statusCode, 404);
   });
