@@ -66,7 +66,7 @@ export function filePathProblem(path: string): string | undefined {
   if (path.length === 0) return 'the path is empty';
   if (new TextEncoder().encode(path).length > MAX_PATH_BYTES) return `the path is over ${MAX_PATH_BYTES} bytes`;
   if (path.includes('\0')) return 'the path contains a NUL byte';
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point of this check
   if (/[\u0000-\u001f\u007f]/.test(path)) return 'the path contains a control character';
   if (path.includes('\\')) return "the path contains a backslash: use '/' between folders";
   if (path.startsWith('/')) return 'the path is absolute: give it relative to the artifact root';
@@ -88,6 +88,7 @@ export function validateFilePath(path: unknown): string {
 
 /** Tag keys: 1–250 printable characters without control characters; values up to 5,000. */
 export function validateTag(key: unknown, value: unknown): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point of this check
   if (typeof key !== 'string' || key.length === 0 || key.length > 250 || /[\u0000-\u001f]/.test(key)) {
     throw invalid(`invalid tag key ${JSON.stringify(key)}: use 1-250 printable characters`, { field: 'tags' });
   }

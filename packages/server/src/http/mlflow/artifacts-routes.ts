@@ -58,7 +58,7 @@ const MPU_UNSUPPORTED = 'Multipart upload is not supported for the current artif
  */
 function mpuTarget(dir: string, local: unknown): string {
   if (typeof local !== 'string' || local === '') throw invalid("Missing value for required parameter 'path'", { field: 'path' });
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point of this check
   if (/[\u0000-\u001f\u007f]/.test(local)) throw invalid(`invalid file path ${JSON.stringify(local)}: it contains a control character`, { field: 'path' });
   const name = local.split(/[\\/]/).pop() ?? '';
   const folder = dir.replace(/(.)\/+$/, '$1');
