@@ -32,7 +32,8 @@ for (const code of ERROR_CODES) {
   if (row.exit !== String(EXIT_CODE[code])) problems.push(`${code}: docs/errors.md says exit ${row.exit}, errors.ts says ${EXIT_CODE[code]}`);
   if (row.meaning.length < 10) problems.push(`${code}: docs/errors.md gives no meaning and fix`);
 }
-for (const code of rows.keys()) if (!ERROR_CODES.includes(code)) problems.push(`docs/errors.md names ${code}, which is not an ErrorCode in packages/core/src/errors.ts`);
+for (const code of rows.keys())
+  if (!ERROR_CODES.includes(code)) problems.push(`docs/errors.md names ${code}, which is not an ErrorCode in packages/core/src/errors.ts`);
 
 if (problems.length) {
   for (const p of problems) console.error(p);

@@ -74,11 +74,12 @@ function check(file, pkg, pkgDir) {
     const target = lib === undefined ? posix(relative(join(pkgDir, 'src'), resolve(file, '..', spec))) : undefined;
     const targetTop = target?.split('/')[0];
 
-    if (target !== undefined && target.startsWith('..')) bad(line, `relative import ${spec} leaves packages/${pkg}/src: import the package by name`);
+    if (target?.startsWith('..')) bad(line, `relative import ${spec} leaves packages/${pkg}/src: import the package by name`);
 
     if (pkg === 'core') {
       if (isTest) {
-        if (isNode && !CORE_TEST_NODE.includes(lib)) bad(line, `core tests are pure unit tests (no disk, network or clock): ${spec} is not allowed, only ${CORE_TEST_NODE.join(', ')}`);
+        if (isNode && !CORE_TEST_NODE.includes(lib))
+          bad(line, `core tests are pure unit tests (no disk, network or clock): ${spec} is not allowed, only ${CORE_TEST_NODE.join(', ')}`);
         else if (lib && !isNode && !CORE_DEPS.includes(lib)) bad(line, `core tests may not import ${spec}`);
       } else if (lib && !CORE_DEPS.includes(lib)) {
         bad(line, `core is pure (no I/O, no node:*, no other @berth package): it may import only ${CORE_DEPS.join(' and ')}, not ${spec}`);
@@ -87,7 +88,8 @@ function check(file, pkg, pkgDir) {
 
     if (pkg === 'sdk' && !isTest) {
       if (lib === '@berth/server' || lib === '@berth/cli') bad(line, `the sdk may not import ${lib}`);
-      if (isNode && !(inSrc === 'node.ts' || inSrc.endsWith('/node.ts') || inSrc.startsWith('node/'))) bad(line, `the sdk runs in browsers too: ${spec} only in files named node.ts or under src/node/`);
+      if (isNode && !(inSrc === 'node.ts' || inSrc.endsWith('/node.ts') || inSrc.startsWith('node/')))
+        bad(line, `the sdk runs in browsers too: ${spec} only in files named node.ts or under src/node/`);
     }
 
     if (pkg === 'cli') {
@@ -97,11 +99,15 @@ function check(file, pkg, pkgDir) {
 
     if (pkg === 'server' && !isTest) {
       if (DB_LIBS.includes(lib) && top !== 'store') bad(line, `${lib} lives only under store/`);
-      if ((lib === 'fastify' || lib?.startsWith('@fastify/')) && !['http', 'app.ts', 'main.ts'].includes(top)) bad(line, `${lib} lives only in app.ts, main.ts and http/`);
-      if (lib?.startsWith('@aws-sdk/') && !(top === 'blobs' && /(^|\/)s3-[^/]*$/.test(inSrc))) bad(line, `${lib} lives only in the S3 blob store (blobs/s3-*.ts)`);
+      if ((lib === 'fastify' || lib?.startsWith('@fastify/')) && !['http', 'app.ts', 'main.ts'].includes(top))
+        bad(line, `${lib} lives only in app.ts, main.ts and http/`);
+      if (lib?.startsWith('@aws-sdk/') && !(top === 'blobs' && /(^|\/)s3-[^/]*$/.test(inSrc)))
+        bad(line, `${lib} lives only in the S3 blob store (blobs/s3-*.ts)`);
       if (top === 'http' && (targetTop === 'store' || targetTop === 'blobs')) bad(line, `http/ may not import ${targetTop}/: go through registry/`);
-      if (top === 'registry' && (lib === 'fastify' || lib?.startsWith('@fastify/') || targetTop === 'http')) bad(line, 'registry/ never sees a request or reply: no fastify, no http/');
-      if (['store', 'blobs', 'events'].includes(top) && (targetTop === 'registry' || targetTop === 'http')) bad(line, `${top}/ may not import ${targetTop}/: imports point http → registry → store | blobs | events`);
+      if (top === 'registry' && (lib === 'fastify' || lib?.startsWith('@fastify/') || targetTop === 'http'))
+        bad(line, 'registry/ never sees a request or reply: no fastify, no http/');
+      if (['store', 'blobs', 'events'].includes(top) && (targetTop === 'registry' || targetTop === 'http'))
+        bad(line, `${top}/ may not import ${targetTop}/: imports point http → registry → store | blobs | events`);
     }
   }
 }

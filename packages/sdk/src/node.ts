@@ -374,9 +374,6 @@ export async function pushDirectory(client: BerthClient, root: string, opts: Pus
   return { version, files: manifest, uploaded_bytes: uploadTotal, skipped_bytes: bytes - uploadTotal };
 }
 
-/** The earlier name of `pushDirectory`. */
-export const pushPath = pushDirectory;
-
 // ---------------------------------------------------------------------------------------------
 // pull
 

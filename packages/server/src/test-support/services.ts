@@ -27,6 +27,7 @@ export function pgSkipReason(): string | undefined {
  * The PostgreSQL URL for a test, or undefined after marking the test skipped; the caller
  * returns at once when it gets undefined. Under BERTH_REQUIRE_ALL=1 a missing URL throws,
  * so the test fails.
+ * @public the documented way for a test to ask for PostgreSQL (docs/testing.md)
  */
 export function pgUrlOrSkip(t: Pick<TestContext, 'skip'>): string | undefined {
   const reason = pgSkipReason();

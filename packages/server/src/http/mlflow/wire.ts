@@ -1,4 +1,4 @@
-import { invalid, type Alias, type Model, type Stage, type Version } from '@berth/core';
+import { invalid, type Model, type Stage, type Version } from '@berth/core';
 
 /**
  * Berth entities in MLflow's JSON (proto field names; int64 as numbers; version as a string;
@@ -40,10 +40,6 @@ export function mlflowModel(m: Model, latest: Version[]): Record<string, unknown
     ...tags(m.tags),
     ...(aliases.length ? { aliases } : {}),
   };
-}
-
-export function mlflowAlias(a: Alias): Record<string, unknown> {
-  return { alias: a.alias, version: String(a.version) };
 }
 
 const STAGES: Record<string, Stage> = { none: 'None', staging: 'Staging', production: 'Production', archived: 'Archived' };
