@@ -56,11 +56,9 @@ export function comparison(dialect: SqlDialect, lhs: Sql, op: FilterOp, value: F
     case 'IS NOT NULL':
       return sql`${lhs} is not null`;
     case 'IN':
-    case 'NOT IN': {
-      const list = value as string[];
-      if (list.length === 0) return op === 'IN' ? sql`1 = 0` : sql`${lhs} is not null`;
-      return sql`${lhs} ${sql.raw(op === 'IN' ? 'in' : 'not in')} (${sql.join(list)})`;
-    }
+      return sql`${lhs} in (${sql.join(value as string[])})`;
+    case 'NOT IN':
+      return sql`${lhs} not in (${sql.join(value as string[])})`;
     case 'LIKE':
       return dialect.like(lhs, value as string);
     case 'ILIKE':
