@@ -10,4 +10,4 @@ export * from './time.js';
 export * from './cursor.js';
 export * from './schemas.js';
 export * from './mlflow-filter.js';
-export * from './mlflow-run-filter.js';
+export * from './offset-token.js';

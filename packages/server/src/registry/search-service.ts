@@ -110,7 +110,7 @@ export class SearchService {
     const order = parseOrder(opts.orderBy, { name: 'name', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' }, [{ key: 'name', desc: false }]);
     const keys = orderKeys(order, { name: 'm.name', updated_at: 'm.updated_at' }, 'm.id');
     const after = decodeToken(opts.pageToken, keys);
-    const rows = await this.deps.store.read.models.search({ dialect: this.deps.store.dialect, absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
+    const rows = await this.deps.store.read.models.search({ absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
     const items = rows.slice(0, opts.max);
     const position = (m: ModelRecord) => keys.map((k) => ({ 'm.name': m.name, 'm.updated_at': m.updated_at, 'm.id': m.id })[k.column] as string | number);
     return { items, next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null };
@@ -127,11 +127,11 @@ export class SearchService {
       ],
     );
     // Within one model the name is constant: leave it out so (model_id, updated_at, version) serves the order.
-    if (filter.some((c) => c.field === 'name' && c.op === '=')) order = order.filter((o) => o.key !== 'model_name');
+    if (filter.some((c) => c.type === 'attribute' && c.key === 'name' && c.op === '=')) order = order.filter((o) => o.key !== 'model_name');
     const keys = orderKeys(order, { model_name: 'm.name', version: 'v.version', created_at: 'v.created_at', updated_at: 'v.updated_at' }, 'v.id');
     const after = decodeToken(opts.pageToken, keys);
     const tx = this.deps.store.read;
-    const rows = await tx.versions.search({ dialect: this.deps.store.dialect, absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
+    const rows = await tx.versions.search({ absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
     const items = rows.slice(0, opts.max);
     const position = (v: VersionRecord & { model_name: string }) =>
       keys.map((k) => ({ 'm.name': v.model_name, 'v.version': v.version, 'v.created_at': v.created_at, 'v.updated_at': v.updated_at, 'v.id': v.id })[k.column] as string | number);

@@ -14,7 +14,7 @@ import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
 import { localActor, type Clock } from './actor.js';
 import { openStore, type Store } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
-import { createSqliteDb } from '../store/dialects/sqlite.js';
+import { createSqliteDb, sqliteDialect } from '../store/dialects/sqlite.js';
 
 class StepClock implements Clock {
   t = Date.parse('2026-03-01T00:00:00Z');
@@ -220,7 +220,7 @@ describe('migration 0003 fills the tag rows of an existing registry', () => {
       const file = join(dir, 'berth.db');
       const { db } = createSqliteDb(file);
       const migrations: Record<string, Migration> = {};
-      for (const m of MIGRATIONS.slice(0, 2)) migrations[m.name] = { up: (d) => m.up(d, 'sqlite') };
+      for (const m of MIGRATIONS.slice(0, 2)) migrations[m.name] = { up: (d) => m.up(d, sqliteDialect) };
       const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
       const { error } = await migrator.migrateToLatest();
       assert.equal(error, undefined);

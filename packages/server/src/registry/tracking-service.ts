@@ -140,7 +140,7 @@ export class TrackingService {
     const offset = decodeOffsetToken(q.pageToken);
     if (!this.defaultExists) await this.deps.store.transaction((tx) => this.ensureDefault(tx));
     const stages = q.viewType === 'ALL' ? (['active', 'deleted'] as const) : q.viewType === 'DELETED_ONLY' ? (['deleted'] as const) : (['active'] as const);
-    const rows = await this.deps.store.read.experiments.search({ dialect: this.deps.store.dialect, stages, clauses: q.filter, order: q.order, offset, limit: q.max + 1 });
+    const rows = await this.deps.store.read.experiments.search({ stages, clauses: q.filter, order: q.order, offset, limit: q.max + 1 });
     return { items: rows.slice(0, q.max), next_page_token: rows.length > q.max ? encodeOffsetToken(offset + q.max) : null };
   }
 
@@ -213,7 +213,7 @@ export class TrackingService {
           ? [{ experimentIds: deleted }, { experimentIds: active, runStage: 'deleted' }]
           : [{ experimentIds: active, runStage: 'active' }];
     const tx = this.deps.store.read;
-    const rows = await tx.runs.search({ dialect: this.deps.store.dialect, scopes, clauses: q.filter, order: q.order, offset, limit: q.max + 1 });
+    const rows = await tx.runs.search({ scopes, clauses: q.filter, order: q.order, offset, limit: q.max + 1 });
     const page = rows.slice(0, q.max);
     const metrics = await tx.runs.latestMetricPointsOf(page.map((r) => r.id));
     const items = page.map((run) => {

@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, ModelsTable } from './schema.js';
 import { BerthError, type FilterClause } from '@berth/core';
-import { afterSql, clausePredicates, orderBySql, whereSql, type OrderKey, type SearchSqlOptions } from './search-sql.js';
+import { afterSql, filterSql, keysetOrder, orderSql, tagRows, whereSql, type OrderKey, type SearchSqlOptions, type SearchTarget } from './search-sql.js';
+import type { SqlDialect } from './dialects/sql-dialect.js';
 import { parseJson, toJson } from './json.js';
 import { uniquely } from './errors.js';
 
@@ -39,7 +40,7 @@ function toModel(row: Selectable<ModelsTable>): ModelRecord {
 export class ModelRepo {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly rowLocks = false,
+    private readonly dialect: SqlDialect,
   ) {}
 
   async findByName(name: string): Promise<ModelRecord | undefined> {
@@ -49,9 +50,7 @@ export class ModelRepo {
 
   /** Like findByName, and holds the row until the transaction ends (read-modify-write). */
   async lockByName(name: string): Promise<ModelRecord | undefined> {
-    let q = this.db.selectFrom('models').selectAll().where('name', '=', name);
-    if (this.rowLocks) q = q.forUpdate();
-    const row = await q.executeTakeFirst();
+    const row = await this.dialect.lockRows(this.db.selectFrom('models').selectAll().where('name', '=', name)).executeTakeFirst();
     return row && toModel(row);
   }
 
@@ -110,9 +109,11 @@ export class ModelRepo {
 
   /** One page of a model search in SQL (see VersionRepo.search). Columns: `m.*`. */
   async search(opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number }): Promise<ModelRecord[]> {
-    const preds = clausePredicates(opts.clauses, { name: 'm.name', tags: { table: 'model_tags', owner: 'model_id', id: 'm.id' } }, opts);
+    const target: SearchTarget = { attributes: { name: { kind: 'value', expr: sql`m.name` } }, keyed: { tag: tagRows('model_tags', 'model_id', 'm.id', opts.absentIsNotEqual) } };
+    const preds = filterSql(this.dialect, opts.clauses, target);
     if (opts.after) preds.push(afterSql(opts.order, opts.after));
-    const { rows } = await sql<Selectable<ModelsTable>>`select m.* from models m ${whereSql(preds)} order by ${orderBySql(opts.order)} limit ${opts.limit}`.execute(this.db);
+    const order = orderSql(this.dialect, keysetOrder(opts.order));
+    const { rows } = await sql<Selectable<ModelsTable>>`select m.* from models m ${whereSql(preds)} order by ${order} limit ${opts.limit}`.execute(this.db);
     return rows.map(toModel);
   }
 

@@ -39,7 +39,7 @@ for (const backend of BACKENDS) {
     const m = (key: string, value: number, step = 0, timestamp = t0): MetricPoint => ({ key, value, step, timestamp });
 
     async function ids(filter = '', order: string[] = [], scopes: RunScope[] = [{ experimentIds: ['1'], runStage: 'active' }], offset = 0, limit = 100) {
-      const rows = await store.read.runs.search({ dialect: store.dialect, scopes, clauses: parseMlflowRunFilter(filter), order: parseMlflowRunOrderBy(order), offset, limit });
+      const rows = await store.read.runs.search({ scopes, clauses: parseMlflowRunFilter(filter), order: parseMlflowRunOrderBy(order), offset, limit });
       return rows.map((r) => r.id);
     }
 
@@ -143,7 +143,7 @@ for (const backend of BACKENDS) {
         await tx.experiments.insert({ id: '10', name: 'eval', artifact_location: '10', lifecycle_stage: 'active', tags: { team: 'b' }, created_at: at(2), updated_at: at(2) });
       });
       const search = async (filter: string, stages: ('active' | 'deleted')[] = ['active'], order: string[] = []) =>
-        (await store.read.experiments.search({ dialect: store.dialect, stages, clauses: parseMlflowExperimentFilter(filter), order: parseMlflowExperimentOrderBy(order), offset: 0, limit: 10 })).map((e) => e.id);
+        (await store.read.experiments.search({ stages, clauses: parseMlflowExperimentFilter(filter), order: parseMlflowExperimentOrderBy(order), offset: 0, limit: 10 })).map((e) => e.id);
       assert.deepEqual(await search(''), ['10', '1']);
       assert.deepEqual(await search('', ['active', 'deleted']), ['2', '10', '1'], 'newest first, then id ascending');
       assert.deepEqual(await search('', ['deleted']), ['2']);

@@ -1,8 +1,9 @@
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { RunFilterClause, RunOrderKey } from '@berth/core';
-import type { Database, DialectName, RunsTable } from './schema.js';
+import type { Database, RunsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
-import { likeToGlob } from './search-sql.js';
+import { filterSql, operandOrder, orderSql, type Operand, type OrderTerm, type SearchTarget } from './search-sql.js';
+import type { Sql, SqlDialect } from './dialects/sql-dialect.js';
 
 export interface RunDataset {
   name: string;
@@ -64,14 +65,12 @@ function toRun(row: Selectable<RunsTable>): RunRecord {
 export class RunRepo {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly rowLocks = false,
+    private readonly dialect: SqlDialect,
   ) {}
 
   /** Like find, and holds the row until the transaction ends (read-modify-write). */
   async lock(id: string): Promise<RunRecord | undefined> {
-    let q = this.db.selectFrom('runs').selectAll().where('id', '=', id);
-    if (this.rowLocks) q = q.forUpdate();
-    const row = await q.executeTakeFirst();
+    const row = await this.dialect.lockRows(this.db.selectFrom('runs').selectAll().where('id', '=', id)).executeTakeFirst();
     return row && toRun(row);
   }
 
@@ -135,7 +134,7 @@ export class RunRepo {
 
   /** The runs of a search page, in MLflow's order (see searchRuns). */
   async search(q: RunSearchQuery): Promise<RunRecord[]> {
-    return searchRuns(this.db, q);
+    return searchRuns(this.db, this.dialect, q);
   }
 
   /** The last point of each metric of each run, for a page of runs in one query per 500 runs. */
@@ -181,7 +180,6 @@ export interface RunScope {
 }
 
 export interface RunSearchQuery {
-  dialect: DialectName;
   /** ORed: a run is a candidate when any scope takes it. */
   scopes: readonly RunScope[];
   clauses: readonly RunFilterClause[];
@@ -190,96 +188,37 @@ export interface RunSearchQuery {
   limit: number;
 }
 
-type Sql = RawBuilder<unknown>;
-
-/** The string value under `key` of a JSON object column, or NULL when the key is absent. */
-export function jsonField(dialect: DialectName, column: string, key: string): Sql {
-  return dialect === 'sqlite'
-    ? sql`(select j.value from json_each(${sql.ref(column)}) j where j.key = ${key})`
-    : sql`(cast(${sql.ref(column)} as jsonb) ->> cast(${key} as text))`;
-}
-
-/**
- * One comparison with MLflow's semantics: a NULL left side (missing metric, param, tag or end
- * time) matches nothing except `IS NULL`; `LIKE` is case-sensitive and `ILIKE` is not, `%` and
- * `_` are the only wildcards and there is no escape character.
- */
-export function comparison(dialect: DialectName, lhs: Sql, op: RunFilterClause['op'], value: RunFilterClause['value']): Sql {
-  switch (op) {
-    case 'IS NULL':
-      return sql`${lhs} is null`;
-    case 'IS NOT NULL':
-      return sql`${lhs} is not null`;
-    case 'IN':
-      return sql`${lhs} in (${sql.join(value as string[])})`;
-    case 'NOT IN':
-      return sql`${lhs} not in (${sql.join(value as string[])})`;
-    case 'LIKE':
-      return dialect === 'sqlite' ? sql`${lhs} glob ${likeToGlob(value as string)}` : sql`${lhs} like ${value as string} escape ''`;
-    case 'ILIKE':
-      return dialect === 'sqlite' ? sql`lower(${lhs}) glob lower(${likeToGlob(value as string)})` : sql`${lhs} ilike ${value as string} escape ''`;
-    default:
-      return sql`${lhs} ${sql.raw(op === '!=' ? '<>' : op)} ${value as string | number}`;
-  }
-}
-
-/** Text sorts by code point in both databases (PostgreSQL's default collation would not). */
-export function textOrder(dialect: DialectName, expr: Sql): Sql {
-  return dialect === 'postgres' ? sql`${expr} collate "C"` : expr;
-}
-
 /** The latest value of a metric (highest step, then newest, then last logged), or NULL. */
 function latestMetric(key: string): Sql {
   return sql`(select m.value from run_metrics m where m.run_id = r.id and m.key = ${key} order by m.step desc, m.timestamp desc, m.id desc limit 1)`;
 }
 
 /** Run attributes as MLflow shows them (tracking-routes' runInfo): the same defaults. */
-function runAttribute(key: string): { expr: Sql; text: boolean } {
-  switch (key) {
-    case 'run_id':
-      return { expr: sql`r.id`, text: true };
-    case 'run_name':
-      return { expr: sql`coalesce(r.name, '')`, text: true };
-    case 'user_id':
-      return { expr: sql`r.created_by`, text: true };
-    case 'status':
-      return { expr: sql`r.status`, text: true };
-    case 'artifact_uri':
-      return { expr: sql`('mlflow-artifacts:/' || coalesce(r.experiment_id, '0') || '/' || r.id || '/artifacts')`, text: true };
-    case 'start_time':
-      return { expr: sql`coalesce(r.start_time, r.created_at)`, text: false };
-    default:
-      return { expr: sql`r.end_time`, text: false };
-  }
-}
+const RUN_ATTRIBUTES: Record<string, Operand> = {
+  run_id: { kind: 'value', expr: sql`r.id` },
+  run_name: { kind: 'value', expr: sql`r.name`, emptyIfNull: true },
+  user_id: { kind: 'value', expr: sql`r.created_by` },
+  status: { kind: 'value', expr: sql`r.status` },
+  artifact_uri: { kind: 'value', expr: sql`('mlflow-artifacts:/' || coalesce(r.experiment_id, '0') || '/' || r.id || '/artifacts')` },
+  start_time: { kind: 'value', expr: sql`coalesce(r.start_time, r.created_at)`, numeric: true },
+  end_time: { kind: 'value', expr: sql`r.end_time`, numeric: true },
+};
 
-function runValue(dialect: DialectName, type: RunOrderKey['type'], key: string): { expr: Sql; text: boolean } {
-  if (type === 'metric') return { expr: latestMetric(key), text: false };
-  if (type === 'param') return { expr: jsonField(dialect, 'r.params', key), text: true };
-  if (type === 'tag') return { expr: jsonField(dialect, 'r.tags', key), text: true };
-  return runAttribute(key);
-}
-
-/** A number compared with a bigint column: fractions compare as doubles (PostgreSQL refuses '1.5' as a bigint). */
-function numericComparison(dialect: DialectName, expr: Sql, op: RunFilterClause['op'], value: number): Sql {
-  return comparison(dialect, Number.isInteger(value) ? expr : sql`cast(${expr} as double precision)`, op, value);
-}
-
-/** A dataset clause holds when any dataset input of the run satisfies it (MLflow's `any`). */
-function datasetPredicate(dialect: DialectName, c: RunFilterClause): Sql {
-  if (dialect === 'sqlite') {
-    const field = c.key === 'context' ? sql`json_extract(d.value, '$.tags."mlflow.data.context"')` : sql`json_extract(d.value, ${`$.${c.key}`})`;
-    return sql`exists (select 1 from json_each(r.datasets) d where ${comparison(dialect, field, c.op, c.value)})`;
-  }
-  const field = c.key === 'context' ? sql`(d.v -> 'tags' ->> 'mlflow.data.context')` : sql`(d.v ->> ${sql.lit(c.key)})`;
-  return sql`exists (select 1 from jsonb_array_elements(cast(r.datasets as jsonb)) as d(v) where ${comparison(dialect, field, c.op, c.value)})`;
-}
-
-function clausePredicate(dialect: DialectName, c: RunFilterClause): Sql {
-  if (c.type === 'dataset') return datasetPredicate(dialect, c);
-  const { expr, text } = runValue(dialect, c.type, c.key);
-  if (!text && typeof c.value === 'number') return numericComparison(dialect, expr, c.op, c.value);
-  return comparison(dialect, expr, c.op, c.value);
+/** How run search reads metrics (latest value), params and tags (JSON columns), attributes and datasets. */
+function runTarget(dialect: SqlDialect): SearchTarget {
+  return {
+    attributes: RUN_ATTRIBUTES,
+    keyed: {
+      metric: (key) => ({ kind: 'value', expr: latestMetric(key), numeric: true }),
+      param: (key) => ({ kind: 'value', expr: dialect.jsonText(sql`r.params`, [key]) }),
+      tag: (key) => ({ kind: 'value', expr: dialect.jsonText(sql`r.tags`, [key]) }),
+      // A dataset clause holds when any dataset input of the run satisfies it (MLflow's `any`).
+      dataset: (key) => {
+        const { from, element } = dialect.jsonElements(sql`r.datasets`, 'd');
+        return { kind: 'any', from, value: dialect.jsonText(element, key === 'context' ? ['tags', 'mlflow.data.context'] : [key]) };
+      },
+    },
+  };
 }
 
 function scopePredicate(s: RunScope): Sql {
@@ -292,22 +231,19 @@ function scopePredicate(s: RunScope): Sql {
  * MLflow's order: each key with runs lacking it last whichever the direction, then start time
  * newest first (unless ordered by it), then run id.
  */
-function orderBy(dialect: DialectName, order: readonly RunOrderKey[]): Sql {
-  const parts: Sql[] = [];
-  for (const o of order) {
-    const { expr, text } = runValue(dialect, o.type, o.key);
-    parts.push(sql`case when ${expr} is null then 1 else 0 end`);
-    parts.push(sql`${text ? textOrder(dialect, expr) : expr} ${sql.raw(o.ascending ? 'asc' : 'desc')}`);
-  }
-  if (!order.some((o) => o.type === 'attribute' && o.key === 'start_time')) parts.push(sql`coalesce(r.start_time, r.created_at) desc`);
-  parts.push(sql`${textOrder(dialect, sql`r.id`)} asc`);
-  return sql.join(parts);
+function runOrder(target: SearchTarget, order: readonly RunOrderKey[]): OrderTerm[] {
+  const terms = order.map((o) => operandOrder(o.type === 'attribute' ? target.attributes[o.key] : target.keyed[o.type]!(o.key), !o.ascending));
+  if (!order.some((o) => o.type === 'attribute' && o.key === 'start_time')) terms.push({ expr: sql`coalesce(r.start_time, r.created_at)`, desc: true });
+  terms.push({ expr: sql`r.id`, desc: false, text: true });
+  return terms;
 }
 
-export async function searchRuns(db: Kysely<Database>, q: RunSearchQuery): Promise<RunRecord[]> {
+async function searchRuns(db: Kysely<Database>, dialect: SqlDialect, q: RunSearchQuery): Promise<RunRecord[]> {
   const scopes = q.scopes.filter((s) => s.experimentIds.length > 0);
   if (scopes.length === 0 || q.limit <= 0) return [];
-  const where = [sql`(${sql.join(scopes.map(scopePredicate), sql` or `)})`, ...q.clauses.map((c) => clausePredicate(q.dialect, c))];
-  const rows = await sql<Selectable<RunsTable>>`select r.* from runs r where ${sql.join(where, sql` and `)} order by ${orderBy(q.dialect, q.order)} limit ${q.limit} offset ${q.offset}`.execute(db);
+  const target = runTarget(dialect);
+  const where = [sql`(${sql.join(scopes.map(scopePredicate), sql` or `)})`, ...filterSql(dialect, q.clauses, target)];
+  const order = orderSql(dialect, runOrder(target, q.order));
+  const rows = await sql<Selectable<RunsTable>>`select r.* from runs r where ${sql.join(where, sql` and `)} order by ${order} limit ${q.limit} offset ${q.offset}`.execute(db);
   return rows.rows.map(toRun);
 }

@@ -203,5 +203,3 @@ export interface Database {
   model_tags: ModelTagsTable;
   version_tags: VersionTagsTable;
 }
-
-export type DialectName = 'sqlite' | 'postgres';

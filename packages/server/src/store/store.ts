@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { BerthError } from '@berth/core';
-import type { Database, DialectName } from './schema.js';
+import type { Database } from './schema.js';
+import type { OpenedDatabase, SqlDialect } from './dialects/sql-dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { ModelRepo } from './models.js';
 import { VersionRepo } from './versions.js';
@@ -10,7 +11,7 @@ import { UploadRepo } from './uploads.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
 import { isSerializationFailure, translateStoreError } from './errors.js';
-import { PostgresHotReads, SqliteHotReads, type HotReads } from './hot-reads.js';
+import type { HotReads } from './hot-reads.js';
 
 /** The repositories of every aggregate, bound to one executor (the pool or a transaction). */
 export class StoreTx {
@@ -24,24 +25,22 @@ export class StoreTx {
   readonly loggedModels: LoggedModelRepo;
   readonly artifacts: ArtifactRepo;
 
-  constructor(db: Kysely<Database>, dialect: DialectName) {
-    // Row locks for read-modify-write (tag merges): PostgreSQL needs FOR UPDATE under READ
-    // COMMITTED; SQLite has one writer at a time and no such clause.
-    const lock = dialect === 'postgres';
-    this.models = new ModelRepo(db, lock);
-    this.versions = new VersionRepo(db, lock);
+  constructor(db: Kysely<Database>, dialect: SqlDialect) {
+    this.models = new ModelRepo(db, dialect);
+    this.versions = new VersionRepo(db, dialect);
     this.aliases = new AliasRepo(db);
     this.audit = new AuditRepo(db);
     this.uploads = new UploadRepo(db);
-    this.runs = new RunRepo(db, lock);
-    this.experiments = new ExperimentRepo(db);
+    this.runs = new RunRepo(db, dialect);
+    this.experiments = new ExperimentRepo(db, dialect);
     this.loggedModels = new LoggedModelRepo(db);
     this.artifacts = new ArtifactRepo(db);
   }
 }
 
 export interface Store {
-  readonly dialect: DialectName;
+  /** The database's answers to dialect questions (for migrations and store-level tooling). */
+  readonly dialect: SqlDialect;
   /** Repositories for reads outside a transaction. */
   readonly read: StoreTx;
   /**
@@ -81,7 +80,7 @@ class KyselyStore implements Store {
 
   constructor(
     readonly db: Kysely<Database>,
-    readonly dialect: DialectName,
+    readonly dialect: SqlDialect,
     readonly hot: HotReads,
     private readonly externalVersion: (() => number) | undefined,
     private readonly onClose: () => Promise<void> | void,
@@ -94,7 +93,7 @@ class KyselyStore implements Store {
   }
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    if (this.dialect !== 'sqlite') return this.transactionOnce(fn);
+    if (!this.dialect.singleWriter) return this.transactionOnce(fn);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn: fn as (tx: StoreTx) => Promise<unknown>, resolve: resolve as (v: unknown) => void, reject });
       if (!this.draining) {
@@ -165,7 +164,7 @@ class KyselyStore implements Store {
   }
 }
 
-function provider(dialect: DialectName): MigrationProvider {
+function provider(dialect: SqlDialect): MigrationProvider {
   return {
     async getMigrations() {
       const out: Record<string, Migration> = {};
@@ -175,7 +174,7 @@ function provider(dialect: DialectName): MigrationProvider {
   };
 }
 
-export async function migrate(db: Kysely<Database>, dialect: DialectName): Promise<void> {
+export async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promise<void> {
   const migrator = new Migrator({ db, provider: provider(dialect), migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
@@ -189,17 +188,14 @@ export async function migrate(db: Kysely<Database>, dialect: DialectName): Promi
  * default, `postgres://…` / `postgresql://…` for PostgreSQL. Applies pending migrations.
  */
 export async function openStore(url: string, opts: { poolSize?: number } = {}): Promise<Store> {
+  let opened: OpenedDatabase;
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const { createPostgresDb } = await import('./dialects/postgres.js');
-    const { db, close } = await createPostgresDb(url, opts.poolSize);
-    await migrate(db, 'postgres');
-    return new KyselyStore(db, 'postgres', new PostgresHotReads(db), undefined, close);
+    const { openPostgres } = await import('./dialects/postgres.js');
+    opened = await openPostgres(url, opts.poolSize);
+  } else {
+    const { openSqlite } = await import('./dialects/sqlite.js');
+    opened = openSqlite(url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url);
   }
-  const file = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
-  const { createSqliteDb } = await import('./dialects/sqlite.js');
-  const { db, handle } = createSqliteDb(file);
-  await migrate(db, 'sqlite');
-  // PRAGMA data_version changes when another connection (another process) commits.
-  const dataVersion = handle.prepare('pragma data_version').pluck();
-  return new KyselyStore(db, 'sqlite', new SqliteHotReads(handle, db), () => dataVersion.get() as number, () => db.destroy());
+  await migrate(opened.db, opened.dialect);
+  return new KyselyStore(opened.db, opened.dialect, opened.hotReads(), opened.dataVersion, () => opened.close());
 }

@@ -1,9 +1,10 @@
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { BerthError, type ExperimentFilterClause, type ExperimentOrderKey } from '@berth/core';
 import { uniquely } from './errors.js';
-import type { ArtifactsTable, Database, DialectName, ExperimentsTable, LoggedModelsTable } from './schema.js';
+import type { ArtifactsTable, Database, ExperimentsTable, LoggedModelsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
-import { comparison, jsonField, textOrder } from './runs.js';
+import { filterSql, orderSql, type OrderTerm, type SearchTarget } from './search-sql.js';
+import type { SqlDialect } from './dialects/sql-dialect.js';
 
 export interface ExperimentRecord {
   id: string;
@@ -61,7 +62,10 @@ const toLoggedModel = (r: Selectable<LoggedModelsTable>): LoggedModelRecord => (
 const toArtifact = (r: Selectable<ArtifactsTable>): ArtifactRecord => ({ path: r.path, sha256: r.sha256, size: Number(r.size), updated_at: Number(r.updated_at) });
 
 export class ExperimentRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+  ) {}
 
   async nextId(): Promise<string> {
     const r = await this.db
@@ -107,8 +111,9 @@ export class ExperimentRepo {
   /** MLflow's search_experiments: stages, filter clauses, order, one page by offset. */
   async search(q: ExperimentSearchQuery): Promise<ExperimentRecord[]> {
     if (q.stages.length === 0 || q.limit <= 0) return [];
-    const where = [sql`e.lifecycle_stage in (${sql.join([...q.stages])})`, ...q.clauses.map((c) => experimentPredicate(q.dialect, c))];
-    const rows = await sql<Selectable<ExperimentsTable>>`select e.* from experiments e where ${sql.join(where, sql` and `)} order by ${experimentOrder(q.dialect, q.order)} limit ${q.limit} offset ${q.offset}`.execute(this.db);
+    const where = [sql`e.lifecycle_stage in (${sql.join([...q.stages])})`, ...filterSql(this.dialect, q.clauses, experimentTarget(this.dialect))];
+    const order = orderSql(this.dialect, experimentOrder(q.order));
+    const rows = await sql<Selectable<ExperimentsTable>>`select e.* from experiments e where ${sql.join(where, sql` and `)} order by ${order} limit ${q.limit} offset ${q.offset}`.execute(this.db);
     return rows.rows.map(toExperiment);
   }
 
@@ -121,7 +126,6 @@ export class ExperimentRepo {
 }
 
 export interface ExperimentSearchQuery {
-  dialect: DialectName;
   stages: readonly ('active' | 'deleted')[];
   clauses: readonly ExperimentFilterClause[];
   /** Empty for MLflow's default order: newest first, then id. */
@@ -130,38 +134,31 @@ export interface ExperimentSearchQuery {
   limit: number;
 }
 
-type Sql = RawBuilder<unknown>;
-
-function experimentValue(key: string): { expr: Sql; text: boolean } {
-  switch (key) {
-    case 'name':
-      return { expr: sql`e.name`, text: true };
-    case 'experiment_id':
-      return { expr: sql`e.id`, text: true };
-    case 'creation_time':
-      return { expr: sql`e.created_at`, text: false };
-    default:
-      return { expr: sql`e.updated_at`, text: false };
-  }
+function experimentTarget(dialect: SqlDialect): SearchTarget {
+  return {
+    attributes: {
+      name: { kind: 'value', expr: sql`e.name` },
+      experiment_id: { kind: 'value', expr: sql`e.id` },
+      creation_time: { kind: 'value', expr: sql`e.created_at`, numeric: true },
+      last_update_time: { kind: 'value', expr: sql`e.updated_at`, numeric: true },
+    },
+    keyed: { tag: (key) => ({ kind: 'value', expr: dialect.jsonText(sql`e.tags`, [key]) }) },
+  };
 }
 
-function experimentPredicate(dialect: DialectName, c: ExperimentFilterClause): Sql {
-  if (c.type === 'tag') return comparison(dialect, jsonField(dialect, 'e.tags', c.key), c.op, c.value);
-  const { expr } = experimentValue(c.key);
-  if (typeof c.value === 'number' && !Number.isInteger(c.value)) return comparison(dialect, sql`cast(${expr} as double precision)`, c.op, c.value);
-  return comparison(dialect, expr, c.op, c.value);
-}
+const EXPERIMENT_ORDER: Record<ExperimentOrderKey['key'], Omit<OrderTerm, 'desc'>> = {
+  name: { expr: sql`e.name`, text: true },
+  // Ids are decimal strings from a counter: numeric order is creation order.
+  experiment_id: { expr: sql`cast(e.id as integer)` },
+  creation_time: { expr: sql`e.created_at` },
+  last_update_time: { expr: sql`e.updated_at` },
+};
 
 /** MLflow's experiment order: the keys asked for, then the id (descending, as MLflow's tie-break); by default newest first. */
-function experimentOrder(dialect: DialectName, order: readonly ExperimentOrderKey[]): Sql {
+function experimentOrder(order: readonly ExperimentOrderKey[]): OrderTerm[] {
   const keys: ExperimentOrderKey[] = order.length ? [...order] : [{ key: 'creation_time', ascending: false }, { key: 'experiment_id', ascending: true }];
   if (!keys.some((k) => k.key === 'experiment_id')) keys.push({ key: 'experiment_id', ascending: false });
-  return sql.join(
-    keys.map((k) => {
-      const expr = k.key === 'experiment_id' ? sql`cast(e.id as integer)` : k.key === 'name' ? textOrder(dialect, sql`e.name`) : experimentValue(k.key).expr;
-      return sql`${expr} ${sql.raw(k.ascending ? 'asc' : 'desc')}`;
-    }),
-  );
+  return keys.map((k) => ({ ...EXPERIMENT_ORDER[k.key], desc: !k.ascending }));
 }
 
 export class LoggedModelRepo {
@@ -196,9 +193,11 @@ export class ArtifactRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
   async set(a: ArtifactRecord): Promise<void> {
-    const existing = await this.db.selectFrom('artifacts').select('path').where('path', '=', a.path).executeTakeFirst();
-    if (existing) await this.db.updateTable('artifacts').set({ sha256: a.sha256, size: a.size, updated_at: a.updated_at }).where('path', '=', a.path).execute();
-    else await this.db.insertInto('artifacts').values(a).execute();
+    await this.db
+      .insertInto('artifacts')
+      .values(a)
+      .onConflict((oc) => oc.column('path').doUpdateSet({ sha256: a.sha256, size: a.size, updated_at: a.updated_at }))
+      .execute();
   }
 
   async find(path: string): Promise<ArtifactRecord | undefined> {

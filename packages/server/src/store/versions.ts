@@ -2,7 +2,8 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dependency, FilterClause, ManifestFile, Stage, VersionStatus } from '@berth/core';
 import type { Database, VersionsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
-import { afterSql, clausePredicates, orderBySql, whereSql, type OrderKey, type SearchSqlOptions } from './search-sql.js';
+import { afterSql, filterSql, keysetOrder, orderSql, tagRows, whereSql, type OrderKey, type SearchSqlOptions, type SearchTarget } from './search-sql.js';
+import type { SqlDialect } from './dialects/sql-dialect.js';
 
 export interface VersionRecord {
   id: number;
@@ -52,14 +53,12 @@ const FILE_CHUNK = 500;
 export class VersionRepo {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly rowLocks = false,
+    private readonly dialect: SqlDialect,
   ) {}
 
   /** Like find, and holds the row until the transaction ends (read-modify-write). */
   async lock(modelId: number, version: number): Promise<VersionRecord | undefined> {
-    let q = this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).where('version', '=', version);
-    if (this.rowLocks) q = q.forUpdate();
-    const row = await q.executeTakeFirst();
+    const row = await this.dialect.lockRows(this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).where('version', '=', version)).executeTakeFirst();
     return row && toVersion(row);
   }
 
@@ -281,18 +280,25 @@ export class VersionRepo {
   }
 
   /**
-   * Versions for a search, narrowed in SQL by what the indexes serve (model ids, run ids,
-   * version bounds); the caller applies the remaining clauses. Joined with the model name.
-   */
-  /**
    * One page of a version search, in SQL: every clause a predicate, ordered by `order` (whose
    * last key must be unique), starting after the keyset position `after`. Columns: `v.*` and
    * `m.name`.
    */
   async search(opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number }): Promise<(VersionRecord & { model_name: string })[]> {
-    const preds = clausePredicates(opts.clauses, { name: 'm.name', tags: { table: 'version_tags', owner: 'version_id', id: 'v.id' }, runId: 'v.run_id', source: 'v.source', version: 'v.version' }, opts);
+    const target: SearchTarget = {
+      attributes: {
+        name: { kind: 'value', expr: sql`m.name` },
+        // A missing run id or source compares as ''.
+        run_id: { kind: 'value', expr: sql`v.run_id`, emptyIfNull: true },
+        source_path: { kind: 'value', expr: sql`v.source`, emptyIfNull: true },
+        version_number: { kind: 'value', expr: sql`v.version`, numeric: true },
+      },
+      keyed: { tag: tagRows('version_tags', 'version_id', 'v.id', opts.absentIsNotEqual) },
+    };
+    const preds = filterSql(this.dialect, opts.clauses, target);
     if (opts.after) preds.push(afterSql(opts.order, opts.after));
-    const { rows } = await sql<Selectable<VersionsTable> & { model_name: string }>`select v.*, m.name as model_name from versions v join models m on m.id = v.model_id ${whereSql(preds)} order by ${orderBySql(opts.order)} limit ${opts.limit}`.execute(this.db);
+    const order = orderSql(this.dialect, keysetOrder(opts.order));
+    const { rows } = await sql<Selectable<VersionsTable> & { model_name: string }>`select v.*, m.name as model_name from versions v join models m on m.id = v.model_id ${whereSql(preds)} order by ${order} limit ${opts.limit}`.execute(this.db);
     return rows.map((r) => ({ ...toVersion(r), model_name: r.model_name }));
   }
 }

@@ -1,17 +1,14 @@
 import { sql, type Kysely } from 'kysely';
-import type { DialectName } from '../schema.js';
+import type { SqlDialect } from '../dialects/sql-dialect.js';
 
 /**
  * The first schema. Migrations are append-only: never edit a released one, add the next.
  * Integer ids: SQLite's INTEGER PRIMARY KEY AUTOINCREMENT (never reuses an id), PostgreSQL's
  * identity column. Timestamps are bigint milliseconds.
  */
-export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
-  const id = (table: string) =>
-    dialect === 'sqlite'
-      ? db.schema.createTable(table).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-      : db.schema.createTable(table).addColumn('id', 'integer', (c) => c.primaryKey().generatedAlwaysAsIdentity());
-  const big = dialect === 'sqlite' ? 'integer' : 'bigint';
+export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  const id = (table: string) => db.schema.createTable(table).addColumn('id', 'integer', dialect.serialId);
+  const big = dialect.bigint;
 
   await id('models')
     .addColumn('name', 'text', (c) => c.notNull().unique())

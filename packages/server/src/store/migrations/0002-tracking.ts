@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { DialectName } from '../schema.js';
+import type { SqlDialect } from '../dialects/sql-dialect.js';
 
 /**
  * Tracking for the MLflow front (issue 3): experiments, the MLflow fields of runs, logged
@@ -7,8 +7,8 @@ import type { DialectName } from '../schema.js';
  * store; this table says which blob each artifact path holds, so registering a run's model
  * snapshots it by digest without copying bytes.
  */
-export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
-  const big = dialect === 'sqlite' ? 'integer' : 'bigint';
+export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  const big = dialect.bigint;
   await db.schema
     .createTable('experiments')
     .addColumn('id', 'text', (c) => c.primaryKey())

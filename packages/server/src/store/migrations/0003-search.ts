@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { DialectName } from '../schema.js';
+import type { SqlDialect } from '../dialects/sql-dialect.js';
 
 /**
  * Search from indexes (issue 3): tags of models and versions as rows, so a tag clause is an
@@ -8,7 +8,7 @@ import type { DialectName } from '../schema.js';
  * The JSON `tags` columns stay the copy that reads return; the repositories write both in the
  * same statement sequence of one transaction.
  */
-export async function up(db: Kysely<unknown>, _dialect: DialectName): Promise<void> {
+export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<void> {
   await db.schema
     .createTable('model_tags')
     .addColumn('model_id', 'integer', (c) => c.notNull().references('models.id'))

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DialectName } from '../schema.js';
+import type { SqlDialect } from '../dialects/sql-dialect.js';
 import * as m0001 from './0001-init.js';
 import * as m0002 from './0002-tracking.js';
 import * as m0003 from './0003-search.js';
@@ -7,7 +7,7 @@ import * as m0004 from './0004-runs-index.js';
 
 export interface BerthMigration {
   name: string;
-  up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
+  up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void>;
 }
 
 /** Bundled with the code, applied in order; append only. */
