@@ -24,17 +24,7 @@ function validateDependencies(deps: unknown): Dependency[] {
 }
 
 /** A version's fields once checked: what the version row and its manifest are made of. */
-export interface CheckedVersion {
-  files: ManifestFile[];
-  digest: string;
-  size: number;
-  metadata: Record<string, unknown>;
-  tags: Record<string, string>;
-  description: string;
-  source: string | null;
-  run_id: string | null;
-  dependencies: Dependency[];
-}
+export type CheckedVersion = Pick<VersionRecord, 'digest' | 'size' | 'metadata' | 'tags' | 'description' | 'source' | 'run_id' | 'dependencies'> & { files: ManifestFile[] };
 
 /** Checks every field of a version to create, without I/O: nothing is stored for a body refused here. */
 export function checkVersionInput(input: CreateVersionInput): CheckedVersion {
