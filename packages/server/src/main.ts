@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { openStore } from './store/store.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
+import { PartStaging } from './blobs/part-staging.js';
 import { Registry } from './registry/registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './registry/deps.js';
 import { systemClock } from './registry/actor.js';
@@ -22,7 +24,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const store = await openStore(config.db);
   const blobs = await FsBlobStore.open(config.blobs);
   await blobs.cleanTemp(3600 * 1000);
-  const registry = new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
+  // Multipart parts wait beside the blobs they become, on the same disk.
+  const partStaging = new PartStaging(join(blobs.root, 'multipart'));
+  const registry = new Registry({ store, blobs, partStaging, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
   const app = await buildApp({ registry, bodyLimit: config.bodyLimit, logger: config.logLevel === 'silent' ? false : { level: config.logLevel } });
   if (warning) app.log.warn(warning);
   try {

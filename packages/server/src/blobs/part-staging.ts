@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, invalid, notFound } from '@berth/core';
-import type { BlobStore } from './blob-store.js';
-import { FsBlobStore } from './fs-blob-store.js';
+import type { OpenedPart, OpenPartsResult, PartStore, StagedPart } from './part-store.js';
 
 /** Session ids are chosen by the caller; anything else is treated as absent, never as a path. */
 const SESSION_ID = /^[0-9a-f]{32,128}$/;
@@ -15,21 +14,8 @@ const PART_FILE = /^(\d+)\.([0-9a-f]{64})$/;
 const META_FILE = 'session.json';
 /** Small write buffer per part stream: many parts arrive at once, memory must stay flat. */
 const WRITE_BUFFER = 256 * 1024;
-
-export interface StagedPart {
-  partNumber: number;
-  sha256: string;
-  size: number;
-}
-
-export interface OpenedPart {
-  partNumber: number;
-  size: number;
-  handle: FileHandle;
-}
-
-/** What `openParts` found: every wanted part opened, or the first one absent or different. */
-export type OpenPartsResult = { ok: true; parts: OpenedPart[] } | { ok: false; partNumber: number; actual?: string };
+/** Read chunks when parts are assembled: one part streams at a time. */
+const READ_CHUNK = 1024 * 1024;
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -48,7 +34,7 @@ function gone(id: string): BerthError {
  *
  * Pure file handling: what a session means, and who may touch it, is the caller's business.
  */
-export class PartStaging {
+export class PartStaging implements PartStore {
   /** Per-session chains serialising the short steps that rename, list or open parts. */
   private readonly locks = new Map<string, Promise<void>>();
   /** Sessions with a part being written in this process, which `sweep` leaves alone. */
@@ -200,10 +186,10 @@ export class PartStaging {
       try {
         for (const w of wanted) {
           const handle = await open(join(this.dir(id), `${w.partNumber}.${w.sha256}`), 'r');
-          opened.push({ partNumber: w.partNumber, size: (await handle.stat()).size, handle });
+          opened.push(openedPart(w.partNumber, (await handle.stat()).size, handle));
         }
       } catch (err) {
-        await Promise.all(opened.map((o) => o.handle.close().catch(() => {})));
+        await Promise.all(opened.map((o) => o.close()));
         throw err;
       }
       return { ok: true, parts: opened };
@@ -249,7 +235,7 @@ export class PartStaging {
   }
 }
 
-/** Where multipart parts wait for a blob store: a folder beside its blobs, or undefined when it has none. */
-export function partStagingFor(blobs: BlobStore): PartStaging | undefined {
-  return blobs instanceof FsBlobStore ? new PartStaging(join(blobs.root, 'multipart')) : undefined;
+/** The read stream closes the handle when it ends or is destroyed; `close` covers a part never read. */
+function openedPart(partNumber: number, size: number, handle: FileHandle): OpenedPart {
+  return { partNumber, size, read: () => handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK }), close: () => handle.close().catch(() => {}) };
 }

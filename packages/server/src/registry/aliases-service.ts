@@ -20,6 +20,7 @@ import type { ModelRecord } from '../store/models.js';
 import { requireRole, type Actor } from './actor.js';
 import { cleanReason, conflict, protectedReason, requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { toWireAlias, toWireHistory } from './wire.js';
+import { recordChange } from './changes.js';
 
 export interface AliasMove {
   alias: string;
@@ -104,39 +105,34 @@ export class AliasService {
     const now = this.deps.clock.now();
     if (m.version === null) {
       if (!cur) throw notFound(`alias ${model.name}@${m.alias} is not set`, { alias: m.alias });
-      if (!(await tx.aliases.compareAndDelete(model.id, m.alias, cur.version))) throw await this.raced(tx, model, m.alias, cur.version);
+      await this.removeIn(tx, actor, now, model, m.alias, cur.version, recorded);
+      return undefined;
+    }
+    await requireVersion(tx, model, m.version);
+    if (cur && cur.version === m.version) return toWireAlias(model.name, cur, model.protected_aliases);
+    if (cur) {
+      if (!(await tx.aliases.compareAndSet(model.id, m.alias, cur.version, m.version, actor.name, now))) throw await this.raced(tx, model, m.alias, cur.version);
     } else {
-      await requireVersion(tx, model, m.version);
-      if (cur && cur.version === m.version) return toWireAlias(model.name, cur, model.protected_aliases);
-      if (cur) {
-        if (!(await tx.aliases.compareAndSet(model.id, m.alias, cur.version, m.version, actor.name, now))) throw await this.raced(tx, model, m.alias, cur.version);
-      } else {
-        try {
-          await tx.aliases.insert({ model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now });
-        } catch (err) {
-          if (err instanceof BerthError && err.code === 'ALREADY_EXISTS') {
-            throw conflict(`${m.alias} was set by someone else meanwhile; nothing was changed`, { alias: m.alias, expected: null, current: 'unknown' });
-          }
-          throw err;
+      try {
+        await tx.aliases.insert({ model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now });
+      } catch (err) {
+        if (err instanceof BerthError && err.code === 'ALREADY_EXISTS') {
+          throw conflict(`${m.alias} was set by someone else meanwhile; nothing was changed`, { alias: m.alias, expected: null, current: 'unknown' });
         }
+        throw err;
       }
     }
-    const action = m.version === null ? 'alias.delete' : 'alias.set';
-    const e = await tx.audit.append({
-      at: now,
-      actor: actor.name,
-      action,
-      model_id: model.id,
-      model: model.name,
-      subject_type: 'alias',
-      subject: `${model.name}@${m.alias}`,
-      before: current === null ? null : { version: current },
-      after: m.version === null ? null : { version: m.version },
-      reason: recorded,
-    });
-    await tx.aliases.appendHistory({ seq: e.seq, model_id: model.id, alias: m.alias, action, from_version: current, to_version: m.version, actor: actor.name, at: now, reason: recorded });
-    if (m.version === null) return undefined;
+    await recordChange(tx, actor, now, { action: 'alias.set', subject: { type: 'alias', model, alias: m.alias, from: current, to: m.version }, reason: recorded });
     return toWireAlias(model.name, { model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now }, model.protected_aliases);
+  }
+
+  /**
+   * Inside a transaction: deletes an alias that is at `version` and not frozen, and records
+   * it; CONFLICT when it moved meanwhile. Deleting a version removes its aliases through here too.
+   */
+  async removeIn(tx: StoreTx, actor: Actor, now: number, model: ModelRecord, alias: string, version: number, reason: string | null): Promise<void> {
+    if (!(await tx.aliases.compareAndDelete(model.id, alias, version))) throw await this.raced(tx, model, alias, version);
+    await recordChange(tx, actor, now, { action: 'alias.delete', subject: { type: 'alias', model, alias, from: version, to: null }, reason });
   }
 
   private async raced(tx: StoreTx, model: ModelRecord, alias: string, expected: number): Promise<BerthError> {
@@ -155,21 +151,13 @@ export class AliasService {
       if (cur.frozen === frozen) return toWireAlias(model.name, cur, model.protected_aliases);
       const now = this.deps.clock.now();
       await tx.aliases.setFrozen(model.id, alias, frozen, actor.name, now);
-      const action = frozen ? 'alias.freeze' : 'alias.unfreeze';
-      const recorded = cleanReason(reason);
-      const e = await tx.audit.append({
-        at: now,
-        actor: actor.name,
-        action,
-        model_id: model.id,
-        model: model.name,
-        subject_type: 'alias',
-        subject: `${model.name}@${alias}`,
+      await recordChange(tx, actor, now, {
+        action: frozen ? 'alias.freeze' : 'alias.unfreeze',
+        subject: { type: 'alias', model, alias, from: cur.version, to: cur.version },
         before: { version: cur.version, frozen: cur.frozen },
         after: { version: cur.version, frozen },
-        reason: recorded,
+        reason: cleanReason(reason),
       });
-      await tx.aliases.appendHistory({ seq: e.seq, model_id: model.id, alias, action, from_version: cur.version, to_version: cur.version, actor: actor.name, at: now, reason: recorded });
       return toWireAlias(model.name, { ...cur, frozen, updated_by: actor.name, updated_at: now }, model.protected_aliases);
     });
   }

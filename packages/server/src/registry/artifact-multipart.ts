@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BerthError, invalid, notFound, validateFilePath } from '@berth/core';
-import { partStagingFor, type OpenedPart, type PartStaging } from '../blobs/part-staging.js';
+import type { OpenedPart, PartStore } from '../blobs/part-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
-import type { ArtifactRecord, TrackingService } from './tracking-service.js';
+import type { ArtifactService } from './artifacts-service.js';
+import type { ArtifactRecord } from './tracking.js';
 
 /** S3's limit, which MLflow's own multipart upload has too. */
 export const MAX_PARTS = 10_000;
@@ -48,7 +49,7 @@ function wholeNumber(v: unknown): number | undefined {
 
 /**
  * Multipart uploads of artifacts (MLflow's `mpu/create|complete|abort`): a large file arrives
- * as numbered parts, in parallel and in any order, each staged on disk beside the blob store;
+ * as numbered parts, in parallel and in any order, each staged in the part store it was given;
  * completing streams the parts in order into the blob store, hashed like any put, and records
  * the artifact exactly as a single upload of the whole file would. The upload id is 160 random
  * bits and is the only thing a part upload carries: like a presigned URL, knowing it is what
@@ -56,25 +57,25 @@ function wholeNumber(v: unknown): number | undefined {
  * and when new ones are created.
  */
 export class ArtifactMultipartService {
-  private readonly staging: PartStaging | undefined;
+  private readonly staging: PartStore | undefined;
   /** Uploads being completed or aborted in this process: their parts are frozen. */
   private readonly closing = new Set<string>();
   private lastSweep = 0;
 
   constructor(
     private readonly deps: RegistryDeps,
-    private readonly tracking: TrackingService,
+    private readonly artifacts: ArtifactService,
   ) {
-    this.staging = deps.partStaging ?? partStagingFor(deps.blobs);
+    this.staging = deps.partStaging;
   }
 
-  /** False when the blob store has no place to stage parts: the MLflow client then uploads whole files. */
+  /** False when this server was given no place to stage parts: the MLflow client then uploads whole files. */
   get supported(): boolean {
     return this.staging !== undefined;
   }
 
-  private store(): PartStaging {
-    if (!this.staging) throw new BerthError('FAILED_PRECONDITION', 'multipart upload is not supported by this blob store');
+  private store(): PartStore {
+    if (!this.staging) throw new BerthError('FAILED_PRECONDITION', 'multipart upload is not supported by this server: it has no place to stage parts');
     return this.staging;
   }
 
@@ -156,10 +157,10 @@ export class ArtifactMultipartService {
       let rec: ArtifactRecord;
       try {
         const total = found.parts.reduce((s, p) => s + p.size, 0);
-        rec = await this.tracking.putArtifact(actor, path, Readable.from(concat(found.parts), { objectMode: false, highWaterMark: READ_CHUNK }), total);
+        rec = await this.artifacts.put(actor, path, Readable.from(concat(found.parts), { objectMode: false, highWaterMark: READ_CHUNK }), total);
       } finally {
-        // Handles no stream reached (the put failed early) are still open.
-        await Promise.all(found.parts.map((p) => p.handle.close().catch(() => {})));
+        // Parts no stream reached (the put failed early) are still open.
+        await Promise.all(found.parts.map((p) => p.close()));
       }
       await this.store().remove(id);
       return rec;
@@ -191,9 +192,9 @@ export class ArtifactMultipartService {
   }
 }
 
-/** The parts' bytes in order; each read stream closes its handle when done or destroyed. */
+/** The parts' bytes in order. */
 async function* concat(parts: OpenedPart[]): AsyncGenerator<Buffer> {
   for (const p of parts) {
-    for await (const chunk of p.handle.createReadStream({ start: 0, highWaterMark: READ_CHUNK })) yield chunk as Buffer;
+    for await (const chunk of p.read()) yield chunk as Buffer;
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, isoTime, normalizeManifest, parseSha256, type ManifestFile, type OpenUploadResult } from '@berth/core';
+import { BerthError, INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, isoTime, normalizeManifest, parseSha256, type ManifestFile, type OpenUploadResult } from '@berth/core';
 import type { BlobInfo, PutResult } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
@@ -8,6 +8,13 @@ import type { RegistryDeps } from './deps.js';
 
 async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
   yield data;
+}
+
+/** Blob store calls in flight at once when a whole manifest is looked at. */
+const CONCURRENCY = 16;
+
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += CONCURRENCY) await Promise.all(items.slice(i, i + CONCURRENCY).map(fn));
 }
 
 export class BlobService {
@@ -27,15 +34,10 @@ export class BlobService {
     const expires = now + this.deps.config.uploadTtlMs;
     await this.deps.store.transaction((tx) => tx.uploads.create(id, distinct, actor.name, now, expires));
     const missing: string[] = [];
-    const CONCURRENCY = 16;
-    for (let i = 0; i < distinct.length; i += CONCURRENCY) {
-      await Promise.all(
-        distinct.slice(i, i + CONCURRENCY).map(async (sha) => {
-          if (await this.deps.blobs.stat(sha)) await this.deps.blobs.touch(sha);
-          else missing.push(sha);
-        }),
-      );
-    }
+    await inBatches(distinct, async (sha) => {
+      if (await this.deps.blobs.stat(sha)) await this.deps.blobs.touch(sha);
+      else missing.push(sha);
+    });
     return { upload_id: id, missing: missing.sort(), expires_at: isoTime(expires) };
   }
 
@@ -74,6 +76,26 @@ export class BlobService {
       if (r.created) storedBytes += data.length;
     }
     return { present: new Set(decoded.keys()), storedBytes };
+  }
+
+  /** Every blob of `files` must be stored, with the declared size; FAILED_PRECONDITION lists those missing. */
+  async requireStored(files: readonly ManifestFile[]): Promise<void> {
+    const sizes = new Map<string, number>();
+    for (const f of files) sizes.set(f.sha256, f.size);
+    const missing: string[] = [];
+    await inBatches([...sizes], async ([sha, size]) => {
+      const info = await this.deps.blobs.stat(sha);
+      if (!info) missing.push(sha);
+      else if (info.size !== size) {
+        const path = files.find((f) => f.sha256 === sha)?.path;
+        throw invalid(`file ${JSON.stringify(path)} declares size ${size} but blob ${sha} has ${info.size} bytes`, { field: 'size', path });
+      }
+    });
+    if (missing.length > 0) {
+      throw new BerthError('FAILED_PRECONDITION', `${missing.length} blob(s) are not uploaded yet: upload them with PUT /api/v1/blobs/<sha256>, then commit again`, {
+        missing: missing.sort(),
+      });
+    }
   }
 
   async put(actor: Actor, sha256: string, body: AsyncIterable<Uint8Array> | Readable, expectedSize?: number): Promise<PutResult> {

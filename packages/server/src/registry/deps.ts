@@ -1,7 +1,7 @@
 import { BerthError, notFound } from '@berth/core';
 import type { Store, StoreTx } from '../store/store.js';
 import type { BlobStore } from '../blobs/blob-store.js';
-import type { PartStaging } from '../blobs/part-staging.js';
+import type { PartStore } from '../blobs/part-store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { Clock } from './actor.js';
@@ -26,8 +26,8 @@ export interface RegistryDeps {
   blobs: BlobStore;
   clock: Clock;
   config: RegistryConfig;
-  /** Where parts of multipart artifact uploads wait; by default a folder beside a local blob store. */
-  partStaging?: PartStaging;
+  /** Where parts of multipart artifact uploads wait; without it MLflow clients upload whole files. */
+  partStaging?: PartStore;
 }
 
 export async function requireModel(tx: StoreTx, name: string): Promise<ModelRecord> {

@@ -2,6 +2,7 @@ import { invalid, type GcResult } from '@berth/core';
 import type { BlobInfo } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
+import { recordChange } from './changes.js';
 
 
 export const DEFAULT_GC_GRACE_SECONDS = 24 * 3600;
@@ -64,20 +65,8 @@ export class GcService {
     }
     await flush();
     if (!dryRun && (result.removed > 0 || expiredUploads > 0)) {
-      await store.transaction((tx) =>
-        tx.audit.append({
-          at: this.deps.clock.now(),
-          actor: actor.name,
-          action: 'blobs.gc',
-          model_id: null,
-          model: null,
-          subject_type: 'system',
-          subject: 'blobs',
-          before: null,
-          after: { removed: result.removed, bytes: result.bytes, expired_uploads: expiredUploads },
-          reason: null,
-        }),
-      );
+      const after = { removed: result.removed, bytes: result.bytes, expired_uploads: expiredUploads };
+      await store.transaction((tx) => recordChange(tx, actor, this.deps.clock.now(), { action: 'blobs.gc', subject: { type: 'system', name: 'blobs' }, after }));
     }
     return result;
   }

@@ -17,6 +17,7 @@ import type { ModelRecord, ModelStats } from '../store/models.js';
 import type { AliasRecord } from '../store/aliases.js';
 import { requireRole, type Actor } from './actor.js';
 import { requireModel, type RegistryDeps } from './deps.js';
+import { recordChange } from './changes.js';
 import { modelSnapshot, toWireModel } from './wire.js';
 
 export interface CreateModelInput {
@@ -66,18 +67,7 @@ export class ModelService {
     const now = this.deps.clock.now();
     if (await tx.models.findByName(name)) throw new BerthError('ALREADY_EXISTS', `model ${JSON.stringify(name)} already exists`, { model: name });
     const m = await tx.models.insert({ name, kind, description, tags, protected_aliases: protectedAliases, created_at: now, updated_at: now });
-    await tx.audit.append({
-      at: now,
-      actor: actor.name,
-      action: 'model.create',
-      model_id: m.id,
-      model: m.name,
-      subject_type: 'model',
-      subject: m.name,
-      before: null,
-      after: modelSnapshot(m),
-      reason: null,
-    });
+    await recordChange(tx, actor, now, { action: 'model.create', subject: { type: 'model', model: m }, after: modelSnapshot(m) });
     return m;
   }
 
@@ -135,18 +125,8 @@ export class ModelService {
       }
       const now = this.deps.clock.now();
       const after = await tx.models.update(before.id, patch, now);
-      await tx.audit.append({
-        at: now,
-        actor: actor.name,
-        action: patch.name !== undefined && patch.name !== before.name ? 'model.rename' : 'model.update',
-        model_id: after.id,
-        model: after.name,
-        subject_type: 'model',
-        subject: after.name,
-        before: modelSnapshot(before),
-        after: modelSnapshot(after),
-        reason: null,
-      });
+      const action = patch.name !== undefined && patch.name !== before.name ? 'model.rename' : 'model.update';
+      await recordChange(tx, actor, now, { action, subject: { type: 'model', model: after }, before: modelSnapshot(before), after: modelSnapshot(after) });
       return after;
     });
     return this.wire(this.deps.store.read, m);
@@ -170,14 +150,15 @@ export class ModelService {
         throw new BerthError('FAILED_PRECONDITION', `model ${name} cannot be deleted: ${pinned.map((d) => `${d.model}:${d.version}`).join(', ')} pin its versions`, { model: name, referenced_by: pinned });
       }
       const now = this.deps.clock.now();
-      for (const a of await tx.aliases.listForModel(m.id)) {
-        const e = await tx.audit.append({ at: now, actor: actor.name, action: 'alias.delete', model_id: m.id, model: m.name, subject_type: 'alias', subject: `${m.name}@${a.alias}`, before: { version: a.version }, after: null, reason: 'model deleted' });
-        await tx.aliases.appendHistory({ seq: e.seq, model_id: m.id, alias: a.alias, action: 'alias.delete', from_version: a.version, to_version: null, actor: actor.name, at: now, reason: 'model deleted' });
-      }
+      // Frozen aliases go too: deleting the model is the admin's decision about all of them.
+      const aliases = await tx.aliases.listForModel(m.id);
       await tx.aliases.deleteAllOfModel(m.id);
+      for (const a of aliases) {
+        await recordChange(tx, actor, now, { action: 'alias.delete', subject: { type: 'alias', model: m, alias: a.alias, from: a.version, to: null }, reason: 'model deleted' });
+      }
       await tx.versions.deleteAllOfModel(m.id);
       await tx.models.delete(m.id);
-      await tx.audit.append({ at: now, actor: actor.name, action: 'model.delete', model_id: m.id, model: m.name, subject_type: 'model', subject: m.name, before: modelSnapshot(m), after: null, reason: null });
+      await recordChange(tx, actor, now, { action: 'model.delete', subject: { type: 'model', model: m }, before: modelSnapshot(m) });
     });
   }
 }

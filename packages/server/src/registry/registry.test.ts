@@ -218,6 +218,55 @@ for (const backend of BACKENDS) {
       assert.equal(h.items.at(-1)?.action, 'alias.delete');
     });
 
+    it('records each alias change in the audit trail and in the alias history, whichever way the alias went', async () => {
+      await push('rec', { a: '1' });
+      await push('rec', { a: '2' });
+      await reg.aliases.set(admin, 'rec', 'staging', { version: 1 });
+      await reg.aliases.set(admin, 'rec', 'champion', { version: 2 });
+      await reg.aliases.setFrozen(admin, 'rec', 'champion', true, ' incident 7 ');
+      await reg.versions.delete(admin, 'rec', 1, { force: true });
+      await reg.models.delete(admin, 'rec', { force: true });
+      const events = (await store.read.audit.list({ afterSeq: 0, limit: 10_000 })).filter((e) => e.model === 'rec' && e.subject_type === 'alias');
+      const seen = events.map(({ action, subject, before, after, reason }) => ({ action, subject, before, after, reason }));
+      assert.deepEqual(seen, [
+        { action: 'alias.set', subject: 'rec@staging', before: null, after: { version: 1 }, reason: null },
+        { action: 'alias.set', subject: 'rec@champion', before: null, after: { version: 2 }, reason: 'no reason given; moved through the api API' },
+        { action: 'alias.freeze', subject: 'rec@champion', before: { version: 2, frozen: false }, after: { version: 2, frozen: true }, reason: 'incident 7' },
+        { action: 'alias.delete', subject: 'rec@staging', before: { version: 1 }, after: null, reason: 'version 1 deleted' },
+        { action: 'alias.delete', subject: 'rec@champion', before: { version: 2 }, after: null, reason: 'model deleted' },
+      ]);
+      const modelId = events[0].model_id as number;
+      const history = await store.read.aliases.history(modelId, 'champion', { limit: 10 });
+      assert.deepEqual(
+        history.map(({ seq, action, from_version, to_version, reason }) => ({ seq, action, from_version, to_version, reason })),
+        events.filter((e) => e.subject === 'rec@champion').map((e, i) => ({ seq: e.seq, action: e.action, from_version: i === 0 ? null : 2, to_version: i === 2 ? null : 2, reason: e.reason })),
+      );
+      assert.equal((await reg.audit.verify()).ok, true);
+    });
+
+    it('keeps one set of run rules whichever front logs to the run', async () => {
+      const native = await reg.runs.create(admin, { experiment: 'rules', params: { lr: '0.1' } });
+      const mlflow = await reg.runs.start(admin, {});
+      const changed = /Changing param values is not allowed\. Param with key='lr' was already logged with value='0\.1'/;
+      await expectCode(reg.runs.log(admin, native.run_id, { params: { lr: '0.2' } }), 'INVALID_ARGUMENT', changed);
+      await expectCode(reg.runs.record(admin, native.run_id, { params: { lr: '0.2' } }), 'INVALID_ARGUMENT', changed);
+      await reg.runs.record(admin, mlflow.run.id, { params: { lr: '0.1' } });
+      await expectCode(reg.runs.log(admin, mlflow.run.id, { params: { lr: '0.3' } }), 'INVALID_ARGUMENT', changed);
+      const status = /Invalid run status DONE: use one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED/;
+      await expectCode(reg.runs.log(admin, native.run_id, { status: 'DONE' }), 'INVALID_ARGUMENT', status);
+      await expectCode(reg.runs.record(admin, mlflow.run.id, { status: 'DONE' }), 'INVALID_ARGUMENT', status);
+      // The same param again, and a dataset logged twice, change nothing.
+      const dataset = { name: 'train', digest: 'd1', source: null };
+      await reg.runs.log(admin, native.run_id, { params: { lr: '0.1' }, datasets: [dataset] });
+      const after = await reg.runs.log(admin, native.run_id, { datasets: [dataset], status: 'FINISHED' });
+      assert.deepEqual(after.params, { lr: '0.1' });
+      assert.deepEqual(after.datasets, [dataset]);
+      assert.equal(after.status, 'FINISHED');
+      await reg.runs.delete(admin, mlflow.run.id);
+      await expectCode(reg.runs.log(admin, mlflow.run.id, { tags: { k: 'v' } }), 'INVALID_ARGUMENT', /must be in the 'active' state/);
+      await expectCode(reg.runs.get('no-such-run'), 'NOT_FOUND', /Run with id=no-such-run not found/);
+    });
+
     it('refuses to delete a version that another version pins', async () => {
       const base = await push('base-llm', { w: 'base' });
       await push('adapter', { a: 'lora' }, { kind: 'adapter', dependencies: [{ model: 'base-llm', version: 1, digest: base.digest }] });

@@ -5,7 +5,9 @@ import { GcService } from './gc-service.js';
 import { ModelService } from './models-service.js';
 import { RunService } from './runs-service.js';
 import { VersionService } from './versions-service.js';
-import { TrackingService } from './tracking-service.js';
+import { ExperimentService } from './experiments-service.js';
+import { LoggedModelService } from './logged-models-service.js';
+import { ArtifactService } from './artifacts-service.js';
 import { SearchService } from './search-service.js';
 import { ArtifactMultipartService } from './artifact-multipart.js';
 import type { RegistryDeps } from './deps.js';
@@ -17,22 +19,26 @@ export class Registry {
   readonly aliases: AliasService;
   readonly audit: AuditService;
   readonly blobs: BlobService;
+  readonly experiments: ExperimentService;
   readonly runs: RunService;
+  readonly loggedModels: LoggedModelService;
+  readonly artifacts: ArtifactService;
   readonly gc: GcService;
-  readonly tracking: TrackingService;
   readonly search: SearchService;
   readonly multipart: ArtifactMultipartService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
     this.blobs = new BlobService(deps);
-    this.tracking = new TrackingService(deps);
-    this.versions = new VersionService(deps, this.models, this.blobs, this.tracking);
+    this.experiments = new ExperimentService(deps);
+    this.runs = new RunService(deps, this.experiments);
+    this.loggedModels = new LoggedModelService(deps, this.experiments, this.runs);
+    this.artifacts = new ArtifactService(deps, this.runs, this.loggedModels);
     this.aliases = new AliasService(deps);
+    this.versions = new VersionService(deps, this.models, this.blobs, this.runs, this.artifacts, this.aliases);
     this.audit = new AuditService(deps);
-    this.runs = new RunService(deps);
     this.gc = new GcService(deps);
     this.search = new SearchService(deps);
-    this.multipart = new ArtifactMultipartService(deps, this.tracking);
+    this.multipart = new ArtifactMultipartService(deps, this.artifacts);
   }
 }

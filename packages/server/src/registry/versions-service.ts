@@ -3,18 +3,13 @@ import {
   decodeCursor,
   encodeCursor,
   invalid,
-  manifestDigest,
-  manifestSize,
-  normalizeManifest,
   notFound,
   pageSize,
   parseReference,
-  parseSha256,
   validateFilePath,
   validateModelName,
   validateAliasName,
   validateTags,
-  type Dependency,
   type CreateVersionRequest,
   type ManifestFile,
   type Page,
@@ -28,9 +23,14 @@ import type { VersionRecord } from '../store/versions.js';
 import { requireRole, type Actor } from './actor.js';
 import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { toWireVersion } from './wire.js';
+import { recordChange } from './changes.js';
 import { validateDescription, type ModelService } from './models-service.js';
 import type { BlobService } from './blobs-service.js';
-import type { TrackingService } from './tracking-service.js';
+import type { RunService } from './runs-service.js';
+import type { ArtifactService } from './artifacts-service.js';
+import type { AliasService } from './aliases-service.js';
+import { VersionCommitter } from './version-commit.js';
+import { validateMetadata, versionSnapshot } from './version-fields.js';
 
 /** The commit body, before validation: `files` is checked here, not trusted. */
 export type CreateVersionInput = Omit<CreateVersionRequest, 'files'> & {
@@ -46,37 +46,19 @@ export interface UpdateVersionInput {
   untag?: string[];
 }
 
-const MAX_METADATA_BYTES = 1024 * 1024;
-
-function validateMetadata(m: unknown): Record<string, unknown> {
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw invalid('metadata must be a JSON object', { field: 'metadata' });
-  if (JSON.stringify(m).length > MAX_METADATA_BYTES) throw invalid('metadata is over 1 MiB: store large data as a file in the version', { field: 'metadata' });
-  return m as Record<string, unknown>;
-}
-
-function versionSnapshot(v: VersionRecord): Record<string, unknown> {
-  return {
-    version: v.version,
-    digest: v.digest,
-    size: v.size,
-    file_count: v.file_count,
-    description: v.description,
-    metadata: v.metadata,
-    tags: v.tags,
-    source: v.source,
-    run_id: v.run_id,
-    dependencies: v.dependencies,
-    stage: v.stage,
-  };
-}
-
 export class VersionService {
+  private readonly committer: VersionCommitter;
+
   constructor(
     private readonly deps: RegistryDeps,
-    private readonly models: ModelService,
-    private readonly blobs: BlobService,
-    private readonly tracking: TrackingService,
-  ) {}
+    models: ModelService,
+    blobs: BlobService,
+    runs: RunService,
+    artifacts: ArtifactService,
+    private readonly aliases: AliasService,
+  ) {
+    this.committer = new VersionCommitter(deps, models, blobs, runs, artifacts);
+  }
 
   /**
    * Commits a version whose blobs are all uploaded (DESIGN §2 "Blobs and uploads"), or carried
@@ -90,147 +72,15 @@ export class VersionService {
 
   /** create, also saying how many bytes of the inline blobs were new to the store (undefined: none were inline). */
   async commit(actor: Actor, name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
-    return this.createChecked(actor, name, input, false);
+    return this.committer.commit(actor, name, input);
   }
 
   /**
    * Registers a version from an MLflow-style source inside Berth's artifact store (`models:/`,
-   * `runs:/`, `mlflow-artifacts:/`): the files under it become the manifest by digest. Each
-   * of those blobs was hashed when it was written and GC keeps it while the artifact index
-   * names it, so the per-blob existence check of a client-named manifest is skipped.
+   * `runs:/`, `mlflow-artifacts:/`): the files under it become the manifest by digest.
    */
   async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<CreateVersionInput, 'files' | 'source' | 'blobs'>): Promise<Version> {
-    const files = await this.tracking.snapshot(await this.tracking.artifactDirOf(source));
-    if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
-    return (await this.createChecked(actor, name, { ...input, files, source }, true)).version;
-  }
-
-  private async createChecked(actor: Actor, name: string, input: CreateVersionInput, blobsFromIndex: boolean): Promise<{ version: Version; storedBytes: number | undefined }> {
-    requireRole(actor, 'editor', 'registering a version');
-    validateModelName(name);
-    const files = normalizeManifest(input.files);
-    const metadata = validateMetadata(input.metadata ?? {});
-    const tags = validateTags(input.tags ?? {});
-    const description = validateDescription(input.description ?? '');
-    if (input.source != null && (typeof input.source !== 'string' || input.source.length > 4096)) throw invalid('source must be a string of at most 4096 characters', { field: 'source' });
-    if (input.run_id != null && (typeof input.run_id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(input.run_id))) throw invalid('run_id must be 1-64 characters of A-Z a-z 0-9 _ -', { field: 'run_id' });
-    const depRefs = this.validateDependencies(input.dependencies ?? []);
-    // Inline blobs are stored only once everything else is known to be valid.
-    const inline = input.blobs === undefined ? undefined : await this.blobs.putInline(actor, input.blobs, files);
-    if (!blobsFromIndex) await this.checkBlobs(inline ? files.filter((f) => !inline.present.has(f.sha256)) : files);
-    const digest = manifestDigest(files);
-    const size = manifestSize(files);
-
-    const commit = () => this.deps.store.transaction(async (tx) => {
-      const now = this.deps.clock.now();
-      let model = await tx.models.findByName(name);
-      if (!model && input.createModel === false) throw notFound(`Registered Model with name=${name} not found`, { model: name });
-      if (!model) model = await this.models.createIn(tx, actor, { name, kind: input.kind ?? 'model' });
-      else if (input.kind !== undefined && input.kind !== model.kind) {
-        throw invalid(`model ${name} is of kind ${model.kind}, not ${input.kind}`, { field: 'kind' });
-      }
-      if (input.run_id && !(await tx.runs.find(input.run_id))) {
-        // A run named only by id (a training job outside Berth): record it, so lineage has a node.
-        await tx.runs.insert({ id: input.run_id, experiment: 'Default', name: null, status: 'FINISHED', params: {}, tags: {}, datasets: [], created_by: actor.name, created_at: now, updated_at: now });
-        await tx.audit.append({ at: now, actor: actor.name, action: 'run.create', model_id: null, model: null, subject_type: 'run', subject: input.run_id, before: null, after: { experiment: 'Default', registered_with: `${name}` }, reason: null });
-      }
-      const pinned = await this.resolveDependencies(tx, depRefs);
-      const number = await tx.models.nextVersion(model.id);
-      const v = await tx.versions.insert(
-        {
-          model_id: model.id,
-          version: number,
-          digest,
-          status: 'READY',
-          stage: 'None',
-          size,
-          file_count: files.length,
-          metadata,
-          tags,
-          description,
-          source: input.source ?? null,
-          run_id: input.run_id ?? null,
-          dependencies: pinned.map((d) => ({ model: d.model, version: d.version, digest: d.digest })),
-          created_by: actor.name,
-          created_at: now,
-          updated_at: now,
-        },
-        files,
-      );
-      await tx.versions.insertDependencies(v.id, pinned);
-      if (input.upload_id) await tx.uploads.close(input.upload_id);
-      await tx.audit.append({
-        at: now,
-        actor: actor.name,
-        action: 'version.create',
-        model_id: model.id,
-        model: model.name,
-        subject_type: 'version',
-        subject: `${model.name}:${number}`,
-        before: null,
-        after: versionSnapshot(v),
-        reason: null,
-      });
-      return { model, version: v };
-    });
-    let result: Awaited<ReturnType<typeof commit>>;
-    try {
-      result = await commit();
-    } catch (err) {
-      // Two first pushes of a new model raced (PostgreSQL): the model exists now; commit again.
-      if (!(err instanceof BerthError && err.code === 'ALREADY_EXISTS')) throw err;
-      result = await commit();
-    }
-    return { version: toWireVersion(result.model.name, result.version, [], files), storedBytes: inline?.storedBytes };
-  }
-
-  private validateDependencies(deps: unknown): Dependency[] {
-    if (!Array.isArray(deps)) throw invalid('dependencies must be a list of {model, version, digest}', { field: 'dependencies' });
-    return deps.map((d) => {
-      const { model, version, digest } = (d ?? {}) as Record<string, unknown>;
-      validateModelName(model);
-      if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) throw invalid('a dependency pins a version number', { field: 'dependencies' });
-      return { model: model as string, version, digest: `sha256:${parseSha256(digest, 'dependency digest')}` };
-    });
-  }
-
-  private async resolveDependencies(tx: StoreTx, deps: Dependency[]): Promise<(Dependency & { model_id: number })[]> {
-    const out: (Dependency & { model_id: number })[] = [];
-    for (const d of deps) {
-      const m = await requireModel(tx, d.model);
-      const v = await requireVersion(tx, m, d.version);
-      if (v.digest !== d.digest) {
-        throw invalid(`dependency ${d.model}:${d.version} has digest ${v.digest}, not ${d.digest}`, { field: 'dependencies', dependency: d });
-      }
-      out.push({ ...d, model_id: m.id });
-    }
-    return out;
-  }
-
-  /** Every blob must be stored, with the declared size; else nothing is created. */
-  private async checkBlobs(files: readonly ManifestFile[]): Promise<void> {
-    const sizes = new Map<string, number>();
-    for (const f of files) sizes.set(f.sha256, f.size);
-    const missing: string[] = [];
-    const entries = [...sizes];
-    const CONCURRENCY = 16;
-    for (let i = 0; i < entries.length; i += CONCURRENCY) {
-      await Promise.all(
-        entries.slice(i, i + CONCURRENCY).map(async ([sha, size]) => {
-          const info = await this.deps.blobs.stat(sha);
-          if (!info) missing.push(sha);
-          else if (info.size !== size) {
-            const path = files.find((f) => f.sha256 === sha)?.path;
-            throw invalid(`file ${JSON.stringify(path)} declares size ${size} but blob ${sha} has ${info.size} bytes`, { field: 'size', path });
-          }
-        }),
-      );
-    }
-    if (missing.length > 0) {
-      throw new BerthError('FAILED_PRECONDITION', `${missing.length} blob(s) are not uploaded yet: upload them with PUT /api/v1/blobs/<sha256>, then commit again`, {
-        missing: missing.sort(),
-      });
-    }
+    return this.committer.fromArtifacts(actor, name, source, input);
   }
 
   async resolveRecord(tx: StoreTx, ref: Reference): Promise<{ model: ModelRecord; version: VersionRecord }> {
@@ -345,17 +195,11 @@ export class VersionService {
       }
       const now = this.deps.clock.now();
       const after = await tx.versions.update(before.id, patch, now);
-      await tx.audit.append({
-        at: now,
-        actor: actor.name,
+      await recordChange(tx, actor, now, {
         action: 'version.update',
-        model_id: model.id,
-        model: model.name,
-        subject_type: 'version',
-        subject: `${model.name}:${version}`,
+        subject: { type: 'version', model, version },
         before: { description: before.description, metadata: before.metadata, tags: before.tags },
         after: { description: after.description, metadata: after.metadata, tags: after.tags },
-        reason: null,
       });
       return { model, after };
     });
@@ -397,27 +241,9 @@ export class VersionService {
         if (frozen.length > 0) throw new BerthError('FAILED_PRECONDITION', `alias(es) ${frozen.join(', ')} are frozen: unfreeze them first`, { frozen });
       }
       const now = this.deps.clock.now();
-      for (const a of aliases) {
-        const reason = `version ${version} deleted`;
-        if (!(await tx.aliases.compareAndDelete(model.id, a.alias, version))) {
-          throw new BerthError('CONFLICT', `alias ${a.alias} moved while deleting; try again`, { alias: a.alias });
-        }
-        const e = await tx.audit.append({ at: now, actor: actor.name, action: 'alias.delete', model_id: model.id, model: model.name, subject_type: 'alias', subject: `${model.name}@${a.alias}`, before: { version }, after: null, reason });
-        await tx.aliases.appendHistory({ seq: e.seq, model_id: model.id, alias: a.alias, action: 'alias.delete', from_version: version, to_version: null, actor: actor.name, at: now, reason });
-      }
+      for (const a of aliases) await this.aliases.removeIn(tx, actor, now, model, a.alias, version, `version ${version} deleted`);
       await tx.versions.delete(v.id);
-      await tx.audit.append({
-        at: now,
-        actor: actor.name,
-        action: 'version.delete',
-        model_id: model.id,
-        model: model.name,
-        subject_type: 'version',
-        subject: `${model.name}:${version}`,
-        before: versionSnapshot(v),
-        after: null,
-        reason: null,
-      });
+      await recordChange(tx, actor, now, { action: 'version.delete', subject: { type: 'version', model, version }, before: versionSnapshot(v) });
     });
   }
 
@@ -436,18 +262,7 @@ export class VersionService {
       const now = this.deps.clock.now();
       const move = async (v: VersionRecord, to: Stage) => {
         const moved = await tx.versions.update(v.id, { stage: to }, now);
-        await tx.audit.append({
-          at: now,
-          actor: actor.name,
-          action: 'version.stage',
-          model_id: model.id,
-          model: model.name,
-          subject_type: 'version',
-          subject: `${model.name}:${v.version}`,
-          before: { stage: v.stage },
-          after: { stage: to },
-          reason: null,
-        });
+        await recordChange(tx, actor, now, { action: 'version.stage', subject: { type: 'version', model, version: v.version }, before: { stage: v.stage }, after: { stage: to } });
         return moved;
       };
       if (archiveOthers && (stage === 'Staging' || stage === 'Production')) {

@@ -132,6 +132,10 @@ for (const backend of BACKENDS) {
     });
 
     it('commits concurrent transactions independently: a failing one leaves nothing, the others all land, the chain stays whole', async () => {
+      // The duplicate refused below is committed before the batch starts: a duplicate of a
+      // row another transaction of the batch holds uncommitted would wait on that row while
+      // holding the audit head, and PostgreSQL would break the deadlock by aborting one of them.
+      await store.transaction((tx) => tx.models.insert({ name: 'taken', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now }));
       const before = await store.read.audit.head();
       const outcomes = await Promise.allSettled(
         Array.from({ length: 12 }, (_, i) =>
@@ -139,7 +143,7 @@ for (const backend of BACKENDS) {
             const m = await tx.models.insert({ name: `group-${i}`, kind: 'model', description: '', tags: { i: String(i) }, protected_aliases: [], created_at: now, updated_at: now });
             const e = await tx.audit.append({ at: now, actor: 't', action: 'model.create', model_id: m.id, model: m.name, subject_type: 'model', subject: m.name, before: null, after: { i }, reason: null });
             if (i % 4 === 3) throw new BerthError('INVALID_ARGUMENT', `refused ${i}`, {});
-            if (i === 5) await tx.models.insert({ name: 'group-0', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now });
+            if (i === 5) await tx.models.insert({ name: 'taken', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now });
             return { name: m.name, seq: e.seq };
           }),
         ),

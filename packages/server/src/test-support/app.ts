@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
 import { openStore, type Store } from '../store/store.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
+import { PartStaging } from '../blobs/part-staging.js';
 import { Registry } from '../registry/registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from '../registry/deps.js';
 import { systemClock, type Clock } from '../registry/actor.js';
@@ -23,7 +24,8 @@ export async function openTestApp(prefix: string, opts: { clock?: Clock; bodyLim
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
   const blobs = await FsBlobStore.open(join(dir, 'blobs'));
-  const registry = new Registry({ store, blobs, clock: opts.clock ?? systemClock, config: DEFAULT_REGISTRY_CONFIG });
+  const partStaging = new PartStaging(join(dir, 'blobs', 'multipart'));
+  const registry = new Registry({ store, blobs, partStaging, clock: opts.clock ?? systemClock, config: DEFAULT_REGISTRY_CONFIG });
   const app = await buildApp({ registry, ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}) });
   return {
     app,

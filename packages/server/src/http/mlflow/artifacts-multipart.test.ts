@@ -102,8 +102,8 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
     // the same record a plain PUT of the whole file makes
     const plain = await fetch(`${base}${A}/artifacts/1/run1/artifacts/plain/weights.bin`, { method: 'PUT', body: new Uint8Array(file), headers: { 'content-type': 'application/octet-stream' } });
     assert.equal(plain.status, 200);
-    const a = await reg.tracking.getArtifact('1/run1/artifacts/model/weights.bin');
-    const b = await reg.tracking.getArtifact('1/run1/artifacts/plain/weights.bin');
+    const a = await reg.artifacts.get('1/run1/artifacts/model/weights.bin');
+    const b = await reg.artifacts.get('1/run1/artifacts/plain/weights.bin');
     assert.deepEqual([a.sha256, a.size], [b.sha256, b.size]);
     // the parts are gone, and the upload with them
     assert.deepEqual(await staged(), []);

@@ -145,7 +145,7 @@ function multipartRoutes(app: FastifyInstance, registry: Registry): void {
 }
 
 export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
-  const t = registry.tracking;
+  const { artifacts } = registry;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
@@ -154,7 +154,7 @@ export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
     let files;
     try {
       const m = manifestPath(`${dir}/`);
-      files = m ? listOneLevel(await registry.versions.filesByDigest(m.digest), m.rest.replace(/\/+$/, '')) : await t.listArtifacts(dir);
+      files = m ? listOneLevel(await registry.versions.filesByDigest(m.digest), m.rest.replace(/\/+$/, '')) : await artifacts.list(dir);
     } catch (err) {
       // A path that does not exist lists as empty, as MLflow's proxy answers.
       if ((err as { code?: string }).code === 'NOT_FOUND') return {};
@@ -172,7 +172,7 @@ export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
       const f = (await registry.versions.filesByDigest(m.digest)).find((x) => x.path === m.rest);
       if (!f) throw notFound(`no artifact ${path}`, { path });
       file = f;
-    } else file = await t.getArtifact(path);
+    } else file = await artifacts.get(path);
     reply.header('content-disposition', disposition(path)).header('x-content-type-options', 'nosniff');
     return sendBytes(req, reply, file, (range) => registry.blobs.open(file.sha256, range));
   });
@@ -180,13 +180,13 @@ export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
   app.put<{ Params: { '*': string } }>('/artifacts/*', async (req) => {
     const path = writablePath(req.params['*'], 'write');
     const len = req.headers['content-length'];
-    await t.putArtifact(actorOf(req, 'mlflow'), path, req.raw, len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined);
+    await artifacts.put(actorOf(req, 'mlflow'), path, req.raw, len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined);
     return {};
   });
 
   app.delete<{ Params: { '*': string } }>('/artifacts/*', async (req) => {
     const path = writablePath(req.params['*'], 'delete');
-    await t.deleteArtifact(actorOf(req, 'mlflow'), path);
+    await artifacts.delete(actorOf(req, 'mlflow'), path);
     return {};
   });
 

@@ -160,7 +160,7 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
     const exp = await experiment('lifecycle-registered');
     const id = await run(exp, 'source');
     const bytes = Buffer.from('weights v1');
-    await reg.tracking.putArtifact(localActor(), `${exp}/${id}/artifacts/model/weights.bin`, Readable.from([bytes]), bytes.length);
+    await reg.artifacts.put(localActor(), `${exp}/${id}/artifacts/model/weights.bin`, Readable.from([bytes]), bytes.length);
     await ok('POST', '/registered-models/create', { name: 'from-deleted-run' });
     const v = (await ok('POST', '/model-versions/create', { name: 'from-deleted-run', source: `runs:/${id}/model`, run_id: id })).model_version;
     const before = await reg.versions.get('from-deleted-run', 1);

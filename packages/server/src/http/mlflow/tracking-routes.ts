@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalid, parseMlflowExperimentFilter, parseMlflowExperimentOrderBy, parseMlflowRunFilter, parseMlflowRunOrderBy } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import { loggedModelArtifactRoot, runArtifactRoot, type ExperimentRecord, type LoggedModelRecord, type RunWithMetrics, type ViewType } from '../../registry/tracking-service.js';
+import { loggedModelArtifactRoot, runArtifactRoot, type ExperimentRecord, type LoggedModelRecord, type RunWithMetrics, type ViewType } from '../../registry/tracking.js';
 import { actorOf } from '../actor.js';
 import { list, optStr, str, tagList, type Args } from './params.js';
 
@@ -129,16 +129,16 @@ function stringList(args: Args, key: string): string[] {
 
 /** MLflow's tracking endpoints that the registry workflows use (reference §4). */
 export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
-  const t = registry.tracking;
+  const { experiments, runs, loggedModels } = registry;
   const actor = (req: FastifyRequest) => actorOf(req, 'mlflow');
   const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | ('GET' | 'POST')[], url: string, handler: (args: Args, req: FastifyRequest) => Promise<unknown>) =>
     app.route({ method, url, handler: async (req) => (await handler({ ...argsOf(req), ...(req.params as Args) }, req)) ?? {} });
 
-  route('GET', '/experiments/get-by-name', async (a) => ({ experiment: mlflowExperiment(await t.getExperimentByName(str(a, 'experiment_name'))) }));
-  route('GET', '/experiments/get', async (a) => ({ experiment: mlflowExperiment(await t.getExperiment(str(a, 'experiment_id'))) }));
-  route('POST', '/experiments/create', async (a, req) => ({ experiment_id: (await t.createExperiment(actor(req), str(a, 'name'), tagList(a))).id }));
+  route('GET', '/experiments/get-by-name', async (a) => ({ experiment: mlflowExperiment(await experiments.getByName(str(a, 'experiment_name'))) }));
+  route('GET', '/experiments/get', async (a) => ({ experiment: mlflowExperiment(await experiments.get(str(a, 'experiment_id'))) }));
+  route('POST', '/experiments/create', async (a, req) => ({ experiment_id: (await experiments.create(actor(req), str(a, 'name'), tagList(a))).id }));
   route(['GET', 'POST'], '/experiments/search', async (a) => {
-    const page = await t.searchExperiments({
+    const page = await experiments.search({
       viewType: viewType(a, 'view_type'),
       filter: parseMlflowExperimentFilter(optStr(a, 'filter')),
       order: parseMlflowExperimentOrderBy(stringList(a, 'order_by')),
@@ -148,17 +148,17 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
     return { ...(page.items.length ? { experiments: page.items.map(mlflowExperiment) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
   });
   route('POST', '/experiments/delete', async (a, req) => {
-    await t.deleteExperiment(actor(req), str(a, 'experiment_id'));
+    await experiments.delete(actor(req), str(a, 'experiment_id'));
   });
   route('POST', '/experiments/restore', async (a, req) => {
-    await t.restoreExperiment(actor(req), str(a, 'experiment_id'));
+    await experiments.restore(actor(req), str(a, 'experiment_id'));
   });
   route('POST', '/experiments/update', async (a, req) => {
-    await t.renameExperiment(actor(req), str(a, 'experiment_id'), str(a, 'new_name'));
+    await experiments.rename(actor(req), str(a, 'experiment_id'), str(a, 'new_name'));
   });
 
   route('POST', '/runs/search', async (a) => {
-    const page = await t.searchRuns({
+    const page = await runs.search({
       experimentIds: stringList(a, 'experiment_ids'),
       filter: parseMlflowRunFilter(optStr(a, 'filter')),
       order: parseMlflowRunOrderBy(stringList(a, 'order_by')),
@@ -169,35 +169,35 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
     return { ...(page.items.length ? { runs: page.items.map(mlflowRun) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
   });
   route('POST', '/runs/delete', async (a, req) => {
-    await t.deleteRun(actor(req), str(a, 'run_id'));
+    await runs.delete(actor(req), str(a, 'run_id'));
   });
   route('POST', '/runs/restore', async (a, req) => {
-    await t.restoreRun(actor(req), str(a, 'run_id'));
+    await runs.restore(actor(req), str(a, 'run_id'));
   });
 
   route('POST', '/runs/create', async (a, req) => {
-    const r = await t.createRun(actor(req), { experiment_id: optStr(a, 'experiment_id'), run_name: optStr(a, 'run_name'), start_time: num(a, 'start_time'), tags: tagList(a) });
+    const r = await runs.start(actor(req), { experiment_id: optStr(a, 'experiment_id'), run_name: optStr(a, 'run_name'), start_time: num(a, 'start_time'), tags: tagList(a) });
     return { run: mlflowRun(r) };
   });
-  route('GET', '/runs/get', async (a) => ({ run: mlflowRun(await t.getRun(optStr(a, 'run_id') ?? str(a, 'run_uuid'))) }));
+  route('GET', '/runs/get', async (a) => ({ run: mlflowRun(await runs.getWithMetrics(optStr(a, 'run_id') ?? str(a, 'run_uuid'))) }));
   route('POST', '/runs/update', async (a, req) => {
     const id = optStr(a, 'run_id') ?? str(a, 'run_uuid');
-    await t.log(actor(req), id, { status: optStr(a, 'status'), end_time: num(a, 'end_time'), run_name: optStr(a, 'run_name') });
-    return { run_info: runInfo((await t.getRun(id)).run) };
+    await runs.record(actor(req), id, { status: optStr(a, 'status'), end_time: num(a, 'end_time'), run_name: optStr(a, 'run_name') });
+    return { run_info: runInfo((await runs.getWithMetrics(id)).run) };
   });
   route('POST', '/runs/log-batch', async (a, req) => {
     const params: Record<string, string> = {};
     for (const p of (a.params as Args[] | undefined) ?? []) params[String(p.key)] = String(p.value ?? '');
-    await t.log(actor(req), str(a, 'run_id'), { metrics: metricList(a, 'metrics'), params, tags: tagList(a) });
+    await runs.record(actor(req), str(a, 'run_id'), { metrics: metricList(a, 'metrics'), params, tags: tagList(a) });
   });
   route('POST', '/runs/log-metric', async (a, req) => {
-    await t.log(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { metrics: metricList({ m: [a] }, 'm') });
+    await runs.record(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { metrics: metricList({ m: [a] }, 'm') });
   });
   route('POST', '/runs/log-parameter', async (a, req) => {
-    await t.log(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { params: { [str(a, 'key')]: String(a.value ?? '') } });
+    await runs.record(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { params: { [str(a, 'key')]: String(a.value ?? '') } });
   });
   route('POST', '/runs/set-tag', async (a, req) => {
-    await t.log(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { tags: { [str(a, 'key')]: String(a.value ?? '') } });
+    await runs.record(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { tags: { [str(a, 'key')]: String(a.value ?? '') } });
   });
   route('POST', '/runs/log-inputs', async (a, req) => {
     const list = a.datasets;
@@ -217,31 +217,31 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
         tags,
       };
     });
-    await t.log(actor(req), str(a, 'run_id'), { datasets });
+    await runs.record(actor(req), str(a, 'run_id'), { datasets });
   });
   route('POST', '/runs/outputs', async (a, req) => {
     const models = ((a.models as Args[] | undefined) ?? []).map((m) => ({ model_id: String(m.model_id), step: Number(m.step ?? 0) }));
-    await t.log(actor(req), str(a, 'run_id'), { outputs: models });
+    await runs.record(actor(req), str(a, 'run_id'), { outputs: models });
   });
   route('GET', '/metrics/get-history', async (a) => {
-    const points = await t.metricHistory(optStr(a, 'run_id') ?? str(a, 'run_uuid'), str(a, 'metric_key'));
+    const points = await runs.metricHistory(optStr(a, 'run_id') ?? str(a, 'run_uuid'), str(a, 'metric_key'));
     return points.length ? { metrics: points.map((p) => ({ key: p.key, value: p.value, timestamp: p.timestamp, step: p.step })) } : {};
   });
 
   route('POST', '/logged-models', async (a, req) => {
     const params: Record<string, string> = {};
     for (const p of (a.params as Args[] | undefined) ?? []) params[String(p.key)] = String(p.value ?? '');
-    const m = await t.createLoggedModel(actor(req), { experiment_id: str(a, 'experiment_id'), name: optStr(a, 'name'), source_run_id: optStr(a, 'source_run_id'), params, tags: tagList(a), model_type: optStr(a, 'model_type') });
+    const m = await loggedModels.create(actor(req), { experiment_id: str(a, 'experiment_id'), name: optStr(a, 'name'), source_run_id: optStr(a, 'source_run_id'), params, tags: tagList(a), model_type: optStr(a, 'model_type') });
     return { model: mlflowLoggedModel(m) };
   });
   route('POST', '/logged-models/search', async (a) => {
     const filter = optStr(a, 'filter') ?? '';
     const m = /^\s*name\s*=\s*['"]([^'"]*)['"]\s*$/i.exec(filter);
     if (filter.trim() !== '' && !m) throw invalid(`Unsupported logged model filter ${JSON.stringify(filter)}: only name = '<name>' is supported`, { field: 'filter' });
-    const models = await t.searchLoggedModels(list(a, 'experiment_ids'), m?.[1], Math.min(num(a, 'max_results') ?? 50, 1000));
+    const models = await loggedModels.search(list(a, 'experiment_ids'), m?.[1], Math.min(num(a, 'max_results') ?? 50, 1000));
     return models.length ? { models: models.map(mlflowLoggedModel) } : {};
   });
-  route('GET', '/logged-models/:model_id', async (a) => ({ model: mlflowLoggedModel(await t.getLoggedModel(str(a, 'model_id'))) }));
-  route('PATCH', '/logged-models/:model_id', async (a, req) => ({ model: mlflowLoggedModel(await t.updateLoggedModel(actor(req), str(a, 'model_id'), { status: optStr(a, 'status') })) }));
-  route('PATCH', '/logged-models/:model_id/tags', async (a, req) => ({ model: mlflowLoggedModel(await t.updateLoggedModel(actor(req), str(a, 'model_id'), { tags: tagList(a) })) }));
+  route('GET', '/logged-models/:model_id', async (a) => ({ model: mlflowLoggedModel(await loggedModels.get(str(a, 'model_id'))) }));
+  route('PATCH', '/logged-models/:model_id', async (a, req) => ({ model: mlflowLoggedModel(await loggedModels.update(actor(req), str(a, 'model_id'), { status: optStr(a, 'status') })) }));
+  route('PATCH', '/logged-models/:model_id/tags', async (a, req) => ({ model: mlflowLoggedModel(await loggedModels.update(actor(req), str(a, 'model_id'), { tags: tagList(a) })) }));
 }

@@ -1,0 +1,75 @@
+import type { StoreTx } from '../store/store.js';
+import type { AuditRecord, SubjectType } from '../store/audit.js';
+import type { Actor } from './actor.js';
+
+/** The model a change belongs to, by id (which survives renames) and by its name at the time. */
+export interface ModelRef {
+  id: number;
+  name: string;
+}
+
+/**
+ * What a change touched. The audit subject (and the model it is filed under) follows from it,
+ * so every event about the same kind of thing is named the same way.
+ */
+export type ChangeSubject =
+  | { type: 'model'; model: ModelRef }
+  | { type: 'version'; model: ModelRef; version: number }
+  /** An alias moving from one version to another (null: unset before, or deleted). */
+  | { type: 'alias'; model: ModelRef; alias: string; from: number | null; to: number | null }
+  | { type: 'experiment'; id: string }
+  | { type: 'run'; id: string }
+  | { type: 'logged_model'; id: string }
+  | { type: 'system'; name: string };
+
+export interface Change {
+  action: string;
+  subject: ChangeSubject;
+  /** For an alias, `{ version }` of `from` and `to` unless given. */
+  before?: unknown;
+  after?: unknown;
+  reason?: string | null;
+}
+
+function auditSubject(s: ChangeSubject): { subject_type: SubjectType; subject: string; model: ModelRef | null } {
+  switch (s.type) {
+    case 'model':
+      return { subject_type: 'model', subject: s.model.name, model: s.model };
+    case 'version':
+      return { subject_type: 'version', subject: `${s.model.name}:${s.version}`, model: s.model };
+    case 'alias':
+      return { subject_type: 'alias', subject: `${s.model.name}@${s.alias}`, model: s.model };
+    // Tracking entities are filed as runs: the audit trail predates experiments and logged models.
+    case 'experiment':
+      return { subject_type: 'run', subject: `experiment:${s.id}`, model: null };
+    case 'run':
+    case 'logged_model':
+      return { subject_type: 'run', subject: s.id, model: null };
+    case 'system':
+      return { subject_type: 'system', subject: s.name, model: null };
+  }
+}
+
+function versionOrNull(v: number | null): { version: number } | null {
+  return v === null ? null : { version: v };
+}
+
+/**
+ * Records a state change inside the transaction that makes it: the audit event (the hash
+ * chain, and time travel over models through their snapshots) and, for an alias, its history
+ * row (time travel over aliases). Every service records its changes through here and nowhere
+ * else, so whatever else must follow each change in the same transaction (a durable event for
+ * subscribers) has exactly one place to be written.
+ */
+export async function recordChange(tx: StoreTx, actor: Actor, at: number, change: Change): Promise<AuditRecord> {
+  const s = change.subject;
+  const { subject_type, subject, model } = auditSubject(s);
+  const reason = change.reason ?? null;
+  const before = change.before !== undefined ? change.before : s.type === 'alias' ? versionOrNull(s.from) : null;
+  const after = change.after !== undefined ? change.after : s.type === 'alias' ? versionOrNull(s.to) : null;
+  const e = await tx.audit.append({ at, actor: actor.name, action: change.action, model_id: model?.id ?? null, model: model?.name ?? null, subject_type, subject, before, after, reason });
+  if (s.type === 'alias') {
+    await tx.aliases.appendHistory({ seq: e.seq, model_id: s.model.id, alias: s.alias, action: change.action, from_version: s.from, to_version: s.to, actor: actor.name, at, reason });
+  }
+  return e;
+}

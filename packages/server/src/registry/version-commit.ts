@@ -1,0 +1,115 @@
+import { BerthError, invalid, notFound, validateModelName, type Dependency, type Version } from '@berth/core';
+import type { StoreTx } from '../store/store.js';
+import type { ModelRecord } from '../store/models.js';
+import type { VersionRecord } from '../store/versions.js';
+import { requireRole, type Actor } from './actor.js';
+import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
+import { recordChange } from './changes.js';
+import { toWireVersion } from './wire.js';
+import { checkVersionInput, versionSnapshot, type CheckedVersion } from './version-fields.js';
+import type { ModelService } from './models-service.js';
+import type { BlobService } from './blobs-service.js';
+import type { RunService } from './runs-service.js';
+import type { ArtifactService } from './artifacts-service.js';
+import type { CreateVersionInput } from './versions-service.js';
+
+type PinnedDependency = Dependency & { model_id: number };
+
+/** Runs `commit` again once when it failed with ALREADY_EXISTS. */
+async function retryOnceIfRaced<T>(commit: () => Promise<T>): Promise<T> {
+  try {
+    return await commit();
+  } catch (err) {
+    // Two first pushes of a new model raced (PostgreSQL): the model exists now; commit again.
+    if (!(err instanceof BerthError && err.code === 'ALREADY_EXISTS')) throw err;
+    return commit();
+  }
+}
+
+/**
+ * Creating a version, in the order that keeps I/O out of the transaction: check every field,
+ * store the inline blobs, check the other blobs are stored, then one transaction writes the
+ * model (when new), the run (when only named), the version, its manifest and their audit events.
+ */
+export class VersionCommitter {
+  constructor(
+    private readonly deps: RegistryDeps,
+    private readonly models: ModelService,
+    private readonly blobs: BlobService,
+    private readonly runs: RunService,
+    private readonly artifacts: ArtifactService,
+  ) {}
+
+  /** A version whose blobs are uploaded or inline; also says how many inline bytes were new to the store (undefined: none were inline). */
+  async commit(actor: Actor, name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
+    requireRole(actor, 'editor', 'registering a version');
+    validateModelName(name);
+    const checked = checkVersionInput(input);
+    // Inline blobs are stored only once everything else is known to be valid.
+    const inline = input.blobs === undefined ? undefined : await this.blobs.putInline(actor, input.blobs, checked.files);
+    await this.blobs.requireStored(inline ? checked.files.filter((f) => !inline.present.has(f.sha256)) : checked.files);
+    return { version: await this.register(actor, name, input, checked), storedBytes: inline?.storedBytes };
+  }
+
+  /**
+   * A version from an MLflow-style source inside Berth's artifact store: the files under it
+   * become the manifest by digest. Each of those blobs was hashed when it was written and GC
+   * keeps it while the artifact index names it, so the per-blob existence check is skipped.
+   */
+  async fromArtifacts(actor: Actor, name: string, source: string, input: Omit<CreateVersionInput, 'files' | 'source' | 'blobs'>): Promise<Version> {
+    const files = await this.artifacts.snapshot(await this.artifacts.dirOf(source));
+    if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
+    requireRole(actor, 'editor', 'registering a version');
+    validateModelName(name);
+    const full: CreateVersionInput = { ...input, files, source };
+    return this.register(actor, name, full, checkVersionInput(full));
+  }
+
+  private async register(actor: Actor, name: string, input: CreateVersionInput, checked: CheckedVersion): Promise<Version> {
+    const { model, version } = await retryOnceIfRaced(() => this.deps.store.transaction((tx) => this.insertIn(tx, actor, name, input, checked)));
+    return toWireVersion(model.name, version, [], checked.files);
+  }
+
+  private async insertIn(tx: StoreTx, actor: Actor, name: string, input: CreateVersionInput, checked: CheckedVersion): Promise<{ model: ModelRecord; version: VersionRecord }> {
+    const now = this.deps.clock.now();
+    const model = await this.modelFor(tx, actor, name, input);
+    if (checked.run_id) await this.runs.ensureIn(tx, actor, now, checked.run_id, name);
+    const pinned = await this.pin(tx, checked.dependencies);
+    const number = await tx.models.nextVersion(model.id);
+    const { files, digest, size, metadata, tags, description, source, run_id } = checked;
+    const dependencies = pinned.map((d) => ({ model: d.model, version: d.version, digest: d.digest }));
+    const v = await tx.versions.insert(
+      { model_id: model.id, version: number, digest, status: 'READY', stage: 'None', size, file_count: files.length, metadata, tags, description, source, run_id, dependencies, created_by: actor.name, created_at: now, updated_at: now },
+      files,
+    );
+    await tx.versions.insertDependencies(v.id, pinned);
+    if (input.upload_id) await tx.uploads.close(input.upload_id);
+    await recordChange(tx, actor, now, { action: 'version.create', subject: { type: 'version', model, version: number }, after: versionSnapshot(v) });
+    return { model, version: v };
+  }
+
+  /** The model to add the version to: created on its first version unless the caller refuses that (MLflow's rule). */
+  private async modelFor(tx: StoreTx, actor: Actor, name: string, input: CreateVersionInput): Promise<ModelRecord> {
+    const model = await tx.models.findByName(name);
+    if (!model) {
+      if (input.createModel === false) throw notFound(`Registered Model with name=${name} not found`, { model: name });
+      return this.models.createIn(tx, actor, { name, kind: input.kind ?? 'model' });
+    }
+    if (input.kind !== undefined && input.kind !== model.kind) throw invalid(`model ${name} is of kind ${model.kind}, not ${input.kind}`, { field: 'kind' });
+    return model;
+  }
+
+  /** Each dependency must exist with the digest it is pinned by. */
+  private async pin(tx: StoreTx, deps: Dependency[]): Promise<PinnedDependency[]> {
+    const out: PinnedDependency[] = [];
+    for (const d of deps) {
+      const m = await requireModel(tx, d.model);
+      const v = await requireVersion(tx, m, d.version);
+      if (v.digest !== d.digest) {
+        throw invalid(`dependency ${d.model}:${d.version} has digest ${v.digest}, not ${d.digest}`, { field: 'dependencies', dependency: d });
+      }
+      out.push({ ...d, model_id: m.id });
+    }
+    return out;
+  }
+}
