@@ -1,16 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { invalid, isoTime, notFound, validateTags, type Run } from '@berth/core';
+import { invalid, isoTime, notFound, validateTags, type LogRunBody, type Run } from '@berth/core';
 import type { RunRecord, MetricPoint, RunDataset } from '../store/runs.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
-
-export interface LogRunInput {
-  params?: Record<string, string>;
-  metrics?: { key: string; value: number; step?: number; timestamp?: number }[];
-  tags?: Record<string, string>;
-  datasets?: { name: string; digest: string; source?: string | null }[];
-  status?: string;
-}
 
 const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
 
@@ -65,7 +57,7 @@ export class RunService {
     return this.toWire(r, await tx.runs.latestMetrics(id));
   }
 
-  async log(actor: Actor, id: string, input: LogRunInput): Promise<Run> {
+  async log(actor: Actor, id: string, input: LogRunBody): Promise<Run> {
     requireRole(actor, 'editor', 'logging to a run');
     const params = input.params ? checkStringMap(input.params, 'params') : undefined;
     const tags = input.tags ? validateTags(input.tags) : undefined;

@@ -15,12 +15,13 @@ import {
   validateAliasName,
   validateTags,
   type Dependency,
-  type CreateVersionRequest,
+  type CreateVersionBody,
   type ManifestFile,
   type Page,
   type Reference,
   type Version,
   type Stage,
+  type UpdateVersionBody,
 } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
@@ -33,18 +34,11 @@ import type { BlobService } from './blobs-service.js';
 import type { TrackingService } from './tracking-service.js';
 
 /** The commit body, before validation: `files` is checked here, not trusted. */
-export type CreateVersionInput = Omit<CreateVersionRequest, 'files'> & {
+export type UncheckedVersionCommit = Omit<CreateVersionBody, 'files'> & {
   files: unknown;
   /** Create the model on its first version (the native API) or refuse (MLflow's rule). */
   createModel?: boolean;
 };
-
-export interface UpdateVersionInput {
-  description?: string;
-  metadata?: Record<string, unknown>;
-  tags?: Record<string, string>;
-  untag?: string[];
-}
 
 const MAX_METADATA_BYTES = 1024 * 1024;
 
@@ -84,12 +78,12 @@ export class VersionService {
    * (file I/O stays out of it); the version row, its manifest, the model (when new) and the
    * audit events commit together.
    */
-  async create(actor: Actor, name: string, input: CreateVersionInput): Promise<Version> {
+  async create(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<Version> {
     return (await this.commit(actor, name, input)).version;
   }
 
   /** create, also saying how many bytes of the inline blobs were new to the store (undefined: none were inline). */
-  async commit(actor: Actor, name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
+  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: Version; storedBytes: number | undefined }> {
     return this.createChecked(actor, name, input, false);
   }
 
@@ -99,13 +93,13 @@ export class VersionService {
    * of those blobs was hashed when it was written and GC keeps it while the artifact index
    * names it, so the per-blob existence check of a client-named manifest is skipped.
    */
-  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<CreateVersionInput, 'files' | 'source' | 'blobs'>): Promise<Version> {
+  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<Version> {
     const files = await this.tracking.snapshot(await this.tracking.artifactDirOf(source));
     if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
     return (await this.createChecked(actor, name, { ...input, files, source }, true)).version;
   }
 
-  private async createChecked(actor: Actor, name: string, input: CreateVersionInput, blobsFromIndex: boolean): Promise<{ version: Version; storedBytes: number | undefined }> {
+  private async createChecked(actor: Actor, name: string, input: UncheckedVersionCommit, blobsFromIndex: boolean): Promise<{ version: Version; storedBytes: number | undefined }> {
     requireRole(actor, 'editor', 'registering a version');
     validateModelName(name);
     const files = normalizeManifest(input.files);
@@ -317,7 +311,7 @@ export class VersionService {
     };
   }
 
-  async update(actor: Actor, name: string, version: number, input: UpdateVersionInput): Promise<Version> {
+  async update(actor: Actor, name: string, version: number, input: UpdateVersionBody): Promise<Version> {
     requireRole(actor, 'editor', 'editing a version');
     validateModelName(name);
     if (input.description !== undefined) validateDescription(input.description);
