@@ -100,10 +100,12 @@ export function compileArgs(schema: TObject): (data: unknown) => { value: Args }
     const [, key = '', ...inner] = e.path.split('/');
     const field = schema.properties[key] as (TSchema & Messages) | undefined;
     const value = raw[key];
-    let message: string;
-    if (required.has(key) && (value === undefined || value === null || value === '')) message = `Missing value for required parameter '${key}'.`;
-    else if (required.has(key) && !field?.message && !field?.itemMessage && typeof value !== 'string') message = `Missing value for required parameter '${key}'.`;
-    else message = (inner.length && field?.itemMessage) || field?.message || `Invalid value {value} for parameter '{key}' supplied: ${e.message.toLowerCase()}.`;
+    // A required argument that is absent, or wrong with no message of its own, is "missing", as MLflow says it.
+    const absent = value === undefined || value === null || value === '';
+    const message =
+      required.has(key) && (absent || !field?.message)
+        ? `Missing value for required parameter '${key}'.`
+        : (inner.length && field?.itemMessage) || field?.message || `Invalid value {value} for parameter '{key}' supplied: ${e.message.toLowerCase()}.`;
     return { error: invalid(message.replaceAll('{key}', key).replaceAll('{value}', JSON.stringify(value)), { field: key }) };
   };
 }
