@@ -1,5 +1,6 @@
 import { canonicalJson } from './canonical-json.js';
 import { sha256Hex } from './digest.js';
+import type { ChainProblem, ChainVerdict } from './schemas.js';
 
 /**
  * The audit trail is a hash chain (DESIGN §2 "Audit trail"): every event carries the hash of
@@ -45,17 +46,6 @@ export function auditEventHash(prevHash: string, e: AuditEventBody): string {
 
 export function chainEvent(prevHash: string, body: AuditEventBody): ChainedAuditEvent {
   return { ...body, prev_hash: prevHash, hash: auditEventHash(prevHash, body) };
-}
-
-export type ChainProblem = 'hash-mismatch' | 'broken-link' | 'sequence-gap';
-
-export interface ChainVerdict {
-  ok: boolean;
-  checked: number;
-  last_seq: number;
-  last_hash: string;
-  first_bad_seq?: number;
-  problem?: ChainProblem;
 }
 
 /**

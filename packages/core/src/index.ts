@@ -5,7 +5,6 @@ export * from './canonical-json.js';
 export * from './manifest.js';
 export * from './reference.js';
 export * from './audit-chain.js';
-export * from './types.js';
 export * from './time.js';
 export * from './cursor.js';
 export * from './schemas.js';

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError } from './errors.js';
-import { canonicalManifest, manifestDigest, manifestSize, MAX_MANIFEST_FILES, normalizeManifest, type ManifestFile } from './manifest.js';
+import { canonicalManifest, manifestDigest, manifestSize, MAX_MANIFEST_FILES, normalizeManifest } from './manifest.js';
+import type { ManifestFile } from './schemas.js';
 
 const h = (c: string) => c.repeat(64);
 const files: ManifestFile[] = [

@@ -2,12 +2,7 @@ import { canonicalJson } from './canonical-json.js';
 import { parseSha256, sha256Hex } from './digest.js';
 import { invalid } from './errors.js';
 import { validateFilePath } from './names.js';
-
-export interface ManifestFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
+import type { ManifestFile } from './schemas.js';
 
 export const MAX_MANIFEST_FILES = 100_000;
 

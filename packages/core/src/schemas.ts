@@ -1,9 +1,12 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Kind, Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { MODEL_KINDS } from './names.js';
 
 /**
- * JSON schemas of the native API. The server validates requests and serialises (and
- * filters) responses with them, and the OpenAPI document is generated from them, so the three
- * cannot drift apart. Request bodies reject unknown fields (docs/decisions/0002).
+ * JSON schemas of the native API, and the source of its wire types: each type is the
+ * `Static` of its schema (`XSchema` describes a response shape `X`; a request body `XBody` is
+ * both the schema and its type). The server validates requests and serialises (and filters)
+ * responses with them, and the OpenAPI document is generated from them, so the three cannot
+ * drift apart. Request bodies reject unknown fields (docs/decisions/0002).
  */
 const Str = Type.String();
 const StrMap = Type.Record(Type.String(), Type.String());
@@ -13,14 +16,47 @@ const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 const NullableStr = Type.Union([Type.String(), Type.Null()]);
 const strict = { additionalProperties: false } as const;
 
+/**
+ * A string that is one of `values`. Written as `{type: 'string', enum}` rather than a union of
+ * literals: fast-json-stringify serialises it as a plain string (a union would be tried branch
+ * by branch on every item of a page, and a value outside the list would fail the response).
+ */
+function StringEnum<const T extends readonly string[]>(values: T): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ [Kind]: 'String', type: 'string', enum: [...values] });
+}
+
+export const VERSION_STATUSES = ['PENDING_REGISTRATION', 'READY', 'FAILED_REGISTRATION'] as const;
+export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
+export const ALIAS_ACTIONS = ['alias.set', 'alias.delete', 'alias.freeze', 'alias.unfreeze'] as const;
+export const CHAIN_PROBLEMS = ['hash-mismatch', 'broken-link', 'sequence-gap'] as const;
+
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+export type Stage = (typeof STAGES)[number];
+export type AliasAction = (typeof ALIAS_ACTIONS)[number];
+export type ChainProblem = (typeof CHAIN_PROBLEMS)[number];
+
+/**
+ * A small file's bytes sent inside the commit (base64), so a small version is one request
+ * instead of three. Limits: INLINE_BLOB_MAX_BYTES each, INLINE_TOTAL_MAX_BYTES together.
+ */
+export const INLINE_BLOB_MAX_BYTES = 64 * 1024;
+export const INLINE_TOTAL_MAX_BYTES = 1024 * 1024;
+
 export const ManifestFileSchema = Type.Object({ path: Str, size: Type.Integer({ minimum: 0 }), sha256: Str }, strict);
+export type ManifestFile = Static<typeof ManifestFileSchema>;
 export const DependencySchema = Type.Object({ model: Str, version: Type.Integer({ minimum: 1 }), digest: Str }, strict);
+export type Dependency = Static<typeof DependencySchema>;
+export const InlineBlobSchema = Type.Object({ sha256: Str, base64: Str }, strict);
+export type InlineBlob = Static<typeof InlineBlobSchema>;
+
+/** Wire entities of the native API (`/api/v1`). JSON is snake_case; times are ISO 8601 UTC. */
 
 export const ModelSchema = Type.Object({
   name: Str,
-  kind: Str,
+  kind: StringEnum(MODEL_KINDS),
   description: Str,
   tags: StrMap,
+  /** alias → version for every alias the model has now. */
   aliases: Type.Record(Type.String(), Type.Integer()),
   protected_aliases: Type.Array(Str),
   frozen_aliases: Type.Array(Str),
@@ -29,13 +65,14 @@ export const ModelSchema = Type.Object({
   created_at: Time,
   updated_at: Time,
 });
+export type Model = Static<typeof ModelSchema>;
 
 export const VersionSchema = Type.Object({
   model: Str,
   version: Type.Integer(),
   digest: Str,
-  status: Str,
-  stage: Str,
+  status: StringEnum(VERSION_STATUSES),
+  stage: StringEnum(STAGES),
   size: Type.Integer(),
   file_count: Type.Integer(),
   files: Type.Optional(Type.Array(ManifestFileSchema)),
@@ -50,6 +87,7 @@ export const VersionSchema = Type.Object({
   created_at: Time,
   updated_at: Time,
 });
+export type Version = Static<typeof VersionSchema>;
 
 export const AliasSchema = Type.Object({
   model: Str,
@@ -60,18 +98,20 @@ export const AliasSchema = Type.Object({
   updated_by: Str,
   updated_at: Time,
 });
+export type Alias = Static<typeof AliasSchema>;
 
 export const AliasHistoryEntrySchema = Type.Object({
   seq: Type.Integer(),
   at: Time,
   actor: Str,
-  action: Str,
+  action: StringEnum(ALIAS_ACTIONS),
   model: Str,
   alias: Str,
   from_version: NullableInt,
   to_version: NullableInt,
   reason: NullableStr,
 });
+export type AliasHistoryEntry = Static<typeof AliasHistoryEntrySchema>;
 
 export const AuditEventSchema = Type.Object({
   seq: Type.Integer(),
@@ -86,6 +126,7 @@ export const AuditEventSchema = Type.Object({
   prev_hash: Str,
   hash: Str,
 });
+export type AuditEvent = Static<typeof AuditEventSchema>;
 
 export const RunSchema = Type.Object({
   run_id: Str,
@@ -99,6 +140,7 @@ export const RunSchema = Type.Object({
   created_at: Time,
   updated_at: Time,
 });
+export type Run = Static<typeof RunSchema>;
 
 export const ErrorSchema = Type.Object({
   error: Type.Object({ code: Str, message: Str, details: AnyMap }),
@@ -107,6 +149,8 @@ export const ErrorSchema = Type.Object({
 export function PageSchema<T extends TSchema>(item: T) {
   return Type.Object({ items: Type.Array(item), next_cursor: NullableStr });
 }
+/** A page of any item type (`Page<Version>`), the static type of `PageSchema`. */
+export type Page<T> = Static<ReturnType<typeof PageSchema<TUnsafe<T>>>>;
 
 export const PageQuery = Type.Object({ cursor: Type.Optional(Str), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
 
@@ -120,6 +164,7 @@ export const CreateModelBody = Type.Object(
   },
   strict,
 );
+export type CreateModelBody = Static<typeof CreateModelBody>;
 
 export const UpdateModelBody = Type.Object(
   {
@@ -131,15 +176,21 @@ export const UpdateModelBody = Type.Object(
   },
   strict,
 );
+export type UpdateModelBody = Static<typeof UpdateModelBody>;
 
 export const OpenUploadBody = Type.Object({ files: Type.Array(ManifestFileSchema) }, strict);
-export const OpenUploadReply = Type.Object({ upload_id: Str, missing: Type.Array(Str), expires_at: Time });
-export const PutBlobReply = Type.Object({ sha256: Str, size: Type.Integer(), created: Type.Boolean() });
+export type OpenUploadBody = Static<typeof OpenUploadBody>;
+export const OpenUploadResultSchema = Type.Object({ upload_id: Str, missing: Type.Array(Str), expires_at: Time });
+export type OpenUploadResult = Static<typeof OpenUploadResultSchema>;
+export const PutBlobResultSchema = Type.Object({ sha256: Str, size: Type.Integer(), created: Type.Boolean() });
+export type PutBlobResult = Static<typeof PutBlobResultSchema>;
 
+/** Body of `POST /api/v1/models/{name}/versions`. */
 export const CreateVersionBody = Type.Object(
   {
     files: Type.Array(ManifestFileSchema),
-    blobs: Type.Optional(Type.Array(Type.Object({ sha256: Str, base64: Str }, strict))),
+    /** Bytes of some of the files, stored (hash-checked, fsynced) before the commit. */
+    blobs: Type.Optional(Type.Array(InlineBlobSchema)),
     upload_id: Type.Optional(Str),
     kind: Type.Optional(Str),
     description: Type.Optional(Str),
@@ -151,6 +202,7 @@ export const CreateVersionBody = Type.Object(
   },
   strict,
 );
+export type CreateVersionBody = Static<typeof CreateVersionBody>;
 
 export const UpdateVersionBody = Type.Object(
   {
@@ -161,11 +213,13 @@ export const UpdateVersionBody = Type.Object(
   },
   strict,
 );
+export type UpdateVersionBody = Static<typeof UpdateVersionBody>;
 
 export const SetAliasBody = Type.Object(
   { version: Type.Integer({ minimum: 1 }), expect: Type.Optional(NullableInt), reason: Type.Optional(NullableStr) },
   strict,
 );
+export type SetAliasBody = Static<typeof SetAliasBody>;
 
 export const MoveAliasesBody = Type.Object(
   {
@@ -174,25 +228,39 @@ export const MoveAliasesBody = Type.Object(
   },
   strict,
 );
+export type MoveAliasesBody = Static<typeof MoveAliasesBody>;
 
 export const ReasonBody = Type.Object({ reason: Type.Optional(NullableStr) }, strict);
+export type ReasonBody = Static<typeof ReasonBody>;
 
-export const AliasAtReply = Type.Object({ at: Time, ref: Str, version: NullableInt, set_at: Type.Union([Time, Type.Null()]), set_by: NullableStr, reason: NullableStr });
-export const ModelAtReply = Type.Object({ at: Time, model: Type.Union([AnyMap, Type.Null()]), aliases: Type.Record(Type.String(), Type.Integer()) });
+export const AliasAtSchema = Type.Object({ at: Time, ref: Str, version: NullableInt, set_at: Type.Union([Time, Type.Null()]), set_by: NullableStr, reason: NullableStr });
+export type AliasAt = Static<typeof AliasAtSchema>;
+/**
+ * `model` is the model's audit snapshot as it was recorded then, sent as stored (an older
+ * snapshot may lack fields a model has today), so the schema does not filter it.
+ */
+export const ModelAtSchema = Type.Object({
+  at: Time,
+  model: Type.Union([Type.Unsafe<Partial<Model>>({ ...AnyMap }), Type.Null()]),
+  aliases: Type.Record(Type.String(), Type.Integer()),
+});
+export type ModelAt = Static<typeof ModelAtSchema>;
 
-export const VerifyReply = Type.Object({
+export const ChainVerdictSchema = Type.Object({
   ok: Type.Boolean(),
   checked: Type.Integer(),
   last_seq: Type.Integer(),
   last_hash: Str,
   first_bad_seq: Type.Optional(Type.Integer()),
-  problem: Type.Optional(Str),
+  problem: Type.Optional(StringEnum(CHAIN_PROBLEMS)),
 });
+export type ChainVerdict = Static<typeof ChainVerdictSchema>;
 
 export const CreateRunBody = Type.Object(
   { experiment: Type.Optional(Str), name: Type.Optional(Str), params: Type.Optional(StrMap), tags: Type.Optional(StrMap), run_id: Type.Optional(Str) },
   strict,
 );
+export type CreateRunBody = Static<typeof CreateRunBody>;
 
 export const LogRunBody = Type.Object(
   {
@@ -204,9 +272,11 @@ export const LogRunBody = Type.Object(
   },
   strict,
 );
+export type LogRunBody = Static<typeof LogRunBody>;
 
 export const GcBody = Type.Object({ dry_run: Type.Optional(Type.Boolean()), grace_seconds: Type.Optional(Type.Number({ minimum: 0 })) }, strict);
-export const GcReply = Type.Object({
+export type GcBody = Static<typeof GcBody>;
+export const GcResultSchema = Type.Object({
   dry_run: Type.Boolean(),
   grace_seconds: Type.Number(),
   scanned: Type.Integer(),
@@ -216,3 +286,4 @@ export const GcReply = Type.Object({
   expired_uploads: Type.Integer(),
   temp_files_removed: Type.Integer(),
 });
+export type GcResult = Static<typeof GcResultSchema>;

@@ -10,29 +10,37 @@ import {
   type ChainVerdict,
   type CreateModelBody,
   type CreateRunBody,
-  type CreateVersionRequest,
+  type CreateVersionBody,
   type ErrorCode,
   type GcResult,
   type LogRunBody,
   type ManifestFile,
   type Model,
   type ModelAt,
+  type MoveAliasesBody,
   type OpenUploadResult,
   type Page,
+  type PutBlobResult,
   type Run,
   type UpdateModelBody,
   type UpdateVersionBody,
   type Version,
 } from '@berth/core';
 
-export type { CreateVersionRequest, OpenUploadResult, AliasAt, ModelAt, GcResult, ChainVerdict };
-/** The body of a version commit; kept under its earlier name for callers. */
-export type CreateVersionInput = CreateVersionRequest;
-export type CreateModelInput = typeof CreateModelBody.static;
-export type UpdateModelInput = typeof UpdateModelBody.static;
-export type UpdateVersionInput = typeof UpdateVersionBody.static;
-export type CreateRunInput = typeof CreateRunBody.static;
-export type LogRunInput = typeof LogRunBody.static;
+export type {
+  CreateModelBody,
+  UpdateModelBody,
+  CreateVersionBody,
+  UpdateVersionBody,
+  CreateRunBody,
+  LogRunBody,
+  OpenUploadResult,
+  PutBlobResult,
+  AliasAt,
+  ModelAt,
+  GcResult,
+  ChainVerdict,
+};
 
 /** Where `berth server` listens by default (DESIGN §3). The client never reads the environment. */
 export const DEFAULT_URL = 'http://127.0.0.1:7878';
@@ -56,24 +64,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export interface AliasMove {
-  alias: string;
-  /** The version to point at; `null` deletes the alias. */
-  version: number | null;
-  /** The version the caller believes the alias holds now (`null`: believes it is unset). */
-  expect?: number | null;
-}
+/** One move of `moveAliases`: `version: null` deletes the alias; `expect` is the version the caller believes it holds now. */
+export type AliasMove = MoveAliasesBody['moves'][number];
 
 /** A byte range, both ends inclusive; `end` omitted means "to the end". */
 export interface ByteRange {
   start: number;
   end?: number;
-}
-
-export interface PutBlobResult {
-  sha256: string;
-  size: number;
-  created: boolean;
 }
 
 /** A blob body: bytes in memory, a web stream, or any async iterable of chunks (a Node stream). */
@@ -161,7 +158,7 @@ export class BerthClient {
 
   // ---- models
 
-  createModel(input: CreateModelInput): Promise<Model> {
+  createModel(input: CreateModelBody): Promise<Model> {
     return this.json('POST', '/api/v1/models', { body: input });
   }
   listModels(opts: { cursor?: string; limit?: number; kind?: string; prefix?: string } = {}): Promise<Page<Model>> {
@@ -175,7 +172,7 @@ export class BerthClient {
     return this.json('GET', `/api/v1/models/${seg(name)}`);
   }
   /** Description, tags (merge; `untag` removes), protected aliases, or a rename with `new_name`. */
-  updateModel(name: string, patch: UpdateModelInput): Promise<Model> {
+  updateModel(name: string, patch: UpdateModelBody): Promise<Model> {
     return this.json('PATCH', `/api/v1/models/${seg(name)}`, { body: patch });
   }
   deleteModel(name: string, opts: { force?: boolean } = {}): Promise<void> {
@@ -218,14 +215,14 @@ export class BerthClient {
   // ---- versions
 
   /** Commits a version (creating the model on its first version); every blob must be uploaded. */
-  createVersion(name: string, input: CreateVersionInput): Promise<Version> {
+  createVersion(name: string, input: CreateVersionBody): Promise<Version> {
     return this.json('POST', `/api/v1/models/${seg(name)}/versions`, { body: input });
   }
   /**
    * Like createVersion, also saying how many bytes of the inline `blobs` were new to the
    * server (`berth-stored-bytes`; undefined when the commit carried none).
    */
-  async commitVersion(name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
+  async commitVersion(name: string, input: CreateVersionBody): Promise<{ version: Version; storedBytes: number | undefined }> {
     const res = await this.raw('POST', `/api/v1/models/${seg(name)}/versions`, { body: input });
     const stored = res.headers.get('berth-stored-bytes');
     return { version: (await res.json()) as Version, storedBytes: stored === null ? undefined : Number(stored) };
@@ -250,7 +247,7 @@ export class BerthClient {
     return this.json('GET', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}`);
   }
   /** Description, tags, metadata (merged key by key; a `null` value removes the key). */
-  updateVersion(name: string, version: number, patch: UpdateVersionInput): Promise<Version> {
+  updateVersion(name: string, version: number, patch: UpdateVersionBody): Promise<Version> {
     return this.json('PATCH', `/api/v1/models/${seg(name)}/versions/${version}`, { body: patch });
   }
   deleteVersion(name: string, version: number, opts: { force?: boolean } = {}): Promise<void> {
@@ -323,13 +320,13 @@ export class BerthClient {
 
   // ---- runs
 
-  createRun(input: CreateRunInput = {}): Promise<Run> {
+  createRun(input: CreateRunBody = {}): Promise<Run> {
     return this.json('POST', '/api/v1/runs', { body: input });
   }
   getRun(id: string): Promise<Run> {
     return this.json('GET', `/api/v1/runs/${seg(id)}`);
   }
-  logRun(id: string, input: LogRunInput): Promise<Run> {
+  logRun(id: string, input: LogRunBody): Promise<Run> {
     return this.json('POST', `/api/v1/runs/${seg(id)}/log`, { body: input });
   }
 

@@ -9,8 +9,10 @@ import {
   validateKind,
   validateModelName,
   validateTags,
+  type CreateModelBody,
   type Model,
   type Page,
+  type UpdateModelBody,
 } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord, ModelStats } from '../store/models.js';
@@ -19,22 +21,6 @@ import { requireRole, type Actor } from './actor.js';
 import { requireModel, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 import { modelSnapshot, toWireModel } from './wire.js';
-
-export interface CreateModelInput {
-  name: string;
-  kind?: string;
-  description?: string;
-  tags?: Record<string, string>;
-  protected_aliases?: string[];
-}
-
-export interface UpdateModelInput {
-  description?: string;
-  tags?: Record<string, string>;
-  untag?: string[];
-  new_name?: string;
-  protected_aliases?: string[];
-}
 
 const MAX_DESCRIPTION = 64 * 1024;
 
@@ -58,7 +44,7 @@ export class ModelService {
   constructor(private readonly deps: RegistryDeps) {}
 
   /** Inside a transaction: creates the model and its audit event. */
-  async createIn(tx: StoreTx, actor: Actor, input: CreateModelInput): Promise<ModelRecord> {
+  async createIn(tx: StoreTx, actor: Actor, input: CreateModelBody): Promise<ModelRecord> {
     const name = validateModelName(input.name);
     const kind = validateKind(input.kind ?? 'model');
     const description = validateDescription(input.description ?? '');
@@ -71,7 +57,7 @@ export class ModelService {
     return m;
   }
 
-  async create(actor: Actor, input: CreateModelInput): Promise<Model> {
+  async create(actor: Actor, input: CreateModelBody): Promise<Model> {
     requireRole(actor, 'editor', 'creating a model');
     const m = await this.deps.store.transaction((tx) => this.createIn(tx, actor, input));
     return this.wire(this.deps.store.read, m);
@@ -100,7 +86,7 @@ export class ModelService {
     return { items, next_cursor: rows.length > limit ? encodeCursor({ n: page[page.length - 1].name }) : null };
   }
 
-  async update(actor: Actor, name: string, input: UpdateModelInput): Promise<Model> {
+  async update(actor: Actor, name: string, input: UpdateModelBody): Promise<Model> {
     requireRole(actor, 'editor', 'editing a model');
     validateModelName(name);
     const patch: { name?: string; description?: string; tags?: Record<string, string>; protected_aliases?: string[] } = {};

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decodeOffsetToken, encodeOffsetToken, invalid, isoTime, notFound, validateTags, type Run, type RunFilterClause, type RunOrderKey } from '@berth/core';
+import { decodeOffsetToken, encodeOffsetToken, invalid, isoTime, notFound, validateTags, type LogRunBody, type Run, type RunFilterClause, type RunOrderKey } from '@berth/core';
 import type { RunRecord, MetricPoint, RunDataset, RunScope } from '../store/runs.js';
 import type { StoreTx } from '../store/store.js';
 import { requireRole, type Actor } from './actor.js';
@@ -7,14 +7,6 @@ import type { RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 import type { ExperimentService } from './experiments-service.js';
 import { checkPage, DEFAULT_EXPERIMENT, type ExperimentRecord, type RunWithMetrics, type TrackingPage, type ViewType } from './tracking.js';
-
-export interface LogRunInput {
-  params?: Record<string, string>;
-  metrics?: { key: string; value: number; step?: number; timestamp?: number }[];
-  tags?: Record<string, string>;
-  datasets?: { name: string; digest: string; source?: string | null }[];
-  status?: string;
-}
 
 /** What one log call adds to a run, whichever front it came through. */
 export interface RunLog {
@@ -187,7 +179,7 @@ export class RunService {
   }
 
   /** The native API's log: params, metrics, tags, datasets or status; returns the run after. */
-  async log(actor: Actor, id: string, input: LogRunInput): Promise<Run> {
+  async log(actor: Actor, id: string, input: LogRunBody): Promise<Run> {
     requireRole(actor, 'editor', 'logging to a run');
     const params = input.params ? checkStringMap(input.params, 'params') : undefined;
     const tags = input.tags ? validateTags(input.tags) : undefined;

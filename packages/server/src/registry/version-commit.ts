@@ -11,7 +11,7 @@ import type { ModelService } from './models-service.js';
 import type { BlobService } from './blobs-service.js';
 import type { RunService } from './runs-service.js';
 import type { ArtifactService } from './artifacts-service.js';
-import type { CreateVersionInput } from './versions-service.js';
+import type { UncheckedVersionCommit } from './versions-service.js';
 
 type PinnedDependency = Dependency & { model_id: number };
 
@@ -41,7 +41,7 @@ export class VersionCommitter {
   ) {}
 
   /** A version whose blobs are uploaded or inline; also says how many inline bytes were new to the store (undefined: none were inline). */
-  async commit(actor: Actor, name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
+  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: Version; storedBytes: number | undefined }> {
     requireRole(actor, 'editor', 'registering a version');
     validateModelName(name);
     const checked = checkVersionInput(input);
@@ -56,21 +56,21 @@ export class VersionCommitter {
    * become the manifest by digest. Each of those blobs was hashed when it was written and GC
    * keeps it while the artifact index names it, so the per-blob existence check is skipped.
    */
-  async fromArtifacts(actor: Actor, name: string, source: string, input: Omit<CreateVersionInput, 'files' | 'source' | 'blobs'>): Promise<Version> {
+  async fromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<Version> {
     const files = await this.artifacts.snapshot(await this.artifacts.dirOf(source));
     if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
     requireRole(actor, 'editor', 'registering a version');
     validateModelName(name);
-    const full: CreateVersionInput = { ...input, files, source };
+    const full: UncheckedVersionCommit = { ...input, files, source };
     return this.register(actor, name, full, checkVersionInput(full));
   }
 
-  private async register(actor: Actor, name: string, input: CreateVersionInput, checked: CheckedVersion): Promise<Version> {
+  private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<Version> {
     const { model, version } = await retryOnceIfRaced(() => this.deps.store.transaction((tx) => this.insertIn(tx, actor, name, input, checked)));
     return toWireVersion(model.name, version, [], checked.files);
   }
 
-  private async insertIn(tx: StoreTx, actor: Actor, name: string, input: CreateVersionInput, checked: CheckedVersion): Promise<{ model: ModelRecord; version: VersionRecord }> {
+  private async insertIn(tx: StoreTx, actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<{ model: ModelRecord; version: VersionRecord }> {
     const now = this.deps.clock.now();
     const model = await this.modelFor(tx, actor, name, input);
     if (checked.run_id) await this.runs.ensureIn(tx, actor, now, checked.run_id, name);
@@ -89,7 +89,7 @@ export class VersionCommitter {
   }
 
   /** The model to add the version to: created on its first version unless the caller refuses that (MLflow's rule). */
-  private async modelFor(tx: StoreTx, actor: Actor, name: string, input: CreateVersionInput): Promise<ModelRecord> {
+  private async modelFor(tx: StoreTx, actor: Actor, name: string, input: UncheckedVersionCommit): Promise<ModelRecord> {
     const model = await tx.models.findByName(name);
     if (!model) {
       if (input.createModel === false) throw notFound(`Registered Model with name=${name} not found`, { model: name });

@@ -2,7 +2,7 @@ import { invalid, manifestDigest, manifestSize, normalizeManifest, parseSha256, 
 import type { VersionRecord } from '../store/versions.js';
 import { validateDescription } from './models-service.js';
 import { checkRunId } from './runs-service.js';
-import type { CreateVersionInput } from './versions-service.js';
+import type { UncheckedVersionCommit } from './versions-service.js';
 
 const MAX_METADATA_BYTES = 1024 * 1024;
 const MAX_SOURCE = 4096;
@@ -27,7 +27,7 @@ function validateDependencies(deps: unknown): Dependency[] {
 export type CheckedVersion = Pick<VersionRecord, 'digest' | 'size' | 'metadata' | 'tags' | 'description' | 'source' | 'run_id' | 'dependencies'> & { files: ManifestFile[] };
 
 /** Checks every field of a version to create, without I/O: nothing is stored for a body refused here. */
-export function checkVersionInput(input: CreateVersionInput): CheckedVersion {
+export function checkVersionInput(input: UncheckedVersionCommit): CheckedVersion {
   const files = normalizeManifest(input.files);
   const metadata = validateMetadata(input.metadata ?? {});
   const tags = validateTags(input.tags ?? {});

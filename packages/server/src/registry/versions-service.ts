@@ -10,7 +10,8 @@ import {
   validateModelName,
   validateAliasName,
   validateTags,
-  type CreateVersionRequest,
+  type CreateVersionBody,
+  type UpdateVersionBody,
   type ManifestFile,
   type Page,
   type Reference,
@@ -33,18 +34,11 @@ import { VersionCommitter } from './version-commit.js';
 import { validateMetadata, versionSnapshot } from './version-fields.js';
 
 /** The commit body, before validation: `files` is checked here, not trusted. */
-export type CreateVersionInput = Omit<CreateVersionRequest, 'files'> & {
+export type UncheckedVersionCommit = Omit<CreateVersionBody, 'files'> & {
   files: unknown;
   /** Create the model on its first version (the native API) or refuse (MLflow's rule). */
   createModel?: boolean;
 };
-
-export interface UpdateVersionInput {
-  description?: string;
-  metadata?: Record<string, unknown>;
-  tags?: Record<string, string>;
-  untag?: string[];
-}
 
 export class VersionService {
   private readonly committer: VersionCommitter;
@@ -66,12 +60,12 @@ export class VersionService {
    * (file I/O stays out of it); the version row, its manifest, the model (when new) and the
    * audit events commit together.
    */
-  async create(actor: Actor, name: string, input: CreateVersionInput): Promise<Version> {
+  async create(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<Version> {
     return (await this.commit(actor, name, input)).version;
   }
 
   /** create, also saying how many bytes of the inline blobs were new to the store (undefined: none were inline). */
-  async commit(actor: Actor, name: string, input: CreateVersionInput): Promise<{ version: Version; storedBytes: number | undefined }> {
+  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: Version; storedBytes: number | undefined }> {
     return this.committer.commit(actor, name, input);
   }
 
@@ -79,7 +73,7 @@ export class VersionService {
    * Registers a version from an MLflow-style source inside Berth's artifact store (`models:/`,
    * `runs:/`, `mlflow-artifacts:/`): the files under it become the manifest by digest.
    */
-  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<CreateVersionInput, 'files' | 'source' | 'blobs'>): Promise<Version> {
+  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<Version> {
     return this.committer.fromArtifacts(actor, name, source, input);
   }
 
@@ -167,7 +161,7 @@ export class VersionService {
     };
   }
 
-  async update(actor: Actor, name: string, version: number, input: UpdateVersionInput): Promise<Version> {
+  async update(actor: Actor, name: string, version: number, input: UpdateVersionBody): Promise<Version> {
     requireRole(actor, 'editor', 'editing a version');
     validateModelName(name);
     if (input.description !== undefined) validateDescription(input.description);

@@ -3,27 +3,10 @@ import { BerthError } from '@berth/core';
 import type { AliasesTable, AliasHistoryTable, Database } from './schema.js';
 import { uniquely } from './errors.js';
 
-export interface AliasRecord {
-  model_id: number;
-  alias: string;
-  version: number;
-  frozen: boolean;
-  updated_by: string;
-  updated_at: number;
-}
+/** An aliases row; `frozen` is stored as 0/1 (SQLite has no boolean). */
+export type AliasRecord = Omit<Selectable<AliasesTable>, 'frozen'> & { frozen: boolean };
 
-export interface AliasHistoryRecord {
-  id: number;
-  seq: number;
-  model_id: number;
-  alias: string;
-  action: string;
-  from_version: number | null;
-  to_version: number | null;
-  actor: string;
-  at: number;
-  reason: string | null;
-}
+export type AliasHistoryRecord = Selectable<AliasHistoryTable>;
 
 function toAlias(row: Selectable<AliasesTable>): AliasRecord {
   return {

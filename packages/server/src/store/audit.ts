@@ -1,27 +1,15 @@
 import type { Kysely, Selectable } from 'kysely';
-import { chainEvent, type ChainedAuditEvent } from '@berth/core';
+import { chainEvent } from '@berth/core';
 import type { AuditEventsTable, Database } from './schema.js';
 import { parseJson, toJson } from './json.js';
 
 export type SubjectType = 'model' | 'version' | 'alias' | 'run' | 'system';
 
-export interface AuditRecord extends ChainedAuditEvent {
-  model_id: number | null;
-  subject_type: SubjectType;
-}
+/** An audit_events row with `before` and `after` parsed: a link of the chain (ChainedAuditEvent) and what it is about. */
+export type AuditRecord = Omit<Selectable<AuditEventsTable>, 'subject_type' | 'before' | 'after'> & { subject_type: SubjectType; before: unknown; after: unknown };
 
-export interface NewAuditEvent {
-  at: number;
-  actor: string;
-  action: string;
-  model_id: number | null;
-  model: string | null;
-  subject_type: SubjectType;
-  subject: string;
-  before: unknown;
-  after: unknown;
-  reason: string | null;
-}
+/** An event to append: the chain position (seq) and hashes are assigned by `append`. */
+export type NewAuditEvent = Omit<AuditRecord, 'seq' | 'prev_hash' | 'hash'>;
 
 function toAudit(row: Selectable<AuditEventsTable>): AuditRecord {
   return {

@@ -6,17 +6,8 @@ import type { SqlDialect } from './dialects/sql-dialect.js';
 import { parseJson, toJson } from './json.js';
 import { uniquely } from './errors.js';
 
-export interface ModelRecord {
-  id: number;
-  name: string;
-  kind: string;
-  description: string;
-  tags: Record<string, string>;
-  protected_aliases: string[];
-  last_version: number;
-  created_at: number;
-  updated_at: number;
-}
+/** A models row with its JSON columns parsed. */
+export type ModelRecord = Omit<Selectable<ModelsTable>, 'tags' | 'protected_aliases'> & { tags: Record<string, string>; protected_aliases: string[] };
 
 export interface ModelStats {
   latest_version: number | null;

@@ -16,24 +16,17 @@ export interface RunDataset {
   tags?: Record<string, string>;
 }
 
-export interface RunRecord {
-  id: string;
-  experiment: string;
-  name: string | null;
-  status: string;
-  params: Record<string, string>;
-  tags: Record<string, string>;
-  datasets: RunDataset[];
-  created_by: string;
-  created_at: number;
-  updated_at: number;
-  /** MLflow's view of the run (issue 3); null for runs Berth recorded by id only. */
-  experiment_id?: string | null;
-  start_time?: number | null;
-  end_time?: number | null;
-  lifecycle_stage?: string | null;
-  outputs?: { model_id: string; step: number }[];
-}
+/** MLflow's view of the run (issue 3); null for runs Berth recorded by id only. */
+type MlflowRunColumns = 'experiment_id' | 'start_time' | 'end_time' | 'lifecycle_stage';
+
+/** A runs row with its JSON columns parsed; the MLflow columns may be left out when inserting. */
+export type RunRecord = Omit<Selectable<RunsTable>, 'params' | 'tags' | 'datasets' | 'outputs' | MlflowRunColumns> &
+  Partial<Pick<Selectable<RunsTable>, MlflowRunColumns>> & {
+    params: Record<string, string>;
+    tags: Record<string, string>;
+    datasets: RunDataset[];
+    outputs?: { model_id: string; step: number }[];
+  };
 
 export interface MetricPoint {
   key: string;

@@ -6,35 +6,10 @@ import { parseJson, toJson } from './json.js';
 import { filterSql, orderSql, type OrderTerm, type SearchTarget } from './search-sql.js';
 import type { SqlDialect } from './dialects/sql-dialect.js';
 
-export interface ExperimentRecord {
-  id: string;
-  name: string;
-  artifact_location: string;
-  lifecycle_stage: string;
-  tags: Record<string, string>;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface LoggedModelRecord {
-  id: string;
-  experiment_id: string;
-  name: string;
-  source_run_id: string | null;
-  status: string;
-  model_type: string | null;
-  params: Record<string, string>;
-  tags: Record<string, string>;
-  created_at: number;
-  updated_at: number;
-}
-
-export interface ArtifactRecord {
-  path: string;
-  sha256: string;
-  size: number;
-  updated_at: number;
-}
+/** Rows with their JSON columns parsed. */
+export type ExperimentRecord = Omit<Selectable<ExperimentsTable>, 'tags'> & { tags: Record<string, string> };
+export type LoggedModelRecord = Omit<Selectable<LoggedModelsTable>, 'params' | 'tags'> & { params: Record<string, string>; tags: Record<string, string> };
+export type ArtifactRecord = Selectable<ArtifactsTable>;
 
 const toExperiment = (r: Selectable<ExperimentsTable>): ExperimentRecord => ({
   id: r.id,

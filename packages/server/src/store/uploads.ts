@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, UploadsTable } from './schema.js';
 
 const CHUNK = 500;
 
@@ -17,7 +17,7 @@ export class UploadRepo {
     }
   }
 
-  async find(id: string): Promise<{ id: string; expires_at: number } | undefined> {
+  async find(id: string): Promise<Pick<Selectable<UploadsTable>, 'id' | 'expires_at'> | undefined> {
     const r = await this.db.selectFrom('uploads').select(['id', 'expires_at']).where('id', '=', id).executeTakeFirst();
     return r && { id: r.id, expires_at: Number(r.expires_at) };
   }

@@ -5,25 +5,14 @@ import { parseJson, toJson } from './json.js';
 import { afterSql, filterSql, keysetOrder, orderSql, tagRows, whereSql, type OrderKey, type SearchSqlOptions, type SearchTarget } from './search-sql.js';
 import type { SqlDialect } from './dialects/sql-dialect.js';
 
-export interface VersionRecord {
-  id: number;
-  model_id: number;
-  version: number;
-  digest: string;
+/** A versions row with its JSON columns parsed and its status and stage narrowed to their values. */
+export type VersionRecord = Omit<Selectable<VersionsTable>, 'status' | 'stage' | 'metadata' | 'tags' | 'dependencies'> & {
   status: VersionStatus;
   stage: Stage;
-  size: number;
-  file_count: number;
   metadata: Record<string, unknown>;
   tags: Record<string, string>;
-  description: string;
-  source: string | null;
-  run_id: string | null;
   dependencies: Dependency[];
-  created_by: string;
-  created_at: number;
-  updated_at: number;
-}
+};
 
 export function toVersion(row: Selectable<VersionsTable>): VersionRecord {
   return {

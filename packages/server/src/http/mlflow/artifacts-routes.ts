@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import { invalid, notFound, type ManifestFile } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { sendBytes } from '../native/stream-reply.js';
 import { MlflowError } from './errors.js';
+import { OptStr, Required } from './params.js';
 
 /**
  * MLflow's artifact proxy (`MlflowArtifactsService`) on Berth's blob store. Paths are relative
@@ -56,8 +58,7 @@ const MPU_UNSUPPORTED = 'Multipart upload is not supported for the current artif
  * `<folder>/<base name of the local file>`), so the result is where a single PUT would put it.
  * The base name is split on `/` and `\` alike: a Windows client sends `C:\…\file`.
  */
-function mpuTarget(dir: string, local: unknown): string {
-  if (typeof local !== 'string' || local === '') throw invalid("Missing value for required parameter 'path'", { field: 'path' });
+function mpuTarget(dir: string, local: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point of this check
   if (/[\u0000-\u001f\u007f]/.test(local)) throw invalid(`invalid file path ${JSON.stringify(local)}: it contains a control character`, { field: 'path' });
   const name = local.split(/[\\/]/).pop() ?? '';
@@ -77,9 +78,9 @@ function lenientJson(_req: FastifyRequest, body: string | Buffer, done: (err: Er
   }
 }
 
-function fields(body: unknown): Record<string, unknown> {
-  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-}
+/** The JSON body of mpu/create, complete and abort; num_parts, upload_id and parts are checked by the multipart service. */
+const MpuBody = Type.Object({ path: Required, num_parts: Type.Optional(Type.Unknown()), upload_id: Type.Optional(Type.Unknown()), parts: Type.Optional(Type.Unknown()) });
+type MpuBody = Static<typeof MpuBody>;
 
 /**
  * The origin the caller reached this server by (its Host header and protocol), for part URLs
@@ -116,9 +117,9 @@ function multipartRoutes(app: FastifyInstance, registry: Registry): void {
     json.addContentTypeParser('application/json', { parseAs: 'string' }, lenientJson);
     const partsBase = (req: FastifyRequest, id: string) => `${selfOrigin(req)}${json.prefix}/mpu/part/${id}`;
 
-    json.post<{ Params: { '*': string } }>('/mpu/create/*', async (req) => {
+    json.post<{ Params: { '*': string }; Body: MpuBody }>('/mpu/create/*', { schema: { body: MpuBody } }, async (req) => {
       if (!mp.supported) throw unsupported();
-      const body = fields(req.body);
+      const body = req.body;
       const path = mpuTarget(req.params['*'], body.path);
       const { uploadId, numParts } = await mp.create(actorOf(req, 'mlflow'), path, body.num_parts);
       const base = partsBase(req, uploadId);
@@ -126,17 +127,17 @@ function multipartRoutes(app: FastifyInstance, registry: Registry): void {
       return { upload_id: uploadId, credentials };
     });
 
-    json.post<{ Params: { '*': string } }>('/mpu/complete/*', async (req) => {
+    json.post<{ Params: { '*': string }; Body: MpuBody }>('/mpu/complete/*', { schema: { body: MpuBody } }, async (req) => {
       if (!mp.supported) throw unsupported();
-      const body = fields(req.body);
+      const body = req.body;
       const path = mpuTarget(req.params['*'], body.path);
       await mp.complete(actorOf(req, 'mlflow'), path, body.upload_id, body.parts);
       return {};
     });
 
-    json.post<{ Params: { '*': string } }>('/mpu/abort/*', async (req) => {
+    json.post<{ Params: { '*': string }; Body: MpuBody }>('/mpu/abort/*', { schema: { body: MpuBody } }, async (req) => {
       if (!mp.supported) throw unsupported();
-      const body = fields(req.body);
+      const body = req.body;
       const path = mpuTarget(req.params['*'], body.path);
       await mp.abort(actorOf(req, 'mlflow'), path, body.upload_id);
       return {};
@@ -149,7 +150,7 @@ export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
-  app.get<{ Querystring: { path?: string } }>('/artifacts', async (req) => {
+  app.get<{ Querystring: { path?: string } }>('/artifacts', { schema: { querystring: Type.Object({ path: OptStr }) } }, async (req) => {
     const dir = (req.query.path ?? '').replace(/^\/+|\/+$/g, '');
     let files;
     try {

@@ -133,4 +133,37 @@ describe('MLflow front: model registry', () => {
     const ajax = await app.inject({ method: 'GET', url: '/ajax-api/2.0/mlflow/registered-models/get?name=chatbot-prod' });
     assert.equal(ajax.statusCode, 200);
   });
+
+  it('reads numbers and booleans sent as strings and ignores fields it does not know', async () => {
+    const made = await call('POST', '/registered-models/create', { name: 'lenient', description: 'd', colour: 'blue', tags: [{ key: 'a', value: 'b', extra: 1 }] });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    await version('lenient', 'l1');
+    const page = await call('GET', '/registered-models/search', { max_results: '1', filter: "name = 'lenient'" });
+    assert.deepEqual(page.body.registered_models.map((m: { name: string }) => m.name), ['lenient']);
+    const moved = await call('POST', '/model-versions/transition-stage', { name: 'lenient', version: '1', stage: 'Staging', archive_existing_versions: 'true' });
+    assert.equal(moved.body.model_version.current_stage, 'Staging');
+  });
+
+  it('answers arguments the schema refuses with INVALID_PARAMETER_VALUE and a message naming the parameter', async () => {
+    const cases: [string, 'GET' | 'POST', Record<string, unknown>, string][] = [
+      ['/registered-models/create', 'POST', { name: 7 }, "Missing value for required parameter 'name'."],
+      ['/registered-models/create', 'POST', { name: 'x', description: 3 }, "Invalid value 3 for parameter 'description' supplied: it must be a string."],
+      ['/registered-models/create', 'POST', { name: 'x', tags: {} }, "Parameter 'tags' must be a list of {key, value}."],
+      ['/registered-models/create', 'POST', { name: 'x', tags: [{ key: 'a', value: 1 }] }, "Each tag in 'tags' needs a string key and value."],
+      ['/model-versions/get', 'GET', { name: 'lenient', version: '0' }, `Parameter 'version' must be a positive integer version, not "0".`],
+      ['/model-versions/transition-stage', 'POST', { name: 'lenient', version: 1, stage: 'None' }, "Parameter 'version' must be a positive integer version, not 1."],
+      ['/model-versions/transition-stage', 'POST', { name: 'lenient', version: '1', stage: 'None', archive_existing_versions: 'yes' }, "Parameter 'archive_existing_versions' must be true or false."],
+      ['/registered-models/search', 'GET', { max_results: '0' }, `Invalid value "0" for parameter 'max_results' supplied: it must be between 1 and 1000.`],
+      ['/model-versions/search', 'POST', { max_results: 'ten' }, `Invalid value "ten" for parameter 'max_results' supplied: it must be between 1 and 200000.`],
+    ];
+    for (const [path, method, args, message] of cases) {
+      const r = await call(method, path, args);
+      assert.deepEqual([r.status, r.body], [400, { error_code: 'INVALID_PARAMETER_VALUE', message }], `${path} ${JSON.stringify(args)}`);
+    }
+  });
+
+  it('keeps rejecting unknown fields on the native API', async () => {
+    const r = await app.inject({ method: 'POST', url: '/api/v1/models', payload: { name: 'strict', colour: 'blue' } });
+    assert.deepEqual([r.statusCode, r.json().error.code], [400, 'INVALID_ARGUMENT']);
+  });
 });

@@ -121,6 +121,20 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
     assert.equal((await call('POST', '/runs/search', { experiment_ids: [exp], max_results: 50_000 })).status, 200, 'MLflow allows up to 50,000');
   });
 
+  it('reads int64 fields sent as strings, as protobuf JSON writes them', async () => {
+    const exp = await experiment('strings-for-numbers');
+    const created = await ok('POST', '/runs/create', { experiment_id: exp, run_name: 'str', start_time: '1700000000000' });
+    const id = created.run.info.run_id as string;
+    assert.equal(created.run.info.start_time, 1700000000000);
+    await ok('POST', '/runs/log-batch', { run_id: id, metrics: [{ key: 'loss', value: '0.5', step: '3', timestamp: '1700000000001' }] });
+    const got = await ok('GET', '/runs/get', { run_id: id });
+    assert.deepEqual(got.run.data.metrics, [{ key: 'loss', value: 0.5, timestamp: 1700000000001, step: 3 }]);
+    const late = await call('POST', '/runs/create', { experiment_id: exp, start_time: 'soon' });
+    assert.deepEqual([late.status, late.body], [400, { error_code: 'INVALID_PARAMETER_VALUE', message: "Parameter 'start_time' must be a number." }]);
+    const keyless = await call('POST', '/runs/log-batch', { run_id: id, metrics: [{ value: 1 }] });
+    assert.deepEqual([keyless.status, keyless.body], [400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'Each metric needs a key and a numeric value.' }]);
+  });
+
   it('deletes and restores a run: still readable by id, out of default searches, audited', async () => {
     const exp = await experiment('lifecycle-runs');
     const keep = await run(exp, 'keep');

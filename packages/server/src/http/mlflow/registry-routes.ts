@@ -1,105 +1,88 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { BerthError, invalid, parseMlflowFilter } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
-import { bool, list, optStr, str, tagList, versionArg, type Args } from './params.js';
+import { BoolArg, OptStr, Required, StringList, TagList, VersionArg, mlflowRoute, stringList, tags } from './params.js';
 import { mlflowModel, mlflowVersion, stageArg } from './wire.js';
 import { MANIFEST_PREFIX } from './artifacts-routes.js';
 
 /** `max_results`: a whole number from 1 to the endpoint's limit (0 would page forever). */
-function maxResults(a: Args, fallback: number, limit: number): number {
-  const raw = a.max_results;
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > limit) throw invalid(`Invalid value ${JSON.stringify(raw)} for parameter 'max_results' supplied: it must be between 1 and ${limit}.`, { field: 'max_results' });
-  return n;
-}
+const MaxResults = (limit: number) =>
+  Type.Optional(Type.Integer({ minimum: 1, maximum: limit, message: `Invalid value {value} for parameter 'max_results' supplied: it must be between 1 and ${limit}.` }));
 
-
-/** Query string for GET, JSON body for everything else (DELETE too), as MLflow's client sends. */
-function argsOf(req: FastifyRequest): Args {
-  if (req.method === 'GET') return req.query as Args;
-  const body = req.body;
-  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Args) : {};
-}
+const Name = Type.Object({ name: Required });
+const NameVersion = Type.Object({ name: Required, version: VersionArg });
+const Search = (limit: number) => Type.Object({ filter: OptStr, max_results: MaxResults(limit), order_by: StringList, page_token: OptStr });
 
 const mlflowActor = (req: FastifyRequest) => actorOf(req, 'mlflow');
 
 /**
  * MLflow's ModelRegistryService (mlflow/protos/model_registry.proto) as a thin translation
- * onto the registry services. Search and `model-versions/create` (which needs the artifact
- * proxy) come with the rest of issue 3 (docs/decisions/0005-mlflow-front.md).
+ * onto the registry services: registered models, model versions (created from a source in the
+ * artifact store), their tags, aliases, stages and searches.
  */
 export function registryRoutes(app: FastifyInstance, registry: Registry): void {
-  const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | ('GET' | 'POST')[], url: string, handler: (args: Args, req: FastifyRequest) => Promise<unknown>) =>
-    app.route({ method, url, handler: async (req) => (await handler(argsOf(req), req)) ?? {} });
 
   const modelWithLatest = async (name: string) => {
     const [m, latest] = await Promise.all([registry.models.get(name), registry.versions.latestPerStage(name)]);
     return mlflowModel(m, latest);
   };
 
-  route('POST', '/registered-models/create', async (a, req) => {
-    const name = str(a, 'name');
-    const m = await registry.models.create(mlflowActor(req), { name, description: optStr(a, 'description') ?? '', tags: tagList(a) });
+  const create = Type.Object({ name: Required, description: OptStr, tags: TagList });
+  mlflowRoute(app, 'POST', '/registered-models/create', create, async (a, req) => {
+    const m = await registry.models.create(mlflowActor(req), { name: a.name, description: a.description ?? '', tags: tags(a.tags) });
     return { registered_model: mlflowModel(m, []) };
   });
 
-  route(['GET', 'POST'], '/registered-models/search', async (a) => {
-    const max = maxResults(a, 100, 1000);
-    const res = await registry.search.models(parseMlflowFilter(optStr(a, 'filter'), 'models'), { max, orderBy: list(a, 'order_by'), pageToken: optStr(a, 'page_token') });
+  mlflowRoute(app, ['GET', 'POST'], '/registered-models/search', Search(1000), async (a) => {
+    const res = await registry.search.models(parseMlflowFilter(a.filter, 'models'), { max: a.max_results ?? 100, orderBy: stringList(a.order_by), pageToken: a.page_token });
     const models = await Promise.all(res.items.map((m) => modelWithLatest(m.name)));
     return { ...(models.length ? { registered_models: models } : {}), ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}) };
   });
 
-  route(['GET', 'POST'], '/model-versions/search', async (a) => {
-    const max = maxResults(a, 10_000, 200_000);
-    const res = await registry.search.versions(parseMlflowFilter(optStr(a, 'filter'), 'versions'), { max, orderBy: list(a, 'order_by'), pageToken: optStr(a, 'page_token') });
+  mlflowRoute(app, ['GET', 'POST'], '/model-versions/search', Search(200_000), async (a) => {
+    const res = await registry.search.versions(parseMlflowFilter(a.filter, 'versions'), { max: a.max_results ?? 10_000, orderBy: stringList(a.order_by), pageToken: a.page_token });
     return { ...(res.items.length ? { model_versions: res.items.map(mlflowVersion) } : {}), ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}) };
   });
 
-  route('GET', '/registered-models/get', async (a) => ({ registered_model: await modelWithLatest(str(a, 'name')) }));
+  mlflowRoute(app, 'GET', '/registered-models/get', Name, async (a) => ({ registered_model: await modelWithLatest(a.name) }));
 
-  route('POST', '/registered-models/rename', async (a, req) => {
-    const name = str(a, 'name');
-    const newName = str(a, 'new_name');
-    if (newName !== name) await registry.models.update(mlflowActor(req), name, { new_name: newName });
-    return { registered_model: await modelWithLatest(newName) };
+  mlflowRoute(app, 'POST', '/registered-models/rename', Type.Object({ name: Required, new_name: Required }), async (a, req) => {
+    if (a.new_name !== a.name) await registry.models.update(mlflowActor(req), a.name, { new_name: a.new_name });
+    return { registered_model: await modelWithLatest(a.new_name) };
   });
 
-  route('PATCH', '/registered-models/update', async (a, req) => {
-    const name = str(a, 'name');
-    await registry.models.update(mlflowActor(req), name, { description: optStr(a, 'description') ?? '' });
-    return { registered_model: await modelWithLatest(name) };
+  mlflowRoute(app, 'PATCH', '/registered-models/update', Type.Object({ name: Required, description: OptStr }), async (a, req) => {
+    await registry.models.update(mlflowActor(req), a.name, { description: a.description ?? '' });
+    return { registered_model: await modelWithLatest(a.name) };
   });
 
-  route('DELETE', '/registered-models/delete', async (a, req) => {
-    await registry.models.delete(mlflowActor(req), str(a, 'name'), { force: true });
+  mlflowRoute(app, 'DELETE', '/registered-models/delete', Name, async (a, req) => {
+    await registry.models.delete(mlflowActor(req), a.name, { force: true });
   });
 
-  route(['POST', 'GET'], '/registered-models/get-latest-versions', async (a) => {
-    const stages = list(a, 'stages').map(stageArg);
-    const latest = await registry.versions.latestPerStage(str(a, 'name'));
+  mlflowRoute(app, ['POST', 'GET'], '/registered-models/get-latest-versions', Type.Object({ name: Required, stages: StringList }), async (a) => {
+    const stages = stringList(a.stages).map(stageArg);
+    const latest = await registry.versions.latestPerStage(a.name);
     const picked = stages.length ? latest.filter((v) => stages.includes(v.stage)) : latest;
     return picked.length ? { model_versions: picked.map(mlflowVersion) } : {};
   });
 
-  route('POST', '/registered-models/set-tag', async (a, req) => {
-    await registry.models.update(mlflowActor(req), str(a, 'name'), { tags: { [str(a, 'key')]: optStr(a, 'value') ?? '' } });
+  mlflowRoute(app, 'POST', '/registered-models/set-tag', Type.Object({ name: Required, key: Required, value: OptStr }), async (a, req) => {
+    await registry.models.update(mlflowActor(req), a.name, { tags: { [a.key]: a.value ?? '' } });
   });
 
-  route('DELETE', '/registered-models/delete-tag', async (a, req) => {
-    await registry.models.update(mlflowActor(req), str(a, 'name'), { untag: [str(a, 'key')] });
+  mlflowRoute(app, 'DELETE', '/registered-models/delete-tag', Type.Object({ name: Required, key: Required }), async (a, req) => {
+    await registry.models.update(mlflowActor(req), a.name, { untag: [a.key] });
   });
 
-  route('POST', '/registered-models/alias', async (a, req) => {
-    const version = versionArg(a);
-    await registry.aliases.set(mlflowActor(req), str(a, 'name'), str(a, 'alias'), { version });
+  const NameAlias = Type.Object({ name: Required, alias: Required });
+  mlflowRoute(app, 'POST', '/registered-models/alias', Type.Object({ name: Required, alias: Required, version: VersionArg }), async (a, req) => {
+    await registry.aliases.set(mlflowActor(req), a.name, a.alias, { version: Number(a.version) });
   });
 
-  route('DELETE', '/registered-models/alias', async (a, req) => {
-    const name = str(a, 'name');
-    const alias = str(a, 'alias');
+  mlflowRoute(app, 'DELETE', '/registered-models/alias', NameAlias, async ({ name, alias }, req) => {
     try {
       await registry.aliases.delete(mlflowActor(req), name, alias);
     } catch (err) {
@@ -109,9 +92,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
     }
   });
 
-  route('GET', '/registered-models/alias', async (a) => {
-    const name = str(a, 'name');
-    const alias = str(a, 'alias');
+  mlflowRoute(app, 'GET', '/registered-models/alias', NameAlias, async ({ name, alias }) => {
     if (alias.toLowerCase() === 'latest') {
       const [newest] = (await registry.versions.list(name, { limit: 1 })).items;
       if (!newest) throw invalid(`Registered model ${name} has no versions.`, { field: 'alias' });
@@ -126,43 +107,44 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
     }
   });
 
-  route('POST', '/model-versions/create', async (a, req) => {
-    const name = str(a, 'name');
-    const v = await registry.versions.createFromArtifacts(mlflowActor(req), name, str(a, 'source'), {
-      run_id: optStr(a, 'run_id') || null,
-      tags: tagList(a),
-      description: optStr(a, 'description') ?? '',
+  const createVersion = Type.Object({ name: Required, source: Required, run_id: OptStr, tags: TagList, description: OptStr });
+  mlflowRoute(app, 'POST', '/model-versions/create', createVersion, async (a, req) => {
+    const v = await registry.versions.createFromArtifacts(mlflowActor(req), a.name, a.source, {
+      run_id: a.run_id || null,
+      tags: tags(a.tags),
+      description: a.description ?? '',
       createModel: false, // MLflow never creates the model here
     });
     return { model_version: mlflowVersion(v) };
   });
 
-  route('GET', '/model-versions/get-download-uri', async (a) => {
-    const v = await registry.versions.get(str(a, 'name'), versionArg(a));
+  mlflowRoute(app, 'GET', '/model-versions/get-download-uri', NameVersion, async (a) => {
+    const v = await registry.versions.get(a.name, Number(a.version));
     return { artifact_uri: `mlflow-artifacts:/${MANIFEST_PREFIX}/${v.digest.slice('sha256:'.length)}` };
   });
 
-  route('GET', '/model-versions/get', async (a) => ({ model_version: mlflowVersion(await registry.versions.get(str(a, 'name'), versionArg(a))) }));
+  mlflowRoute(app, 'GET', '/model-versions/get', NameVersion, async (a) => ({ model_version: mlflowVersion(await registry.versions.get(a.name, Number(a.version))) }));
 
-  route('PATCH', '/model-versions/update', async (a, req) => {
-    const v = await registry.versions.update(mlflowActor(req), str(a, 'name'), versionArg(a), { description: optStr(a, 'description') ?? '' });
+  mlflowRoute(app, 'PATCH', '/model-versions/update', Type.Object({ name: Required, version: VersionArg, description: OptStr }), async (a, req) => {
+    const v = await registry.versions.update(mlflowActor(req), a.name, Number(a.version), { description: a.description ?? '' });
     return { model_version: mlflowVersion(v) };
   });
 
-  route('DELETE', '/model-versions/delete', async (a, req) => {
-    await registry.versions.delete(mlflowActor(req), str(a, 'name'), versionArg(a), { force: true });
+  mlflowRoute(app, 'DELETE', '/model-versions/delete', NameVersion, async (a, req) => {
+    await registry.versions.delete(mlflowActor(req), a.name, Number(a.version), { force: true });
   });
 
-  route('POST', '/model-versions/set-tag', async (a, req) => {
-    await registry.versions.update(mlflowActor(req), str(a, 'name'), versionArg(a), { tags: { [str(a, 'key')]: optStr(a, 'value') ?? '' } });
+  mlflowRoute(app, 'POST', '/model-versions/set-tag', Type.Object({ name: Required, version: VersionArg, key: Required, value: OptStr }), async (a, req) => {
+    await registry.versions.update(mlflowActor(req), a.name, Number(a.version), { tags: { [a.key]: a.value ?? '' } });
   });
 
-  route('DELETE', '/model-versions/delete-tag', async (a, req) => {
-    await registry.versions.update(mlflowActor(req), str(a, 'name'), versionArg(a), { untag: [str(a, 'key')] });
+  mlflowRoute(app, 'DELETE', '/model-versions/delete-tag', Type.Object({ name: Required, version: VersionArg, key: Required }), async (a, req) => {
+    await registry.versions.update(mlflowActor(req), a.name, Number(a.version), { untag: [a.key] });
   });
 
-  route('POST', '/model-versions/transition-stage', async (a, req) => {
-    const v = await registry.versions.setStage(mlflowActor(req), str(a, 'name'), versionArg(a), stageArg(str(a, 'stage')), bool(a, 'archive_existing_versions'));
+  const transition = Type.Object({ name: Required, version: VersionArg, stage: Required, archive_existing_versions: BoolArg });
+  mlflowRoute(app, 'POST', '/model-versions/transition-stage', transition, async (a, req) => {
+    const v = await registry.versions.setStage(mlflowActor(req), a.name, Number(a.version), stageArg(a.stage), a.archive_existing_versions ?? false);
     return { model_version: mlflowVersion(v) };
   });
 }

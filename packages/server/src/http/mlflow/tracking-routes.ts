@@ -1,15 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
 import { invalid, parseMlflowExperimentFilter, parseMlflowExperimentOrderBy, parseMlflowRunFilter, parseMlflowRunOrderBy } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { loggedModelArtifactRoot, runArtifactRoot, type ExperimentRecord, type LoggedModelRecord, type RunWithMetrics, type ViewType } from '../../registry/tracking.js';
 import { actorOf } from '../actor.js';
-import { list, optStr, str, tagList, type Args } from './params.js';
-
-function argsOf(req: FastifyRequest): Args {
-  if (req.method === 'GET') return req.query as Args;
-  const body = req.body;
-  return body && typeof body === 'object' && !Array.isArray(body) ? (body as Args) : {};
-}
+import { NumArg, OptStr, ParamList, Required, StringList, TagList, ViewTypeArg, mlflowRoute, params, stringList, tags } from './params.js';
 
 const kv = (o: Record<string, string>) => Object.entries(o).map(([key, value]) => ({ key, value }));
 
@@ -78,170 +73,150 @@ export function mlflowLoggedModel(m: LoggedModelRecord) {
   };
 }
 
-function num(args: Args, key: string): number | undefined {
-  const v = args[key];
-  if (v === undefined || v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw invalid(`Parameter '${key}' must be a number.`, { field: key });
-  return n;
-}
+/** A metric point; the value may be a string (protobuf's JSON writes NaN and the infinities as "NaN", "Infinity"). */
+const Metric = Type.Object({ key: Type.String(), value: Type.Union([Type.Number(), Type.String()]), step: Type.Optional(Type.Integer()), timestamp: Type.Optional(Type.Integer()) });
+const MetricList = Type.Optional(Type.Array(Metric, { message: "Parameter '{key}' must be a list.", itemMessage: 'Each metric needs a key and a numeric value.' }));
+const metric = (m: Static<typeof Metric>) => ({ key: m.key, value: Number(m.value), step: m.step ?? 0, timestamp: m.timestamp ?? Date.now() });
 
-function metricList(args: Args, key: string) {
-  const v = args[key];
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw invalid(`Parameter '${key}' must be a list.`, { field: key });
-  return v.map((m) => {
-    const o = (m ?? {}) as Args;
-    const value = typeof o.value === 'string' ? Number(o.value) : o.value;
-    if (typeof o.key !== 'string' || typeof value !== 'number') throw invalid('Each metric needs a key and a numeric value.', { field: key });
-    return { key: o.key, value, step: Number(o.step ?? 0), timestamp: Number(o.timestamp ?? Date.now()) };
-  });
-}
-
-/** MLflow's ViewType, by name (what the client sends) or number; ACTIVE_ONLY when absent. */
+/** MLflow's ViewType, by name (what the client sends, in any case) or number; ACTIVE_ONLY when absent. */
 const VIEW_TYPES: Record<string, ViewType> = { ACTIVE_ONLY: 'ACTIVE_ONLY', DELETED_ONLY: 'DELETED_ONLY', ALL: 'ALL', '1': 'ACTIVE_ONLY', '2': 'DELETED_ONLY', '3': 'ALL' };
 
-function viewType(args: Args, key: string): ViewType {
-  const v = args[key];
-  if (v === undefined || v === null || v === '') return 'ACTIVE_ONLY';
+function viewType(v: string | number | undefined, key: string): ViewType {
+  if (v === undefined || v === '') return 'ACTIVE_ONLY';
   const t = VIEW_TYPES[String(v).toUpperCase()];
   if (!t) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${key}': use ACTIVE_ONLY, DELETED_ONLY or ALL.`, { field: key });
   return t;
 }
 
-/** `max_results` as MLflow's search endpoints take it: a whole number, 1000 when absent. */
-function maxResults(args: Args): number {
-  const v = args.max_results;
-  if (v === undefined || v === null || v === '') return 1000;
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isInteger(n)) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter 'max_results' supplied: it must be a whole number.`, { field: 'max_results' });
-  return n;
-}
+/** `max_results` as MLflow's search endpoints take it: a whole number, 1000 when absent (the service checks its range). */
+const MaxResults = Type.Optional(Type.Integer({ message: "Invalid value {value} for parameter 'max_results' supplied: it must be a whole number." }));
 
-/** A list of strings (order_by, experiment_ids): a JSON list, repeated query keys, or one value. */
-function stringList(args: Args, key: string): string[] {
-  const v = args[key];
-  if (v === undefined || v === null) return [];
-  const items = Array.isArray(v) ? v : [v];
-  if (!items.every((x) => typeof x === 'string' || typeof x === 'number')) throw invalid(`Parameter '${key}' must be a list of strings.`, { field: key });
-  return items.map(String);
+/** Runs are named by `run_id`, or by `run_uuid` in older clients. */
+const RunRef = { run_id: OptStr, run_uuid: OptStr };
+function runIdOf(a: { run_id?: string; run_uuid?: string }): string {
+  if (a.run_id !== undefined) return a.run_id;
+  if (!a.run_uuid) throw invalid("Missing value for required parameter 'run_uuid'.", { field: 'run_uuid' });
+  return a.run_uuid;
 }
 
 /** MLflow's tracking endpoints that the registry workflows use (reference §4). */
 export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
   const { experiments, runs, loggedModels } = registry;
   const actor = (req: FastifyRequest) => actorOf(req, 'mlflow');
-  const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE' | ('GET' | 'POST')[], url: string, handler: (args: Args, req: FastifyRequest) => Promise<unknown>) =>
-    app.route({ method, url, handler: async (req) => (await handler({ ...argsOf(req), ...(req.params as Args) }, req)) ?? {} });
+  const ExperimentId = Type.Object({ experiment_id: Required });
+  const RunId = Type.Object({ run_id: Required });
 
-  route('GET', '/experiments/get-by-name', async (a) => ({ experiment: mlflowExperiment(await experiments.getByName(str(a, 'experiment_name'))) }));
-  route('GET', '/experiments/get', async (a) => ({ experiment: mlflowExperiment(await experiments.get(str(a, 'experiment_id'))) }));
-  route('POST', '/experiments/create', async (a, req) => ({ experiment_id: (await experiments.create(actor(req), str(a, 'name'), tagList(a))).id }));
-  route(['GET', 'POST'], '/experiments/search', async (a) => {
+  mlflowRoute(app, 'GET', '/experiments/get-by-name', Type.Object({ experiment_name: Required }), async (a) => ({ experiment: mlflowExperiment(await experiments.getByName(a.experiment_name)) }));
+  mlflowRoute(app, 'GET', '/experiments/get', ExperimentId, async (a) => ({ experiment: mlflowExperiment(await experiments.get(a.experiment_id)) }));
+  mlflowRoute(app, 'POST', '/experiments/create', Type.Object({ name: Required, tags: TagList }), async (a, req) => ({ experiment_id: (await experiments.create(actor(req), a.name, tags(a.tags))).id }));
+  const searchExperiments = Type.Object({ view_type: ViewTypeArg, filter: OptStr, order_by: StringList, max_results: MaxResults, page_token: OptStr });
+  mlflowRoute(app, ['GET', 'POST'], '/experiments/search', searchExperiments, async (a) => {
     const page = await experiments.search({
-      viewType: viewType(a, 'view_type'),
-      filter: parseMlflowExperimentFilter(optStr(a, 'filter')),
-      order: parseMlflowExperimentOrderBy(stringList(a, 'order_by')),
-      max: maxResults(a),
-      pageToken: optStr(a, 'page_token'),
+      viewType: viewType(a.view_type, 'view_type'),
+      filter: parseMlflowExperimentFilter(a.filter),
+      order: parseMlflowExperimentOrderBy(stringList(a.order_by)),
+      max: a.max_results ?? 1000,
+      pageToken: a.page_token,
     });
     return { ...(page.items.length ? { experiments: page.items.map(mlflowExperiment) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
   });
-  route('POST', '/experiments/delete', async (a, req) => {
-    await experiments.delete(actor(req), str(a, 'experiment_id'));
+  mlflowRoute(app, 'POST', '/experiments/delete', ExperimentId, async (a, req) => {
+    await experiments.delete(actor(req), a.experiment_id);
   });
-  route('POST', '/experiments/restore', async (a, req) => {
-    await experiments.restore(actor(req), str(a, 'experiment_id'));
+  mlflowRoute(app, 'POST', '/experiments/restore', ExperimentId, async (a, req) => {
+    await experiments.restore(actor(req), a.experiment_id);
   });
-  route('POST', '/experiments/update', async (a, req) => {
-    await experiments.rename(actor(req), str(a, 'experiment_id'), str(a, 'new_name'));
+  mlflowRoute(app, 'POST', '/experiments/update', Type.Object({ experiment_id: Required, new_name: Required }), async (a, req) => {
+    await experiments.rename(actor(req), a.experiment_id, a.new_name);
   });
 
-  route('POST', '/runs/search', async (a) => {
+  const searchRuns = Type.Object({ experiment_ids: StringList, filter: OptStr, order_by: StringList, run_view_type: ViewTypeArg, max_results: MaxResults, page_token: OptStr });
+  mlflowRoute(app, 'POST', '/runs/search', searchRuns, async (a) => {
     const page = await runs.search({
-      experimentIds: stringList(a, 'experiment_ids'),
-      filter: parseMlflowRunFilter(optStr(a, 'filter')),
-      order: parseMlflowRunOrderBy(stringList(a, 'order_by')),
-      viewType: viewType(a, 'run_view_type'),
-      max: maxResults(a),
-      pageToken: optStr(a, 'page_token'),
+      experimentIds: stringList(a.experiment_ids),
+      filter: parseMlflowRunFilter(a.filter),
+      order: parseMlflowRunOrderBy(stringList(a.order_by)),
+      viewType: viewType(a.run_view_type, 'run_view_type'),
+      max: a.max_results ?? 1000,
+      pageToken: a.page_token,
     });
     return { ...(page.items.length ? { runs: page.items.map(mlflowRun) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
   });
-  route('POST', '/runs/delete', async (a, req) => {
-    await runs.delete(actor(req), str(a, 'run_id'));
+  mlflowRoute(app, 'POST', '/runs/delete', RunId, async (a, req) => {
+    await runs.delete(actor(req), a.run_id);
   });
-  route('POST', '/runs/restore', async (a, req) => {
-    await runs.restore(actor(req), str(a, 'run_id'));
+  mlflowRoute(app, 'POST', '/runs/restore', RunId, async (a, req) => {
+    await runs.restore(actor(req), a.run_id);
   });
 
-  route('POST', '/runs/create', async (a, req) => {
-    const r = await runs.start(actor(req), { experiment_id: optStr(a, 'experiment_id'), run_name: optStr(a, 'run_name'), start_time: num(a, 'start_time'), tags: tagList(a) });
+  mlflowRoute(app, 'POST', '/runs/create', Type.Object({ experiment_id: OptStr, run_name: OptStr, start_time: NumArg, tags: TagList }), async (a, req) => {
+    const r = await runs.start(actor(req), { experiment_id: a.experiment_id, run_name: a.run_name, start_time: a.start_time, tags: tags(a.tags) });
     return { run: mlflowRun(r) };
   });
-  route('GET', '/runs/get', async (a) => ({ run: mlflowRun(await runs.getWithMetrics(optStr(a, 'run_id') ?? str(a, 'run_uuid'))) }));
-  route('POST', '/runs/update', async (a, req) => {
-    const id = optStr(a, 'run_id') ?? str(a, 'run_uuid');
-    await runs.record(actor(req), id, { status: optStr(a, 'status'), end_time: num(a, 'end_time'), run_name: optStr(a, 'run_name') });
+  mlflowRoute(app, 'GET', '/runs/get', Type.Object(RunRef), async (a) => ({ run: mlflowRun(await runs.getWithMetrics(runIdOf(a))) }));
+  mlflowRoute(app, 'POST', '/runs/update', Type.Object({ ...RunRef, status: OptStr, end_time: NumArg, run_name: OptStr }), async (a, req) => {
+    const id = runIdOf(a);
+    await runs.record(actor(req), id, { status: a.status, end_time: a.end_time, run_name: a.run_name });
     return { run_info: runInfo((await runs.getWithMetrics(id)).run) };
   });
-  route('POST', '/runs/log-batch', async (a, req) => {
-    const params: Record<string, string> = {};
-    for (const p of (a.params as Args[] | undefined) ?? []) params[String(p.key)] = String(p.value ?? '');
-    await runs.record(actor(req), str(a, 'run_id'), { metrics: metricList(a, 'metrics'), params, tags: tagList(a) });
+  mlflowRoute(app, 'POST', '/runs/log-batch', Type.Object({ run_id: Required, metrics: MetricList, params: ParamList, tags: TagList }), async (a, req) => {
+    await runs.record(actor(req), a.run_id, { metrics: (a.metrics ?? []).map(metric), params: params(a.params), tags: tags(a.tags) });
   });
-  route('POST', '/runs/log-metric', async (a, req) => {
-    await runs.record(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { metrics: metricList({ m: [a] }, 'm') });
+  mlflowRoute(app, 'POST', '/runs/log-metric', Type.Object({ ...RunRef, ...Metric.properties }), async (a, req) => {
+    await runs.record(actor(req), runIdOf(a), { metrics: [metric(a)] });
   });
-  route('POST', '/runs/log-parameter', async (a, req) => {
-    await runs.record(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { params: { [str(a, 'key')]: String(a.value ?? '') } });
+  const KeyValue = Type.Object({ ...RunRef, key: Required, value: Type.Optional(Type.Unknown()) });
+  mlflowRoute(app, 'POST', '/runs/log-parameter', KeyValue, async (a, req) => {
+    await runs.record(actor(req), runIdOf(a), { params: { [a.key]: String(a.value ?? '') } });
   });
-  route('POST', '/runs/set-tag', async (a, req) => {
-    await runs.record(actor(req), optStr(a, 'run_id') ?? str(a, 'run_uuid'), { tags: { [str(a, 'key')]: String(a.value ?? '') } });
+  mlflowRoute(app, 'POST', '/runs/set-tag', KeyValue, async (a, req) => {
+    await runs.record(actor(req), runIdOf(a), { tags: { [a.key]: String(a.value ?? '') } });
   });
-  route('POST', '/runs/log-inputs', async (a, req) => {
-    const list = a.datasets;
-    if (list !== undefined && !Array.isArray(list)) throw invalid("Parameter 'datasets' must be a list.", { field: 'datasets' });
-    const datasets = ((list as Args[] | undefined) ?? []).map((input) => {
-      const d = (input.dataset ?? {}) as Args;
-      const tags: Record<string, string> = {};
-      for (const t of (input.tags as Args[] | undefined) ?? []) tags[String(t.key)] = String(t.value ?? '');
-      if (typeof d.name !== 'string' || typeof d.digest !== 'string') throw invalid('Each dataset input needs dataset.name and dataset.digest.', { field: 'datasets' });
-      return {
-        name: d.name,
-        digest: d.digest,
-        source: typeof d.source === 'string' ? d.source : null,
-        source_type: typeof d.source_type === 'string' ? d.source_type : undefined,
-        schema: typeof d.schema === 'string' ? d.schema : undefined,
-        profile: typeof d.profile === 'string' ? d.profile : undefined,
-        tags,
-      };
-    });
-    await runs.record(actor(req), str(a, 'run_id'), { datasets });
+  const DatasetInput = Type.Object({
+    dataset: Type.Object({ name: Type.String(), digest: Type.String(), source: Type.Optional(Type.Unknown()), source_type: Type.Optional(Type.Unknown()), schema: Type.Optional(Type.Unknown()), profile: Type.Optional(Type.Unknown()) }),
+    tags: Type.Optional(Type.Array(Type.Object({ key: Type.Unknown(), value: Type.Optional(Type.Unknown()) }))),
   });
-  route('POST', '/runs/outputs', async (a, req) => {
-    const models = ((a.models as Args[] | undefined) ?? []).map((m) => ({ model_id: String(m.model_id), step: Number(m.step ?? 0) }));
-    await runs.record(actor(req), str(a, 'run_id'), { outputs: models });
+  const datasets = Type.Optional(Type.Array(DatasetInput, { message: "Parameter '{key}' must be a list.", itemMessage: 'Each dataset input needs dataset.name and dataset.digest.' }));
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  mlflowRoute(app, 'POST', '/runs/log-inputs', Type.Object({ run_id: Required, datasets }), async (a, req) => {
+    const inputs = (a.datasets ?? []).map(({ dataset: d, tags }) => ({
+      name: d.name,
+      digest: d.digest,
+      source: text(d.source) ?? null,
+      source_type: text(d.source_type),
+      schema: text(d.schema),
+      profile: text(d.profile),
+      tags: Object.fromEntries((tags ?? []).map((t) => [String(t.key), String(t.value ?? '')])),
+    }));
+    await runs.record(actor(req), a.run_id, { datasets: inputs });
   });
-  route('GET', '/metrics/get-history', async (a) => {
-    const points = await runs.metricHistory(optStr(a, 'run_id') ?? str(a, 'run_uuid'), str(a, 'metric_key'));
+  const outputs = Type.Optional(Type.Array(Type.Object({ model_id: Type.Unknown(), step: Type.Optional(Type.Integer()) }), { message: "Parameter '{key}' must be a list of {model_id, step}." }));
+  mlflowRoute(app, 'POST', '/runs/outputs', Type.Object({ run_id: Required, models: outputs }), async (a, req) => {
+    await runs.record(actor(req), a.run_id, { outputs: (a.models ?? []).map((m) => ({ model_id: String(m.model_id), step: m.step ?? 0 })) });
+  });
+  mlflowRoute(app, 'GET', '/metrics/get-history', Type.Object({ ...RunRef, metric_key: Required }), async (a) => {
+    const points = await runs.metricHistory(runIdOf(a), a.metric_key);
     return points.length ? { metrics: points.map((p) => ({ key: p.key, value: p.value, timestamp: p.timestamp, step: p.step })) } : {};
   });
 
-  route('POST', '/logged-models', async (a, req) => {
-    const params: Record<string, string> = {};
-    for (const p of (a.params as Args[] | undefined) ?? []) params[String(p.key)] = String(p.value ?? '');
-    const m = await loggedModels.create(actor(req), { experiment_id: str(a, 'experiment_id'), name: optStr(a, 'name'), source_run_id: optStr(a, 'source_run_id'), params, tags: tagList(a), model_type: optStr(a, 'model_type') });
+  const createLoggedModel = Type.Object({ experiment_id: Required, name: OptStr, source_run_id: OptStr, params: ParamList, tags: TagList, model_type: OptStr });
+  mlflowRoute(app, 'POST', '/logged-models', createLoggedModel, async (a, req) => {
+    const m = await loggedModels.create(actor(req), { experiment_id: a.experiment_id, name: a.name, source_run_id: a.source_run_id, params: params(a.params), tags: tags(a.tags), model_type: a.model_type });
     return { model: mlflowLoggedModel(m) };
   });
-  route('POST', '/logged-models/search', async (a) => {
-    const filter = optStr(a, 'filter') ?? '';
+  mlflowRoute(app, 'POST', '/logged-models/search', Type.Object({ experiment_ids: StringList, filter: OptStr, max_results: NumArg }), async (a) => {
+    const filter = a.filter ?? '';
     const m = /^\s*name\s*=\s*['"]([^'"]*)['"]\s*$/i.exec(filter);
     if (filter.trim() !== '' && !m) throw invalid(`Unsupported logged model filter ${JSON.stringify(filter)}: only name = '<name>' is supported`, { field: 'filter' });
-    const models = await loggedModels.search(list(a, 'experiment_ids'), m?.[1], Math.min(num(a, 'max_results') ?? 50, 1000));
+    const models = await loggedModels.search(stringList(a.experiment_ids), m?.[1], Math.min(a.max_results ?? 50, 1000));
     return models.length ? { models: models.map(mlflowLoggedModel) } : {};
   });
-  route('GET', '/logged-models/:model_id', async (a) => ({ model: mlflowLoggedModel(await loggedModels.get(str(a, 'model_id'))) }));
-  route('PATCH', '/logged-models/:model_id', async (a, req) => ({ model: mlflowLoggedModel(await loggedModels.update(actor(req), str(a, 'model_id'), { status: optStr(a, 'status') })) }));
-  route('PATCH', '/logged-models/:model_id/tags', async (a, req) => ({ model: mlflowLoggedModel(await loggedModels.update(actor(req), str(a, 'model_id'), { tags: tagList(a) })) }));
+  const modelId = (req: FastifyRequest) => (req.params as { model_id: string }).model_id;
+  mlflowRoute(app, 'GET', '/logged-models/:model_id', Type.Object({}), async (_a, req) => ({ model: mlflowLoggedModel(await loggedModels.get(modelId(req))) }));
+  mlflowRoute(app, 'PATCH', '/logged-models/:model_id', Type.Object({ status: OptStr }), async (a, req) => ({
+    model: mlflowLoggedModel(await loggedModels.update(actor(req), modelId(req), { status: a.status })),
+  }));
+  mlflowRoute(app, 'PATCH', '/logged-models/:model_id/tags', Type.Object({ tags: TagList }), async (a, req) => ({
+    model: mlflowLoggedModel(await loggedModels.update(actor(req), modelId(req), { tags: tags(a.tags) })),
+  }));
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { AliasAtReply, AliasHistoryEntrySchema, AliasSchema, MoveAliasesBody, PageSchema, ReasonBody, SetAliasBody, VersionSchema, invalid } from '@berth/core';
+import { AliasAtSchema, AliasHistoryEntrySchema, AliasSchema, MoveAliasesBody, PageSchema, ReasonBody, SetAliasBody, VersionSchema, invalid } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 
@@ -39,7 +39,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
     },
   );
 
-  app.put<{ Params: { name: string; alias: string }; Body: typeof SetAliasBody.static }>(
+  app.put<{ Params: { name: string; alias: string }; Body: SetAliasBody }>(
     '/models/:name/aliases/:alias',
     { schema: { summary: 'Set or move an alias (compare-and-swap with expect)', tags: ['aliases'], params: AliasParams, body: SetAliasBody, response: { 200: AliasSchema } } },
     async (req) => registry.aliases.set(actorOf(req), req.params.name, req.params.alias, req.body),
@@ -61,7 +61,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
     },
   );
 
-  app.post<{ Params: { name: string }; Body: typeof MoveAliasesBody.static }>(
+  app.post<{ Params: { name: string }; Body: MoveAliasesBody }>(
     '/models/:name/aliases\\:batch',
     {
       schema: {
@@ -76,7 +76,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
   );
 
   for (const op of ['freeze', 'unfreeze'] as const) {
-    app.post<{ Params: { name: string; alias: string }; Body: typeof ReasonBody.static | undefined }>(
+    app.post<{ Params: { name: string; alias: string }; Body: ReasonBody | undefined }>(
       `/models/:name/aliases/:alias/${op}`,
       { schema: { summary: `${op === 'freeze' ? 'Freeze' : 'Unfreeze'} an alias`, tags: ['aliases'], params: AliasParams, response: { 200: AliasSchema } } },
       async (req) => registry.aliases.setFrozen(actorOf(req), req.params.name, req.params.alias, op === 'freeze', (req.body as { reason?: string } | undefined)?.reason),
@@ -99,7 +99,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get<{ Querystring: { t: string; ref: string } }>(
     '/at',
-    { schema: { summary: 'Which version an alias pointed to at a point in time', tags: ['time travel'], querystring: Type.Object({ t: Type.String(), ref: Type.String() }), response: { 200: AliasAtReply } } },
+    { schema: { summary: 'Which version an alias pointed to at a point in time', tags: ['time travel'], querystring: Type.Object({ t: Type.String(), ref: Type.String() }), response: { 200: AliasAtSchema } } },
     async (req) => registry.aliases.at(req.query.ref, req.query.t),
   );
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { AuditEventSchema, GcBody, GcReply, PageSchema, VerifyReply, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
+import { AuditEventSchema, GcBody, GcResultSchema, PageSchema, ChainVerdictSchema, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 
@@ -24,15 +24,15 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
     async (req) => registry.audit.list(req.query),
   );
 
-  app.get('/audit/verify', { schema: { summary: 'Verify the hash chain of the audit trail', tags: ['audit'], response: { 200: VerifyReply } } }, async () => registry.audit.verify());
+  app.get('/audit/verify', { schema: { summary: 'Verify the hash chain of the audit trail', tags: ['audit'], response: { 200: ChainVerdictSchema } } }, async () => registry.audit.verify());
 
-  app.post<{ Body: typeof GcBody.static | undefined }>(
+  app.post<{ Body: GcBody | undefined }>(
     '/gc',
-    { schema: { summary: 'Remove unreferenced blobs past a grace period', tags: ['admin'], response: { 200: GcReply } } },
-    async (req) => registry.gc.run(actorOf(req), (req.body ?? {}) as typeof GcBody.static),
+    { schema: { summary: 'Remove unreferenced blobs past a grace period', tags: ['admin'], response: { 200: GcResultSchema } } },
+    async (req) => registry.gc.run(actorOf(req), (req.body ?? {}) as GcBody),
   );
 
-  app.post<{ Body: typeof CreateRunBody.static }>(
+  app.post<{ Body: CreateRunBody }>(
     '/runs',
     { schema: { summary: 'Create a run', tags: ['runs'], body: CreateRunBody, response: { 201: RunSchema } } },
     async (req, reply) => reply.code(201).send(await registry.runs.create(actorOf(req), req.body)),
@@ -44,7 +44,7 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
     async (req) => registry.runs.get(req.params.run_id),
   );
 
-  app.post<{ Params: { run_id: string }; Body: typeof LogRunBody.static }>(
+  app.post<{ Params: { run_id: string }; Body: LogRunBody }>(
     '/runs/:run_id/log',
     { schema: { summary: 'Log params, metrics, tags, datasets or status to a run', tags: ['runs'], params: Type.Object({ run_id: Type.String() }), body: LogRunBody, response: { 200: RunSchema } } },
     async (req) => registry.runs.log(actorOf(req), req.params.run_id, req.body),

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { OpenUploadBody, OpenUploadReply, PutBlobReply, notFound } from '@berth/core';
+import { OpenUploadBody, OpenUploadResultSchema, PutBlobResultSchema, notFound } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { sendBytes } from './stream-reply.js';
@@ -8,9 +8,9 @@ import { sendBytes } from './stream-reply.js';
 const ShaParams = Type.Object({ sha256: Type.String() });
 
 export function blobRoutes(app: FastifyInstance, registry: Registry): void {
-  app.post<{ Body: typeof OpenUploadBody.static }>(
+  app.post<{ Body: OpenUploadBody }>(
     '/uploads',
-    { schema: { summary: 'Open an upload session: which blobs are missing?', tags: ['uploads'], body: OpenUploadBody, response: { 201: OpenUploadReply } } },
+    { schema: { summary: 'Open an upload session: which blobs are missing?', tags: ['uploads'], body: OpenUploadBody, response: { 201: OpenUploadResultSchema } } },
     async (req, reply) => reply.code(201).send(await registry.blobs.openUpload(actorOf(req), req.body.files)),
   );
 
@@ -21,7 +21,7 @@ export function blobRoutes(app: FastifyInstance, registry: Registry): void {
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
     scope.put<{ Params: { sha256: string } }>(
       '/blobs/:sha256',
-      { schema: { summary: 'Upload one blob (raw bytes, streamed, verified against its sha256)', tags: ['uploads'], params: ShaParams, response: { 200: PutBlobReply, 201: PutBlobReply } } },
+      { schema: { summary: 'Upload one blob (raw bytes, streamed, verified against its sha256)', tags: ['uploads'], params: ShaParams, response: { 200: PutBlobResultSchema, 201: PutBlobResultSchema } } },
       async (req, reply) => {
         const len = req.headers['content-length'];
         const expected = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CreateModelBody, ModelSchema, PageSchema, UpdateModelBody, ModelAtReply } from '@berth/core';
+import { CreateModelBody, ModelSchema, PageSchema, UpdateModelBody, ModelAtSchema } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 
 const NameParams = Type.Object({ name: Type.String() });
 
 export function modelRoutes(app: FastifyInstance, registry: Registry): void {
-  app.post<{ Body: typeof CreateModelBody.static }>(
+  app.post<{ Body: CreateModelBody }>(
     '/models',
     { schema: { summary: 'Create a model', tags: ['models'], body: CreateModelBody, response: { 201: ModelSchema } } },
     async (req, reply) => reply.code(201).send(await registry.models.create(actorOf(req), req.body)),
@@ -32,7 +32,7 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
     async (req) => registry.models.get(req.params.name),
   );
 
-  app.patch<{ Params: { name: string }; Body: typeof UpdateModelBody.static }>(
+  app.patch<{ Params: { name: string }; Body: UpdateModelBody }>(
     '/models/:name',
     { schema: { summary: 'Edit, rename or re-protect a model', tags: ['models'], params: NameParams, body: UpdateModelBody, response: { 200: ModelSchema } } },
     async (req) => registry.models.update(actorOf(req), req.params.name, req.body),
@@ -49,7 +49,7 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get<{ Params: { name: string }; Querystring: { t: string } }>(
     '/models/:name/at',
-    { schema: { summary: 'The model as it was at a point in time', tags: ['time travel'], params: NameParams, querystring: Type.Object({ t: Type.String() }), response: { 200: ModelAtReply } } },
+    { schema: { summary: 'The model as it was at a point in time', tags: ['time travel'], params: NameParams, querystring: Type.Object({ t: Type.String() }), response: { 200: ModelAtSchema } } },
     async (req) => registry.aliases.modelAt(req.params.name, req.query.t),
   );
 }

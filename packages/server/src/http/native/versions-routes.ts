@@ -8,7 +8,7 @@ import { sendBytes } from './stream-reply.js';
 const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) });
 
 export function versionRoutes(app: FastifyInstance, registry: Registry): void {
-  app.post<{ Params: { name: string }; Body: typeof CreateVersionBody.static }>(
+  app.post<{ Params: { name: string }; Body: CreateVersionBody }>(
     '/models/:name/versions',
     {
       schema: {
@@ -53,7 +53,7 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
     async (req) => registry.versions.resolve(req.query.ref, { files: true }),
   );
 
-  app.patch<{ Params: { name: string; version: number }; Body: typeof UpdateVersionBody.static }>(
+  app.patch<{ Params: { name: string; version: number }; Body: UpdateVersionBody }>(
     '/models/:name/versions/:version',
     { schema: { summary: 'Edit description, metadata or tags of a version', tags: ['versions'], params: VersionParams, body: UpdateVersionBody, response: { 200: VersionSchema } } },
     async (req) => registry.versions.update(actorOf(req), req.params.name, req.params.version, req.body),
