@@ -11,7 +11,7 @@ import type { ModelService } from './models-service.js';
 import type { BlobService } from './blobs-service.js';
 import type { RunService } from './runs-service.js';
 import type { ArtifactService } from './artifacts-service.js';
-import type { UncheckedVersionCommit } from './versions-service.js';
+import type { UncheckedVersionCommit } from './version-fields.js';
 
 type PinnedDependency = Dependency & { model_id: number };
 

@@ -1,8 +1,14 @@
-import { invalid, manifestDigest, manifestSize, normalizeManifest, parseSha256, validateModelName, validateTags, type Dependency, type ManifestFile } from '@berth/core';
+import { invalid, manifestDigest, manifestSize, normalizeManifest, parseSha256, validateModelName, validateTags, type CreateVersionBody, type Dependency, type ManifestFile } from '@berth/core';
 import type { VersionRecord } from '../store/versions.js';
 import { validateDescription } from './models-service.js';
 import { checkRunId } from './runs-service.js';
-import type { UncheckedVersionCommit } from './versions-service.js';
+
+/** The commit body, before validation: `files` is checked here, not trusted. */
+export type UncheckedVersionCommit = Omit<CreateVersionBody, 'files'> & {
+  files: unknown;
+  /** Create the model on its first version (the native API) or refuse (MLflow's rule). */
+  createModel?: boolean;
+};
 
 const MAX_METADATA_BYTES = 1024 * 1024;
 const MAX_SOURCE = 4096;

@@ -10,7 +10,6 @@ import {
   validateModelName,
   validateAliasName,
   validateTags,
-  type CreateVersionBody,
   type UpdateVersionBody,
   type ManifestFile,
   type Page,
@@ -31,14 +30,9 @@ import type { RunService } from './runs-service.js';
 import type { ArtifactService } from './artifacts-service.js';
 import type { AliasService } from './aliases-service.js';
 import { VersionCommitter } from './version-commit.js';
-import { validateMetadata, versionSnapshot } from './version-fields.js';
+import { validateMetadata, versionSnapshot, type UncheckedVersionCommit } from './version-fields.js';
 
-/** The commit body, before validation: `files` is checked here, not trusted. */
-export type UncheckedVersionCommit = Omit<CreateVersionBody, 'files'> & {
-  files: unknown;
-  /** Create the model on its first version (the native API) or refuse (MLflow's rule). */
-  createModel?: boolean;
-};
+export type { UncheckedVersionCommit };
 
 export class VersionService {
   private readonly committer: VersionCommitter;

@@ -1,7 +1,8 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { BerthError } from '@berth/core';
 import type { Database } from './schema.js';
-import type { OpenedDatabase, SqlDialect } from './dialects/sql-dialect.js';
+import type { OpenedDatabase } from './dialects/opened-database.js';
+import type { SqlDialect } from './dialects/sql-dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { ModelRepo } from './models.js';
 import { VersionRepo } from './versions.js';

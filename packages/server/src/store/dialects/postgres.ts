@@ -1,7 +1,8 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Database } from '../schema.js';
 import { PostgresHotReads } from '../hot-reads.js';
-import type { OpenedDatabase, SqlDialect } from './sql-dialect.js';
+import type { OpenedDatabase } from './opened-database.js';
+import type { SqlDialect } from './sql-dialect.js';
 
 export const postgresDialect: SqlDialect = {
   name: 'postgres',

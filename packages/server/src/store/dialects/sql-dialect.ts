@@ -1,6 +1,5 @@
 import type { ColumnDefinitionBuilder, Kysely, RawBuilder } from 'kysely';
 import type { Database } from '../schema.js';
-import type { HotReads } from '../hot-reads.js';
 
 export type Sql = RawBuilder<unknown>;
 
@@ -35,13 +34,3 @@ export interface SqlDialect {
   textOrder(expr: Sql): Sql;
 }
 
-/** An opened database: the Kysely instance, its dialect, and what the store needs besides. */
-export interface OpenedDatabase {
-  db: Kysely<Database>;
-  dialect: SqlDialect;
-  /** The hot-path reads, prepared once the schema is migrated. */
-  hotReads(): HotReads;
-  /** Changes whenever any connection (another process too) commits; undefined when it cannot be known. */
-  dataVersion?: () => number;
-  close(): Promise<void>;
-}

@@ -4,7 +4,8 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import type { Database } from '../schema.js';
 import { SqliteHotReads } from '../hot-reads.js';
-import type { OpenedDatabase, SqlDialect } from './sql-dialect.js';
+import type { OpenedDatabase } from './opened-database.js';
+import type { SqlDialect } from './sql-dialect.js';
 
 /** A LIKE pattern as a GLOB pattern: `%` → `*`, `_` → `?`, GLOB's own metacharacters quoted. */
 export function likeToGlob(pattern: string): string {
