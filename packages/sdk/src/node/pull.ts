@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, realpath, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BerthError, invalid, isSha256Hex, parseReference, validateFilePath, type ManifestFile, type Version } from '@berth/core';
 import type { BerthClient } from '../index.js';
-import { CHUNK, fsError, hashInto, inside } from './local-fs.js';
+import { fsError, hashInto, inside } from './local-fs.js';
 import { pool } from './pool.js';
 import type { Progress } from './progress.js';
+import { receiveInto } from './receive.js';
 import { nodeBody } from './transport.js';
 
 export interface PullOptions {
@@ -126,24 +124,16 @@ export async function pullVersion(client: BerthClient, ref: string | Version, ou
         have = 0;
         h = createHash('sha256');
       }
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
+      try {
+        await receiveInto(nodeBody(res), partial, have > 0, (chunk) => {
           h.update(chunk);
           got += chunk.length;
           done += chunk.length;
           downloaded += chunk.length;
           progress('download', f.path);
-          cb(null, chunk);
-        },
-      });
-      // The write stream's 4 MiB buffer gathers the 16–64 KiB socket chunks into large writes.
-      const sink = createWriteStream(partial, { flags: have > 0 ? 'a' : 'w', highWaterMark: 4 * CHUNK });
-      let writeError: unknown;
-      sink.once('error', (err) => (writeError = err));
-      try {
-        await pipeline(nodeBody(res), tap, sink);
+        });
       } catch (err) {
-        if (writeError) throw fsError(writeError, partial);
+        if (err instanceof BerthError) throw err;
         const why = (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? String(err);
         throw new BerthError('INTERNAL', `the download of ${f.path} from ${client.url} was interrupted (${why}) after ${have + got} of ${f.size} bytes: run the same pull again to resume`, {
           path: f.path,
