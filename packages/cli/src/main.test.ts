@@ -1,65 +1,82 @@
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BerthError } from '@berth/core';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BerthError, type Version } from '@berth/core';
+import { BerthClient } from '@berth/sdk';
+import { nodeFetch } from '@berth/sdk/node';
+import { buildApp, DEFAULT_REGISTRY_CONFIG, FsBlobStore, openStore, Registry, systemClock, type Store } from '@berth/server';
 import { main, reportError, splitCommand } from './main.js';
 import { makeContext } from './context.js';
 import type { Io } from './io.js';
 
-interface Call {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-  headers: Record<string, string>;
+/** The real server, fresh for each test: buildApp() over SQLite and a blob folder in a temp dir, on a loopback port. */
+interface Berth {
+  url: string;
+  dir: string;
+  store: Store;
+  stop(): Promise<void>;
 }
 
-type Route = (call: Call) => Response | undefined;
+async function startBerth(): Promise<Berth> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-cli-test-'));
+  const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
+  const blobs = await FsBlobStore.open(join(dir, 'blobs'));
+  const app = await buildApp({ registry: new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG }) });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    dir,
+    store,
+    async stop() {
+      await app.close();
+      await blobs.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
 
-const err = (status: number, code: string, message: string, details: Record<string, unknown> = {}) => Response.json({ error: { code, message, details } }, { status });
+let server: Berth;
+/** Sets up and inspects the server's state, as another user would. */
+let direct: BerthClient;
 
-/** Runs `berth <argv>` in process against a stubbed server: no network, no disk. */
-async function berth(argv: string[], route: Route = () => undefined, env: Record<string, string> = {}) {
+beforeEach(async () => {
+  server = await startBerth();
+  direct = new BerthClient({ url: server.url, actor: 'setup', fetch: nodeFetch });
+});
+afterEach(() => server.stop());
+
+/** Runs `berth <argv>` in process, with the real transport, against the test's server (or `env.BERTH_URL`). */
+async function berth(argv: string[], env: Record<string, string> = {}, cwd = tmpdir()) {
   const out: string[] = [];
   const errs: string[] = [];
-  const calls: Call[] = [];
   const io: Io = {
     stdout: { write: (s: string) => out.push(s) },
     stderr: { write: (s: string) => errs.push(s) },
-    env: { USER: 'ana', ...env },
-    cwd: '/nowhere',
-    fetch: async (input, init) => {
-      const url = new URL(String(input));
-      const call: Call = {
-        method: init?.method ?? 'GET',
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
-        headers: (init?.headers ?? {}) as Record<string, string>,
-      };
-      calls.push(call);
-      return route(call) ?? err(404, 'NOT_FOUND', `no stub for ${call.method} ${call.path}`);
-    },
+    env: { USER: 'ana', BERTH_URL: server.url, ...env },
+    cwd,
   };
   const code = await main(argv, io);
-  return { code, stdout: out.join(''), stderr: errs.join(''), calls };
+  return { code, stdout: out.join(''), stderr: errs.join('') };
 }
 
-const model = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  kind: 'model',
-  description: '',
-  tags: {},
-  aliases: {},
-  protected_aliases: ['champion'],
-  frozen_aliases: [],
-  latest_version: 1,
-  version_count: 1,
-  created_at: '2026-03-01T10:00:00.000Z',
-  updated_at: '2026-03-08T14:32:00.123Z',
-  ...extra,
-});
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
-const alias = (name: string, version: number) => ({ model: 'chatbot', alias: name, version, protected: false, frozen: false, updated_by: 'local:ana', updated_at: '2026-03-08T14:32:00.000Z' });
+/** Commits a one-file version of `name` (creating the model), its bytes inline. */
+function commit(name: string, text = `${name} ${Math.random()}`): Promise<Version> {
+  return direct.createVersion(name, { files: [{ path: 'weights.txt', size: Buffer.byteLength(text), sha256: sha(text) }], blobs: [{ sha256: sha(text), base64: Buffer.from(text).toString('base64') }] });
+}
+
+/** The server's own error object for a request, to compare the CLI's rendering against. */
+async function serverError(path: string): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
+  return ((await (await fetch(`${server.url}${path}`)).json()) as { error: { code: string; message: string; details: Record<string, unknown> } }).error;
+}
+
+const unreachable = { BERTH_URL: 'http://127.0.0.1:9' };
 
 describe('berth main', () => {
   it('finds the command after global flags and leaves the flags to the command', () => {
@@ -89,141 +106,212 @@ describe('berth main', () => {
   });
 
   it('exits 2 with the usage for a usage mistake, before talking to a server', async () => {
-    const r = await berth(['push', './best']);
+    // The URL reaches nothing: a command that talked to it first would fail with exit 1 instead.
+    const r = await berth(['push', './best'], unreachable);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^error: --model NAME is required\n\nusage: berth push/);
-    assert.equal(r.calls.length, 0);
-    const flag = await berth(['ls', '--frobnicate']);
+    const flag = await berth(['ls', '--frobnicate'], unreachable);
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /Unknown option '--frobnicate'/);
-    const limit = await berth(['ls', '--limit', '1.5']);
+    const limit = await berth(['ls', '--limit', '1.5'], unreachable);
     assert.equal(limit.code, 2);
     assert.match(limit.stderr, /--limit must be a whole number from 1/);
     const url = await berth(['ls', '--url', 'ftp://h']);
     assert.equal(url.code, 2);
     assert.match(url.stderr, /--url "ftp:\/\/h" is not an http\(s\) URL/);
+    const gone = await berth(['ls'], unreachable);
+    assert.equal(gone.code, 1, 'the same command that does reach for the server fails otherwise');
+    assert.match(gone.stderr, /cannot reach Berth at http:\/\/127\.0\.0\.1:9/);
   });
 
   it('exits with the code of the server error and prints its message; --json adds the error object on stdout', async () => {
-    const route: Route = () => err(404, 'NOT_FOUND', 'model "ghost" not found: list models with `berth ls`', { model: 'ghost' });
-    const r = await berth(['show', 'ghost:1'], route);
+    const expected = await serverError('/api/v1/resolve?ref=ghost:1');
+    assert.equal(expected.code, 'NOT_FOUND');
+    const r = await berth(['show', 'ghost:1']);
     assert.equal(r.code, 3);
-    assert.equal(r.stderr, 'error: model "ghost" not found: list models with `berth ls`\n');
+    assert.equal(r.stderr, `error: ${expected.message}\n`);
     assert.equal(r.stdout, '');
-    const j = await berth(['show', 'ghost:1', '--json'], route);
+    const j = await berth(['show', 'ghost:1', '--json']);
     assert.equal(j.code, 3);
-    assert.deepEqual(JSON.parse(j.stdout), { error: { code: 'NOT_FOUND', message: 'model "ghost" not found: list models with `berth ls`', details: { model: 'ghost' } } });
+    assert.deepEqual(JSON.parse(j.stdout), { error: expected });
   });
 
   it('sends the user as the actor and the URL from BERTH_URL', async () => {
-    const r = await berth(['ls'], () => Response.json({ items: [], next_cursor: null }), { BERTH_URL: 'http://berth.internal:7878' });
-    assert.equal(r.code, 0);
-    assert.equal(r.calls[0].headers['x-berth-actor'], 'ana');
-    assert.match(r.stdout, /no models yet/);
+    const empty = await berth(['ls']);
+    assert.equal(empty.code, 0, empty.stderr);
+    assert.match(empty.stdout, /no models yet/);
+    assert.equal((await berth(['model', 'create', 'chatbot'])).code, 0);
+    assert.equal((await direct.getModel('chatbot')).name, 'chatbot', 'the model was created on the server BERTH_URL names');
+    const [event] = (await direct.listAudit({ model: 'chatbot' })).items;
+    assert.equal(event.actor, 'local:ana');
   });
 });
 
 describe('berth commands', () => {
+  it('push then pull round-trips a folder, with --json results and progress only on a terminal', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'berth-cli-files-'));
+    try {
+      await mkdir(join(work, 'src/sub'), { recursive: true });
+      const big = Buffer.alloc(300 * 1024, 7);
+      await writeFile(join(work, 'src/model.bin'), big);
+      await writeFile(join(work, 'src/sub/config.json'), '{"r":16}');
+      const pushed = await berth(['push', 'src', '--model', 'chatbot', '--metadata', 'val_loss=0.3', '--json'], {}, work);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.equal(pushed.stderr, '', 'no progress bar when stderr is not a terminal');
+      const p = JSON.parse(pushed.stdout);
+      assert.equal(p.version, 1);
+      assert.equal(p.uploaded_bytes, big.length + 8);
+      assert.deepEqual((await direct.getVersion('chatbot', 1)).metadata, { val_loss: 0.3 });
+
+      const pulled = await berth(['pull', 'chatbot:1', '--json'], {}, work);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      const q = JSON.parse(pulled.stdout);
+      assert.deepEqual([q.output, q.downloaded_bytes, q.reused_bytes], [join(work, 'chatbot-1'), big.length + 8, 0]);
+      assert.ok((await readFile(join(work, 'chatbot-1/model.bin'))).equals(big));
+      assert.equal(await readFile(join(work, 'chatbot-1/sub/config.json'), 'utf8'), '{"r":16}');
+
+      const again = await berth(['pull', 'chatbot:1'], {}, work);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^chatbot:1 sha256:[0-9a-f]{64} -> chatbot-1\n2 file\(s\) verified; downloaded 0 B, reused /);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('ls pages through every model and draws the table', async () => {
-    const r = await berth(['ls'], (c) =>
-      c.query.cursor === 'p2'
-        ? Response.json({ items: [model('summarizer', { kind: 'adapter', latest_version: null, version_count: 0 })], next_cursor: null })
-        : Response.json({ items: [model('chatbot', { aliases: { champion: 2, staging: 3 }, latest_version: 3, version_count: 3 })], next_cursor: 'p2' }),
-    );
+    await direct.createModel({ name: 'summarizer', kind: 'adapter' });
+    for (let i = 0; i < 3; i++) await commit('chatbot');
+    await direct.setAlias('chatbot', 'champion', 2);
+    await direct.setAlias('chatbot', 'staging', 3);
+    const [chatbot, summarizer] = [await direct.getModel('chatbot'), await direct.getModel('summarizer')];
+    const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
+    const r = await berth(['ls']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.stdout,
       [
         'NAME        KIND     VERSIONS  LATEST  ALIASES               UPDATED',
-        'chatbot     model    3         3       champion=2,staging=3  2026-03-08 14:32:00Z',
-        'summarizer  adapter  0         -       -                     2026-03-08 14:32:00Z',
+        `chatbot     model    3         3       champion=2,staging=3  ${when(chatbot.updated_at)}`,
+        `summarizer  adapter  0         -       -                     ${when(summarizer.updated_at)}`,
         '',
       ].join('\n'),
     );
-    assert.equal(r.calls.length, 2);
+
+    // more models than the largest page the CLI asks for (500): it follows the cursor
+    await Promise.all(Array.from({ length: 500 }, (_, i) => direct.createModel({ name: `bulk-${String(i).padStart(3, '0')}` })));
+    const all = await berth(['ls', '--json']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(JSON.parse(all.stdout).length, 502);
   });
 
   it('ls --limit stops after that many', async () => {
-    const r = await berth(['ls', '--limit', '1', '--json'], () => Response.json({ items: [model('a'), model('b')], next_cursor: 'more' }));
+    await direct.createModel({ name: 'a' });
+    await direct.createModel({ name: 'b' });
+    const r = await berth(['ls', '--limit', '1', '--json']);
+    assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout).map((m: { name: string }) => m.name), ['a']);
-    assert.equal(r.calls[0].query.limit, '1');
   });
 
   it('alias set explains a lost compare-and-swap with the current value and exits 4', async () => {
-    const r = await berth(['alias', 'set', 'chatbot', 'champion', '1', '--expect', '1'], () =>
-      err(409, 'CONFLICT', 'alias champion of chatbot holds 2, not 1', { alias: 'champion', expected: 1, current: 2 }),
-    );
+    await commit('chatbot');
+    await commit('chatbot');
+    await direct.setAlias('chatbot', 'champion', 2);
+    const r = await berth(['alias', 'set', 'chatbot', 'champion', '1', '--expect', '1']);
     assert.equal(r.code, 4);
     assert.equal(r.stderr, 'error: champion is at 2 now (expected 1); nothing was changed\n');
-    assert.deepEqual(r.calls[0].body, { version: 1, expect: 1 });
+    assert.equal((await direct.resolveAlias('chatbot', 'champion')).version, 2);
+    const won = await berth(['alias', 'set', 'chatbot', 'champion', '1', '--expect', '2']);
+    assert.equal(won.code, 0, won.stderr);
+    assert.equal((await direct.resolveAlias('chatbot', 'champion')).version, 1);
   });
 
   it('alias swap moves both aliases in one batch, each guarded by what it held', async () => {
-    const r = await berth(['alias', 'swap', 'chatbot', 'champion', 'challenger', '--reason', 'flip'], (c) => {
-      if (c.method === 'GET') return Response.json({ items: [alias('champion', 2), alias('challenger', 5)] });
-      if (c.path.endsWith('/aliases:batch')) return Response.json({ items: [alias('champion', 5), alias('challenger', 2)] });
-      return undefined;
-    });
+    for (let i = 0; i < 5; i++) await commit('chatbot');
+    await direct.setAlias('chatbot', 'champion', 2);
+    await direct.setAlias('chatbot', 'challenger', 5);
+    const r = await berth(['alias', 'swap', 'chatbot', 'champion', 'challenger', '--reason', 'flip']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.calls[1].body, {
-      moves: [
-        { alias: 'champion', version: 5, expect: 2 },
-        { alias: 'challenger', version: 2, expect: 5 },
-      ],
-      reason: 'flip',
-    });
     assert.equal(r.stdout, 'chatbot@champion -> 5\nchatbot@challenger -> 2\n');
+    assert.deepEqual(Object.fromEntries((await direct.listAliases('chatbot')).map((a) => [a.alias, a.version])), { champion: 5, challenger: 2 });
+    for (const [alias, from, to] of [['champion', 2, 5], ['challenger', 5, 2]] as const) {
+      const [last] = (await direct.aliasHistory('chatbot', alias)).items.slice(-1);
+      assert.deepEqual([last.from_version, last.to_version, last.reason], [from, to, 'flip'], alias);
+    }
   });
 
   it('audit verify exits 1 naming the first broken seq', async () => {
-    const r = await berth(['audit', 'verify'], () => Response.json({ ok: false, checked: 41, last_seq: 40, last_hash: 'x', first_bad_seq: 17, problem: 'hash-mismatch' }));
+    await commit('chatbot');
+    await commit('chatbot');
+    const ok = await berth(['audit', 'verify']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^audit chain ok: \d+ event\(s\)/);
+    const events = (await direct.listAudit()).items;
+    const target = events[1];
+    await server.store.db.updateTable('audit_events').set({ reason: 'rewritten' }).where('seq', '=', target.seq).execute();
+    const r = await berth(['audit', 'verify']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^audit chain broken at seq 17 \(hash-mismatch\)/);
-    const ok = await berth(['audit', 'verify'], () => Response.json({ ok: true, checked: 41, last_seq: 41, last_hash: 'x' }));
-    assert.equal(ok.code, 0);
-    assert.match(ok.stdout, /^audit chain ok: 41 event\(s\)/);
+    assert.match(r.stderr, new RegExp(`^audit chain broken at seq ${target.seq} \\(`));
   });
 
   it('audit --since takes a date and asks for events from UTC midnight', async () => {
-    const r = await berth(['audit', '--since', '2026-03-01', '--model', 'chatbot'], () => Response.json({ items: [], next_cursor: null }));
+    await commit('chatbot');
+    await commit('other');
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const r = await berth(['audit', '--since', today, '--model', 'chatbot', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.calls[0].query.since, '2026-03-01T00:00:00.000Z');
-    assert.equal(r.calls[0].query.model, 'chatbot');
+    const events = JSON.parse(r.stdout) as { model: string }[];
+    assert.ok(events.length > 0);
+    assert.ok(events.every((e) => e.model === 'chatbot'));
+    const none = await berth(['audit', '--since', tomorrow]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, 'no events\n');
     assert.equal((await berth(['audit', '--since', 'last week'])).code, 2);
   });
 
   it('at says when an alias was unset at that time', async () => {
-    const r = await berth(['at', '2026-03-08T14:32:00Z', 'chatbot@champion'], () => Response.json({ at: '2026-03-08T14:32:00.000Z', ref: 'chatbot@champion', version: null, set_at: null, set_by: null, reason: null }));
-    assert.equal(r.code, 0);
-    assert.equal(r.stdout, 'chatbot@champion was unset at 2026-03-08 14:32:00Z\n');
-    assert.deepEqual(r.calls[0].query, { t: '2026-03-08T14:32:00.000Z', ref: 'chatbot@champion' });
+    await commit('chatbot');
+    const earlier = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    await direct.setAlias('chatbot', 'champion', 1);
+    const r = await berth(['at', earlier, 'chatbot@champion']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `chatbot@champion was unset at ${earlier.slice(0, 10)} ${earlier.slice(11, 19)}Z\n`);
+    const now = await berth(['at', new Date().toISOString(), 'chatbot@champion']);
+    assert.match(now.stdout, /^chatbot:1 {2}\(chatbot@champion at /);
   });
 
   it('update sends typed metadata, removals and tags for a version', async () => {
-    const r = await berth(['update', 'chatbot:2', '--metadata', 'val_loss=0.3', '--metadata', 'base=llama-3', '--unset-metadata', 'old', '--tag', 'reviewed=yes'], (c) =>
-      c.method === 'PATCH' ? Response.json({ model: 'chatbot', version: 2 }) : undefined,
-    );
+    await commit('chatbot');
+    const v = await commit('chatbot');
+    await direct.updateVersion('chatbot', v.version, { metadata: { old: 'gone soon', kept: true } });
+    const r = await berth(['update', 'chatbot:2', '--metadata', 'val_loss=0.3', '--metadata', 'base=llama-3', '--unset-metadata', 'old', '--tag', 'reviewed=yes']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.calls[0].path, '/api/v1/models/chatbot/versions/2');
-    assert.deepEqual(r.calls[0].body, { tags: { reviewed: 'yes' }, metadata: { val_loss: 0.3, base: 'llama-3', old: null } });
+    const after = await direct.getVersion('chatbot', 2);
+    assert.deepEqual(after.metadata, { kept: true, val_loss: 0.3, base: 'llama-3' });
+    assert.deepEqual(after.tags, { reviewed: 'yes' });
   });
 
   it('gc turns the grace period into seconds', async () => {
-    const r = await berth(['gc', '--dry-run', '--grace', '1.5h', '--json'], () =>
-      Response.json({ dry_run: true, grace_seconds: 5400, scanned: 3, candidates: 1, bytes: 10, removed: 0, expired_uploads: 0, temp_files_removed: 0 }),
-    );
+    const r = await berth(['gc', '--dry-run', '--grace', '1.5h', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.calls[0].body, { dry_run: true, grace_seconds: 5400 });
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.dry_run, true);
+    assert.equal(out.grace_seconds, 5400);
   });
 
   it('rm deletes a model or a version, forced when asked', async () => {
-    const r = await berth(['rm', 'my-team/chatbot:3', '--force'], () => new Response(null, { status: 204 }));
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.calls[0].method, 'DELETE');
-    assert.equal(r.calls[0].path, '/api/v1/models/my-team%2Fchatbot/versions/3');
-    assert.deepEqual(r.calls[0].query, { force: 'true' });
-    const refused = await berth(['rm', 'chatbot:2'], () => err(412, 'FAILED_PRECONDITION', 'version 2 is pointed at by chatbot@champion', { aliases: ['champion'] }));
+    for (let i = 0; i < 3; i++) await commit('my-team/chatbot');
+    await direct.setAlias('my-team/chatbot', 'champion', 3);
+    const refused = await berth(['rm', 'my-team/chatbot:3']);
     assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error: .*champion/);
+    assert.equal((await direct.getVersion('my-team/chatbot', 3)).version, 3, 'nothing was deleted');
+    const r = await berth(['rm', 'my-team/chatbot:3', '--force']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'my-team/chatbot:3 deleted\n');
+    await assert.rejects(direct.getVersion('my-team/chatbot', 3), (e: unknown) => e instanceof BerthError && e.code === 'NOT_FOUND');
+    assert.deepEqual(await direct.listAliases('my-team/chatbot'), []);
   });
 });
 

@@ -21,7 +21,8 @@ export function collectOpenApi(app: FastifyInstance, prefix: string): () => Reco
     if (doc) return doc;
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of routes) {
-      const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}').replace(/\*$/, '{path}');
+      // `::` is find-my-way's escape for a literal colon (`aliases::batch` serves `aliases:batch`)
+      const path = r.url.replace(/(?<!:):([A-Za-z_]+)/g, '{$1}').replace(/::/g, ':').replace(/\*$/, '{path}');
       const params = [...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
       const query = r.schema.querystring as { properties?: Record<string, unknown>; required?: string[] } | undefined;
       for (const [name, schema] of Object.entries(query?.properties ?? {})) params.push({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema: schema as { type: string } });

@@ -62,7 +62,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
   );
 
   app.post<{ Params: { name: string }; Body: MoveAliasesBody }>(
-    '/models/:name/aliases\\:batch',
+    '/models/:name/aliases::batch',
     {
       schema: {
         summary: 'Move several aliases atomically: all or none',

@@ -1,5 +1,4 @@
-import type { ColumnDefinitionBuilder, Kysely, RawBuilder } from 'kysely';
-import type { Database } from '../schema.js';
+import type { ColumnDefinitionBuilder, RawBuilder } from 'kysely';
 
 export type Sql = RawBuilder<unknown>;
 
