@@ -33,7 +33,7 @@ module.exports = {
       comment: 'shipped code imports a devDependency, which a production install does not have: move it to dependencies',
       from: {
         path: '^packages/[^/]+/src/',
-        pathNot: ['\\.test\\.ts$', '^packages/server/src/test-support/', '^packages/server/src/blobs/blob-store-contract\\.ts$'],
+        pathNot: '\\.test\\.ts$',
       },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },

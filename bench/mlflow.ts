@@ -187,7 +187,7 @@ const big = join(dir, 'big.bin');
 {
   const out = createWriteStream(big);
   const chunk = randomBytes(1 << 20);
-  for (let i = 0; i < 1024; i++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  for (let i = 0; i < 1024; i++) if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
   await new Promise((r) => out.end(r));
 }
 const mlflow = await startMlflow(join(dir, 'mlflow'));

@@ -25,7 +25,7 @@ const file = join(src, 'weights.bin');
 {
   const out = createWriteStream(file);
   const chunk = randomBytes(1024 * 1024);
-  for (let n = 0; n < MIB; n++) if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  for (let n = 0; n < MIB; n++) if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
   await new Promise((r) => out.end(r));
 }
 const bytes = MIB * 1024 * 1024;

@@ -18,6 +18,8 @@ const DB_LIBS = ['kysely', 'better-sqlite3', 'pg'];
 const CORE_DEPS = ['@noble/hashes', '@sinclair/typebox'];
 // Core tests are unit tests: no disk, network or clock (CONVENTIONS "Tests").
 const CORE_TEST_NODE = ['node:test', 'node:assert', 'node:assert/strict'];
+// Beside src/: helpers and contract suites that tests share; test code, never built into dist/.
+const TEST_SUPPORT = 'test-support';
 
 const violations = [];
 let files = 0;
@@ -64,7 +66,8 @@ function check(file, pkg, pkgDir) {
   const rel = posix(relative(root, file));
   const inSrc = posix(relative(join(pkgDir, 'src'), file)); // path below packages/<pkg>/src/
   const top = inSrc.split('/')[0]; // first folder (or the file itself) below src/
-  const isTest = /\.test\.tsx?$/.test(inSrc) || inSrc.startsWith('test-support/');
+  const isSupport = inSrc.startsWith(`../${TEST_SUPPORT}/`);
+  const isTest = /\.test\.tsx?$/.test(inSrc) || isSupport;
   const bad = (line, rule) => violations.push(`${rel}:${line}: ${rule}`);
 
   for (const { spec, line } of importsOf(file, readFileSync(file, 'utf8'))) {
@@ -74,7 +77,10 @@ function check(file, pkg, pkgDir) {
     const target = lib === undefined ? posix(relative(join(pkgDir, 'src'), resolve(file, '..', spec))) : undefined;
     const targetTop = target?.split('/')[0];
 
-    if (target?.startsWith('..')) bad(line, `relative import ${spec} leaves packages/${pkg}/src: import the package by name`);
+    // Test code may also reach the package's test support (outside src/, so it never ships).
+    const toSupport = isTest && target?.startsWith(`../${TEST_SUPPORT}/`);
+    if (target?.startsWith('..') && !toSupport)
+      bad(line, `relative import ${spec} leaves packages/${pkg}/src${isTest ? ` and ${TEST_SUPPORT}` : ''}: import the package by name`);
 
     if (pkg === 'core') {
       if (isTest) {
@@ -116,7 +122,9 @@ for (const pkg of readdirSync(join(root, 'packages')).sort()) {
   const pkgDir = join(root, 'packages', pkg);
   const src = join(pkgDir, 'src');
   if (!statSync(src, { throwIfNoEntry: false })?.isDirectory()) continue;
-  for (const file of walk(src).sort()) check(file, pkg, pkgDir);
+  const support = join(pkgDir, TEST_SUPPORT);
+  const supportFiles = statSync(support, { throwIfNoEntry: false })?.isDirectory() ? walk(support) : [];
+  for (const file of [...walk(src), ...supportFiles].sort()) check(file, pkg, pkgDir);
 }
 
 if (violations.length) {

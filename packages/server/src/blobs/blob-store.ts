@@ -38,7 +38,7 @@ export interface OpenedBlob {
  * Content-addressed blob storage: the key is the sha256 of the bytes (64 lowercase hex; any
  * other key is refused with INVALID_ARGUMENT, which also keeps keys out of path tricks).
  * A local folder today; the interface leaves room for an S3 bucket (multipart put, ranged get,
- * list, delete), so nothing here assumes a file system. `blob-store-contract.ts` is the suite
+ * list, delete), so nothing here assumes a file system. `packages/server/test-support/blob-store-contract.ts` is the suite
  * every implementation must pass.
  */
 export interface BlobStore {

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { blobStoreContract, berthError, chunked, deferred, MiB, readAll, sha256Of } from './blob-store-contract.js';
+import { blobStoreContract, berthError, chunked, deferred, MiB, readAll, sha256Of } from '../../test-support/blob-store-contract.js';
 import { FsBlobStore } from './fs-blob-store.js';
 
 async function tempRoot(): Promise<string> {

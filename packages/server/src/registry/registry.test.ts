@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BerthError, manifestDigest, type ManifestFile } from '@berth/core';
-import { BACKENDS } from '../test-support/backends.js';
+import { BACKENDS } from '../../test-support/backends.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
 import { localActor, type Actor, type Clock } from './actor.js';
-import type { Store } from '../store/store.js';
+import { openStore, type Store } from '../store/store.js';
 
 class FakeClock implements Clock {
   constructor(public t = Date.parse('2026-03-01T00:00:00Z')) {}
@@ -46,7 +46,7 @@ for (const backend of BACKENDS) {
     let reg: Registry;
     let clock: FakeClock;
     let cleanup: () => Promise<void>;
-    let dbFile = '';
+    let storeUrl = '';
 
     async function upload(files: Record<string, string>): Promise<ManifestFile[]> {
       const out: ManifestFile[] = [];
@@ -65,7 +65,7 @@ for (const backend of BACKENDS) {
     before(async () => {
       const opened = await backend.open();
       store = opened.store;
-      dbFile = `${opened.dir}/berth.db`;
+      storeUrl = opened.url;
       clock = new FakeClock();
       const blobs = await FsBlobStore.open(`${opened.dir}/blobs`);
       reg = new Registry({ store, blobs, clock, config: DEFAULT_REGISTRY_CONFIG });
@@ -151,17 +151,14 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await reg.versions.resolveAlias('hot', 'champion')).metadata, { accuracy: 0.93 });
       await reg.aliases.delete(admin, 'hot', 'champion');
       await expectCode(reg.versions.resolveAlias('hot', 'champion'), 'NOT_FOUND');
-      if (backend.name === 'sqlite') {
-        // another process writing the same database file is noticed too
-        const { openStore } = await import('../store/store.js');
-        const other = await openStore(`sqlite:${dbFile}`);
-        const otherReg = new Registry({ store: other, blobs: reg.deps.blobs, clock, config: DEFAULT_REGISTRY_CONFIG });
-        await reg.aliases.set(admin, 'hot', 'champion', { version: 1 });
-        assert.equal((await reg.versions.resolveAlias('hot', 'champion')).version, 1);
-        await otherReg.aliases.set(admin, 'hot', 'champion', { version: 2 });
-        assert.equal((await reg.versions.resolveAlias('hot', 'champion')).version, 2);
-        await other.close();
-      }
+      // another process writing the same database is noticed too
+      const other = await openStore(storeUrl);
+      const otherReg = new Registry({ store: other, blobs: reg.deps.blobs, clock, config: DEFAULT_REGISTRY_CONFIG });
+      await reg.aliases.set(admin, 'hot', 'champion', { version: 1 });
+      assert.equal((await reg.versions.resolveAlias('hot', 'champion')).version, 1);
+      await otherReg.aliases.set(admin, 'hot', 'champion', { version: 2 });
+      assert.equal((await reg.versions.resolveAlias('hot', 'champion')).version, 2);
+      await other.close();
     });
 
     it('moves several aliases atomically: all or none', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Migrator, sql, type Migration } from 'kysely';
 import { BerthError, parseMlflowFilter, type Version } from '@berth/core';
-import { BACKENDS } from '../test-support/backends.js';
+import { BACKENDS } from '../../test-support/backends.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';

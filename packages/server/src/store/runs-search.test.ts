@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMlflowExperimentFilter, parseMlflowExperimentOrderBy, parseMlflowRunFilter, parseMlflowRunOrderBy } from '@berth/core';
-import { BACKENDS } from '../test-support/backends.js';
+import { BACKENDS } from '../../test-support/backends.js';
 import type { Store } from './store.js';
 import type { MetricPoint, RunRecord, RunScope } from './runs.js';
 

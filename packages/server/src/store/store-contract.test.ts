@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '@berth/core';
-import { BACKENDS } from '../test-support/backends.js';
+import { BACKENDS } from '../../test-support/backends.js';
 import { migrate, openStore, type Store } from './store.js';
 
 /** The same contract for every metadata backend (CONVENTIONS "Run the same suite against every implementation"). */

@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../app.js';
-import { openTestApp } from '../../test-support/app.js';
+import { openTestApp } from '../../../test-support/app.js';
 import type { Store } from '../../store/store.js';
 import { FsBlobStore } from '../../blobs/fs-blob-store.js';
 import { Registry } from '../../registry/registry.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { mlflowCaller, openTestApp } from '../../test-support/app.js';
+import { mlflowCaller, openTestApp } from '../../../test-support/app.js';
 import { Registry } from '../../registry/registry.js';
 import { localActor } from '../../registry/actor.js';
 

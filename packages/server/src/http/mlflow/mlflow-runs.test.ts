@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { mlflowCaller, openTestApp } from '../../test-support/app.js';
+import { mlflowCaller, openTestApp } from '../../../test-support/app.js';
 import { Registry } from '../../registry/registry.js';
 import { localActor } from '../../registry/actor.js';
 

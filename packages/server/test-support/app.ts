@@ -2,13 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app.js';
-import { openStore, type Store } from '../store/store.js';
-import { FsBlobStore } from '../blobs/fs-blob-store.js';
-import { PartStaging } from '../blobs/part-staging.js';
-import { Registry } from '../registry/registry.js';
-import { DEFAULT_REGISTRY_CONFIG } from '../registry/deps.js';
-import { systemClock, type Clock } from '../registry/actor.js';
+import { buildApp } from '../src/app.js';
+import { openStore, type Store } from '../src/store/store.js';
+import { FsBlobStore } from '../src/blobs/fs-blob-store.js';
+import { PartStaging } from '../src/blobs/part-staging.js';
+import { Registry } from '../src/registry/registry.js';
+import { DEFAULT_REGISTRY_CONFIG } from '../src/registry/deps.js';
+import { systemClock, type Clock } from '../src/registry/actor.js';
 
 export interface TestApp {
   app: FastifyInstance;

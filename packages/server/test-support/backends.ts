@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { openStore, type Store } from '../store/store.js';
+import { openStore, type Store } from '../src/store/store.js';
 import { pgSkipReason } from './services.js';
 
 /**
@@ -15,7 +15,11 @@ export interface Backend {
   name: 'sqlite' | 'postgres';
   /** Why the backend cannot run here, or undefined when it can. */
   unavailable?: string;
-  open(): Promise<{ store: Store; dir: string; cleanup(): Promise<void> }>;
+  /**
+   * A fresh store, a temp dir for the test's files, and the store's URL: another
+   * `openStore(url)` on it acts like a second server process sharing the database.
+   */
+  open(): Promise<{ store: Store; dir: string; url: string; cleanup(): Promise<void> }>;
 }
 
 async function tempDir(): Promise<string> {
@@ -26,10 +30,12 @@ export const sqliteBackend: Backend = {
   name: 'sqlite',
   async open() {
     const dir = await tempDir();
-    const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
+    const url = `sqlite:${join(dir, 'berth.db')}`;
+    const store = await openStore(url);
     return {
       store,
       dir,
+      url,
       cleanup: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -58,6 +64,7 @@ export const postgresBackend: Backend = {
     return {
       store,
       dir,
+      url: url.toString(),
       cleanup: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { BerthError, type ErrorCode } from '@berth/core';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from '../src/blobs/blob-store.js';
 
 /** One store under test, fresh for every test. */
 export interface BlobStoreFixture {
