@@ -19,24 +19,13 @@ export function toWireModel(m: ModelView): Model {
   };
 }
 
+/** Field order is the wire order (`files` only when the version was read with them). */
 export function toWireVersion(v: VersionView): Version {
+  const { model, version, digest, status, stage, size, file_count, files, metadata, tags, description, source, run_id, dependencies, aliases, created_by } = v;
   return {
-    model: v.model,
-    version: v.version,
-    digest: v.digest,
-    status: v.status,
-    stage: v.stage,
-    size: v.size,
-    file_count: v.file_count,
-    ...(v.files ? { files: v.files } : {}),
-    metadata: v.metadata,
-    tags: v.tags,
-    description: v.description,
-    source: v.source,
-    run_id: v.run_id,
-    dependencies: v.dependencies,
-    aliases: v.aliases,
-    created_by: v.created_by,
+    model, version, digest, status, stage, size, file_count,
+    ...(files ? { files } : {}),
+    metadata, tags, description, source, run_id, dependencies, aliases, created_by,
     created_at: isoTime(v.created_at),
     updated_at: isoTime(v.updated_at),
   };
