@@ -62,6 +62,13 @@ export interface ModelAtTime {
   aliases: Record<string, number>;
 }
 
+/** An open upload session: the blobs of its manifest the store lacks, and when it lapses. */
+export interface UploadSession {
+  upload_id: string;
+  missing: string[];
+  expires_at: number;
+}
+
 /** A page of results in a stable order; `next_cursor` continues it. */
 export interface ResultPage<T> {
   items: T[];

@@ -1,5 +1,5 @@
-import { isoTime, type Alias, type AliasAt, type AliasHistoryEntry, type AuditEvent, type Model, type ModelAt, type ModelKind, type Page, type Run, type Version } from '@berth/core';
-import type { AliasAtTime, AliasHistoryView, AliasView, AuditRecord, ModelAtTime, ModelView, ResultPage, VersionView } from '../../registry/results.js';
+import { isoTime, type Alias, type AliasAt, type AliasHistoryEntry, type AuditEvent, type Model, type ModelAt, type ModelKind, type OpenUploadResult, type Page, type Run, type Version } from '@berth/core';
+import type { AliasAtTime, AliasHistoryView, AliasView, AuditRecord, ModelAtTime, ModelView, ResultPage, UploadSession, VersionView } from '../../registry/results.js';
 import type { RunWithLatestMetrics } from '../../registry/tracking.js';
 
 /** Registry results → the native API's JSON (the core schemas): the only place they turn into it. */
@@ -94,6 +94,10 @@ export function toWireAliasAt(a: AliasAtTime): AliasAt {
 
 export function toWireModelAt(m: ModelAtTime): ModelAt {
   return { at: isoTime(m.at), model: m.model as ModelAt['model'], aliases: m.aliases };
+}
+
+export function toWireUpload(u: UploadSession): OpenUploadResult {
+  return { upload_id: u.upload_id, missing: u.missing, expires_at: isoTime(u.expires_at) };
 }
 
 export function toWirePage<T, W>(page: ResultPage<T>, map: (item: T) => W): Page<W> {
