@@ -9,18 +9,14 @@ import {
   parseReference,
   validateAliasName,
   validateModelName,
-  isoTime,
-  type Alias,
-  type AliasHistoryEntry,
-  type Model,
-  type Page,
 } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
+import type { AliasRecord } from '../store/aliases.js';
 import { requireRole, type Actor } from './actor.js';
 import { cleanReason, conflict, protectedReason, requireModel, requireVersion, type RegistryDeps } from './deps.js';
-import { toWireAlias, toWireHistory } from './wire.js';
 import { recordChange } from './changes.js';
+import type { AliasAtTime, AliasHistoryView, AliasView, ModelAtTime, ModelSnapshot, ResultPage } from './results.js';
 
 export interface AliasMove {
   alias: string;
@@ -35,19 +31,23 @@ function checkVersionNumber(v: unknown, field: string): number {
   return v;
 }
 
+function view(model: ModelRecord, a: AliasRecord): AliasView {
+  return { ...a, model: model.name, protected: model.protected_aliases.includes(a.alias) };
+}
+
 export class AliasService {
   constructor(private readonly deps: RegistryDeps) {}
 
-  async list(name: string): Promise<Alias[]> {
+  async list(name: string): Promise<AliasView[]> {
     validateModelName(name);
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
-    return (await tx.aliases.listForModel(model.id)).map((a) => toWireAlias(model.name, a, model.protected_aliases));
+    return (await tx.aliases.listForModel(model.id)).map((a) => view(model, a));
   }
 
-  async set(actor: Actor, name: string, alias: string, input: { version: number; expect?: number | null; reason?: string | null }): Promise<Alias> {
+  async set(actor: Actor, name: string, alias: string, input: { version: number; expect?: number | null; reason?: string | null }): Promise<AliasView> {
     const [out] = await this.move(actor, name, [{ alias, version: input.version, expect: input.expect }], input.reason);
-    return out as Alias;
+    return out as AliasView;
   }
 
   async delete(actor: Actor, name: string, alias: string, input: { expect?: number | null; reason?: string | null } = {}): Promise<void> {
@@ -59,7 +59,7 @@ export class AliasService {
    * none do. Every move writes an alias-history row and an audit event with the previous and
    * the new version. Returns the aliases after the move (deleted ones are left out).
    */
-  async move(actor: Actor, name: string, moves: AliasMove[], reason?: string | null): Promise<Alias[]> {
+  async move(actor: Actor, name: string, moves: AliasMove[], reason?: string | null): Promise<AliasView[]> {
     requireRole(actor, 'editor', 'moving an alias');
     validateModelName(name);
     if (!Array.isArray(moves) || moves.length === 0) throw invalid('give at least one alias move', { field: 'moves' });
@@ -73,7 +73,7 @@ export class AliasService {
     }
     return this.deps.store.transaction(async (tx) => {
       const model = await requireModel(tx, name);
-      const out: Alias[] = [];
+      const out: AliasView[] = [];
       for (const m of moves) {
         const a = await this.moveOne(tx, actor, model, m, reason);
         if (a) out.push(a);
@@ -82,7 +82,7 @@ export class AliasService {
     });
   }
 
-  private async moveOne(tx: StoreTx, actor: Actor, model: ModelRecord, m: AliasMove, reason: string | null | undefined): Promise<Alias | undefined> {
+  private async moveOne(tx: StoreTx, actor: Actor, model: ModelRecord, m: AliasMove, reason: string | null | undefined): Promise<AliasView | undefined> {
     const isProtected = model.protected_aliases.includes(m.alias);
     if (isProtected) requireRole(actor, 'approver', `moving protected alias ${model.name}@${m.alias}`);
     const recorded = isProtected ? protectedReason(reason, actor.via) : cleanReason(reason);
@@ -109,7 +109,7 @@ export class AliasService {
       return undefined;
     }
     await requireVersion(tx, model, m.version);
-    if (cur && cur.version === m.version) return toWireAlias(model.name, cur, model.protected_aliases);
+    if (cur && cur.version === m.version) return view(model, cur);
     if (cur) {
       if (!(await tx.aliases.compareAndSet(model.id, m.alias, cur.version, m.version, actor.name, now))) throw await this.raced(tx, model, m.alias, cur.version);
     } else {
@@ -123,7 +123,7 @@ export class AliasService {
       }
     }
     await recordChange(tx, actor, now, { action: 'alias.set', subject: { type: 'alias', model, alias: m.alias, from: current, to: m.version }, reason: recorded });
-    return toWireAlias(model.name, { model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now }, model.protected_aliases);
+    return view(model, { model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now });
   }
 
   /**
@@ -140,7 +140,7 @@ export class AliasService {
     return conflict(`${alias} moved meanwhile (now ${now ? `at ${now.version}` : 'not set'}); nothing was changed`, { alias, expected, current: now?.version ?? null });
   }
 
-  async setFrozen(actor: Actor, name: string, alias: string, frozen: boolean, reason?: string | null): Promise<Alias> {
+  async setFrozen(actor: Actor, name: string, alias: string, frozen: boolean, reason?: string | null): Promise<AliasView> {
     requireRole(actor, 'approver', frozen ? 'freezing an alias' : 'unfreezing an alias');
     validateModelName(name);
     validateAliasName(alias);
@@ -148,7 +148,7 @@ export class AliasService {
       const model = await requireModel(tx, name);
       const cur = await tx.aliases.find(model.id, alias);
       if (!cur) throw notFound(`alias ${name}@${alias} is not set: set it before freezing it`, { alias });
-      if (cur.frozen === frozen) return toWireAlias(model.name, cur, model.protected_aliases);
+      if (cur.frozen === frozen) return view(model, cur);
       const now = this.deps.clock.now();
       await tx.aliases.setFrozen(model.id, alias, frozen, actor.name, now);
       await recordChange(tx, actor, now, {
@@ -158,11 +158,11 @@ export class AliasService {
         after: { version: cur.version, frozen },
         reason: cleanReason(reason),
       });
-      return toWireAlias(model.name, { ...cur, frozen, updated_by: actor.name, updated_at: now }, model.protected_aliases);
+      return view(model, { ...cur, frozen, updated_by: actor.name, updated_at: now });
     });
   }
 
-  async history(name: string, alias: string, opts: { cursor?: string; limit?: unknown }): Promise<Page<AliasHistoryEntry>> {
+  async history(name: string, alias: string, opts: { cursor?: string; limit?: unknown }): Promise<ResultPage<AliasHistoryView>> {
     validateModelName(name);
     validateAliasName(alias);
     const limit = pageSize(opts.limit);
@@ -171,7 +171,7 @@ export class AliasService {
     const model = await requireModel(tx, name);
     const rows = await tx.aliases.history(model.id, alias, { after, limit: limit + 1 });
     const page = rows.slice(0, limit);
-    return { items: page.map((h) => toWireHistory(model.name, h)), next_cursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1].id }) : null };
+    return { items: page.map((h) => ({ ...h, model: model.name })), next_cursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1].id }) : null };
   }
 
   /** The model id a name denotes at time `at`: the current holder, else one that had it then. */
@@ -183,7 +183,7 @@ export class AliasService {
   }
 
   /** "Which version did name@alias point to at T?": one indexed lookup in alias history. */
-  async at(ref: string, t: unknown): Promise<{ at: string; ref: string; version: number | null; set_at: string | null; set_by: string | null; reason: string | null }> {
+  async at(ref: string, t: unknown): Promise<AliasAtTime> {
     const at = parseInstant(t, 't');
     const parsed = parseReference(ref);
     if (parsed.selector.kind !== 'alias') throw invalid(`time travel needs an alias reference such as ${parsed.name}@champion`, { field: 'ref' });
@@ -192,18 +192,18 @@ export class AliasService {
     if (!model) throw notFound(`model ${JSON.stringify(parsed.name)} not found`, { model: parsed.name });
     const h = await tx.aliases.historyAt(model.id, parsed.selector.alias, at);
     const version = h && h.action !== 'alias.delete' ? h.to_version : null;
-    return { at: isoTime(at), ref, version, set_at: h ? isoTime(h.at) : null, set_by: h?.actor ?? null, reason: h?.reason ?? null };
+    return { at, ref, version, set_at: h ? h.at : null, set_by: h?.actor ?? null, reason: h?.reason ?? null };
   }
 
   /** "What did model X look like at T?": its last snapshot then, and its aliases then. */
-  async modelAt(name: string, t: unknown): Promise<{ at: string; model: Partial<Model> | null; aliases: Record<string, number> }> {
+  async modelAt(name: string, t: unknown): Promise<ModelAtTime> {
     const at = parseInstant(t, 't');
     validateModelName(name);
     const tx = this.deps.store.read;
     const model = await this.modelIdAt(tx, name, at);
     if (!model) throw notFound(`model ${JSON.stringify(name)} not found`, { model: name });
     const [event, aliases] = await Promise.all([tx.audit.lastModelEventAt(model.id, at), tx.aliases.allAt(model.id, at)]);
-    const snapshot = event && event.action !== 'model.delete' ? (event.after as Partial<Model>) : null;
-    return { at: isoTime(at), model: snapshot, aliases: snapshot ? aliases : {} };
+    const snapshot = event && event.action !== 'model.delete' ? (event.after as Partial<ModelSnapshot>) : null;
+    return { at, model: snapshot, aliases: snapshot ? aliases : {} };
   }
 }

@@ -1,11 +1,11 @@
-import { ChainVerifier, decodeCursor, encodeCursor, pageSize, parseInstant, validateModelName, type AuditEvent, type ChainVerdict, type Page } from '@berth/core';
+import { ChainVerifier, decodeCursor, encodeCursor, pageSize, parseInstant, validateModelName, type ChainVerdict } from '@berth/core';
 import type { RegistryDeps } from './deps.js';
-import { toWireAudit } from './wire.js';
+import type { AuditRecord, ResultPage } from './results.js';
 
 export class AuditService {
   constructor(private readonly deps: RegistryDeps) {}
 
-  async list(opts: { model?: string; since?: unknown; until?: unknown; cursor?: string; limit?: unknown }): Promise<Page<AuditEvent>> {
+  async list(opts: { model?: string; since?: unknown; until?: unknown; cursor?: string; limit?: unknown }): Promise<ResultPage<AuditRecord>> {
     const limit = pageSize(opts.limit);
     const afterSeq = opts.cursor ? Number(decodeCursor(opts.cursor, ['s']).s) : undefined;
     const since = opts.since !== undefined && opts.since !== '' ? parseInstant(opts.since, 'since') : undefined;
@@ -24,7 +24,7 @@ export class AuditService {
     }
     const rows = await tx.audit.list({ modelId, since, until, afterSeq, limit: limit + 1 });
     const page = rows.slice(0, limit);
-    return { items: page.map(toWireAudit), next_cursor: rows.length > limit ? encodeCursor({ s: page[page.length - 1].seq }) : null };
+    return { items: page, next_cursor: rows.length > limit ? encodeCursor({ s: page[page.length - 1].seq }) : null };
   }
 
   /** Walks the whole chain in pages; memory stays flat however long the trail is. */

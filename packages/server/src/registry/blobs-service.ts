@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BerthError, INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, isoTime, normalizeManifest, parseSha256, type ManifestFile, type OpenUploadResult } from '@berth/core';
+import { BerthError, INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, normalizeManifest, parseSha256, type ManifestFile } from '@berth/core';
 import type { BlobInfo, PutResult } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
+import type { UploadSession } from './results.js';
 
 
 async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
@@ -25,7 +26,7 @@ export class BlobService {
    * listed blob from garbage collection until the session is committed or expires. Blobs that
    * exist are touched, so a collector that listed them before this call sees them as fresh.
    */
-  async openUpload(actor: Actor, files: unknown): Promise<OpenUploadResult> {
+  async openUpload(actor: Actor, files: unknown): Promise<UploadSession> {
     requireRole(actor, 'editor', 'uploading');
     const manifest = normalizeManifest(files);
     const distinct = [...new Set(manifest.map((f) => f.sha256))];
@@ -38,7 +39,7 @@ export class BlobService {
       if (await this.deps.blobs.stat(sha)) await this.deps.blobs.touch(sha);
       else missing.push(sha);
     });
-    return { upload_id: id, missing: missing.sort(), expires_at: isoTime(expires) };
+    return { upload_id: id, missing: missing.sort(), expires_at: expires };
   }
 
   /**

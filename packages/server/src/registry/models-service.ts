@@ -10,8 +10,6 @@ import {
   validateModelName,
   validateTags,
   type CreateModelBody,
-  type Model,
-  type Page,
   type UpdateModelBody,
 } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
@@ -20,7 +18,7 @@ import type { AliasRecord } from '../store/aliases.js';
 import { requireRole, type Actor } from './actor.js';
 import { requireModel, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
-import { modelSnapshot, toWireModel } from './wire.js';
+import type { ModelSnapshot, ModelView, ResultPage } from './results.js';
 
 const MAX_DESCRIPTION = 64 * 1024;
 
@@ -34,10 +32,16 @@ function validateProtected(list: unknown): string[] {
   return [...new Set(list.map((a) => validateAliasName(a)))].sort();
 }
 
-function wireWithAliases(m: ModelRecord, stats: ModelStats | undefined, aliases: readonly AliasRecord[]): Model {
+/** The part of a model the audit trail snapshots (what "model at T" returns). */
+function modelSnapshot(m: ModelRecord): ModelSnapshot {
+  return { name: m.name, kind: m.kind, description: m.description, tags: m.tags, protected_aliases: m.protected_aliases };
+}
+
+function view(m: ModelRecord, stats: ModelStats | undefined, aliases: readonly AliasRecord[]): ModelView {
   const map: Record<string, number> = {};
   for (const a of aliases) map[a.alias] = a.version;
-  return toWireModel(m, stats, map, aliases.filter((a) => a.frozen).map((a) => a.alias));
+  const frozen = aliases.filter((a) => a.frozen).map((a) => a.alias);
+  return { ...m, latest_version: stats?.latest_version ?? null, version_count: stats?.version_count ?? 0, aliases: map, frozen_aliases: frozen };
 }
 
 export class ModelService {
@@ -57,23 +61,23 @@ export class ModelService {
     return m;
   }
 
-  async create(actor: Actor, input: CreateModelBody): Promise<Model> {
+  async create(actor: Actor, input: CreateModelBody): Promise<ModelView> {
     requireRole(actor, 'editor', 'creating a model');
     const m = await this.deps.store.transaction((tx) => this.createIn(tx, actor, input));
-    return this.wire(this.deps.store.read, m);
+    return this.view(this.deps.store.read, m);
   }
 
-  async wire(tx: StoreTx, m: ModelRecord): Promise<Model> {
+  private async view(tx: StoreTx, m: ModelRecord): Promise<ModelView> {
     const [stats, aliases] = await Promise.all([tx.models.stats([m.id]), tx.aliases.listForModel(m.id)]);
-    return wireWithAliases(m, stats.get(m.id), aliases);
+    return view(m, stats.get(m.id), aliases);
   }
 
-  async get(name: string): Promise<Model> {
+  async get(name: string): Promise<ModelView> {
     const tx = this.deps.store.read;
-    return this.wire(tx, await requireModel(tx, validateModelName(name)));
+    return this.view(tx, await requireModel(tx, validateModelName(name)));
   }
 
-  async list(opts: { cursor?: string; limit?: unknown; kind?: string; prefix?: string }): Promise<Page<Model>> {
+  async list(opts: { cursor?: string; limit?: unknown; kind?: string; prefix?: string }): Promise<ResultPage<ModelView>> {
     const limit = pageSize(opts.limit);
     const after = opts.cursor ? String(decodeCursor(opts.cursor, ['n']).n) : undefined;
     const kind = opts.kind ? validateKind(opts.kind) : undefined;
@@ -82,11 +86,11 @@ export class ModelService {
     const page = rows.slice(0, limit);
     const ids = page.map((m) => m.id);
     const [stats, aliases] = await Promise.all([tx.models.stats(ids), tx.aliases.groupForModels(ids)]);
-    const items = page.map((m) => wireWithAliases(m, stats.get(m.id), aliases.get(m.id) ?? []));
+    const items = page.map((m) => view(m, stats.get(m.id), aliases.get(m.id) ?? []));
     return { items, next_cursor: rows.length > limit ? encodeCursor({ n: page[page.length - 1].name }) : null };
   }
 
-  async update(actor: Actor, name: string, input: UpdateModelBody): Promise<Model> {
+  async update(actor: Actor, name: string, input: UpdateModelBody): Promise<ModelView> {
     requireRole(actor, 'editor', 'editing a model');
     validateModelName(name);
     const patch: { name?: string; description?: string; tags?: Record<string, string>; protected_aliases?: string[] } = {};
@@ -115,7 +119,7 @@ export class ModelService {
       await recordChange(tx, actor, now, { action, subject: { type: 'model', model: after }, before: modelSnapshot(before), after: modelSnapshot(after) });
       return after;
     });
-    return this.wire(this.deps.store.read, m);
+    return this.view(this.deps.store.read, m);
   }
 
   async delete(actor: Actor, name: string, opts: { force?: boolean } = {}): Promise<void> {

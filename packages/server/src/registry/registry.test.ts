@@ -245,20 +245,20 @@ for (const backend of BACKENDS) {
       const native = await reg.runs.create(admin, { experiment: 'rules', params: { lr: '0.1' } });
       const mlflow = await reg.runs.start(admin, {});
       const changed = /Changing param values is not allowed\. Param with key='lr' was already logged with value='0\.1'/;
-      await expectCode(reg.runs.log(admin, native.run_id, { params: { lr: '0.2' } }), 'INVALID_ARGUMENT', changed);
-      await expectCode(reg.runs.record(admin, native.run_id, { params: { lr: '0.2' } }), 'INVALID_ARGUMENT', changed);
+      await expectCode(reg.runs.log(admin, native.run.id, { params: { lr: '0.2' } }), 'INVALID_ARGUMENT', changed);
+      await expectCode(reg.runs.record(admin, native.run.id, { params: { lr: '0.2' } }), 'INVALID_ARGUMENT', changed);
       await reg.runs.record(admin, mlflow.run.id, { params: { lr: '0.1' } });
       await expectCode(reg.runs.log(admin, mlflow.run.id, { params: { lr: '0.3' } }), 'INVALID_ARGUMENT', changed);
       const status = /Invalid run status DONE: use one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED/;
-      await expectCode(reg.runs.log(admin, native.run_id, { status: 'DONE' }), 'INVALID_ARGUMENT', status);
+      await expectCode(reg.runs.log(admin, native.run.id, { status: 'DONE' }), 'INVALID_ARGUMENT', status);
       await expectCode(reg.runs.record(admin, mlflow.run.id, { status: 'DONE' }), 'INVALID_ARGUMENT', status);
       // The same param again, and a dataset logged twice, change nothing.
       const dataset = { name: 'train', digest: 'd1', source: null };
-      await reg.runs.log(admin, native.run_id, { params: { lr: '0.1' }, datasets: [dataset] });
-      const after = await reg.runs.log(admin, native.run_id, { datasets: [dataset], status: 'FINISHED' });
-      assert.deepEqual(after.params, { lr: '0.1' });
-      assert.deepEqual(after.datasets, [dataset]);
-      assert.equal(after.status, 'FINISHED');
+      await reg.runs.log(admin, native.run.id, { params: { lr: '0.1' }, datasets: [dataset] });
+      const after = await reg.runs.log(admin, native.run.id, { datasets: [dataset], status: 'FINISHED' });
+      assert.deepEqual(after.run.params, { lr: '0.1' });
+      assert.deepEqual(after.run.datasets, [dataset]);
+      assert.equal(after.run.status, 'FINISHED');
       await reg.runs.delete(admin, mlflow.run.id);
       await expectCode(reg.runs.log(admin, mlflow.run.id, { tags: { k: 'v' } }), 'INVALID_ARGUMENT', /must be in the 'active' state/);
       await expectCode(reg.runs.get('no-such-run'), 'NOT_FOUND', /Run with id=no-such-run not found/);

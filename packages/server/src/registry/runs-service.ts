@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { decodeOffsetToken, encodeOffsetToken, invalid, isoTime, notFound, validateTags, type LogRunBody, type Run, type RunFilterClause, type RunOrderKey } from '@berth/core';
+import { decodeOffsetToken, encodeOffsetToken, invalid, notFound, validateTags, type LogRunBody, type RunFilterClause, type RunOrderKey } from '@berth/core';
 import type { RunRecord, MetricPoint, RunDataset, RunScope } from '../store/runs.js';
 import type { StoreTx } from '../store/store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 import type { ExperimentService } from './experiments-service.js';
-import { checkPage, DEFAULT_EXPERIMENT, type ExperimentRecord, type RunWithMetrics, type TrackingPage, type ViewType } from './tracking.js';
+import { checkPage, DEFAULT_EXPERIMENT, type ExperimentRecord, type RunWithLatestMetrics, type RunWithMetrics, type TrackingPage, type ViewType } from './tracking.js';
 
 /** What one log call adds to a run, whichever front it came through. */
 export interface RunLog {
@@ -66,21 +66,6 @@ function withStage(run: RunRecord, experiment: ExperimentRecord | undefined): Ru
   return stage === run.lifecycle_stage ? run : { ...run, lifecycle_stage: stage };
 }
 
-function toWire(r: RunRecord, metrics: Record<string, number>): Run {
-  return {
-    run_id: r.id,
-    experiment: r.experiment,
-    name: r.name,
-    status: r.status,
-    params: r.params,
-    metrics,
-    tags: r.tags,
-    datasets: r.datasets,
-    created_at: isoTime(r.created_at),
-    updated_at: isoTime(r.updated_at),
-  };
-}
-
 /**
  * Runs, as the native API and MLflow's tracking API both see them: one record, one set of
  * rules (the status list; params never change once logged; a deleted run takes no more logs).
@@ -92,7 +77,7 @@ export class RunService {
   ) {}
 
   /** The native API's run: created with params and tags at once, in an experiment named freely. */
-  async create(actor: Actor, input: { experiment?: string; name?: string; params?: Record<string, string>; tags?: Record<string, string>; run_id?: string }): Promise<Run> {
+  async create(actor: Actor, input: { experiment?: string; name?: string; params?: Record<string, string>; tags?: Record<string, string>; run_id?: string }): Promise<RunWithLatestMetrics> {
     requireRole(actor, 'editor', 'creating a run');
     const params = checkStringMap(input.params ?? {}, 'params');
     const tags = validateTags(input.tags ?? {});
@@ -106,7 +91,7 @@ export class RunService {
       await tx.runs.insert(rec);
       await recordChange(tx, actor, now, { action: 'run.create', subject: { type: 'run', id }, after: { experiment, name: rec.name, params, tags } });
     });
-    return toWire(rec, {});
+    return { run: rec, metrics: {} };
   }
 
   /** MLflow's create_run: in an active experiment (Default when none is named), RUNNING. */
@@ -155,11 +140,11 @@ export class RunService {
     await recordChange(tx, actor, now, { action: 'run.create', subject: { type: 'run', id }, after: { experiment: 'Default', registered_with: registeredWith } });
   }
 
-  async get(id: string): Promise<Run> {
+  async get(id: string): Promise<RunWithLatestMetrics> {
     const tx = this.deps.store.read;
-    const r = await tx.runs.find(id);
-    if (!r) throw missing(id);
-    return toWire(r, await tx.runs.latestMetrics(id));
+    const run = await tx.runs.find(id);
+    if (!run) throw missing(id);
+    return { run, metrics: await tx.runs.latestMetrics(id) };
   }
 
   /** The run with its latest metrics and its experiment, its stage as MLflow shows it. */
@@ -179,7 +164,7 @@ export class RunService {
   }
 
   /** The native API's log: params, metrics, tags, datasets or status; returns the run after. */
-  async log(actor: Actor, id: string, input: LogRunBody): Promise<Run> {
+  async log(actor: Actor, id: string, input: LogRunBody): Promise<RunWithLatestMetrics> {
     requireRole(actor, 'editor', 'logging to a run');
     const params = input.params ? checkStringMap(input.params, 'params') : undefined;
     const tags = input.tags ? validateTags(input.tags) : undefined;

@@ -1,9 +1,9 @@
-import { decodeCursor, encodeCursor, invalid, type FilterClause, type Version } from '@berth/core';
+import { decodeCursor, encodeCursor, invalid, type FilterClause } from '@berth/core';
 import type { ModelRecord } from '../store/models.js';
 import type { OrderKey } from '../store/search-sql.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { RegistryDeps } from './deps.js';
-import { toWireVersion } from './wire.js';
+import type { VersionView } from './results.js';
 
 /**
  * Search over models and versions with a neutral filter (parsed from MLflow's grammar by the
@@ -102,7 +102,7 @@ export class SearchService {
     return this.memo(JSON.stringify(['models', filter, opts.max, opts.orderBy, opts.pageToken ?? null]), () => this.searchModels(filter, opts));
   }
 
-  async versions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<Version>> {
+  async versions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<VersionView>> {
     return this.memo(JSON.stringify(['versions', filter, opts.max, opts.orderBy, opts.pageToken ?? null]), () => this.searchVersions(filter, opts));
   }
 
@@ -116,7 +116,7 @@ export class SearchService {
     return { items, next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null };
   }
 
-  private async searchVersions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<Version>> {
+  private async searchVersions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<VersionView>> {
     let order = parseOrder(
       opts.orderBy,
       { name: 'model_name', version_number: 'version', creation_timestamp: 'created_at', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' },
@@ -144,7 +144,7 @@ export class SearchService {
       }
     }
     return {
-      items: items.map((v) => toWireVersion(v.model_name, v, byModel.get(v.model_id)?.get(v.version) ?? [])),
+      items: items.map(({ model_name, ...v }) => ({ ...v, model: model_name, aliases: byModel.get(v.model_id)?.get(v.version) ?? [] })),
       next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null,
     };
   }

@@ -6,11 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Migrator, sql, type Migration } from 'kysely';
-import { BerthError, parseMlflowFilter, type Version } from '@berth/core';
+import { BerthError, parseMlflowFilter } from '@berth/core';
 import { BACKENDS } from '../../test-support/backends.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
+import type { VersionView } from './results.js';
 import { localActor, type Clock } from './actor.js';
 import { openStore, type Store } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
@@ -40,9 +41,9 @@ for (const backend of BACKENDS) {
       reg.search.versions(parseMlflowFilter(filter, 'versions'), { max: opts.max ?? 1000, orderBy: opts.orderBy ?? [], pageToken: opts.pageToken });
     const models = async (filter: string, opts: { max?: number; orderBy?: string[]; pageToken?: string } = {}) =>
       reg.search.models(parseMlflowFilter(filter, 'models'), { max: opts.max ?? 1000, orderBy: opts.orderBy ?? [], pageToken: opts.pageToken });
-    const ids = (vs: Version[]) => vs.map((v) => `${v.model}:${v.version}`);
+    const ids = (vs: VersionView[]) => vs.map((v) => `${v.model}:${v.version}`);
 
-    async function push(model: string, content: string, tags: Record<string, string> = {}, run_id?: string): Promise<Version> {
+    async function push(model: string, content: string, tags: Record<string, string> = {}, run_id?: string): Promise<VersionView> {
       const h = sha(content);
       await reg.blobs.put(admin, h, Readable.from([Buffer.from(content)]));
       return reg.versions.create(admin, model, { files: [{ path: 'w.bin', size: Buffer.byteLength(content), sha256: h }], tags, run_id });

@@ -15,6 +15,13 @@ export type { ExperimentRecord, LoggedModelRecord, ArtifactRecord };
 
 export const DEFAULT_EXPERIMENT = { id: '0', name: 'Default' };
 
+/** A run with the latest value of each of its metrics, by key. */
+export interface RunWithLatestMetrics {
+  run: RunRecord;
+  metrics: Record<string, number>;
+}
+
+/** A run with its latest metric points and its experiment. */
 export interface RunWithMetrics {
   run: RunRecord;
   metrics: MetricPoint[];

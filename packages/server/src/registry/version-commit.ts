@@ -1,11 +1,11 @@
-import { BerthError, invalid, notFound, validateModelName, type Dependency, type Version } from '@berth/core';
+import { BerthError, invalid, notFound, validateModelName, type Dependency } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { VersionRecord } from '../store/versions.js';
 import { requireRole, type Actor } from './actor.js';
 import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
-import { toWireVersion } from './wire.js';
+import type { VersionView } from './results.js';
 import { checkVersionInput, versionSnapshot, type CheckedVersion } from './version-fields.js';
 import type { ModelService } from './models-service.js';
 import type { BlobService } from './blobs-service.js';
@@ -41,7 +41,7 @@ export class VersionCommitter {
   ) {}
 
   /** A version whose blobs are uploaded or inline; also says how many inline bytes were new to the store (undefined: none were inline). */
-  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: Version; storedBytes: number | undefined }> {
+  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: VersionView; storedBytes: number | undefined }> {
     requireRole(actor, 'editor', 'registering a version');
     validateModelName(name);
     const checked = checkVersionInput(input);
@@ -56,7 +56,7 @@ export class VersionCommitter {
    * become the manifest by digest. Each of those blobs was hashed when it was written and GC
    * keeps it while the artifact index names it, so the per-blob existence check is skipped.
    */
-  async fromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<Version> {
+  async fromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<VersionView> {
     const files = await this.artifacts.snapshot(await this.artifacts.dirOf(source));
     if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
     requireRole(actor, 'editor', 'registering a version');
@@ -65,9 +65,9 @@ export class VersionCommitter {
     return this.register(actor, name, full, checkVersionInput(full));
   }
 
-  private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<Version> {
+  private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<VersionView> {
     const { model, version } = await retryOnceIfRaced(() => this.deps.store.transaction((tx) => this.insertIn(tx, actor, name, input, checked)));
-    return toWireVersion(model.name, version, [], checked.files);
+    return { ...version, model: model.name, aliases: [], files: checked.files };
   }
 
   private async insertIn(tx: StoreTx, actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<{ model: ModelRecord; version: VersionRecord }> {

@@ -12,9 +12,7 @@ import {
   validateTags,
   type UpdateVersionBody,
   type ManifestFile,
-  type Page,
   type Reference,
-  type Version,
   type Stage,
 } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
@@ -22,7 +20,6 @@ import type { ModelRecord } from '../store/models.js';
 import type { VersionRecord } from '../store/versions.js';
 import { requireRole, type Actor } from './actor.js';
 import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
-import { toWireVersion } from './wire.js';
 import { recordChange } from './changes.js';
 import { validateDescription, type ModelService } from './models-service.js';
 import type { BlobService } from './blobs-service.js';
@@ -30,6 +27,7 @@ import type { RunService } from './runs-service.js';
 import type { ArtifactService } from './artifacts-service.js';
 import type { AliasService } from './aliases-service.js';
 import { VersionCommitter } from './version-commit.js';
+import type { ResultPage, VersionView } from './results.js';
 import { validateMetadata, versionSnapshot, type UncheckedVersionCommit } from './version-fields.js';
 
 export type { UncheckedVersionCommit };
@@ -54,12 +52,12 @@ export class VersionService {
    * (file I/O stays out of it); the version row, its manifest, the model (when new) and the
    * audit events commit together.
    */
-  async create(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<Version> {
+  async create(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<VersionView> {
     return (await this.commit(actor, name, input)).version;
   }
 
   /** create, also saying how many bytes of the inline blobs were new to the store (undefined: none were inline). */
-  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: Version; storedBytes: number | undefined }> {
+  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: VersionView; storedBytes: number | undefined }> {
     return this.committer.commit(actor, name, input);
   }
 
@@ -67,7 +65,7 @@ export class VersionService {
    * Registers a version from an MLflow-style source inside Berth's artifact store (`models:/`,
    * `runs:/`, `mlflow-artifacts:/`): the files under it become the manifest by digest.
    */
-  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<Version> {
+  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<VersionView> {
     return this.committer.fromArtifacts(actor, name, source, input);
   }
 
@@ -97,12 +95,12 @@ export class VersionService {
     return { model, version: v };
   }
 
-  async resolve(ref: string | Reference, opts: { files?: boolean } = {}): Promise<Version> {
+  async resolve(ref: string | Reference, opts: { files?: boolean } = {}): Promise<VersionView> {
     const parsed = typeof ref === 'string' ? parseReference(ref) : ref;
     const tx = this.deps.store.read;
     const { model, version } = await this.resolveRecord(tx, parsed);
     const [aliases, files] = await Promise.all([tx.aliases.namesForVersion(model.id, version.version), opts.files ? tx.versions.files(version.id) : undefined]);
-    return toWireVersion(model.name, version, aliases, files);
+    return { ...version, model: model.name, aliases, ...(files ? { files } : {}) };
   }
 
   /**
@@ -110,7 +108,7 @@ export class VersionService {
    * Answers are memoised while the store's change token stays the same (SQLite: no commit
    * by this process or any other since), so a gateway polling an alias costs a map lookup.
    */
-  async resolveAlias(name: string, alias: string): Promise<Version> {
+  async resolveAlias(name: string, alias: string): Promise<VersionView> {
     const key = `${name}\u0000${alias}`;
     const token = this.deps.store.changeToken();
     if (token !== undefined) {
@@ -125,7 +123,7 @@ export class VersionService {
       await requireModel(this.deps.store.read, name);
       throw notFound(`alias ${name}@${alias} is not set: see \`berth alias ls ${name}\``, { model: name, alias });
     }
-    const version = toWireVersion(r.model, r.version, r.aliases);
+    const version: VersionView = { ...r.version, model: r.model, aliases: r.aliases };
     if (token !== undefined) {
       if (this.aliasCache.size >= 10_000) this.aliasCache.clear();
       this.aliasCache.set(key, { token, version });
@@ -133,13 +131,13 @@ export class VersionService {
     return version;
   }
 
-  private readonly aliasCache = new Map<string, { token: string; version: Version }>();
+  private readonly aliasCache = new Map<string, { token: string; version: VersionView }>();
 
-  async get(name: string, version: number, opts: { files?: boolean } = {}): Promise<Version> {
+  async get(name: string, version: number, opts: { files?: boolean } = {}): Promise<VersionView> {
     return this.resolve({ name: validateModelName(name), selector: { kind: 'version', version } }, opts);
   }
 
-  async list(name: string, opts: { cursor?: string; limit?: unknown }): Promise<Page<Version>> {
+  async list(name: string, opts: { cursor?: string; limit?: unknown }): Promise<ResultPage<VersionView>> {
     validateModelName(name);
     const limit = pageSize(opts.limit);
     const before = opts.cursor ? Number(decodeCursor(opts.cursor, ['v']).v) : undefined;
@@ -150,12 +148,12 @@ export class VersionService {
     const byVersion = new Map<number, string[]>();
     for (const a of aliases) byVersion.set(a.version, [...(byVersion.get(a.version) ?? []), a.alias]);
     return {
-      items: page.map((v) => toWireVersion(model.name, v, byVersion.get(v.version) ?? [])),
+      items: page.map((v) => ({ ...v, model: model.name, aliases: byVersion.get(v.version) ?? [] })),
       next_cursor: rows.length > limit ? encodeCursor({ v: page[page.length - 1].version }) : null,
     };
   }
 
-  async update(actor: Actor, name: string, version: number, input: UpdateVersionBody): Promise<Version> {
+  async update(actor: Actor, name: string, version: number, input: UpdateVersionBody): Promise<VersionView> {
     requireRole(actor, 'editor', 'editing a version');
     validateModelName(name);
     if (input.description !== undefined) validateDescription(input.description);
@@ -192,7 +190,7 @@ export class VersionService {
       return { model, after };
     });
     const tx = this.deps.store.read;
-    return toWireVersion(model.name, after, await tx.aliases.namesForVersion(model.id, version));
+    return { ...after, model: model.name, aliases: await tx.aliases.namesForVersion(model.id, version) };
   }
 
   /**
@@ -240,7 +238,7 @@ export class VersionService {
    * every other version in a Staging or Production target goes to Archived in the same
    * transaction. Each change is audited.
    */
-  async setStage(actor: Actor, name: string, version: number, stage: Stage, archiveOthers = false): Promise<Version> {
+  async setStage(actor: Actor, name: string, version: number, stage: Stage, archiveOthers = false): Promise<VersionView> {
     requireRole(actor, 'editor', 'changing a stage');
     validateModelName(name);
     const { model, after } = await this.deps.store.transaction(async (tx) => {
@@ -260,16 +258,16 @@ export class VersionService {
       return { model, after };
     });
     const tx = this.deps.store.read;
-    return toWireVersion(model.name, after, await tx.aliases.namesForVersion(model.id, version));
+    return { ...after, model: model.name, aliases: await tx.aliases.namesForVersion(model.id, version) };
   }
 
   /** The highest version in each stage in use, newest first (MLflow's latest versions). */
-  async latestPerStage(name: string): Promise<Version[]> {
+  async latestPerStage(name: string): Promise<VersionView[]> {
     validateModelName(name);
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
     const [rows, aliases] = await Promise.all([tx.versions.latestPerStage(model.id), tx.aliases.listForModel(model.id)]);
-    return rows.map((v) => toWireVersion(model.name, v, aliases.filter((a) => a.version === v.version).map((a) => a.alias)));
+    return rows.map((v) => ({ ...v, model: model.name, aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias) }));
   }
 
   /** The files of whichever version has this manifest digest (content-addressed, immutable). */

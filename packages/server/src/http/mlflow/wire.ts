@@ -1,22 +1,23 @@
-import { invalid, type Model, type Stage, type Version } from '@berth/core';
+import { invalid, type Stage } from '@berth/core';
+import type { ModelView, VersionView } from '../../registry/results.js';
 
 /**
- * Berth entities in MLflow's JSON (proto field names; int64 as numbers; version as a string;
- * empty lists omitted, as MLflow's MessageToJson does).
+ * Registry results in MLflow's JSON (proto field names; int64 as numbers, times in epoch
+ * milliseconds as the records keep them; version as a string; empty lists omitted, as MLflow's
+ * MessageToJson does).
  */
-const ms = (iso: string) => Date.parse(iso);
 
 function tags(t: Record<string, string>) {
   const list = Object.entries(t).map(([key, value]) => ({ key, value }));
   return list.length ? { tags: list } : {};
 }
 
-export function mlflowVersion(v: Version): Record<string, unknown> {
+export function mlflowVersion(v: VersionView): Record<string, unknown> {
   return {
     name: v.model,
     version: String(v.version),
-    creation_timestamp: ms(v.created_at),
-    last_updated_timestamp: ms(v.updated_at),
+    creation_timestamp: v.created_at,
+    last_updated_timestamp: v.updated_at,
     user_id: v.created_by,
     current_stage: v.stage,
     description: v.description,
@@ -29,12 +30,12 @@ export function mlflowVersion(v: Version): Record<string, unknown> {
   };
 }
 
-export function mlflowModel(m: Model, latest: Version[]): Record<string, unknown> {
+export function mlflowModel(m: ModelView, latest: VersionView[]): Record<string, unknown> {
   const aliases = Object.entries(m.aliases).map(([alias, version]) => ({ alias, version: String(version) }));
   return {
     name: m.name,
-    creation_timestamp: ms(m.created_at),
-    last_updated_timestamp: ms(m.updated_at),
+    creation_timestamp: m.created_at,
+    last_updated_timestamp: m.updated_at,
     description: m.description,
     ...(latest.length ? { latest_versions: latest.map(mlflowVersion) } : {}),
     ...tags(m.tags),

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { AliasAtSchema, AliasHistoryEntrySchema, AliasSchema, MoveAliasesBody, PageSchema, ReasonBody, SetAliasBody, VersionSchema, invalid } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
+import { toWireAlias, toWireAliasAt, toWireHistory, toWirePage, toWireVersion } from './wire.js';
 
 const AliasParams = Type.Object({ name: Type.String(), alias: Type.String() });
 
@@ -16,13 +17,14 @@ function parseExpect(raw: string | undefined): number | null | undefined {
 
 export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
   // The registry hands back the same object while its answer is memoised; keep that object's
-  // serialisation too, so a hit skips the serializer. Same bytes as the response schema gives.
+  // serialisation too, so a hit skips the mapping and the serializer. Same bytes as the
+  // response schema gives.
   const serialized = new WeakMap<object, string>();
 
   app.get<{ Params: { name: string } }>(
     '/models/:name/aliases',
     { schema: { summary: 'List the aliases of a model', tags: ['aliases'], params: Type.Object({ name: Type.String() }), response: { 200: Type.Object({ items: Type.Array(AliasSchema) }) } } },
-    async (req) => ({ items: await registry.aliases.list(req.params.name) }),
+    async (req) => ({ items: (await registry.aliases.list(req.params.name)).map(toWireAlias) }),
   );
 
   app.get<{ Params: { name: string; alias: string } }>(
@@ -32,7 +34,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
       const v = await registry.versions.resolveAlias(req.params.name, req.params.alias);
       let body = serialized.get(v);
       if (body === undefined) {
-        body = reply.serialize(v) as string;
+        body = reply.serialize(toWireVersion(v)) as string;
         serialized.set(v, body);
       }
       return reply.type('application/json; charset=utf-8').send(body);
@@ -42,7 +44,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
   app.put<{ Params: { name: string; alias: string }; Body: SetAliasBody }>(
     '/models/:name/aliases/:alias',
     { schema: { summary: 'Set or move an alias (compare-and-swap with expect)', tags: ['aliases'], params: AliasParams, body: SetAliasBody, response: { 200: AliasSchema } } },
-    async (req) => registry.aliases.set(actorOf(req), req.params.name, req.params.alias, req.body),
+    async (req) => toWireAlias(await registry.aliases.set(actorOf(req), req.params.name, req.params.alias, req.body)),
   );
 
   app.delete<{ Params: { name: string; alias: string }; Querystring: { expect?: string; reason?: string } }>(
@@ -72,14 +74,14 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
         response: { 200: Type.Object({ items: Type.Array(AliasSchema) }) },
       },
     },
-    async (req) => ({ items: await registry.aliases.move(actorOf(req), req.params.name, req.body.moves, req.body.reason) }),
+    async (req) => ({ items: (await registry.aliases.move(actorOf(req), req.params.name, req.body.moves, req.body.reason)).map(toWireAlias) }),
   );
 
   for (const op of ['freeze', 'unfreeze'] as const) {
     app.post<{ Params: { name: string; alias: string }; Body: ReasonBody | undefined }>(
       `/models/:name/aliases/:alias/${op}`,
       { schema: { summary: `${op === 'freeze' ? 'Freeze' : 'Unfreeze'} an alias`, tags: ['aliases'], params: AliasParams, response: { 200: AliasSchema } } },
-      async (req) => registry.aliases.setFrozen(actorOf(req), req.params.name, req.params.alias, op === 'freeze', (req.body as { reason?: string } | undefined)?.reason),
+      async (req) => toWireAlias(await registry.aliases.setFrozen(actorOf(req), req.params.name, req.params.alias, op === 'freeze', (req.body as { reason?: string } | undefined)?.reason)),
     );
   }
 
@@ -94,12 +96,12 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
         response: { 200: PageSchema(AliasHistoryEntrySchema) },
       },
     },
-    async (req) => registry.aliases.history(req.params.name, req.params.alias, req.query),
+    async (req) => toWirePage(await registry.aliases.history(req.params.name, req.params.alias, req.query), toWireHistory),
   );
 
   app.get<{ Querystring: { t: string; ref: string } }>(
     '/at',
     { schema: { summary: 'Which version an alias pointed to at a point in time', tags: ['time travel'], querystring: Type.Object({ t: Type.String(), ref: Type.String() }), response: { 200: AliasAtSchema } } },
-    async (req) => registry.aliases.at(req.query.ref, req.query.t),
+    async (req) => toWireAliasAt(await registry.aliases.at(req.query.ref, req.query.t)),
   );
 }

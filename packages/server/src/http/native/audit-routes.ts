@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { AuditEventSchema, GcBody, GcResultSchema, PageSchema, ChainVerdictSchema, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
+import { toWireAudit, toWirePage, toWireRun } from './wire.js';
 
 export function auditRoutes(app: FastifyInstance, registry: Registry): void {
   app.get<{ Querystring: { model?: string; since?: string; until?: string; cursor?: string; limit?: number } }>(
@@ -21,7 +22,7 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
         response: { 200: PageSchema(AuditEventSchema) },
       },
     },
-    async (req) => registry.audit.list(req.query),
+    async (req) => toWirePage(await registry.audit.list(req.query), toWireAudit),
   );
 
   app.get('/audit/verify', { schema: { summary: 'Verify the hash chain of the audit trail', tags: ['audit'], response: { 200: ChainVerdictSchema } } }, async () => registry.audit.verify());
@@ -35,18 +36,18 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
   app.post<{ Body: CreateRunBody }>(
     '/runs',
     { schema: { summary: 'Create a run', tags: ['runs'], body: CreateRunBody, response: { 201: RunSchema } } },
-    async (req, reply) => reply.code(201).send(await registry.runs.create(actorOf(req), req.body)),
+    async (req, reply) => reply.code(201).send(toWireRun(await registry.runs.create(actorOf(req), req.body))),
   );
 
   app.get<{ Params: { run_id: string } }>(
     '/runs/:run_id',
     { schema: { summary: 'Get a run', tags: ['runs'], params: Type.Object({ run_id: Type.String() }), response: { 200: RunSchema } } },
-    async (req) => registry.runs.get(req.params.run_id),
+    async (req) => toWireRun(await registry.runs.get(req.params.run_id)),
   );
 
   app.post<{ Params: { run_id: string }; Body: LogRunBody }>(
     '/runs/:run_id/log',
     { schema: { summary: 'Log params, metrics, tags, datasets or status to a run', tags: ['runs'], params: Type.Object({ run_id: Type.String() }), body: LogRunBody, response: { 200: RunSchema } } },
-    async (req) => registry.runs.log(actorOf(req), req.params.run_id, req.body),
+    async (req) => toWireRun(await registry.runs.log(actorOf(req), req.params.run_id, req.body)),
   );
 }

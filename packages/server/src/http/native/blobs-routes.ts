@@ -4,6 +4,7 @@ import { OpenUploadBody, OpenUploadResultSchema, PutBlobResultSchema, notFound }
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { sendBytes } from './stream-reply.js';
+import { toWireUpload } from './wire.js';
 
 const ShaParams = Type.Object({ sha256: Type.String() });
 
@@ -11,7 +12,7 @@ export function blobRoutes(app: FastifyInstance, registry: Registry): void {
   app.post<{ Body: OpenUploadBody }>(
     '/uploads',
     { schema: { summary: 'Open an upload session: which blobs are missing?', tags: ['uploads'], body: OpenUploadBody, response: { 201: OpenUploadResultSchema } } },
-    async (req, reply) => reply.code(201).send(await registry.blobs.openUpload(actorOf(req), req.body.files)),
+    async (req, reply) => reply.code(201).send(toWireUpload(await registry.blobs.openUpload(actorOf(req), req.body.files))),
   );
 
   // Blob bodies are raw bytes: this scope hands the request stream to the handler unread, and

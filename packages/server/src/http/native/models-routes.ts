@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { CreateModelBody, ModelSchema, PageSchema, UpdateModelBody, ModelAtSchema } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
+import { toWireModel, toWireModelAt, toWirePage } from './wire.js';
 
 const NameParams = Type.Object({ name: Type.String() });
 
@@ -10,7 +11,7 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
   app.post<{ Body: CreateModelBody }>(
     '/models',
     { schema: { summary: 'Create a model', tags: ['models'], body: CreateModelBody, response: { 201: ModelSchema } } },
-    async (req, reply) => reply.code(201).send(await registry.models.create(actorOf(req), req.body)),
+    async (req, reply) => reply.code(201).send(toWireModel(await registry.models.create(actorOf(req), req.body))),
   );
 
   app.get<{ Querystring: { cursor?: string; limit?: number; kind?: string; prefix?: string } }>(
@@ -23,19 +24,19 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
         response: { 200: PageSchema(ModelSchema) },
       },
     },
-    async (req) => registry.models.list(req.query),
+    async (req) => toWirePage(await registry.models.list(req.query), toWireModel),
   );
 
   app.get<{ Params: { name: string } }>(
     '/models/:name',
     { schema: { summary: 'Get a model', tags: ['models'], params: NameParams, response: { 200: ModelSchema } } },
-    async (req) => registry.models.get(req.params.name),
+    async (req) => toWireModel(await registry.models.get(req.params.name)),
   );
 
   app.patch<{ Params: { name: string }; Body: UpdateModelBody }>(
     '/models/:name',
     { schema: { summary: 'Edit, rename or re-protect a model', tags: ['models'], params: NameParams, body: UpdateModelBody, response: { 200: ModelSchema } } },
-    async (req) => registry.models.update(actorOf(req), req.params.name, req.body),
+    async (req) => toWireModel(await registry.models.update(actorOf(req), req.params.name, req.body)),
   );
 
   app.delete<{ Params: { name: string }; Querystring: { force?: boolean } }>(
@@ -50,6 +51,6 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
   app.get<{ Params: { name: string }; Querystring: { t: string } }>(
     '/models/:name/at',
     { schema: { summary: 'The model as it was at a point in time', tags: ['time travel'], params: NameParams, querystring: Type.Object({ t: Type.String() }), response: { 200: ModelAtSchema } } },
-    async (req) => registry.aliases.modelAt(req.params.name, req.query.t),
+    async (req) => toWireModelAt(await registry.aliases.modelAt(req.params.name, req.query.t)),
   );
 }

@@ -4,6 +4,7 @@ import { CreateVersionBody, PageSchema, UpdateVersionBody, VersionSchema, invali
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { sendBytes } from './stream-reply.js';
+import { toWirePage, toWireVersion } from './wire.js';
 
 const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) });
 
@@ -23,7 +24,7 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
       const { version, storedBytes } = await registry.versions.commit(actorOf(req), req.params.name, req.body);
       // With inline blobs: how many of their bytes were new to the server.
       if (storedBytes !== undefined) reply.header('berth-stored-bytes', String(storedBytes));
-      return reply.code(201).send(version);
+      return reply.code(201).send(toWireVersion(version));
     },
   );
 
@@ -38,25 +39,25 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
         response: { 200: PageSchema(VersionSchema) },
       },
     },
-    async (req) => registry.versions.list(req.params.name, req.query),
+    async (req) => toWirePage(await registry.versions.list(req.params.name, req.query), toWireVersion),
   );
 
   app.get<{ Params: { name: string; version: number } }>(
     '/models/:name/versions/:version',
     { schema: { summary: 'Get a version with its files', tags: ['versions'], params: VersionParams, response: { 200: VersionSchema } } },
-    async (req) => registry.versions.get(req.params.name, req.params.version, { files: true }),
+    async (req) => toWireVersion(await registry.versions.get(req.params.name, req.params.version, { files: true })),
   );
 
   app.get<{ Querystring: { ref: string } }>(
     '/resolve',
     { schema: { summary: 'Resolve a reference (name, name:3, name@alias, name@sha256:…, models:/…)', tags: ['versions'], querystring: Type.Object({ ref: Type.String() }), response: { 200: VersionSchema } } },
-    async (req) => registry.versions.resolve(req.query.ref, { files: true }),
+    async (req) => toWireVersion(await registry.versions.resolve(req.query.ref, { files: true })),
   );
 
   app.patch<{ Params: { name: string; version: number }; Body: UpdateVersionBody }>(
     '/models/:name/versions/:version',
     { schema: { summary: 'Edit description, metadata or tags of a version', tags: ['versions'], params: VersionParams, body: UpdateVersionBody, response: { 200: VersionSchema } } },
-    async (req) => registry.versions.update(actorOf(req), req.params.name, req.params.version, req.body),
+    async (req) => toWireVersion(await registry.versions.update(actorOf(req), req.params.name, req.params.version, req.body)),
   );
 
   app.delete<{ Params: { name: string; version: number }; Querystring: { force?: boolean } }>(

@@ -1,0 +1,105 @@
+import { isoTime, type Alias, type AliasAt, type AliasHistoryEntry, type AuditEvent, type Model, type ModelAt, type ModelKind, type OpenUploadResult, type Page, type Run, type Version } from '@berth/core';
+import type { AliasAtTime, AliasHistoryView, AliasView, AuditRecord, ModelAtTime, ModelView, ResultPage, UploadSession, VersionView } from '../../registry/results.js';
+import type { RunWithLatestMetrics } from '../../registry/tracking.js';
+
+/** Registry results → the native API's JSON (the core schemas): the only place they turn into it. */
+export function toWireModel(m: ModelView): Model {
+  return {
+    name: m.name,
+    kind: m.kind as ModelKind,
+    description: m.description,
+    tags: m.tags,
+    aliases: m.aliases,
+    protected_aliases: m.protected_aliases,
+    frozen_aliases: m.frozen_aliases,
+    latest_version: m.latest_version,
+    version_count: m.version_count,
+    created_at: isoTime(m.created_at),
+    updated_at: isoTime(m.updated_at),
+  };
+}
+
+/** Field order is the wire order (`files` only when the version was read with them). */
+export function toWireVersion(v: VersionView): Version {
+  const { model, version, digest, status, stage, size, file_count, files, metadata, tags, description, source, run_id, dependencies, aliases, created_by } = v;
+  return {
+    model, version, digest, status, stage, size, file_count,
+    ...(files ? { files } : {}),
+    metadata, tags, description, source, run_id, dependencies, aliases, created_by,
+    created_at: isoTime(v.created_at),
+    updated_at: isoTime(v.updated_at),
+  };
+}
+
+export function toWireAlias(a: AliasView): Alias {
+  return {
+    model: a.model,
+    alias: a.alias,
+    version: a.version,
+    protected: a.protected,
+    frozen: a.frozen,
+    updated_by: a.updated_by,
+    updated_at: isoTime(a.updated_at),
+  };
+}
+
+export function toWireHistory(h: AliasHistoryView): AliasHistoryEntry {
+  return {
+    seq: h.seq,
+    at: isoTime(h.at),
+    actor: h.actor,
+    action: h.action as AliasHistoryEntry['action'],
+    model: h.model,
+    alias: h.alias,
+    from_version: h.from_version,
+    to_version: h.to_version,
+    reason: h.reason,
+  };
+}
+
+export function toWireAudit(e: AuditRecord): AuditEvent {
+  return {
+    seq: e.seq,
+    at: isoTime(e.at),
+    actor: e.actor,
+    action: e.action,
+    model: e.model,
+    subject: e.subject,
+    before: e.before,
+    after: e.after,
+    reason: e.reason,
+    prev_hash: e.prev_hash,
+    hash: e.hash,
+  };
+}
+
+export function toWireRun({ run: r, metrics }: RunWithLatestMetrics): Run {
+  return {
+    run_id: r.id,
+    experiment: r.experiment,
+    name: r.name,
+    status: r.status,
+    params: r.params,
+    metrics,
+    tags: r.tags,
+    datasets: r.datasets,
+    created_at: isoTime(r.created_at),
+    updated_at: isoTime(r.updated_at),
+  };
+}
+
+export function toWireAliasAt(a: AliasAtTime): AliasAt {
+  return { at: isoTime(a.at), ref: a.ref, version: a.version, set_at: a.set_at === null ? null : isoTime(a.set_at), set_by: a.set_by, reason: a.reason };
+}
+
+export function toWireModelAt(m: ModelAtTime): ModelAt {
+  return { at: isoTime(m.at), model: m.model as ModelAt['model'], aliases: m.aliases };
+}
+
+export function toWireUpload(u: UploadSession): OpenUploadResult {
+  return { upload_id: u.upload_id, missing: u.missing, expires_at: isoTime(u.expires_at) };
+}
+
+export function toWirePage<T, W>(page: ResultPage<T>, map: (item: T) => W): Page<W> {
+  return { items: page.items.map(map), next_cursor: page.next_cursor };
+}
