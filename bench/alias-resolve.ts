@@ -23,7 +23,11 @@ try {
     });
     if (!r.ok) throw new Error(await r.text());
   }
-  await fetch(`${berthSrv.url}/api/v1/models/chatbot/aliases/champion`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 2 }) });
+  await fetch(`${berthSrv.url}/api/v1/models/chatbot/aliases/champion`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ version: 2 }),
+  });
   const aliasUrl = `${berthSrv.url}/api/v1/models/chatbot/aliases/champion`;
   const check = await (await fetch(aliasUrl)).json();
   if (check.version !== 2) throw new Error(`unexpected resolve: ${JSON.stringify(check)}`);

@@ -30,7 +30,9 @@ try {
       ['v2: 1 of 10 files changed', 10, rb.uploaded_bytes, rb.skipped_bytes],
     ]),
   );
-  console.log(`changed file is ${changed.length} bytes; v2 uploaded ${rb.uploaded_bytes} bytes: ${rb.uploaded_bytes === changed.length ? 'exactly that file' : 'MISMATCH'}`);
+  console.log(
+    `changed file is ${changed.length} bytes; v2 uploaded ${rb.uploaded_bytes} bytes: ${rb.uploaded_bytes === changed.length ? 'exactly that file' : 'MISMATCH'}`,
+  );
 } finally {
   await srv.stop();
   await cleanup();

@@ -22,7 +22,14 @@ if (spawnSync('wrk', ['--version']).error) throw new Error('bench/mlflow.ts meas
 const MLFLOW = process.env.MLFLOW_BIN ?? join(ROOT, '.venv-compat', 'bin', 'mlflow');
 if (!existsSync(MLFLOW)) throw new Error(`no mlflow at ${MLFLOW}: run npm test once (it builds .venv-compat) or set MLFLOW_BIN`);
 
-const freePort = () => new Promise<number>((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+const freePort = () =>
+  new Promise<number>((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
 
 /** Resident memory of a process and all its descendants, MB. */
 function treeRss(pid: number): number {
@@ -53,7 +60,22 @@ function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; 
 
 async function startMlflow(dir: string): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = spawn(MLFLOW, ['server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--serve-artifacts', '--artifacts-destination', `${dir}/artifacts`], { stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+  const proc = spawn(
+    MLFLOW,
+    [
+      'server',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--backend-store-uri',
+      `sqlite:///${dir}/mlflow.db`,
+      '--serve-artifacts',
+      '--artifacts-destination',
+      `${dir}/artifacts`,
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
     try {
@@ -88,10 +110,14 @@ async function setup(url: string) {
 
 function postCreate(url: string, body: string, agent: HttpAgent | false): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const req = httpRequest(`${url}/api/2.0/mlflow/model-versions/create`, { method: 'POST', agent, headers: { ...json, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`create: ${res.statusCode}`))));
-    });
+    const req = httpRequest(
+      `${url}/api/2.0/mlflow/model-versions/create`,
+      { method: 'POST', agent, headers: { ...json, 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`create: ${res.statusCode}`))));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -101,9 +127,11 @@ function postCreate(url: string, body: string, agent: HttpAgent | false): Promis
 async function topUp(url: string, have: number, total: number): Promise<void> {
   const body = JSON.stringify({ name: 'bench', ...sources.get(url) });
   let left = total - have;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (left-- > 0) await postCreate(url, body, false);
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (left-- > 0) await postCreate(url, body, false);
+    }),
+  );
 }
 
 /**
@@ -207,12 +235,36 @@ try {
   rows.push(['  p99 ms', la.p99, lb.p99, '', '<= 5 ms']);
   const seqM = createBest(mlflow.url, 1);
   const seqB = createBest(berth.url, 1);
-  rows.push(['create model version, sequential (versions/s, best variant)', fmt(seqM.best, 1), fmt(seqB.best, 1), `${fmt(seqB.best / seqM.best, 1)}x`, '>= 10x']);
-  rows.push(['  keep-alive / new connection each', `${fmt(seqM.keepAlive, 1)} / ${fmt(seqM.fresh, 1)}`, `${fmt(seqB.keepAlive, 1)} / ${fmt(seqB.fresh, 1)}`, '', '']);
+  rows.push([
+    'create model version, sequential (versions/s, best variant)',
+    fmt(seqM.best, 1),
+    fmt(seqB.best, 1),
+    `${fmt(seqB.best / seqM.best, 1)}x`,
+    '>= 10x',
+  ]);
+  rows.push([
+    '  keep-alive / new connection each',
+    `${fmt(seqM.keepAlive, 1)} / ${fmt(seqM.fresh, 1)}`,
+    `${fmt(seqB.keepAlive, 1)} / ${fmt(seqB.fresh, 1)}`,
+    '',
+    '',
+  ]);
   const parM = createBest(mlflow.url, 8);
   const parB = createBest(berth.url, 8);
-  rows.push(['create model version, 8 writers (versions/s, best variant)', fmt(parM.best, 1), fmt(parB.best, 1), `${fmt(parB.best / parM.best, 1)}x`, '>= 20x']);
-  rows.push(['  keep-alive / new connection each', `${fmt(parM.keepAlive, 1)} / ${fmt(parM.fresh, 1)}`, `${fmt(parB.keepAlive, 1)} / ${fmt(parB.fresh, 1)}`, '', '']);
+  rows.push([
+    'create model version, 8 writers (versions/s, best variant)',
+    fmt(parM.best, 1),
+    fmt(parB.best, 1),
+    `${fmt(parB.best / parM.best, 1)}x`,
+    '>= 20x',
+  ]);
+  rows.push([
+    '  keep-alive / new connection each',
+    `${fmt(parM.keepAlive, 1)} / ${fmt(parM.fresh, 1)}`,
+    `${fmt(parB.keepAlive, 1)} / ${fmt(parB.fresh, 1)}`,
+    '',
+    '',
+  ]);
   const haveM = 1 + seqM.count + parM.count;
   const haveB = 1 + seqB.count + parB.count;
   await topUp(mlflow.url, haveM, VERSIONS);
@@ -234,15 +286,45 @@ try {
   settle(big);
   const upDrain = curl(['-o', '/dev/null', '-T', big, `${drain.url}/`]);
   await drain.stop();
-  rows.push(['1 GiB upload to a bare Node server that only hashes it (MB/s)', '', fmt(1073.7 / upSink, 0), `${fmt(upM.result / upSink, 1)}x`, 'ceiling for a verifying server']);
-  rows.push(['1 GiB upload to a bare Node server that discards it (MB/s)', '', fmt(1073.7 / upDrain, 0), `${fmt(upM.result / upDrain, 1)}x`, 'ceiling for any Node server']);
-  rows.push(['1 GiB upload through the artifact proxy (MB/s)', fmt(1073.7 / upM.result, 0), fmt(1073.7 / upB.result, 0), `${fmt(upM.result / upB.result, 1)}x`, '>= 4x']);
+  rows.push([
+    '1 GiB upload to a bare Node server that only hashes it (MB/s)',
+    '',
+    fmt(1073.7 / upSink, 0),
+    `${fmt(upM.result / upSink, 1)}x`,
+    'ceiling for a verifying server',
+  ]);
+  rows.push([
+    '1 GiB upload to a bare Node server that discards it (MB/s)',
+    '',
+    fmt(1073.7 / upDrain, 0),
+    `${fmt(upM.result / upDrain, 1)}x`,
+    'ceiling for any Node server',
+  ]);
+  rows.push([
+    '1 GiB upload through the artifact proxy (MB/s)',
+    fmt(1073.7 / upM.result, 0),
+    fmt(1073.7 / upB.result, 0),
+    `${fmt(upM.result / upB.result, 1)}x`,
+    '>= 4x',
+  ]);
   settle(join(dir, 'mlflow', 'artifacts'), join(dir, 'berth', 'blobs'));
   const downM = await peakDuring(mlflow.proc.pid!, async () => curl(['-o', '/dev/null', art(mlflow.url)]));
   settle(join(dir, 'mlflow', 'artifacts'), join(dir, 'berth', 'blobs'));
   const downB = await peakDuring(berth.proc.pid!, async () => curl(['-o', '/dev/null', art(berth.url)]));
-  rows.push(['1 GiB download through the artifact proxy (MB/s)', fmt(1073.7 / downM.result, 0), fmt(1073.7 / downB.result, 0), `${fmt(downM.result / downB.result, 1)}x`, '>= 1.3x']);
-  rows.push(['peak RSS during the transfers (MB, all processes)', fmt(Math.max(upM.peak, downM.peak), 0), fmt(Math.max(upB.peak, downB.peak), 0), '', 'berth < 200']);
+  rows.push([
+    '1 GiB download through the artifact proxy (MB/s)',
+    fmt(1073.7 / downM.result, 0),
+    fmt(1073.7 / downB.result, 0),
+    `${fmt(downM.result / downB.result, 1)}x`,
+    '>= 1.3x',
+  ]);
+  rows.push([
+    'peak RSS during the transfers (MB, all processes)',
+    fmt(Math.max(upM.peak, downM.peak), 0),
+    fmt(Math.max(upB.peak, downB.peak), 0),
+    '',
+    'berth < 200',
+  ]);
   rows.push(['idle RSS (MB, all processes)', fmt(idle.mlflow, 0), fmt(idle.berth, 0), '', 'berth < 150']);
   console.log(table(rows));
 } finally {

@@ -30,10 +30,18 @@ db.pragma('synchronous = OFF');
 const start = Date.parse('2025-01-01T00:00:00Z');
 const span = 365 * 24 * 3600 * 1000;
 const VERSIONS = 100;
-const insModel = db.prepare(`insert into models (name, kind, description, tags, protected_aliases, last_version, created_at, updated_at) values (?, 'model', '', '{}', '[]', ?, ?, ?)`);
-const insVersion = db.prepare(`insert into versions (model_id, version, digest, status, stage, size, file_count, metadata, tags, description, source, run_id, dependencies, created_by, created_at, updated_at) values (?, ?, ?, 'READY', 'None', 1, 1, '{}', '{}', '', null, null, '[]', 'bench', ?, ?)`);
-const insEvent = db.prepare(`insert into audit_events (seq, at, actor, action, model_id, model, subject_type, subject, before, after, reason, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-const insHistory = db.prepare(`insert into alias_history (seq, model_id, alias, action, from_version, to_version, actor, at, reason) values (?, ?, ?, 'alias.set', ?, ?, 'bench', ?, ?)`);
+const insModel = db.prepare(
+  `insert into models (name, kind, description, tags, protected_aliases, last_version, created_at, updated_at) values (?, 'model', '', '{}', '[]', ?, ?, ?)`,
+);
+const insVersion = db.prepare(
+  `insert into versions (model_id, version, digest, status, stage, size, file_count, metadata, tags, description, source, run_id, dependencies, created_by, created_at, updated_at) values (?, ?, ?, 'READY', 'None', 1, 1, '{}', '{}', '', null, null, '[]', 'bench', ?, ?)`,
+);
+const insEvent = db.prepare(
+  `insert into audit_events (seq, at, actor, action, model_id, model, subject_type, subject, before, after, reason, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+);
+const insHistory = db.prepare(
+  `insert into alias_history (seq, model_id, alias, action, from_version, to_version, actor, at, reason) values (?, ?, ?, 'alias.set', ?, ?, 'bench', ?, ?)`,
+);
 const insAlias = db.prepare(`insert or replace into aliases (model_id, alias, version, frozen, updated_by, updated_at) values (?, ?, ?, 0, 'bench', ?)`);
 
 const aliases = ['champion', 'challenger', 'staging', 'production'];
@@ -55,22 +63,56 @@ for (let b = 0; b < EVENTS; b += batch) {
     for (let i = b; i < Math.min(EVENTS, b + batch); i++) {
       seq++;
       const at = start + Math.floor((i / EVENTS) * span);
-      if (i % moveEvery === 0 && (i / moveEvery) < MOVES) {
+      if (i % moveEvery === 0 && i / moveEvery < MOVES) {
         const modelId = 1 + ((i / moveEvery) % 5); // moves concentrate on a few models, champion on chatbot
-        const alias = aliases[(i / moveEvery / 5) % aliases.length | 0];
+        const alias = aliases[((i / moveEvery / 5) % aliases.length) | 0];
         const key = `${modelId}/${alias}`;
         const from = current.get(key) ?? null;
         const k = i / moveEvery;
         const to = 1 + ((Math.imul(k + 1, 2654435761) >>> 0) % VERSIONS);
-        const e = chainEvent(prev, { seq, at, actor: 'bench', action: 'alias.set', model: modelId === 1 ? 'chatbot' : `model-${modelId}`, subject: `x@${alias}`, before: from === null ? null : { version: from }, after: { version: to }, reason: 'bench' });
-        insEvent.run(seq, at, 'bench', 'alias.set', modelId, e.model, 'alias', e.subject, JSON.stringify(e.before), JSON.stringify(e.after), 'bench', e.prev_hash, e.hash);
+        const e = chainEvent(prev, {
+          seq,
+          at,
+          actor: 'bench',
+          action: 'alias.set',
+          model: modelId === 1 ? 'chatbot' : `model-${modelId}`,
+          subject: `x@${alias}`,
+          before: from === null ? null : { version: from },
+          after: { version: to },
+          reason: 'bench',
+        });
+        insEvent.run(
+          seq,
+          at,
+          'bench',
+          'alias.set',
+          modelId,
+          e.model,
+          'alias',
+          e.subject,
+          JSON.stringify(e.before),
+          JSON.stringify(e.after),
+          'bench',
+          e.prev_hash,
+          e.hash,
+        );
         insHistory.run(seq, modelId, alias, from, to, at, 'bench');
         insAlias.run(modelId, alias, to, at);
         current.set(key, to);
         prev = e.hash;
       } else {
         const modelId = 1 + (i % models);
-        const e = chainEvent(prev, { seq, at, actor: 'bench', action: 'version.update', model: `m${modelId}`, subject: `m${modelId}:1`, before: null, after: { tags: { i: String(i) } }, reason: null });
+        const e = chainEvent(prev, {
+          seq,
+          at,
+          actor: 'bench',
+          action: 'version.update',
+          model: `m${modelId}`,
+          subject: `m${modelId}:1`,
+          before: null,
+          after: { tags: { i: String(i) } },
+          reason: null,
+        });
         insEvent.run(seq, at, 'bench', 'version.update', modelId, e.model, 'version', e.subject, 'null', JSON.stringify(e.after), null, e.prev_hash, e.hash);
         prev = e.hash;
       }
@@ -115,7 +157,9 @@ try {
       ['GET /api/v1/at chatbot@champion, random T', fmt(pct(tt, 0.5), 2), fmt(pct(tt, 0.99), 2)],
     ]),
   );
-  console.log(`distinct answers: ${answers.size} (${[...answers].slice(0, 5).join(", ")}…); at 64 connections: alias-at ${fmt(conc.rps, 0)} req/s p99 ${conc.p99} ms; model-at ${fmt(model.rps, 0)} req/s p99 ${model.p99} ms`);
+  console.log(
+    `distinct answers: ${answers.size} (${[...answers].slice(0, 5).join(', ')}…); at 64 connections: alias-at ${fmt(conc.rps, 0)} req/s p99 ${conc.p99} ms; model-at ${fmt(model.rps, 0)} req/s p99 ${model.p99} ms`,
+  );
   console.log(`ratio p99 at/healthz: ${fmt(pct(tt, 0.99) / pct(hz, 0.99), 2)}x (target: p99 < 5 ms)`);
 } finally {
   await srv.stop();

@@ -44,7 +44,10 @@ function settle(): void {
     // not root: measure as is
   }
   // what each side reads comes from the page cache, as the baseline's file does
-  spawnSync('sh', ['-c', `cat ${JSON.stringify(file)} > /dev/null; find ${JSON.stringify(join(dir, 'data', 'blobs', 'sha256'))} -type f -exec cat {} + > /dev/null 2>&1`]);
+  spawnSync('sh', [
+    '-c',
+    `cat ${JSON.stringify(file)} > /dev/null; find ${JSON.stringify(join(dir, 'data', 'blobs', 'sha256'))} -type f -exec cat {} + > /dev/null 2>&1`,
+  ]);
 }
 const mbps = (s: number) => bytes / 1e6 / s;
 
@@ -55,7 +58,10 @@ async function berthSampled(args: string[], url: string): Promise<{ code: number
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
   let peakMb = 0;
-  const [code] = (await once(proc.on('exit', () => (peakMb = rss.stop().peakMb)), 'exit')) as [number | null];
+  const [code] = (await once(
+    proc.on('exit', () => (peakMb = rss.stop().peakMb)),
+    'exit',
+  )) as [number | null];
   return { code, stderr, peakMb };
 }
 
@@ -146,7 +152,9 @@ try {
 
   // the bytes that came back are the bytes that went in
   const h1 = spawnSync('sha256sum', [file]).stdout.toString().split(' ')[0];
-  const h2 = spawnSync('sha256sum', [join(dir, 'pulled', 'weights.bin')]).stdout.toString().split(' ')[0];
+  const h2 = spawnSync('sha256sum', [join(dir, 'pulled', 'weights.bin')])
+    .stdout.toString()
+    .split(' ')[0];
   if (h1 !== h2) throw new Error('pulled file differs');
 
   console.log(
@@ -163,7 +171,9 @@ try {
   );
   // A push hashes on the client before asking what is missing, then uploads to a server that
   // hashes again: at best one hash pass plus an upload at the hashing server's speed.
-  console.log(`best possible push with dedup here: ${fmt(curlFile / (hashS + sinkS), 2)}x of curl; best possible verified pull: ${fmt(curlFile / hashDlS, 2)}x`);
+  console.log(
+    `best possible push with dedup here: ${fmt(curlFile / (hashS + sinkS), 2)}x of curl; best possible verified pull: ${fmt(curlFile / hashDlS, 2)}x`,
+  );
   console.log(`berth pull reaches ${fmt(writeDlS / pullS, 2)}x of the Node client that downloads, hashes and writes (target >= 0.8x)`);
   console.log(`server RSS idle ${fmt(idleRss, 0)} MB, VmHWM after both ${fmt(pullMem.hwmMb, 0)} MB (targets: push >= 0.6x, pull >= 0.7x, peak < 200 MB)`);
 } finally {

@@ -32,7 +32,25 @@ describe('berth CLI against a real server', () => {
   });
 
   it('pushes a folder with metadata, tags and a run, and reports what it uploaded', async () => {
-    const r = await run('push', './best', '--model', 'chatbot', '--kind', 'model', '--metadata', 'base_model=meta-llama/Llama-3-8B', '--metadata', 'val_loss=0.342', '--metadata-file', 'metrics.json', '--tag', 'task=customer-support', '--run', 'run-123', '--json');
+    const r = await run(
+      'push',
+      './best',
+      '--model',
+      'chatbot',
+      '--kind',
+      'model',
+      '--metadata',
+      'base_model=meta-llama/Llama-3-8B',
+      '--metadata',
+      'val_loss=0.342',
+      '--metadata-file',
+      'metrics.json',
+      '--tag',
+      'task=customer-support',
+      '--run',
+      'run-123',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.version, 1);
@@ -43,7 +61,10 @@ describe('berth CLI against a real server', () => {
     assert.deepEqual(show.metadata, { base_model: 'meta-llama/Llama-3-8B', val_loss: 0.342, val_accuracy: 0.918 });
     assert.deepEqual(show.tags, { task: 'customer-support' });
     assert.equal(show.run_id, 'run-123');
-    assert.deepEqual(show.files.map((f: { path: string }) => f.path), ['model.safetensors', 'sub/config.json']);
+    assert.deepEqual(
+      show.files.map((f: { path: string }) => f.path),
+      ['model.safetensors', 'sub/config.json'],
+    );
   });
 
   it('uploads only the files that changed on the next push', async () => {
@@ -81,10 +102,13 @@ describe('berth CLI against a real server', () => {
     assert.equal(lost.code, 4);
     assert.match(lost.stderr, /champion is at 2 now \(expected 1\)/);
     const hist = JSON.parse((await run('alias', 'history', 'chatbot', 'champion', '--json')).stdout);
-    assert.deepEqual(hist.map((h: { from_version: number | null; to_version: number; reason: string }) => [h.from_version, h.to_version, h.reason]), [
-      [null, 1, 'first release'],
-      [1, 2, 'beats v1 on eval'],
-    ]);
+    assert.deepEqual(
+      hist.map((h: { from_version: number | null; to_version: number; reason: string }) => [h.from_version, h.to_version, h.reason]),
+      [
+        [null, 1, 'first release'],
+        [1, 2, 'beats v1 on eval'],
+      ],
+    );
     assert.equal((await run('alias', 'set', 'chatbot', 'latest', '1')).code, 2);
   });
 
@@ -131,7 +155,10 @@ describe('berth CLI against a real server', () => {
 
   it('lists the audit trail oldest first and verifies its chain', async () => {
     const a = JSON.parse((await run('audit', '--model', 'chatbot', '--since', '2026-03-01', '--json')).stdout);
-    assert.deepEqual(a.slice(0, 3).map((e: { action: string }) => e.action), ['model.create', 'version.create', 'version.create']);
+    assert.deepEqual(
+      a.slice(0, 3).map((e: { action: string }) => e.action),
+      ['model.create', 'version.create', 'version.create'],
+    );
     assert.ok(a.some((e: { action: string; reason: string }) => e.action === 'alias.set' && e.reason === 'beats v1 on eval'));
     const v = await run('audit', 'verify');
     assert.equal(v.code, 0);

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { startBerth, tempDir } from './support.js';
 
 async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 describe('crash safety', () => {
@@ -22,7 +25,13 @@ describe('crash safety', () => {
       for (let i = 0; i < total; i++) h.update(chunk);
       const sha = h.digest('hex');
       const u = new URL(`${server.url}/api/v1/blobs/${sha}`);
-      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(total * chunk.length) } });
+      const req = request({
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(total * chunk.length) },
+      });
       req.on('error', () => {});
       for (let i = 0; i < total / 2; i++) {
         if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));

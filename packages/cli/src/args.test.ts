@@ -21,7 +21,10 @@ describe('CLI argument parsing', () => {
   it('splits key=value pairs at the first = and refuses pairs without a key', () => {
     assert.deepEqual(parsePairs(['a=1', 'b=x=y'], 'tag', 'u', false), { a: '1', b: 'x=y' });
     assert.deepEqual(parsePairs(['val_loss=0.342'], 'metadata', 'u', true), { val_loss: 0.342 });
-    assert.throws(() => parsePairs(['novalue'], 'tag', 'u', false), (e: unknown) => e instanceof UsageError && /--tag takes key=value/.test(e.message));
+    assert.throws(
+      () => parsePairs(['novalue'], 'tag', 'u', false),
+      (e: unknown) => e instanceof UsageError && /--tag takes key=value/.test(e.message),
+    );
     assert.throws(() => parsePairs(['=x'], 'tag', 'u', false), UsageError);
   });
   it('reads durations in seconds, minutes, hours and days', () => {
@@ -38,7 +41,12 @@ describe('CLI argument parsing', () => {
     assert.equal(parseCount(undefined, 'limit', 'u'), undefined);
     assert.equal(parseCount('25', 'limit', 'u'), 25);
     assert.equal(parseCount('0', 'port', 'u', 0, 65535), 0);
-    for (const bad of ['0', '-1', '1.5', 'ten', '', '1e3']) assert.throws(() => parseCount(bad, 'limit', 'u'), (e: unknown) => e instanceof UsageError && /--limit must be a whole number/.test(e.message), bad);
+    for (const bad of ['0', '-1', '1.5', 'ten', '', '1e3'])
+      assert.throws(
+        () => parseCount(bad, 'limit', 'u'),
+        (e: unknown) => e instanceof UsageError && /--limit must be a whole number/.test(e.message),
+        bad,
+      );
     assert.throws(() => parseCount('70000', 'port', 'u', 0, 65535), /from 0 to 65535/);
   });
   it('reads --expect as a version or none', () => {

@@ -68,7 +68,10 @@ const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 
 /** Commits a one-file version of `name` (creating the model), its bytes inline. */
 function commit(name: string, text = `${name} ${Math.random()}`): Promise<Version> {
-  return direct.createVersion(name, { files: [{ path: 'weights.txt', size: Buffer.byteLength(text), sha256: sha(text) }], blobs: [{ sha256: sha(text), base64: Buffer.from(text).toString('base64') }] });
+  return direct.createVersion(name, {
+    files: [{ path: 'weights.txt', size: Buffer.byteLength(text), sha256: sha(text) }],
+    blobs: [{ sha256: sha(text), base64: Buffer.from(text).toString('base64') }],
+  });
 }
 
 /** The server's own error object for a request, to compare the CLI's rendering against. */
@@ -98,7 +101,10 @@ describe('berth main', () => {
   });
 
   it('shows a command usage for `help <command>` and `<command> --help`', async () => {
-    for (const argv of [['help', 'push'], ['push', '--help']]) {
+    for (const argv of [
+      ['help', 'push'],
+      ['push', '--help'],
+    ]) {
       const r = await berth(argv);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /^usage: berth push <dir\|file> --model NAME/);
@@ -209,7 +215,10 @@ describe('berth commands', () => {
     await direct.createModel({ name: 'b' });
     const r = await berth(['ls', '--limit', '1', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).map((m: { name: string }) => m.name), ['a']);
+    assert.deepEqual(
+      JSON.parse(r.stdout).map((m: { name: string }) => m.name),
+      ['a'],
+    );
   });
 
   it('alias set explains a lost compare-and-swap with the current value and exits 4', async () => {
@@ -233,7 +242,10 @@ describe('berth commands', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'chatbot@champion -> 5\nchatbot@challenger -> 2\n');
     assert.deepEqual(Object.fromEntries((await direct.listAliases('chatbot')).map((a) => [a.alias, a.version])), { champion: 5, challenger: 2 });
-    for (const [alias, from, to] of [['champion', 2, 5], ['challenger', 5, 2]] as const) {
+    for (const [alias, from, to] of [
+      ['champion', 2, 5],
+      ['challenger', 5, 2],
+    ] as const) {
       const [last] = (await direct.aliasHistory('chatbot', alias)).items.slice(-1);
       assert.deepEqual([last.from_version, last.to_version, last.reason], [from, to, 'flip'], alias);
     }
@@ -285,7 +297,18 @@ describe('berth commands', () => {
     await commit('chatbot');
     const v = await commit('chatbot');
     await direct.updateVersion('chatbot', v.version, { metadata: { old: 'gone soon', kept: true } });
-    const r = await berth(['update', 'chatbot:2', '--metadata', 'val_loss=0.3', '--metadata', 'base=llama-3', '--unset-metadata', 'old', '--tag', 'reviewed=yes']);
+    const r = await berth([
+      'update',
+      'chatbot:2',
+      '--metadata',
+      'val_loss=0.3',
+      '--metadata',
+      'base=llama-3',
+      '--unset-metadata',
+      'old',
+      '--tag',
+      'reviewed=yes',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const after = await direct.getVersion('chatbot', 2);
     assert.deepEqual(after.metadata, { kept: true, val_loss: 0.3, base: 'llama-3' });
@@ -324,7 +347,17 @@ describe('reportError', () => {
   };
 
   it('maps every error code to its documented exit code', () => {
-    const expected = { INVALID_ARGUMENT: 2, UNAUTHENTICATED: 1, PERMISSION_DENIED: 1, NOT_FOUND: 3, ALREADY_EXISTS: 4, CONFLICT: 4, FAILED_PRECONDITION: 1, PAYLOAD_TOO_LARGE: 2, INTERNAL: 1 } as const;
+    const expected = {
+      INVALID_ARGUMENT: 2,
+      UNAUTHENTICATED: 1,
+      PERMISSION_DENIED: 1,
+      NOT_FOUND: 3,
+      ALREADY_EXISTS: 4,
+      CONFLICT: 4,
+      FAILED_PRECONDITION: 1,
+      PAYLOAD_TOO_LARGE: 2,
+      INTERNAL: 1,
+    } as const;
     for (const [code, exit] of Object.entries(expected)) {
       const { ctx, errs } = ctxFor(false);
       assert.equal(reportError(new BerthError(code as keyof typeof expected, 'boom'), ctx), exit, code);
@@ -335,7 +368,10 @@ describe('reportError', () => {
   it('calls an unexpected error a bug and shows its stack only with BERTH_DEBUG', () => {
     const quiet = ctxFor(false);
     assert.equal(reportError(new TypeError('x is undefined'), quiet.ctx), 1);
-    assert.equal(quiet.errs.join(''), 'error: x is undefined\nhint: this looks like a bug in berth; run again with BERTH_DEBUG=1 for the stack trace and report it\n');
+    assert.equal(
+      quiet.errs.join(''),
+      'error: x is undefined\nhint: this looks like a bug in berth; run again with BERTH_DEBUG=1 for the stack trace and report it\n',
+    );
     const debug = ctxFor(true, { BERTH_DEBUG: '1' });
     reportError(new TypeError('x is undefined'), debug.ctx);
     assert.match(debug.errs.join(''), /TypeError: x is undefined\n\s+at /);

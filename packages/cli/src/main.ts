@@ -30,7 +30,7 @@ export function topUsage(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
     'global options: --url URL (or BERTH_URL, default http://127.0.0.1:7878), --json, --help',
-    '`berth help <command>` (or `berth <command> --help`) shows a command\'s options',
+    "`berth help <command>` (or `berth <command> --help`) shows a command's options",
     'exit codes: 0 ok, 1 failure, 2 usage or invalid argument, 3 not found, 4 conflict or already exists',
     'docs: docs/cli.md',
   ].join('\n');
@@ -98,7 +98,9 @@ export function reportError(err: unknown, ctx: Context): number {
   // Anything else is a bug in berth: say so, and give the stack on request.
   const e = err as NodeJS.ErrnoException;
   ctx.io.stderr.write(`error: ${e?.message ?? String(err)}\n`);
-  ctx.io.stderr.write(ctx.io.env.BERTH_DEBUG ? `${e?.stack ?? ''}\n` : 'hint: this looks like a bug in berth; run again with BERTH_DEBUG=1 for the stack trace and report it\n');
+  ctx.io.stderr.write(
+    ctx.io.env.BERTH_DEBUG ? `${e?.stack ?? ''}\n` : 'hint: this looks like a bug in berth; run again with BERTH_DEBUG=1 for the stack trace and report it\n',
+  );
   if (ctx.json) ctx.printJson({ error: { code: 'INTERNAL', message: e?.message ?? String(err), details: {} } });
   return 1;
 }

@@ -41,12 +41,25 @@ describe('auditEventHash', () => {
   });
   it('hashes undefined before, after and reason as null when they are missing', () => {
     const b = { ...body(1), before: null, after: null, reason: null };
-    assert.equal(auditEventHash(GENESIS_HASH, { ...b, before: undefined, after: undefined, reason: undefined as unknown as null }), auditEventHash(GENESIS_HASH, b));
+    assert.equal(
+      auditEventHash(GENESIS_HASH, { ...b, before: undefined, after: undefined, reason: undefined as unknown as null }),
+      auditEventHash(GENESIS_HASH, b),
+    );
   });
   it('changes when the previous hash or any field changes', () => {
     const base = auditEventHash(GENESIS_HASH, body(2));
     assert.notEqual(auditEventHash('1'.repeat(64), body(2)), base);
-    const edits: Partial<AuditEventBody>[] = [{ seq: 3 }, { at: 0 }, { actor: 'mallory' }, { action: 'alias.delete' }, { model: null }, { subject: 'x' }, { before: { version: 9 } }, { after: null }, { reason: 'x' }];
+    const edits: Partial<AuditEventBody>[] = [
+      { seq: 3 },
+      { at: 0 },
+      { actor: 'mallory' },
+      { action: 'alias.delete' },
+      { model: null },
+      { subject: 'x' },
+      { before: { version: 9 } },
+      { after: null },
+      { reason: 'x' },
+    ];
     for (const edit of edits) assert.notEqual(auditEventHash(GENESIS_HASH, { ...body(2), ...edit }), base, JSON.stringify(edit));
   });
 });

@@ -4,7 +4,10 @@ import { BerthError } from './errors.js';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE, pageSize } from './cursor.js';
 
 const invalidCursor = (fn: () => unknown) =>
-  assert.throws(fn, (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /invalid cursor/.test(e.message) && e.details.field === 'cursor');
+  assert.throws(
+    fn,
+    (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /invalid cursor/.test(e.message) && e.details.field === 'cursor',
+  );
 
 describe('cursors', () => {
   it('round-trips a position through a URL-safe opaque string when it holds strings and numbers', () => {

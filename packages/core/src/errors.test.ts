@@ -30,20 +30,17 @@ describe('BerthError', () => {
 
 describe('error tables', () => {
   it('map every code to the HTTP status and CLI exit code of DESIGN §4 and §6', () => {
-    assert.deepEqual(
-      Object.fromEntries(ERROR_CODES.map((c) => [c, [HTTP_STATUS[c], EXIT_CODE[c]]])),
-      {
-        INVALID_ARGUMENT: [400, 2],
-        UNAUTHENTICATED: [401, 1],
-        PERMISSION_DENIED: [403, 1],
-        NOT_FOUND: [404, 3],
-        ALREADY_EXISTS: [409, 4],
-        CONFLICT: [409, 4],
-        FAILED_PRECONDITION: [412, 1],
-        PAYLOAD_TOO_LARGE: [413, 2],
-        INTERNAL: [500, 1],
-      },
-    );
+    assert.deepEqual(Object.fromEntries(ERROR_CODES.map((c) => [c, [HTTP_STATUS[c], EXIT_CODE[c]]])), {
+      INVALID_ARGUMENT: [400, 2],
+      UNAUTHENTICATED: [401, 1],
+      PERMISSION_DENIED: [403, 1],
+      NOT_FOUND: [404, 3],
+      ALREADY_EXISTS: [409, 4],
+      CONFLICT: [409, 4],
+      FAILED_PRECONDITION: [412, 1],
+      PAYLOAD_TOO_LARGE: [413, 2],
+      INTERNAL: [500, 1],
+    });
   });
   it('list the same codes in both tables', () => {
     assert.deepEqual(Object.keys(EXIT_CODE).sort(), [...ERROR_CODES].sort());

@@ -19,8 +19,28 @@ describe('@berth/core public surface', () => {
     }
   });
   it('exports the rules the server, SDK and CLI share', () => {
-    for (const name of ['BerthError', 'HTTP_STATUS', 'EXIT_CODE', 'parseReference', 'formatReference', 'manifestDigest', 'normalizeManifest', 'chainEvent', 'verifyChain', 'validateModelName', 'validateAliasName', 'validateFilePath', 'parseInstant', 'encodeCursor', 'VersionSchema']) {
-      assert.equal(typeof (core as Record<string, unknown>)[name], name.endsWith('Schema') || name.endsWith('_STATUS') || name === 'EXIT_CODE' ? 'object' : 'function', name);
+    for (const name of [
+      'BerthError',
+      'HTTP_STATUS',
+      'EXIT_CODE',
+      'parseReference',
+      'formatReference',
+      'manifestDigest',
+      'normalizeManifest',
+      'chainEvent',
+      'verifyChain',
+      'validateModelName',
+      'validateAliasName',
+      'validateFilePath',
+      'parseInstant',
+      'encodeCursor',
+      'VersionSchema',
+    ]) {
+      assert.equal(
+        typeof (core as Record<string, unknown>)[name],
+        name.endsWith('Schema') || name.endsWith('_STATUS') || name === 'EXIT_CODE' ? 'object' : 'function',
+        name,
+      );
     }
     assert.deepEqual(core.parseReference('chatbot@champion'), { name: 'chatbot', selector: { kind: 'alias', alias: 'champion' } });
   });

@@ -10,7 +10,10 @@ const files: ManifestFile[] = [
   { path: 'config.json', size: 2, sha256: h('b') },
 ];
 const rejects = (value: unknown, match: RegExp) =>
-  assert.throws(() => normalizeManifest(value), (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && match.test(e.message));
+  assert.throws(
+    () => normalizeManifest(value),
+    (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && match.test(e.message),
+  );
 
 describe('manifestDigest', () => {
   it('keeps the digest of a known manifest fixed, since stored versions depend on it', () => {
@@ -63,7 +66,10 @@ describe('normalizeManifest', () => {
       { path: 'a', size: 0, sha256: h('b') },
       { path: 'B', size: 0, sha256: h('c') },
     ]);
-    assert.deepEqual(n.map((f) => f.path), ['B', 'a', 'b']);
+    assert.deepEqual(
+      n.map((f) => f.path),
+      ['B', 'a', 'b'],
+    );
     assert.equal(n[2].sha256, h('a'));
   });
   it('keeps only path, size and sha256 when a file carries other fields', () => {
@@ -79,11 +85,29 @@ describe('normalizeManifest', () => {
     assert.deepEqual(normalizeManifest([]), []);
   });
   it('rejects a manifest when a path is listed twice', () => {
-    rejects([{ path: 'x', size: 1, sha256: h('a') }, { path: 'x', size: 2, sha256: h('b') }], /"x" is listed twice/);
+    rejects(
+      [
+        { path: 'x', size: 1, sha256: h('a') },
+        { path: 'x', size: 2, sha256: h('b') },
+      ],
+      /"x" is listed twice/,
+    );
   });
   it('rejects a manifest when a file is also a folder of another file, in either order', () => {
-    rejects([{ path: 'a', size: 1, sha256: h('a') }, { path: 'a/b/c', size: 1, sha256: h('a') }], /file "a" is also a folder of "a\/b\/c"/);
-    rejects([{ path: 'a/b/c', size: 1, sha256: h('a') }, { path: 'a/b', size: 1, sha256: h('a') }], /file "a\/b" is also a folder/);
+    rejects(
+      [
+        { path: 'a', size: 1, sha256: h('a') },
+        { path: 'a/b/c', size: 1, sha256: h('a') },
+      ],
+      /file "a" is also a folder of "a\/b\/c"/,
+    );
+    rejects(
+      [
+        { path: 'a/b/c', size: 1, sha256: h('a') },
+        { path: 'a/b', size: 1, sha256: h('a') },
+      ],
+      /file "a\/b" is also a folder/,
+    );
   });
   it('rejects a manifest when it is not a list or an entry is malformed', () => {
     rejects('x', /files must be a list/);
@@ -92,7 +116,8 @@ describe('normalizeManifest', () => {
     rejects(['a'], /each file must be an object/);
     rejects([{ path: '../x', size: 1, sha256: h('a') }], /invalid file path/);
     rejects([{ size: 1, sha256: h('a') }], /file path must be a string/);
-    for (const size of [-1, 1.5, '1', Number.MAX_SAFE_INTEGER + 1, undefined]) rejects([{ path: 'x', size, sha256: h('a') }], /size must be a non-negative integer/);
+    for (const size of [-1, 1.5, '1', Number.MAX_SAFE_INTEGER + 1, undefined])
+      rejects([{ path: 'x', size, sha256: h('a') }], /size must be a non-negative integer/);
     rejects([{ path: 'x', size: 1, sha256: 'nope' }], /invalid sha256 of x/);
   });
   it('rejects a manifest when it holds more files than the limit', () => {

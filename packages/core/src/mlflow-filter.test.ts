@@ -20,12 +20,14 @@ describe('MLflow model and version search filters', () => {
     assert.deepEqual(parseMlflowFilter(undefined, 'models'), []);
     assert.deepEqual(parseMlflowFilter('  ', 'models'), []);
     assert.deepEqual(parseMlflowFilter("name = 'chatbot'", 'models'), [{ type: 'attribute', key: 'name', op: '=', value: 'chatbot' }]);
-    assert.deepEqual(parseMlflowFilter("attributes.name LIKE \"chat%\" and tags.team != 'a'", 'models'), [
+    assert.deepEqual(parseMlflowFilter('attributes.name LIKE "chat%" and tags.team != \'a\'', 'models'), [
       { type: 'attribute', key: 'name', op: 'LIKE', value: 'chat%' },
       { type: 'tag', key: 'team', op: '!=', value: 'a' },
     ]);
-    assert.deepEqual(parseMlflowFilter("tag.`mlflow.prompt.is_prompt` != 'true'", 'models'), [{ type: 'tag', key: 'mlflow.prompt.is_prompt', op: '!=', value: 'true' }]);
-    assert.deepEqual(parseMlflowFilter('tags.acc.group ILIKE \'%X%\'', 'models'), [{ type: 'tag', key: 'acc.group', op: 'ILIKE', value: '%X%' }]);
+    assert.deepEqual(parseMlflowFilter("tag.`mlflow.prompt.is_prompt` != 'true'", 'models'), [
+      { type: 'tag', key: 'mlflow.prompt.is_prompt', op: '!=', value: 'true' },
+    ]);
+    assert.deepEqual(parseMlflowFilter("tags.acc.group ILIKE '%X%'", 'models'), [{ type: 'tag', key: 'acc.group', op: 'ILIKE', value: '%X%' }]);
     assert.deepEqual(parseMlflowFilter("run_id IN ('a', 'b') AND version_number >= 3 AND source_path = 'runs:/x/m' AND version_number <> '4'", 'versions'), [
       { type: 'attribute', key: 'run_id', op: 'IN', value: ['a', 'b'] },
       { type: 'attribute', key: 'version_number', op: '>=', value: 3 },
@@ -33,7 +35,10 @@ describe('MLflow model and version search filters', () => {
       { type: 'attribute', key: 'version_number', op: '!=', value: 4 },
     ]);
     assert.deepEqual(parseMlflowFilter("name = 'it\\'s'", 'models'), [{ type: 'attribute', key: 'name', op: '=', value: "it's" }]);
-    assert.deepEqual(parseMlflowFilter('version_number < 10 and version_number > 1 and version_number <= 9', 'versions').map((c) => c.op), ['<', '>', '<=']);
+    assert.deepEqual(
+      parseMlflowFilter('version_number < 10 and version_number > 1 and version_number <= 9', 'versions').map((c) => c.op),
+      ['<', '>', '<='],
+    );
   });
 
   it('reads registry attribute and entity names in any case, and tag keys as written', () => {
@@ -58,7 +63,7 @@ describe('MLflow model and version search filters', () => {
       ["version_number = 'x'", 'versions', /compares with an integer/],
       ["run_id IN 'a'", 'versions', /parenthesised list/],
       ['run_id IN (1)', 'versions', /non-empty list of quoted strings/],
-      ["run_id IN (version_number)", 'versions', /quoted strings/],
+      ['run_id IN (version_number)', 'versions', /quoted strings/],
       ["`name` = 'x'", 'models', /invalid attribute key '`name`'/],
       ["run_id IN ('a' 'b')", 'versions', /expected , or \)/],
       ["name = 'a' name = 'b'", 'models', /expected AND/],
@@ -68,9 +73,9 @@ describe('MLflow model and version search filters', () => {
       ["name = 'a' ; drop", 'models', /unexpected ";/],
       ["(name = 'a')", 'models', /expected an attribute/],
       ['"name" = \'a\'', 'models', /expected an attribute such as name or tags.<key>, found "name"/],
-      ["metrics.a > 1", 'versions', /invalid entity type 'metrics': use attributes. or tags./],
+      ['metrics.a > 1', 'versions', /invalid entity type 'metrics': use attributes. or tags./],
       ["run_id NOT IN ('a')", 'versions', /'NOT IN' is not supported for run_id/],
-      ["tags.team IS NULL", 'models', /'IS NULL' is not supported/],
+      ['tags.team IS NULL', 'models', /'IS NULL' is not supported/],
     ];
     for (const [f, kind, m] of cases) refused(() => parseMlflowFilter(f, kind), m);
   });
@@ -126,7 +131,10 @@ describe('MLflow run search filters', () => {
       { type: 'attribute', key: 'start_time', op: '>', value: 1 },
       { type: 'attribute', key: 'start_time', op: '<', value: 2 },
     ]);
-    assert.deepEqual(parseMlflowRunFilter("`Run name` = 'a' AND \"run name\" = 'b' AND attributes.`Run Name` = 'c'").map((c) => c.key), ['run_name', 'run_name', 'run_name']);
+    assert.deepEqual(
+      parseMlflowRunFilter("`Run name` = 'a' AND \"run name\" = 'b' AND attributes.`Run Name` = 'c'").map((c) => c.key),
+      ['run_name', 'run_name', 'run_name'],
+    );
     assert.deepEqual(parseMlflowRunFilter("run_id IN ('a', \"b\") AND attributes.run_id NOT IN ('c') AND run_id = 'd'"), [
       { type: 'attribute', key: 'run_id', op: 'IN', value: ['a', 'b'] },
       { type: 'attribute', key: 'run_id', op: 'NOT IN', value: ['c'] },
@@ -140,15 +148,18 @@ describe('MLflow run search filters', () => {
   });
 
   it('unescapes quotes inside string values', () => {
-    assert.deepEqual(parseMlflowRunFilter("tags.note = 'it''s' AND tags.b = 'a\\'b' AND tags.c = \"say \"\"hi\"\"\"").map((c) => c.value), ["it's", "a'b", 'say "hi"']);
+    assert.deepEqual(
+      parseMlflowRunFilter("tags.note = 'it''s' AND tags.b = 'a\\'b' AND tags.c = \"say \"\"hi\"\"\"").map((c) => c.value),
+      ["it's", "a'b", 'say "hi"'],
+    );
   });
 
   it('refuses malformed and unsupported filters with INVALID_ARGUMENT naming the problem', () => {
     const cases: [string, RegExp][] = [
-      ["metrics.a > 1 OR metrics.b > 1", /OR is not supported/],
+      ['metrics.a > 1 OR metrics.b > 1', /OR is not supported/],
       ['NOT metrics.a > 1', /NOT is not supported/],
       ["or = 'x'", /OR is not supported/],
-      ["metrics.a > 1 NOT metrics.b > 1", /NOT is not supported/],
+      ['metrics.a > 1 NOT metrics.b > 1', /NOT is not supported/],
       ["params.a = 'x", /unterminated quote/],
       ['`run_id = 1', /unterminated backtick/],
       ['metrics.`a > 1', /unexpected/],
@@ -164,8 +175,8 @@ describe('MLflow run search filters', () => {
       ["start_time LIKE '1'", /not supported/],
       ["colour = 'red'", /invalid attribute key 'colour'/],
       ["experiment_id = '1'", /invalid attribute key 'experiment_id'/],
-      ["metrix.a > 1", /invalid entity type 'metrix'/],
-      ["Metrics.a > 1", /invalid entity type 'Metrics'/],
+      ['metrix.a > 1', /invalid entity type 'metrix'/],
+      ['Metrics.a > 1', /invalid entity type 'Metrics'/],
       ["datasets.schema = 'x'", /invalid dataset key 'schema'/],
       ["run_id IN 'a'", /parenthesised list/],
       ['run_id IN ()', /non-empty list/],
@@ -180,7 +191,7 @@ describe('MLflow run search filters', () => {
       ["params.a = 'x' ; drop", /unexpected ";/],
       ["(params.a = 'x')", /expected an identifier/],
       ["tags. = 'x'", /unexpected/],
-      ['tags.`` = \'x\'', /missing key after 'tags.'/],
+      ["tags.`` = 'x'", /missing key after 'tags.'/],
     ];
     for (const [f, m] of cases) refused(() => parseMlflowRunFilter(f), m);
   });
@@ -189,13 +200,18 @@ describe('MLflow run search filters', () => {
 describe('MLflow run search order_by', () => {
   it('parses keys and directions; bare attributes and aliases resolve as in MLflow', () => {
     assert.deepEqual(parseMlflowRunOrderBy([]), []);
-    assert.deepEqual(parseMlflowRunOrderBy(['metrics.val_loss DESC', 'params.lr', 'tags.`team name` asc', 'attributes.start_time Desc', 'run_name', 'created DESC'].slice(0, 5)), [
-      { type: 'metric', key: 'val_loss', ascending: false },
-      { type: 'param', key: 'lr', ascending: true },
-      { type: 'tag', key: 'team name', ascending: true },
-      { type: 'attribute', key: 'start_time', ascending: false },
-      { type: 'attribute', key: 'run_name', ascending: true },
-    ]);
+    assert.deepEqual(
+      parseMlflowRunOrderBy(
+        ['metrics.val_loss DESC', 'params.lr', 'tags.`team name` asc', 'attributes.start_time Desc', 'run_name', 'created DESC'].slice(0, 5),
+      ),
+      [
+        { type: 'metric', key: 'val_loss', ascending: false },
+        { type: 'param', key: 'lr', ascending: true },
+        { type: 'tag', key: 'team name', ascending: true },
+        { type: 'attribute', key: 'start_time', ascending: false },
+        { type: 'attribute', key: 'run_name', ascending: true },
+      ],
+    );
     assert.deepEqual(parseMlflowRunOrderBy(['Created DESC']), [{ type: 'attribute', key: 'start_time', ascending: false }]);
   });
 
@@ -218,14 +234,19 @@ describe('MLflow run search order_by', () => {
 
 describe('MLflow experiment search filters and order_by', () => {
   it('parses name, id, time and tag clauses', () => {
-    assert.deepEqual(parseMlflowExperimentFilter("name = 'x' AND attribute.name LIKE 'x%' AND experiment_id IN ('1','2') AND creation_time > 5 AND tags.team = 'a' AND tag.b IS NULL"), [
-      { type: 'attribute', key: 'name', op: '=', value: 'x' },
-      { type: 'attribute', key: 'name', op: 'LIKE', value: 'x%' },
-      { type: 'attribute', key: 'experiment_id', op: 'IN', value: ['1', '2'] },
-      { type: 'attribute', key: 'creation_time', op: '>', value: 5 },
-      { type: 'tag', key: 'team', op: '=', value: 'a' },
-      { type: 'tag', key: 'b', op: 'IS NULL', value: null },
-    ]);
+    assert.deepEqual(
+      parseMlflowExperimentFilter(
+        "name = 'x' AND attribute.name LIKE 'x%' AND experiment_id IN ('1','2') AND creation_time > 5 AND tags.team = 'a' AND tag.b IS NULL",
+      ),
+      [
+        { type: 'attribute', key: 'name', op: '=', value: 'x' },
+        { type: 'attribute', key: 'name', op: 'LIKE', value: 'x%' },
+        { type: 'attribute', key: 'experiment_id', op: 'IN', value: ['1', '2'] },
+        { type: 'attribute', key: 'creation_time', op: '>', value: 5 },
+        { type: 'tag', key: 'team', op: '=', value: 'a' },
+        { type: 'tag', key: 'b', op: 'IS NULL', value: null },
+      ],
+    );
     assert.deepEqual(parseMlflowExperimentOrderBy(['name', 'last_update_time DESC']), [
       { key: 'name', ascending: true },
       { key: 'last_update_time', ascending: false },
@@ -233,7 +254,7 @@ describe('MLflow experiment search filters and order_by', () => {
   });
 
   it('refuses what experiments do not have', () => {
-    refused(() => parseMlflowExperimentFilter("metrics.a > 1"), /invalid entity type 'metrics'/);
+    refused(() => parseMlflowExperimentFilter('metrics.a > 1'), /invalid entity type 'metrics'/);
     refused(() => parseMlflowExperimentFilter("run_name = 'a'"), /invalid attribute key 'run_name'/);
     refused(() => parseMlflowExperimentFilter("name IN ('a')"), /'IN' is not supported for name/);
     refused(() => parseMlflowExperimentFilter("experiment_id > '1'"), /'>' is not supported/);

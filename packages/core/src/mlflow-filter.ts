@@ -90,7 +90,9 @@ function prefixes(entries: Partial<Record<FilterEntity, readonly string[]>>): Re
 /** `names`: canonical name first, then its aliases; `filterOnly`: aliases order_by refuses. */
 function attributes(list: readonly (Operand & { names: readonly string[]; filterOnly?: readonly string[] })[]): ReadonlyMap<string, Attribute> {
   return new Map(
-    list.flatMap((a) => [...a.names, ...(a.filterOnly ?? [])].map((n) => [n, { key: a.names[0], ops: a.ops, value: a.value, orderable: a.names.includes(n) }] as const)),
+    list.flatMap((a) =>
+      [...a.names, ...(a.filterOnly ?? [])].map((n) => [n, { key: a.names[0], ops: a.ops, value: a.value, orderable: a.names.includes(n) }] as const),
+    ),
   );
 }
 
@@ -100,7 +102,7 @@ const MODEL_ATTRIBUTES = [{ names: ['name'], ops: STRING, value: 'string' }] as 
 export const MODEL_FILTER: FilterGrammar = {
   noun: 'registered models',
   expected: 'an attribute such as name or tags.<key>',
-  prefixes: prefixes({ attribute: ATTRIBUTE_PREFIXES, tag: TAG_PREFIXES}),
+  prefixes: prefixes({ attribute: ATTRIBUTE_PREFIXES, tag: TAG_PREFIXES }),
   attributes: attributes(MODEL_ATTRIBUTES),
   keyed: { tag: { ops: STRING, value: 'string' } },
   orderBy: [],
@@ -356,7 +358,10 @@ export function parseOrderBy(orderBy: readonly string[], grammar: FilterGrammar)
     }
     const { type, key } = identifier(toks[0], grammar, true, bad);
     if (!grammar.orderBy.includes(type)) {
-      const by = grammar.orderBy.length === 1 && grammar.orderBy[0] === 'attribute' ? attributeNames(grammar, true).join(', ') : either(grammar.orderBy.map((e) => `${PLURAL[e]}.`));
+      const by =
+        grammar.orderBy.length === 1 && grammar.orderBy[0] === 'attribute'
+          ? attributeNames(grammar, true).join(', ')
+          : either(grammar.orderBy.map((e) => `${PLURAL[e]}.`));
       throw bad(`${grammar.noun} cannot be ordered by ${PLURAL[type]}: they are ordered by ${by}`);
     }
     if (seen.has(`${type}:${key}`)) throw bad('order_by names the same key twice');
@@ -392,6 +397,9 @@ export function parseMlflowExperimentOrderBy(orderBy: readonly string[]): Experi
 
 /** SQL LIKE semantics (case-sensitive), for checks outside SQL: `%` any run, `_` one character. */
 export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+  const body = pattern
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/%/g, '.*')
+    .replace(/_/g, '.');
   return new RegExp(`^${body}$`, caseInsensitive ? 'is' : 's');
 }

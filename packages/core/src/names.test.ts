@@ -46,7 +46,8 @@ describe('model names', () => {
 
 describe('alias names', () => {
   it('accepts an alias when it uses the MLflow grammar', () => {
-    for (const a of ['champion', 'Challenger_2', 'canary-v2x', 'x'.repeat(255), 'version3', 'v', 'vv3', 'latest2', '_1']) assert.equal(aliasProblem(a), undefined, a);
+    for (const a of ['champion', 'Challenger_2', 'canary-v2x', 'x'.repeat(255), 'version3', 'v', 'vv3', 'latest2', '_1'])
+      assert.equal(aliasProblem(a), undefined, a);
     assert.equal(validateAliasName('champion'), 'champion');
   });
   it('rejects latest when written in any case', () => {

@@ -10,11 +10,7 @@ import { aliasProblem, isModelName } from './names.js';
  *   name@sha256:…   → the version whose manifest has that digest
  * MLflow URIs `models:/name/3`, `models:/name/latest` and `models:/name@alias` map onto the same.
  */
-export type Selector =
-  | { kind: 'latest' }
-  | { kind: 'version'; version: number }
-  | { kind: 'alias'; alias: string }
-  | { kind: 'digest'; digest: string };
+export type Selector = { kind: 'latest' } | { kind: 'version'; version: number } | { kind: 'alias'; alias: string } | { kind: 'digest'; digest: string };
 
 export interface Reference {
   name: string;
@@ -51,7 +47,8 @@ function aliasSelector(alias: string, ref: string): Selector {
 }
 
 export function parseReference(ref: unknown): Reference {
-  if (typeof ref !== 'string' || ref.length === 0) throw invalid('a reference is required, e.g. chatbot, chatbot:3 or chatbot@champion', { field: 'reference' });
+  if (typeof ref !== 'string' || ref.length === 0)
+    throw invalid('a reference is required, e.g. chatbot, chatbot:3 or chatbot@champion', { field: 'reference' });
   if (ref.startsWith('models:/')) return parseModelsUri(ref);
   const at = ref.indexOf('@');
   if (at !== -1) {
@@ -73,7 +70,8 @@ function parseModelsUri(ref: string): Reference {
   const at = body.lastIndexOf('@');
   if (at !== -1) return { name: checkName(body.slice(0, at), ref), selector: aliasSelector(body.slice(at + 1), ref) };
   const slash = body.lastIndexOf('/');
-  if (slash === -1) throw invalid(`invalid reference ${JSON.stringify(ref)}: expected models:/<name>/<version> or models:/<name>@<alias>`, { field: 'reference' });
+  if (slash === -1)
+    throw invalid(`invalid reference ${JSON.stringify(ref)}: expected models:/<name>/<version> or models:/<name>@<alias>`, { field: 'reference' });
   const name = checkName(body.slice(0, slash), ref);
   const tail = body.slice(slash + 1);
   if (tail === 'latest') return { name, selector: { kind: 'latest' } };

@@ -31,7 +31,14 @@ describe('API schemas', () => {
   it('accept the documented request bodies', () => {
     assert.ok(Value.Check(CreateModelBody, { name: 'chatbot', kind: 'model', tags: { a: 'b' } }));
     assert.ok(Value.Check(SetAliasBody, { version: 2, expect: null, reason: 'why' }));
-    assert.ok(Value.Check(MoveAliasesBody, { moves: [{ alias: 'champion', version: 2, expect: 1 }, { alias: 'old', version: null }] }));
+    assert.ok(
+      Value.Check(MoveAliasesBody, {
+        moves: [
+          { alias: 'champion', version: 2, expect: 1 },
+          { alias: 'old', version: null },
+        ],
+      }),
+    );
     assert.ok(Value.Check(CreateVersionBody, { files: [{ path: 'a', size: 1, sha256: 'x' }], metadata: { nested: { any: [1, 'two'] } } }));
   });
   it('reject unknown fields and wrong types in request bodies', () => {

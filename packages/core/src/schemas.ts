@@ -233,7 +233,14 @@ export type MoveAliasesBody = Static<typeof MoveAliasesBody>;
 export const ReasonBody = Type.Object({ reason: Type.Optional(NullableStr) }, strict);
 export type ReasonBody = Static<typeof ReasonBody>;
 
-export const AliasAtSchema = Type.Object({ at: Time, ref: Str, version: NullableInt, set_at: Type.Union([Time, Type.Null()]), set_by: NullableStr, reason: NullableStr });
+export const AliasAtSchema = Type.Object({
+  at: Time,
+  ref: Str,
+  version: NullableInt,
+  set_at: Type.Union([Time, Type.Null()]),
+  set_by: NullableStr,
+  reason: NullableStr,
+});
 export type AliasAt = Static<typeof AliasAtSchema>;
 /**
  * `model` is the model's audit snapshot as it was recorded then, sent as stored (an older
@@ -265,7 +272,9 @@ export type CreateRunBody = Static<typeof CreateRunBody>;
 export const LogRunBody = Type.Object(
   {
     params: Type.Optional(StrMap),
-    metrics: Type.Optional(Type.Array(Type.Object({ key: Str, value: Type.Number(), step: Type.Optional(Type.Integer()), timestamp: Type.Optional(Type.Integer()) }, strict))),
+    metrics: Type.Optional(
+      Type.Array(Type.Object({ key: Str, value: Type.Number(), step: Type.Optional(Type.Integer()), timestamp: Type.Optional(Type.Integer()) }, strict)),
+    ),
     tags: Type.Optional(StrMap),
     datasets: Type.Optional(Type.Array(Type.Object({ name: Str, digest: Str, source: Type.Optional(NullableStr) }, strict))),
     status: Type.Optional(Str),

@@ -19,7 +19,19 @@ describe('parseInstant', () => {
     assert.equal(parseInstant(0), 0);
   });
   it('rejects a time when it has no zone, is not a time or is not a whole non-negative number', () => {
-    for (const v of ['2026-03-08T14:32:00', 'yesterday', '2026-13-45', '2026-02-30', '2026-04-31T12:00:00Z', '', -1, null, 1.5, Number.MAX_SAFE_INTEGER + 2, {}]) {
+    for (const v of [
+      '2026-03-08T14:32:00',
+      'yesterday',
+      '2026-13-45',
+      '2026-02-30',
+      '2026-04-31T12:00:00Z',
+      '',
+      -1,
+      null,
+      1.5,
+      Number.MAX_SAFE_INTEGER + 2,
+      {},
+    ]) {
       assert.throws(() => parseInstant(v, 'since'), /invalid since/, String(v));
     }
   });

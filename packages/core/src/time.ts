@@ -20,9 +20,12 @@ export function parseInstant(value: unknown, field = 'time'): number {
       if (Number.isFinite(ms) && day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d) return ms;
     }
   }
-  throw invalid(`invalid ${field} ${JSON.stringify(value)}: use an ISO 8601 time with a zone (2026-03-08T14:32:00Z), a date (2026-03-08) or epoch milliseconds`, {
-    field,
-  });
+  throw invalid(
+    `invalid ${field} ${JSON.stringify(value)}: use an ISO 8601 time with a zone (2026-03-08T14:32:00Z), a date (2026-03-08) or epoch milliseconds`,
+    {
+      field,
+    },
+  );
 }
 
 export function isoTime(ms: number): string {

@@ -5,7 +5,9 @@ import { BerthClient, errorFrom } from './index.js';
 
 describe('BerthClient', () => {
   it('turns the server error shape into a BerthError with its code and details', async () => {
-    const e = await errorFrom(new Response(JSON.stringify({ error: { code: 'CONFLICT', message: 'champion is at 2 now', details: { current: 2 } } }), { status: 409 }));
+    const e = await errorFrom(
+      new Response(JSON.stringify({ error: { code: 'CONFLICT', message: 'champion is at 2 now', details: { current: 2 } } }), { status: 409 }),
+    );
     assert.ok(e instanceof BerthError);
     assert.equal(e.code, 'CONFLICT');
     assert.deepEqual(e.details, { current: 2 });
@@ -27,11 +29,20 @@ describe('BerthClient', () => {
   });
   it('reports a 2xx answer that is not JSON as a server that is not Berth', async () => {
     const client = new BerthClient({ url: 'http://h:1', fetch: async () => new Response('<html>hello</html>', { status: 200 }) });
-    await assert.rejects(client.listModels(), (e: unknown) => e instanceof BerthError && e.code === 'INTERNAL' && /not JSON: is --url \(or BERTH_URL\) pointing at a Berth server/.test(e.message));
+    await assert.rejects(
+      client.listModels(),
+      (e: unknown) => e instanceof BerthError && e.code === 'INTERNAL' && /not JSON: is --url \(or BERTH_URL\) pointing at a Berth server/.test(e.message),
+    );
   });
   it('says how to fix an unreachable server', async () => {
-    const client = new BerthClient({ url: 'http://127.0.0.1:9/', fetch: async () => Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })) });
-    await assert.rejects(client.getModel('x'), (e: unknown) => e instanceof BerthError && /cannot reach Berth at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\).*berth server/.test(e.message));
+    const client = new BerthClient({
+      url: 'http://127.0.0.1:9/',
+      fetch: async () => Promise.reject(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })),
+    });
+    await assert.rejects(
+      client.getModel('x'),
+      (e: unknown) => e instanceof BerthError && /cannot reach Berth at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\).*berth server/.test(e.message),
+    );
   });
   it('puts names with a namespace into one path segment and sends the actor', async () => {
     const seen: { url: string; headers: Record<string, string> }[] = [];

@@ -135,10 +135,14 @@ export class BerthClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new BerthError('INTERNAL', `the server at ${this.url} answered ${method} ${path} with something that is not JSON: is --url (or BERTH_URL) pointing at a Berth server?`, {
-        url: this.url,
-        status: res.status,
-      });
+      throw new BerthError(
+        'INTERNAL',
+        `the server at ${this.url} answered ${method} ${path} with something that is not JSON: is --url (or BERTH_URL) pointing at a Berth server?`,
+        {
+          url: this.url,
+          status: res.status,
+        },
+      );
     }
   }
 
@@ -339,13 +343,15 @@ export class BerthClient {
 }
 
 function blobKey(sha256: string): string {
-  if (!isSha256Hex(sha256)) throw new BerthError('INVALID_ARGUMENT', `invalid blob key ${JSON.stringify(sha256)}: a sha256 is 64 lowercase hex digits`, { field: 'sha256' });
+  if (!isSha256Hex(sha256))
+    throw new BerthError('INVALID_ARGUMENT', `invalid blob key ${JSON.stringify(sha256)}: a sha256 is 64 lowercase hex digits`, { field: 'sha256' });
   return sha256;
 }
 
 function rangeHeader(range: ByteRange | undefined): Record<string, string> {
   if (!range) return {};
-  const ok = Number.isSafeInteger(range.start) && range.start >= 0 && (range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= range.start));
+  const ok =
+    Number.isSafeInteger(range.start) && range.start >= 0 && (range.end === undefined || (Number.isSafeInteger(range.end) && range.end >= range.start));
   if (!ok) throw new BerthError('INVALID_ARGUMENT', `invalid byte range ${JSON.stringify(range)}: start >= 0, end >= start`, { field: 'range' });
   return { range: `bytes=${range.start}-${range.end ?? ''}` };
 }
@@ -399,9 +405,13 @@ export async function errorFrom(res: Response, url?: string): Promise<BerthError
   const code = CODE_BY_STATUS[res.status] ?? 'INTERNAL';
   const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
   const who = url ? `the server at ${url}` : 'the server';
-  return new BerthError(code, `${who} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${snippet ? `: ${snippet}` : ''} (not a Berth error: is --url, or BERTH_URL, pointing at a Berth server?)`, {
-    status: res.status,
-  });
+  return new BerthError(
+    code,
+    `${who} answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${snippet ? `: ${snippet}` : ''} (not a Berth error: is --url, or BERTH_URL, pointing at a Berth server?)`,
+    {
+      status: res.status,
+    },
+  );
 }
 
 /** A network failure: say which server could not be reached and how to fix it. */
@@ -409,7 +419,10 @@ export function unreachable(url: string, err: unknown): BerthError {
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   const own = err as { code?: string; message?: string } | undefined;
   const why = cause?.code ?? own?.code ?? cause?.message ?? own?.message ?? String(err);
-  return new BerthError('INTERNAL', `cannot reach Berth at ${url} (${why}): start it with \`berth server\`, or point --url / BERTH_URL at it`, { url, cause: why });
+  return new BerthError('INTERNAL', `cannot reach Berth at ${url} (${why}): start it with \`berth server\`, or point --url / BERTH_URL at it`, {
+    url,
+    cause: why,
+  });
 }
 
 export { BerthError };

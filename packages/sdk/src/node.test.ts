@@ -36,7 +36,10 @@ class RealBerth {
     const path = join(this.dir, 'blobs', 'sha256', sha256.slice(0, 2), sha256);
     const data = await readFile(path);
     await chmod(path, 0o644);
-    await writeFile(path, data.map((b) => b ^ 0xff));
+    await writeFile(
+      path,
+      data.map((b) => b ^ 0xff),
+    );
   }
 
   async stop(): Promise<void> {
@@ -194,13 +197,19 @@ describe('pushDirectory', () => {
     });
 
     const puts = wire.seen.filter((s) => s.method === 'PUT');
-    assert.deepEqual(puts.map((p) => p.url), [`/api/v1/blobs/${sha(weights)}`]);
+    assert.deepEqual(
+      puts.map((p) => p.url),
+      [`/api/v1/blobs/${sha(weights)}`],
+    );
     assert.equal(puts[0].headers['content-length'], String(weights.length));
     assert.equal(puts[0].bytes, weights.length);
     assert.equal(puts[0].headers['x-berth-actor'], 'ana');
     assert.equal(r.uploaded_bytes, weights.length);
     assert.equal(r.skipped_bytes, weights.length + config.length);
-    assert.deepEqual(r.files.map((f) => f.path), ['copy.bin', 'model.bin', 'sub/config.json']);
+    assert.deepEqual(
+      r.files.map((f) => f.path),
+      ['copy.bin', 'model.bin', 'sub/config.json'],
+    );
     const [open, , commit] = wire.seen;
     assert.equal(`${open.method} ${open.url}`, 'POST /api/v1/uploads');
     assert.deepEqual(open.answer?.missing, [sha(weights)]);
@@ -223,7 +232,12 @@ describe('pushDirectory', () => {
     await mkdir(join(dir, 'src'));
     const file = join(dir, 'src/model.bin');
     const original = randomBytes(300 * 1024); // over the inline limit: uploaded on its own
-    for (const [change, inline] of [['rewrite', true], ['grow', true], ['rewrite', false], ['grow', false]] as const) {
+    for (const [change, inline] of [
+      ['rewrite', true],
+      ['grow', true],
+      ['rewrite', false],
+      ['grow', false],
+    ] as const) {
       const bytes = inline ? Buffer.from('original bytes') : original;
       await writeFile(file, bytes);
       wire.reset();
@@ -231,10 +245,15 @@ describe('pushDirectory', () => {
         pushDirectory(client, join(dir, 'src'), {
           model: 'changing',
           onProgress: (p) => {
-            if (p.phase === 'upload' && p.done === 0) writeFileSync(file, change === 'rewrite' ? bytes.map((b) => b ^ 1) : Buffer.concat([bytes, Buffer.from('and more')]));
+            if (p.phase === 'upload' && p.done === 0)
+              writeFileSync(file, change === 'rewrite' ? bytes.map((b) => b ^ 1) : Buffer.concat([bytes, Buffer.from('and more')]));
           },
         }),
-        (e: unknown) => e instanceof BerthError && e.code === 'FAILED_PRECONDITION' && e.message.startsWith(`${file} changed while it was being pushed`) && e.message.endsWith('push again'),
+        (e: unknown) =>
+          e instanceof BerthError &&
+          e.code === 'FAILED_PRECONDITION' &&
+          e.message.startsWith(`${file} changed while it was being pushed`) &&
+          e.message.endsWith('push again'),
         `${change}, ${inline ? 'inline' : 'uploaded'}`,
       );
       assert.ok(!calls().includes('POST /api/v1/models/changing/versions'), 'no version is committed');
@@ -286,7 +305,10 @@ describe('pushDirectory', () => {
 
     await writeFile(join(dir, 'secret'), 's');
     await symlink(join(dir, 'secret'), join(dir, 'src/leak'));
-    await assert.rejects(pushDirectory(client, join(dir, 'src'), { model: 'm' }), (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /leak links outside/.test(e.message));
+    await assert.rejects(
+      pushDirectory(client, join(dir, 'src'), { model: 'm' }),
+      (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /leak links outside/.test(e.message),
+    );
     assert.equal(wire.seen.length, 0, 'nothing is sent when the folder is refused');
     await rm(join(dir, 'src/leak'));
 
@@ -299,7 +321,10 @@ describe('pushDirectory', () => {
   });
 
   it('says so when the folder does not exist or is empty', async () => {
-    await assert.rejects(pushDirectory(client, join(dir, 'ghost'), { model: 'm' }), (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /ghost does not exist/.test(e.message));
+    await assert.rejects(
+      pushDirectory(client, join(dir, 'ghost'), { model: 'm' }),
+      (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /ghost does not exist/.test(e.message),
+    );
     await mkdir(join(dir, 'empty'));
     await assert.rejects(pushDirectory(client, join(dir, 'empty'), { model: 'm' }), /holds no files/);
   });
@@ -310,7 +335,10 @@ describe('pullVersion', () => {
   const ref = (v: Version) => `${v.model}:${v.version}`;
 
   it('resumes a partial file with a Range request, hashing the part it has', async () => {
-    const v = await publish([{ path: 'weights/model.bin', data }, { path: 'config.json', data: Buffer.from('{}') }]);
+    const v = await publish([
+      { path: 'weights/model.bin', data },
+      { path: 'config.json', data: Buffer.from('{}') },
+    ]);
     const out = join(dir, 'out');
     await mkdir(join(out, 'weights'), { recursive: true });
     await writeFile(join(out, 'weights/model.bin.berth-partial'), data.subarray(0, 1_000_000));
@@ -358,7 +386,10 @@ describe('pullVersion', () => {
     const v = await publish([{ path: 'model.bin', data }]);
     wire.dropAfter = 300_000;
     const out = join(dir, 'out');
-    await assert.rejects(pullVersion(client, ref(v), out), (e: unknown) => e instanceof BerthError && /interrupted .*run the same pull again to resume/.test(e.message));
+    await assert.rejects(
+      pullVersion(client, ref(v), out),
+      (e: unknown) => e instanceof BerthError && /interrupted .*run the same pull again to resume/.test(e.message),
+    );
     const kept = (await stat(join(out, 'model.bin.berth-partial'))).size;
     assert.ok(kept > 0 && kept <= 300_000);
     wire.dropAfter = undefined;
@@ -369,7 +400,10 @@ describe('pullVersion', () => {
   });
 
   it('keeps files already present with the right hash without downloading them', async () => {
-    const v = await publish([{ path: 'a.bin', data }, { path: 'empty', data: Buffer.alloc(0) }]);
+    const v = await publish([
+      { path: 'a.bin', data },
+      { path: 'empty', data: Buffer.alloc(0) },
+    ]);
     const out = join(dir, 'out');
     await mkdir(out);
     await writeFile(join(out, 'a.bin'), data);
@@ -385,7 +419,10 @@ describe('pullVersion', () => {
     const v = await publish([{ path: 'fine.txt', data: Buffer.from('x') }]);
     const forged: Version = { ...v, files: [...(v.files ?? []), { path: '../escape.txt', size: 1, sha256: sha('x') }] };
     const out = join(dir, 'out');
-    await assert.rejects(pullVersion(client, forged, out), (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /'\.\.'/.test(e.message));
+    await assert.rejects(
+      pullVersion(client, forged, out),
+      (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT' && /'\.\.'/.test(e.message),
+    );
     await assert.rejects(stat(out), 'not even the output folder is created');
     await assert.rejects(stat(join(dir, 'escape.txt')));
     assert.equal(wire.seen.length, 0);
@@ -453,11 +490,24 @@ describe('BerthClient over HTTP', () => {
     const answer = (await (await fetch(`${berth.url}/api/v1/resolve?ref=ghost`)).json()) as { error: { code: string; message: string } };
     assert.equal(answer.error.code, 'NOT_FOUND');
     await assert.rejects(client.resolve('ghost'), (e: unknown) => e instanceof BerthError && e.code === 'NOT_FOUND' && e.message === answer.error.message);
-    await assert.rejects(client.raw('GET', '/proxy-error'), (e: unknown) => e instanceof BerthError && e.code === 'INTERNAL' && e.message.includes(`the server at ${wire.url} answered 502`) && /pointing at a Berth server/.test(e.message));
+    await assert.rejects(
+      client.raw('GET', '/proxy-error'),
+      (e: unknown) =>
+        e instanceof BerthError &&
+        e.code === 'INTERNAL' &&
+        e.message.includes(`the server at ${wire.url} answered 502`) &&
+        /pointing at a Berth server/.test(e.message),
+    );
   });
 
   it('says how to fix a server it cannot reach', async () => {
     const gone = new BerthClient({ url: 'http://127.0.0.1:9', fetch: nodeFetch });
-    await assert.rejects(gone.listModels(), (e: unknown) => e instanceof BerthError && e.code === 'INTERNAL' && /cannot reach Berth at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): start it with `berth server`, or point --url \/ BERTH_URL at it/.test(e.message));
+    await assert.rejects(
+      gone.listModels(),
+      (e: unknown) =>
+        e instanceof BerthError &&
+        e.code === 'INTERNAL' &&
+        /cannot reach Berth at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): start it with `berth server`, or point --url \/ BERTH_URL at it/.test(e.message),
+    );
   });
 });

@@ -28,8 +28,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) await app.register(mlflowApi, { prefix, registry: opts.registry });
-  for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts']) await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry });
+  for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'])
+    await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry });
   // Multipart uploads abandoned for a day (a killed client) leave parts on disk: drop them at start-up.
-  app.addHook('onReady', async () => void (await opts.registry.multipart.sweep().catch((err: unknown) => app.log.warn({ err }, 'could not remove abandoned multipart uploads'))));
+  app.addHook(
+    'onReady',
+    async () => void (await opts.registry.multipart.sweep().catch((err: unknown) => app.log.warn({ err }, 'could not remove abandoned multipart uploads'))),
+  );
   return app;
 }

@@ -72,12 +72,14 @@ export function resolveConfig(opts: ServerOptions = {}): ServerConfig {
   const configPath = opts.config ?? env.BERTH_CONFIG ?? (existsSync(join(cwd, 'berth.yaml')) ? join(cwd, 'berth.yaml') : undefined);
   if (opts.config && !existsSync(resolve(cwd, opts.config))) throw invalid(`config file ${opts.config} does not exist`, { field: 'config' });
   const file = configPath ? readYaml(resolve(cwd, configPath)) : {};
-  const pick = <T>(flag: T | undefined, envName: string, key: string): unknown => flag ?? (env[envName] !== undefined && env[envName] !== '' ? env[envName] : undefined) ?? file[key];
+  const pick = <T>(flag: T | undefined, envName: string, key: string): unknown =>
+    flag ?? (env[envName] !== undefined && env[envName] !== '' ? env[envName] : undefined) ?? file[key];
 
   const data = resolve(cwd, String(pick(opts.data, 'BERTH_DATA', 'data') ?? '.berth'));
   const dbRaw = pick(opts.db, 'BERTH_DB', 'db');
   const db = dbRaw === undefined ? `sqlite:${join(data, 'berth.db')}` : String(dbRaw);
-  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db)) throw invalid(`--db must be sqlite:<path> or postgres://user@host/db, not ${JSON.stringify(db)}`, { field: 'db' });
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(db))
+    throw invalid(`--db must be sqlite:<path> or postgres://user@host/db, not ${JSON.stringify(db)}`, { field: 'db' });
   const blobs = resolve(cwd, String(pick(opts.blobs, 'BERTH_BLOBS', 'blobs') ?? join(data, 'blobs')));
   const port = num(pick(opts.port, 'BERTH_PORT', 'port'), 'port') ?? 7878;
   if (port > 65535) throw invalid(`port must be 0-65535, not ${port}`, { field: 'port' });

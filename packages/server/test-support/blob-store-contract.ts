@@ -166,7 +166,13 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
 
     describe('putUnknown', () => {
       it('stores bytes under the sha256 it finds, and reports created:false for bytes already stored', async () => {
-        for (const [size, declared] of [[0, true], [1000, true], [1000, false], [3 * MiB, true], [3 * MiB, false]] as const) {
+        for (const [size, declared] of [
+          [0, true],
+          [1000, true],
+          [1000, false],
+          [3 * MiB, true],
+          [3 * MiB, false],
+        ] as const) {
           const data = randomBytes(size);
           const sha = sha256Of(data);
           const opts = declared ? { expectedSize: size } : {};
@@ -209,7 +215,10 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
         const results = await Promise.all(Array.from({ length: 6 }, () => store.putUnknown(chunked(data))));
         for (const r of results) assert.equal(r.sha256, sha);
         assert.ok(results.some((r) => r.created));
-        assert.deepEqual((await listAll()).map((b) => [b.sha256, b.size]), [[sha, data.length]]);
+        assert.deepEqual(
+          (await listAll()).map((b) => [b.sha256, b.size]),
+          [[sha, data.length]],
+        );
         assert.equal(await fx.leftovers(), 0);
       });
     });
@@ -243,7 +252,16 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
         const data = randomBytes(100);
         const sha = sha256Of(data);
         await store.put(sha, chunked(data));
-        const bad = [{ start: 100 }, { start: 0, end: 100 }, { start: 150, end: 160 }, { start: 5, end: 4 }, { start: -1 }, { start: -5, end: 3 }, { start: 1.5 }, { start: 0, end: Number.NaN }];
+        const bad = [
+          { start: 100 },
+          { start: 0, end: 100 },
+          { start: 150, end: 160 },
+          { start: 5, end: 4 },
+          { start: -1 },
+          { start: -5, end: 3 },
+          { start: 1.5 },
+          { start: 0, end: Number.NaN },
+        ];
         for (const range of bad) await assert.rejects(store.open(sha, range), berthError('INVALID_ARGUMENT', /range/), JSON.stringify(range));
         const empty = sha256Of(Buffer.alloc(0));
         await store.put(empty, chunked(Buffer.alloc(0)));
@@ -285,7 +303,11 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
           const data = randomBytes(size);
           const sha = sha256Of(data);
           for (const expectedSize of [size + 1, size - 1, 0]) {
-            await assert.rejects(store.put(sha, chunked(data), { expectedSize }), berthError('INVALID_ARGUMENT', new RegExp(`declared ${expectedSize}`)), `size ${size} declared ${expectedSize}`);
+            await assert.rejects(
+              store.put(sha, chunked(data), { expectedSize }),
+              berthError('INVALID_ARGUMENT', new RegExp(`declared ${expectedSize}`)),
+              `size ${size} declared ${expectedSize}`,
+            );
             await assertNothingKept(sha);
           }
         }
@@ -322,7 +344,12 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
       });
 
       it('accepts a body of exactly maxBytes, declared or not', async () => {
-        for (const [size, declared] of [[1000, true], [1000, false], [2 * MiB, true], [2 * MiB, false]] as const) {
+        for (const [size, declared] of [
+          [1000, true],
+          [1000, false],
+          [2 * MiB, true],
+          [2 * MiB, false],
+        ] as const) {
           const data = randomBytes(size);
           const sha = sha256Of(data);
           const res = await store.put(sha, chunked(data), { maxBytes: size, ...(declared ? { expectedSize: size } : {}) });
@@ -397,12 +424,20 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
 
     describe('concurrency', () => {
       it('lets concurrent puts of the same bytes all succeed and leaves one intact blob', async () => {
-        for (const [size, declared] of [[5000, true], [5000, false], [3 * MiB, true], [3 * MiB, false]] as const) {
+        for (const [size, declared] of [
+          [5000, true],
+          [5000, false],
+          [3 * MiB, true],
+          [3 * MiB, false],
+        ] as const) {
           const data = randomBytes(size);
           const sha = sha256Of(data);
           const results = await Promise.all(Array.from({ length: 8 }, () => store.put(sha, chunked(data, 32 * 1024), declared ? { expectedSize: size } : {})));
           for (const r of results) assert.deepEqual({ ...r, created: undefined }, { sha256: sha, size, created: undefined });
-          assert.ok(results.some((r) => r.created), 'at least one put created the blob');
+          assert.ok(
+            results.some((r) => r.created),
+            'at least one put created the blob',
+          );
           assert.ok((await readAll((await store.open(sha)).stream)).equals(data));
           await store.delete(sha);
         }
@@ -425,7 +460,20 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
 
     describe('keys', () => {
       const good = sha256Of(Buffer.from('k'));
-      const badKeys = ['../x', '../../../../etc/passwd', good.toUpperCase(), good.slice(1), `${good}0`, `sha256:${good}`, `${good.slice(0, 2)}/${good.slice(3)}`, '', 'g'.repeat(64), `${good.slice(1)}\n`, `/${good.slice(1)}`, `..${good.slice(2)}`];
+      const badKeys = [
+        '../x',
+        '../../../../etc/passwd',
+        good.toUpperCase(),
+        good.slice(1),
+        `${good}0`,
+        `sha256:${good}`,
+        `${good.slice(0, 2)}/${good.slice(3)}`,
+        '',
+        'g'.repeat(64),
+        `${good.slice(1)}\n`,
+        `/${good.slice(1)}`,
+        `..${good.slice(2)}`,
+      ];
 
       it('refuses malformed sha256 keys in every method with INVALID_ARGUMENT', async () => {
         for (const key of badKeys) {
@@ -461,7 +509,10 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
         assert.equal(await store.delete(gone.sha), false);
         assert.equal(await store.stat(gone.sha), undefined);
         await assert.rejects(store.open(gone.sha), berthError('NOT_FOUND'));
-        assert.deepEqual((await listAll()).map((b) => b.sha256), kept.map((b) => b.sha).sort());
+        assert.deepEqual(
+          (await listAll()).map((b) => b.sha256),
+          kept.map((b) => b.sha).sort(),
+        );
         assert.deepEqual(await store.put(gone.sha, chunked(gone.data)), { sha256: gone.sha, size: 1, created: true }, 'a deleted blob can be put again');
       });
 

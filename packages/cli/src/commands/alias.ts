@@ -35,7 +35,10 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     switch (sub) {
       case 'set': {
         need(4);
-        const a = await client.setAlias(model, alias, parseVersionNumber(arg, 'version', USAGE), { expect: parseExpect(values.expect as string | undefined, USAGE), reason });
+        const a = await client.setAlias(model, alias, parseVersionNumber(arg, 'version', USAGE), {
+          expect: parseExpect(values.expect as string | undefined, USAGE),
+          reason,
+        });
         if (ctx.json) ctx.printJson(a);
         else ctx.print(`${a.model}@${a.alias} -> ${a.version}`);
         return 0;
@@ -51,7 +54,12 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
         need(2);
         const items = await client.listAliases(model);
         if (ctx.json) return (ctx.printJson(items), 0);
-        ctx.print(table(['ALIAS', 'VERSION', 'PROTECTED', 'FROZEN', 'UPDATED', 'BY'], items.map((a) => [a.alias, a.version, a.protected ? 'yes' : '', a.frozen ? 'yes' : '', when(a.updated_at), a.updated_by])));
+        ctx.print(
+          table(
+            ['ALIAS', 'VERSION', 'PROTECTED', 'FROZEN', 'UPDATED', 'BY'],
+            items.map((a) => [a.alias, a.version, a.protected ? 'yes' : '', a.frozen ? 'yes' : '', when(a.updated_at), a.updated_by]),
+          ),
+        );
         return 0;
       }
       case 'history': {
@@ -60,7 +68,12 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
         for await (const h of client.iterAliasHistory(model, alias)) items.push(h);
         if (ctx.json) return (ctx.printJson(items), 0);
         if (items.length === 0) return (ctx.print(`${model}@${alias} has never been set`), 0);
-        ctx.print(table(['SEQ', 'AT', 'ACTOR', 'ACTION', 'FROM', 'TO', 'REASON'], items.map((h) => [h.seq, when(h.at), h.actor, h.action.replace('alias.', ''), h.from_version, h.to_version, h.reason])));
+        ctx.print(
+          table(
+            ['SEQ', 'AT', 'ACTOR', 'ACTION', 'FROM', 'TO', 'REASON'],
+            items.map((h) => [h.seq, when(h.at), h.actor, h.action.replace('alias.', ''), h.from_version, h.to_version, h.reason]),
+          ),
+        );
         return 0;
       }
       case 'swap': {
@@ -70,10 +83,14 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
         const a = aliases.find((x) => x.alias === alias);
         const b = aliases.find((x) => x.alias === other);
         if (!a || !b) throw new BerthError('NOT_FOUND', `both aliases must be set to swap them: ${!a ? alias : other} is not set`, {});
-        const moved = await client.moveAliases(model, [
-          { alias, version: b.version, expect: a.version },
-          { alias: other, version: a.version, expect: b.version },
-        ], reason);
+        const moved = await client.moveAliases(
+          model,
+          [
+            { alias, version: b.version, expect: a.version },
+            { alias: other, version: a.version, expect: b.version },
+          ],
+          reason,
+        );
         if (ctx.json) ctx.printJson(moved);
         else ctx.print(moved.map((m) => `${m.model}@${m.alias} -> ${m.version}`).join('\n'));
         return 0;

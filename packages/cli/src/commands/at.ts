@@ -34,7 +34,14 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       ['kind', r.model.kind],
       ['description', r.model.description || '-'],
       ['tags', r.model.tags && Object.keys(r.model.tags).length ? r.model.tags : '-'],
-      ['aliases', Object.keys(r.aliases).length ? Object.entries(r.aliases).map(([a, v]) => `${a}=${v}`).join(', ') : '-'],
+      [
+        'aliases',
+        Object.keys(r.aliases).length
+          ? Object.entries(r.aliases)
+              .map(([a, v]) => `${a}=${v}`)
+              .join(', ')
+          : '-',
+      ],
     ]),
   );
   return 0;

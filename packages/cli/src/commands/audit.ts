@@ -10,7 +10,11 @@ T: 2026-03-01, 2026-03-08T14:32:00Z or epoch milliseconds.
 verify exits 0 when the chain is intact, 1 naming the first bad seq when it is not.`;
 
 export async function run(argv: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parse(argv, { model: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } }, USAGE);
+  const { values, positionals } = parse(
+    argv,
+    { model: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } },
+    USAGE,
+  );
   if (values.help) return (ctx.print(USAGE), 0);
   const client = ctx.client();
   if (positionals[0] === 'verify') {
@@ -38,6 +42,11 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     if (e.action.startsWith('alias.') && ((b && 'version' in b) || (a && 'version' in a))) return `${b?.version ?? '-'} -> ${a?.version ?? '-'}`;
     return '';
   };
-  ctx.print(table(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT', 'CHANGE', 'REASON'], events.map((e) => [e.seq, when(e.at), e.actor, e.action, e.subject, change(e), e.reason])));
+  ctx.print(
+    table(
+      ['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT', 'CHANGE', 'REASON'],
+      events.map((e) => [e.seq, when(e.at), e.actor, e.action, e.subject, change(e), e.reason]),
+    ),
+  );
   return 0;
 }

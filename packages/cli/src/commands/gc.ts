@@ -14,6 +14,9 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const r = await ctx.client().gc({ dry_run: values['dry-run'] as boolean, ...(grace !== undefined ? { grace_seconds: grace } : {}) });
   if (ctx.json) return (ctx.printJson(r), 0);
   if (r.dry_run) ctx.print(`would remove ${r.candidates} blob(s), ${bytes(r.bytes)} (scanned ${r.scanned}; grace ${r.grace_seconds} s)`);
-  else ctx.print(`removed ${r.removed} blob(s), ${bytes(r.bytes)} (scanned ${r.scanned}; ${r.expired_uploads} expired upload(s), ${r.temp_files_removed} stale temp file(s))`);
+  else
+    ctx.print(
+      `removed ${r.removed} blob(s), ${bytes(r.bytes)} (scanned ${r.scanned}; ${r.expired_uploads} expired upload(s), ${r.temp_files_removed} stale temp file(s))`,
+    );
   return 0;
 }

@@ -15,7 +15,11 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const client = ctx.client();
   if (positionals.length === 0) {
     const models: Model[] = [];
-    for await (const m of client.iterModels({ kind: values.kind as string | undefined, prefix: values.prefix as string | undefined, pageSize: Math.min(500, limit) })) {
+    for await (const m of client.iterModels({
+      kind: values.kind as string | undefined,
+      prefix: values.prefix as string | undefined,
+      pageSize: Math.min(500, limit),
+    })) {
       models.push(m);
       if (models.length >= limit) break;
     }
@@ -24,7 +28,16 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     ctx.print(
       table(
         ['NAME', 'KIND', 'VERSIONS', 'LATEST', 'ALIASES', 'UPDATED'],
-        models.map((m) => [m.name, m.kind, m.version_count, m.latest_version, Object.entries(m.aliases).map(([a, v]) => `${a}=${v}`).join(','), when(m.updated_at)]),
+        models.map((m) => [
+          m.name,
+          m.kind,
+          m.version_count,
+          m.latest_version,
+          Object.entries(m.aliases)
+            .map(([a, v]) => `${a}=${v}`)
+            .join(','),
+          when(m.updated_at),
+        ]),
       ),
     );
     return 0;

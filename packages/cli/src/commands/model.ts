@@ -11,7 +11,11 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   if (values.help) return (ctx.print(USAGE), 0);
   const [sub, a, b] = positionals;
   const client = ctx.client();
-  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (s: string) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   if (sub === 'create' && positionals.length === 2) {
     const m = await client.createModel({
       name: a,

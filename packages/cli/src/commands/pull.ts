@@ -28,7 +28,15 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     onProgress: (p) => bar.update(p.phase === 'verify' ? 'verifying  ' : 'downloading', p.done, p.total),
   }).finally(() => bar.done());
   if (ctx.json) {
-    ctx.printJson({ model: result.version.model, version: result.version.version, digest: result.version.digest, output: resolve(ctx.io.cwd, out), files: result.files, downloaded_bytes: result.downloaded_bytes, reused_bytes: result.reused_bytes });
+    ctx.printJson({
+      model: result.version.model,
+      version: result.version.version,
+      digest: result.version.digest,
+      output: resolve(ctx.io.cwd, out),
+      files: result.files,
+      downloaded_bytes: result.downloaded_bytes,
+      reused_bytes: result.reused_bytes,
+    });
   } else {
     ctx.print(`${result.version.model}:${result.version.version} ${result.version.digest} -> ${out}`);
     ctx.print(`${result.files.length} file(s) verified; downloaded ${bytes(result.downloaded_bytes)}, reused ${bytes(result.reused_bytes)}`);

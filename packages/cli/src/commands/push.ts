@@ -41,7 +41,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     } catch (err) {
       throw invalid(`cannot read --metadata-file ${values['metadata-file']}: ${(err as Error).message}`, { field: 'metadata-file' });
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid(`--metadata-file ${values['metadata-file']} must hold a JSON object`, { field: 'metadata-file' });
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw invalid(`--metadata-file ${values['metadata-file']} must hold a JSON object`, { field: 'metadata-file' });
     Object.assign(metadata, parsed);
   }
   Object.assign(metadata, parsePairs(values.metadata as string[] | undefined, 'metadata', USAGE, true));
@@ -62,7 +63,14 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   }).finally(() => bar.done());
   const v = result.version;
   if (ctx.json) {
-    ctx.printJson({ model: v.model, version: v.version, digest: v.digest, files: result.files, uploaded_bytes: result.uploaded_bytes, skipped_bytes: result.skipped_bytes });
+    ctx.printJson({
+      model: v.model,
+      version: v.version,
+      digest: v.digest,
+      files: result.files,
+      uploaded_bytes: result.uploaded_bytes,
+      skipped_bytes: result.skipped_bytes,
+    });
   } else {
     ctx.print(`${v.model}:${v.version} ${v.digest}`);
     ctx.print(`${result.files.length} file(s), ${bytes(v.size)}: uploaded ${bytes(result.uploaded_bytes)}, already stored ${bytes(result.skipped_bytes)}`);

@@ -40,9 +40,20 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     cwd: ctx.io.cwd,
   }).catch((err: NodeJS.ErrnoException) => {
     // listen failures are the one foreign error this command meets itself
-    if (err?.code === 'EADDRINUSE') throw new BerthError('FAILED_PRECONDITION', `${err.message.replace(/^listen /, '')}: another process listens there; stop it or pass --port`, { port: port ?? null });
-    if (err?.code === 'EADDRNOTAVAIL') throw new BerthError('INVALID_ARGUMENT', `cannot listen on ${values.host}: no such local address (${err.code}); use 127.0.0.1 or an address of this machine`, { host: values.host ?? null });
-    if (err?.code === 'EACCES') throw new BerthError('FAILED_PRECONDITION', `not allowed to listen there (${err.message}): ports below 1024 need privileges; pick another --port`, { port: port ?? null });
+    if (err?.code === 'EADDRINUSE')
+      throw new BerthError('FAILED_PRECONDITION', `${err.message.replace(/^listen /, '')}: another process listens there; stop it or pass --port`, {
+        port: port ?? null,
+      });
+    if (err?.code === 'EADDRNOTAVAIL')
+      throw new BerthError(
+        'INVALID_ARGUMENT',
+        `cannot listen on ${values.host}: no such local address (${err.code}); use 127.0.0.1 or an address of this machine`,
+        { host: values.host ?? null },
+      );
+    if (err?.code === 'EACCES')
+      throw new BerthError('FAILED_PRECONDITION', `not allowed to listen there (${err.message}): ports below 1024 need privileges; pick another --port`, {
+        port: port ?? null,
+      });
     throw err;
   });
   if (ctx.json) ctx.printJson({ url: server.url, db: server.config.db.replace(/\/\/[^@]*@/, '//***@'), blobs: server.config.blobs });

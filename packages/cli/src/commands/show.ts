@@ -26,10 +26,23 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       ['source', v.source ?? '-'],
       ['run', v.run_id ?? '-'],
       ['dependencies', v.dependencies.length ? v.dependencies.map((d) => `${d.model}:${d.version} ${d.digest}`).join(', ') : '-'],
-      ['tags', Object.keys(v.tags).length ? Object.entries(v.tags).map(([k, x]) => `${k}=${x}`).join(', ') : '-'],
+      [
+        'tags',
+        Object.keys(v.tags).length
+          ? Object.entries(v.tags)
+              .map(([k, x]) => `${k}=${x}`)
+              .join(', ')
+          : '-',
+      ],
       ['metadata', Object.keys(v.metadata).length ? v.metadata : '-'],
     ]),
   );
-  if (v.files?.length) ctx.print(`\n${table(['PATH', 'SIZE', 'SHA256'], v.files.map((f) => [f.path, bytes(f.size), f.sha256]))}`);
+  if (v.files?.length)
+    ctx.print(
+      `\n${table(
+        ['PATH', 'SIZE', 'SHA256'],
+        v.files.map((f) => [f.path, bytes(f.size), f.sha256]),
+      )}`,
+    );
   return 0;
 }

@@ -36,7 +36,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const metadata: Record<string, unknown> = parsePairs(values.metadata as string[] | undefined, 'metadata', USAGE, true);
   for (const k of (values['unset-metadata'] as string[] | undefined) ?? []) metadata[k] = null;
   const hasMetadata = Object.keys(metadata).length > 0;
-  if (description === undefined && !tags && !untag && !hasMetadata) throw new UsageError('nothing to change: give --description, --metadata, --unset-metadata, --tag or --untag', USAGE);
+  if (description === undefined && !tags && !untag && !hasMetadata)
+    throw new UsageError('nothing to change: give --description, --metadata, --unset-metadata, --tag or --untag', USAGE);
   const v = await client.updateVersion(name, version, { description, tags, untag, ...(hasMetadata ? { metadata } : {}) });
   if (ctx.json) ctx.printJson(v);
   else ctx.print(`${v.model}:${v.version} updated`);

@@ -15,7 +15,16 @@ describe('CLI output', () => {
     assert.equal(when(null), '-');
   });
   it('aligns table columns and marks empty cells', () => {
-    assert.equal(table(['A', 'LONGER'], [['xyz', ''], ['q', 5]]), 'A    LONGER\nxyz  -\nq    5\n');
+    assert.equal(
+      table(
+        ['A', 'LONGER'],
+        [
+          ['xyz', ''],
+          ['q', 5],
+        ],
+      ),
+      'A    LONGER\nxyz  -\nq    5\n',
+    );
   });
   it('renders a progress line with percent, bytes and rate', () => {
     const line = render('uploading', 512 * 1024 * 1024, 1024 ** 3, 2, 80);

@@ -22,7 +22,10 @@ export function fsError(err: unknown, path: string): BerthError {
     case 'EPERM':
       return new BerthError('FAILED_PRECONDITION', `permission denied on ${path}: check its owner and mode`, { path, cause: e.code });
     case 'ENOSPC':
-      return new BerthError('FAILED_PRECONDITION', `no space left on the device holding ${path}: free some space and run the command again`, { path, cause: e.code });
+      return new BerthError('FAILED_PRECONDITION', `no space left on the device holding ${path}: free some space and run the command again`, {
+        path,
+        cause: e.code,
+      });
     default:
       return new BerthError('INTERNAL', `cannot use ${path}: ${e?.message ?? String(err)}`, { path, cause: e?.code ?? null });
   }

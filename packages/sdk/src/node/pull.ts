@@ -65,8 +65,10 @@ export async function pullVersion(client: BerthClient, ref: string | Version, ou
   // outside outDir, whoever produced it. Everything is checked before anything is written.
   for (const f of files) {
     validateFilePath(f.path);
-    if (!isSha256Hex(f.sha256) || !Number.isSafeInteger(f.size) || f.size < 0) throw invalid(`the manifest entry for ${JSON.stringify(f.path)} is malformed`, { path: f.path });
-    if (!inside(out, resolve(out, f.path)) || resolve(out, f.path) === out) throw invalid(`refusing to write ${JSON.stringify(f.path)} outside ${outDir}`, { path: f.path });
+    if (!isSha256Hex(f.sha256) || !Number.isSafeInteger(f.size) || f.size < 0)
+      throw invalid(`the manifest entry for ${JSON.stringify(f.path)} is malformed`, { path: f.path });
+    if (!inside(out, resolve(out, f.path)) || resolve(out, f.path) === out)
+      throw invalid(`refusing to write ${JSON.stringify(f.path)} outside ${outDir}`, { path: f.path });
   }
   await mkdir(out, { recursive: true }).catch((err) => Promise.reject(fsError(err, out)));
   const realOut = await realpath(out);
@@ -135,10 +137,14 @@ export async function pullVersion(client: BerthClient, ref: string | Version, ou
       } catch (err) {
         if (err instanceof BerthError) throw err;
         const why = (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? String(err);
-        throw new BerthError('INTERNAL', `the download of ${f.path} from ${client.url} was interrupted (${why}) after ${have + got} of ${f.size} bytes: run the same pull again to resume`, {
-          path: f.path,
-          received: have + got,
-        });
+        throw new BerthError(
+          'INTERNAL',
+          `the download of ${f.path} from ${client.url} was interrupted (${why}) after ${have + got} of ${f.size} bytes: run the same pull again to resume`,
+          {
+            path: f.path,
+            received: have + got,
+          },
+        );
       }
     }
     const actual = h.digest('hex');

@@ -58,7 +58,12 @@ async function uploadFile(client: BerthClient, f: LocalFile & ManifestFile, onBy
   } catch (err) {
     if (readError) throw fsError(readError, f.abs);
     // the server refused the bytes: same length, other content, so the file changed under us
-    if (err instanceof BerthError && err.code === 'INVALID_ARGUMENT' && (err.details.field === 'sha256' || err.details.field === 'size') && 'expected' in err.details) {
+    if (
+      err instanceof BerthError &&
+      err.code === 'INVALID_ARGUMENT' &&
+      (err.details.field === 'sha256' || err.details.field === 'size') &&
+      'expected' in err.details
+    ) {
       throw changedWhilePushed(f, err.message, err.details);
     }
     throw err;

@@ -15,7 +15,13 @@ const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 16 }), https
 /** The node stream behind a Response made by nodeFetch, while nobody has read its web body. */
 const rawBodies = new WeakMap<Response, IncomingMessage>();
 
-function send(url: URL, method: string, headers: Record<string, string>, payload: Buffer | Readable | undefined, signal: AbortSignal | null | undefined): Promise<IncomingMessage> {
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  payload: Buffer | Readable | undefined,
+  signal: AbortSignal | null | undefined,
+): Promise<IncomingMessage> {
   const isHttps = url.protocol === 'https:';
   if (!isHttps && url.protocol !== 'http:') return Promise.reject(new TypeError(`unsupported protocol ${url.protocol} in ${url.href}`));
   const opts: HttpRequestOptions = {

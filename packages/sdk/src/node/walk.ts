@@ -28,7 +28,9 @@ export async function listFiles(root: string): Promise<LocalFile[]> {
       let s = await lstat(abs);
       let real = join(realDir, ent.name);
       if (s.isSymbolicLink()) {
-        real = await realpath(abs).catch(() => Promise.reject(invalid(`${abs} is a broken symbolic link: remove it or point it at a file inside ${root}`, { path: abs })));
+        real = await realpath(abs).catch(() =>
+          Promise.reject(invalid(`${abs} is a broken symbolic link: remove it or point it at a file inside ${root}`, { path: abs })),
+        );
         if (!inside(base, real)) throw invalid(`${abs} links outside ${root} (to ${real}): copy the file in instead`, { path: abs });
         s = await stat(abs);
       }

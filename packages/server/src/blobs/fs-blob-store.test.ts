@@ -74,7 +74,10 @@ describe('FsBlobStore', () => {
   });
 
   it('reports created for exactly one of several concurrent puts of one blob', async () => {
-    for (const [size, declared] of [[4000, true], [3 * MiB, false]] as const) {
+    for (const [size, declared] of [
+      [4000, true],
+      [3 * MiB, false],
+    ] as const) {
       const data = randomBytes(size);
       const sha = sha256Of(data);
       const results = await Promise.all(Array.from({ length: 8 }, () => store.put(sha, chunked(data, 16 * 1024), declared ? { expectedSize: size } : {})));
@@ -88,7 +91,12 @@ describe('FsBlobStore', () => {
     try {
       const data = randomBytes(3 * MiB);
       const sha = sha256Of(data);
-      const results = await Promise.all([store.put(sha, chunked(data)), other.put(sha, chunked(data)), store.put(sha, chunked(data)), other.put(sha, chunked(data))]);
+      const results = await Promise.all([
+        store.put(sha, chunked(data)),
+        other.put(sha, chunked(data)),
+        store.put(sha, chunked(data)),
+        other.put(sha, chunked(data)),
+      ]);
       assert.equal(results.filter((r) => r.created).length, 1);
     } finally {
       await other.close();
@@ -223,7 +231,10 @@ describe('FsBlobStore', () => {
       })();
       await store.put(${JSON.stringify(sha)}, body);
     `;
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));

@@ -49,11 +49,14 @@ function shorterThan(actual: number, expected: number): BerthError {
 }
 
 function hashMismatch(expected: string, actual: string): BerthError {
-  return invalid(`sha256 mismatch: expected ${expected}, but the uploaded bytes hash to ${actual}; nothing was stored. Check that the file did not change during the upload and retry`, {
-    field: 'sha256',
-    expected,
-    actual,
-  });
+  return invalid(
+    `sha256 mismatch: expected ${expected}, but the uploaded bytes hash to ${actual}; nothing was stored. Check that the file did not change during the upload and retry`,
+    {
+      field: 'sha256',
+      expected,
+      actual,
+    },
+  );
 }
 
 /** A small body of declared size, read into one buffer of exactly that size (never more). */
@@ -150,7 +153,8 @@ export class FsBlobStore implements BlobStore {
   /** put and putUnknown: `expected` is the sha256 the bytes must hash to, when known up front. */
   private async ingest(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, opts: PutOptions): Promise<PutResult> {
     const { expectedSize, maxBytes } = opts;
-    if (expectedSize !== undefined && !isByteCount(expectedSize)) throw invalid(`declared size ${expectedSize} is not a whole number of bytes`, { field: 'size' });
+    if (expectedSize !== undefined && !isByteCount(expectedSize))
+      throw invalid(`declared size ${expectedSize} is not a whole number of bytes`, { field: 'size' });
     if (maxBytes !== undefined && !isByteCount(maxBytes)) throw invalid(`maxBytes ${maxBytes} is not a whole number of bytes`, { field: 'maxBytes' });
     const max = maxBytes ?? Number.MAX_SAFE_INTEGER;
     // Refused before reading a byte, so the body is left for the caller (an HTTP reply can still go out).
@@ -159,7 +163,12 @@ export class FsBlobStore implements BlobStore {
     return this.putStream(expected, body, expectedSize, max);
   }
 
-  private async putStream(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, expectedSize: number | undefined, max: number): Promise<PutResult> {
+  private async putStream(
+    expected: string | undefined,
+    body: AsyncIterable<Uint8Array> | Readable,
+    expectedSize: number | undefined,
+    max: number,
+  ): Promise<PutResult> {
     const tmp = this.newTempPath();
     this.activeTemps.add(tmp);
     let direct: Buffer[] | undefined;
@@ -389,7 +398,8 @@ export class FsBlobStore implements BlobStore {
   }
 
   async cleanTemp(olderThanMs: number): Promise<number> {
-    if (!(typeof olderThanMs === 'number' && olderThanMs >= 0)) throw invalid(`olderThanMs must be a non-negative number, not ${olderThanMs}`, { field: 'olderThanMs' });
+    if (!(typeof olderThanMs === 'number' && olderThanMs >= 0))
+      throw invalid(`olderThanMs must be a non-negative number, not ${olderThanMs}`, { field: 'olderThanMs' });
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
     let dir;

@@ -148,7 +148,9 @@ export class HashingFileWriter extends Writable {
       else if (this.current) this.free.push(this.current);
       this.current = undefined;
       this.settled()
-        .then(() => (this.failure ? undefined : new Promise<void>((resolve, reject) => ftruncate(this.fd, this.position, (err) => (err ? reject(err) : resolve())))))
+        .then(() =>
+          this.failure ? undefined : new Promise<void>((resolve, reject) => ftruncate(this.fd, this.position, (err) => (err ? reject(err) : resolve()))),
+        )
         .then(() => cb(this.failure ?? null), cb);
       return;
     }

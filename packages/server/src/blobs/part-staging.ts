@@ -100,8 +100,12 @@ export class PartStaging implements PartStore {
       const tap = new Transform({
         transform(chunk: Buffer, _enc, cb) {
           size += chunk.length;
-          if (size > opts.maxBytes) return cb(new BerthError('PAYLOAD_TOO_LARGE', `the part is longer than this server's limit of ${opts.maxBytes} bytes`, { max_bytes: opts.maxBytes }));
-          if (opts.expectedSize !== undefined && size > opts.expectedSize) return cb(invalid(`the part is longer than the declared ${opts.expectedSize} bytes`, { field: 'size' }));
+          if (size > opts.maxBytes)
+            return cb(
+              new BerthError('PAYLOAD_TOO_LARGE', `the part is longer than this server's limit of ${opts.maxBytes} bytes`, { max_bytes: opts.maxBytes }),
+            );
+          if (opts.expectedSize !== undefined && size > opts.expectedSize)
+            return cb(invalid(`the part is longer than the declared ${opts.expectedSize} bytes`, { field: 'size' }));
           hash.update(chunk);
           cb(null, chunk);
         },
@@ -112,7 +116,8 @@ export class PartStaging implements PartStore {
         if (errno(err) === 'ENOENT') throw gone(id);
         throw err;
       }
-      if (opts.expectedSize !== undefined && size !== opts.expectedSize) throw invalid(`the part is ${size} bytes, not the declared ${opts.expectedSize}`, { field: 'size' });
+      if (opts.expectedSize !== undefined && size !== opts.expectedSize)
+        throw invalid(`the part is ${size} bytes, not the declared ${opts.expectedSize}`, { field: 'size' });
       // Parts must survive a crash between their upload and the completion that reads them.
       const fh = await open(tmp, 'r+').catch((err: unknown) => {
         throw errno(err) === 'ENOENT' ? gone(id) : err;

@@ -22,10 +22,14 @@ export function collectOpenApi(app: FastifyInstance, prefix: string): () => Reco
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of routes) {
       // `::` is find-my-way's escape for a literal colon (`aliases::batch` serves `aliases:batch`)
-      const path = r.url.replace(/(?<!:):([A-Za-z_]+)/g, '{$1}').replace(/::/g, ':').replace(/\*$/, '{path}');
+      const path = r.url
+        .replace(/(?<!:):([A-Za-z_]+)/g, '{$1}')
+        .replace(/::/g, ':')
+        .replace(/\*$/, '{path}');
       const params = [...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
       const query = r.schema.querystring as { properties?: Record<string, unknown>; required?: string[] } | undefined;
-      for (const [name, schema] of Object.entries(query?.properties ?? {})) params.push({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema: schema as { type: string } });
+      for (const [name, schema] of Object.entries(query?.properties ?? {}))
+        params.push({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema: schema as { type: string } });
       const responses: Record<string, unknown> = {};
       for (const [code, schema] of Object.entries((r.schema.response as Record<string, unknown>) ?? {})) {
         responses[code] = { description: code.startsWith('2') ? 'OK' : 'Error', content: { 'application/json': { schema } } };
@@ -41,7 +45,12 @@ export function collectOpenApi(app: FastifyInstance, prefix: string): () => Reco
         info: { title: 'Berth native API', version: '1' },
         paths,
         components: {
-          schemas: { Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } } } },
+          schemas: {
+            Error: {
+              type: 'object',
+              properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } },
+            },
+          },
         },
       }),
     ) as Record<string, unknown>;

@@ -89,18 +89,25 @@ export class AliasService {
     const cur = await tx.aliases.find(model.id, m.alias);
     const current = cur?.version ?? null;
     if (cur?.frozen) {
-      throw new BerthError('FAILED_PRECONDITION', `alias ${model.name}@${m.alias} is frozen: unfreeze it with \`berth alias unfreeze ${model.name} ${m.alias}\` first`, {
-        alias: m.alias,
-        frozen: true,
-        current,
-      });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `alias ${model.name}@${m.alias} is frozen: unfreeze it with \`berth alias unfreeze ${model.name} ${m.alias}\` first`,
+        {
+          alias: m.alias,
+          frozen: true,
+          current,
+        },
+      );
     }
     if (m.expect !== undefined && m.expect !== current) {
-      throw conflict(`${m.alias} is ${current === null ? 'not set' : `at ${current}`} now (expected ${m.expect === null ? 'unset' : m.expect}); nothing was changed`, {
-        alias: m.alias,
-        expected: m.expect,
-        current,
-      });
+      throw conflict(
+        `${m.alias} is ${current === null ? 'not set' : `at ${current}`} now (expected ${m.expect === null ? 'unset' : m.expect}); nothing was changed`,
+        {
+          alias: m.alias,
+          expected: m.expect,
+          current,
+        },
+      );
     }
     const now = this.deps.clock.now();
     if (m.version === null) {
@@ -111,7 +118,8 @@ export class AliasService {
     await requireVersion(tx, model, m.version);
     if (cur && cur.version === m.version) return view(model, cur);
     if (cur) {
-      if (!(await tx.aliases.compareAndSet(model.id, m.alias, cur.version, m.version, actor.name, now))) throw await this.raced(tx, model, m.alias, cur.version);
+      if (!(await tx.aliases.compareAndSet(model.id, m.alias, cur.version, m.version, actor.name, now)))
+        throw await this.raced(tx, model, m.alias, cur.version);
     } else {
       try {
         await tx.aliases.insert({ model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now });
@@ -122,7 +130,11 @@ export class AliasService {
         throw err;
       }
     }
-    await recordChange(tx, actor, now, { action: 'alias.set', subject: { type: 'alias', model, alias: m.alias, from: current, to: m.version }, reason: recorded });
+    await recordChange(tx, actor, now, {
+      action: 'alias.set',
+      subject: { type: 'alias', model, alias: m.alias, from: current, to: m.version },
+      reason: recorded,
+    });
     return view(model, { model_id: model.id, alias: m.alias, version: m.version, frozen: false, updated_by: actor.name, updated_at: now });
   }
 
@@ -137,7 +149,11 @@ export class AliasService {
 
   private async raced(tx: StoreTx, model: ModelRecord, alias: string, expected: number): Promise<BerthError> {
     const now = await tx.aliases.find(model.id, alias);
-    return conflict(`${alias} moved meanwhile (now ${now ? `at ${now.version}` : 'not set'}); nothing was changed`, { alias, expected, current: now?.version ?? null });
+    return conflict(`${alias} moved meanwhile (now ${now ? `at ${now.version}` : 'not set'}); nothing was changed`, {
+      alias,
+      expected,
+      current: now?.version ?? null,
+    });
   }
 
   async setFrozen(actor: Actor, name: string, alias: string, frozen: boolean, reason?: string | null): Promise<AliasView> {

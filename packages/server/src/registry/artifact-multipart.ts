@@ -82,12 +82,14 @@ export class ArtifactMultipartService {
   private async session(uploadId: unknown): Promise<{ id: string; meta: SessionMeta }> {
     if (typeof uploadId !== 'string' || uploadId === '') throw required('upload_id');
     const meta = await this.store().meta(uploadId);
-    if (!isMeta(meta)) throw notFound(`multipart upload ${JSON.stringify(uploadId)} not found: it was completed, aborted, or never created`, { upload_id: uploadId });
+    if (!isMeta(meta))
+      throw notFound(`multipart upload ${JSON.stringify(uploadId)} not found: it was completed, aborted, or never created`, { upload_id: uploadId });
     return { id: uploadId, meta };
   }
 
   private checkPath(id: string, meta: SessionMeta, path: string): void {
-    if (meta.path !== path) throw invalid(`multipart upload ${id} is for ${JSON.stringify(meta.path)}, not ${JSON.stringify(path)}`, { field: 'path', upload_id: id });
+    if (meta.path !== path)
+      throw invalid(`multipart upload ${id} is for ${JSON.stringify(meta.path)}, not ${JSON.stringify(path)}`, { field: 'path', upload_id: id });
   }
 
   private busy(id: string): BerthError {
@@ -100,7 +102,10 @@ export class ArtifactMultipartService {
     validateFilePath(path);
     const n = numParts === undefined || numParts === null ? undefined : wholeNumber(numParts);
     if (n === undefined || n > MAX_PARTS) {
-      throw invalid(`num_parts must be a whole number from 0 to ${MAX_PARTS}, not ${JSON.stringify(numParts)}; for a larger file raise MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE`, { field: 'num_parts' });
+      throw invalid(
+        `num_parts must be a whole number from 0 to ${MAX_PARTS}, not ${JSON.stringify(numParts)}; for a larger file raise MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE`,
+        { field: 'num_parts' },
+      );
     }
     const staging = this.store();
     if (this.deps.clock.now() - this.lastSweep >= SWEEP_EVERY_MS) await this.sweep();
@@ -114,7 +119,10 @@ export class ArtifactMultipartService {
     const { id, meta } = await this.session(uploadId);
     const n = wholeNumber(partNumber);
     if (n === undefined || n < 1 || n > meta.num_parts) {
-      throw invalid(`part number ${JSON.stringify(partNumber)} is outside 1-${meta.num_parts} of multipart upload ${id}`, { field: 'part_number', upload_id: id });
+      throw invalid(`part number ${JSON.stringify(partNumber)} is outside 1-${meta.num_parts} of multipart upload ${id}`, {
+        field: 'part_number',
+        upload_id: id,
+      });
     }
     if (this.closing.has(id)) throw this.busy(id);
     const part = await this.store().writePart(id, n, body, { expectedSize: size, maxBytes: this.deps.config.maxBlobBytes });
@@ -136,13 +144,18 @@ export class ArtifactMultipartService {
     for (const p of parts as unknown[]) {
       const rec = (p ?? {}) as Record<string, unknown>;
       const n = wholeNumber(rec.part_number);
-      if (n === undefined || n < 1 || n > meta.num_parts) throw invalid(`part number ${JSON.stringify(rec.part_number)} is outside 1-${meta.num_parts} of multipart upload ${id}`, { field: 'parts', upload_id: id });
+      if (n === undefined || n < 1 || n > meta.num_parts)
+        throw invalid(`part number ${JSON.stringify(rec.part_number)} is outside 1-${meta.num_parts} of multipart upload ${id}`, {
+          field: 'parts',
+          upload_id: id,
+        });
       if (wanted.has(n)) throw invalid(`part ${n} is listed twice`, { field: 'parts', part_number: n });
       const sha = etagSha(rec.etag);
       if (!sha) throw invalid(`part ${n}: etag ${JSON.stringify(rec.etag ?? null)} is not one this server gave`, { field: 'parts', part_number: n });
       wanted.set(n, sha);
     }
-    for (let n = 1; n <= meta.num_parts; n++) if (!wanted.has(n)) throw invalid(`part ${n} of ${meta.num_parts} is not listed`, { field: 'parts', part_number: n });
+    for (let n = 1; n <= meta.num_parts; n++)
+      if (!wanted.has(n)) throw invalid(`part ${n} of ${meta.num_parts} is not listed`, { field: 'parts', part_number: n });
     if (this.closing.has(id)) throw this.busy(id);
     this.closing.add(id);
     try {
@@ -151,7 +164,10 @@ export class ArtifactMultipartService {
       if (!found.ok) {
         const n = found.partNumber;
         throw found.actual
-          ? invalid(`part ${n}: etag ${partEtag(wanted.get(n)!)} does not match the uploaded part's ${partEtag(found.actual)}`, { field: 'parts', part_number: n })
+          ? invalid(`part ${n}: etag ${partEtag(wanted.get(n)!)} does not match the uploaded part's ${partEtag(found.actual)}`, {
+              field: 'parts',
+              part_number: n,
+            })
           : invalid(`part ${n} was not uploaded`, { field: 'parts', part_number: n });
       }
       let rec: ArtifactRecord;

@@ -70,7 +70,10 @@ export class ArtifactService {
     if (m) return `${runArtifactRoot(await this.runs.getRecord(m[1]))}/${m[2]}`.replace(/\/+$/, '');
     m = /^mlflow-artifacts:(?:\/\/[^/]+)?\/+(.+?)\/*$/.exec(source);
     if (m) return m[1];
-    throw invalid(`Unsupported source ${JSON.stringify(source)}: give models:/<model_id>, runs:/<run_id>/<path> or mlflow-artifacts:/<path> stored in this server`, { field: 'source' });
+    throw invalid(
+      `Unsupported source ${JSON.stringify(source)}: give models:/<model_id>, runs:/<run_id>/<path> or mlflow-artifacts:/<path> stored in this server`,
+      { field: 'source' },
+    );
   }
 
   /** The files below `dir` as a manifest relative to it: what a registered version pins. */

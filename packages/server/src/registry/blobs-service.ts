@@ -6,7 +6,6 @@ import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 import type { UploadSession } from './results.js';
 
-
 async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
   yield data;
 }
@@ -63,14 +62,28 @@ export class BlobService {
       const declared = sizes.get(hex);
       if (declared === undefined) throw invalid(`inline blob ${hex} is not the sha256 of any file of this version`, { field: 'blobs', sha256: hex });
       const data = Buffer.from(base64, 'base64');
-      if (data.length > INLINE_BLOB_MAX_BYTES) throw invalid(`inline blob ${hex} has ${data.length} bytes; files over ${INLINE_BLOB_MAX_BYTES} bytes are uploaded with PUT /api/v1/blobs/<sha256>`, { field: 'blobs', sha256: hex });
-      if (data.length !== declared) throw invalid(`inline blob ${hex} has ${data.length} bytes but its file declares ${declared}`, { field: 'size', sha256: hex, expected: declared, actual: data.length });
+      if (data.length > INLINE_BLOB_MAX_BYTES)
+        throw invalid(`inline blob ${hex} has ${data.length} bytes; files over ${INLINE_BLOB_MAX_BYTES} bytes are uploaded with PUT /api/v1/blobs/<sha256>`, {
+          field: 'blobs',
+          sha256: hex,
+        });
+      if (data.length !== declared)
+        throw invalid(`inline blob ${hex} has ${data.length} bytes but its file declares ${declared}`, {
+          field: 'size',
+          sha256: hex,
+          expected: declared,
+          actual: data.length,
+        });
       const actual = createHash('sha256').update(data).digest('hex');
       if (actual !== hex) throw invalid(`inline blob declared as sha256 ${hex} hashes to ${actual}`, { field: 'sha256', expected: hex, actual });
       if (!decoded.has(hex)) total += data.length;
       decoded.set(hex, data);
     }
-    if (total > INLINE_TOTAL_MAX_BYTES) throw invalid(`inline blobs total ${total} bytes; at most ${INLINE_TOTAL_MAX_BYTES} travel in a commit, upload the rest with PUT /api/v1/blobs/<sha256>`, { field: 'blobs' });
+    if (total > INLINE_TOTAL_MAX_BYTES)
+      throw invalid(
+        `inline blobs total ${total} bytes; at most ${INLINE_TOTAL_MAX_BYTES} travel in a commit, upload the rest with PUT /api/v1/blobs/<sha256>`,
+        { field: 'blobs' },
+      );
     let storedBytes = 0;
     for (const [hex, data] of decoded) {
       const r = await this.deps.blobs.put(hex, once(data), { expectedSize: data.length, maxBytes: this.deps.config.maxBlobBytes });
@@ -93,9 +106,13 @@ export class BlobService {
       }
     });
     if (missing.length > 0) {
-      throw new BerthError('FAILED_PRECONDITION', `${missing.length} blob(s) are not uploaded yet: upload them with PUT /api/v1/blobs/<sha256>, then commit again`, {
-        missing: missing.sort(),
-      });
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${missing.length} blob(s) are not uploaded yet: upload them with PUT /api/v1/blobs/<sha256>, then commit again`,
+        {
+          missing: missing.sort(),
+        },
+      );
     }
   }
 

@@ -67,9 +67,30 @@ export async function recordChange(tx: StoreTx, actor: Actor, at: number, change
   const reason = change.reason ?? null;
   const before = change.before !== undefined ? change.before : s.type === 'alias' ? versionOrNull(s.from) : null;
   const after = change.after !== undefined ? change.after : s.type === 'alias' ? versionOrNull(s.to) : null;
-  const e = await tx.audit.append({ at, actor: actor.name, action: change.action, model_id: model?.id ?? null, model: model?.name ?? null, subject_type, subject, before, after, reason });
+  const e = await tx.audit.append({
+    at,
+    actor: actor.name,
+    action: change.action,
+    model_id: model?.id ?? null,
+    model: model?.name ?? null,
+    subject_type,
+    subject,
+    before,
+    after,
+    reason,
+  });
   if (s.type === 'alias') {
-    await tx.aliases.appendHistory({ seq: e.seq, model_id: s.model.id, alias: s.alias, action: change.action, from_version: s.from, to_version: s.to, actor: actor.name, at, reason });
+    await tx.aliases.appendHistory({
+      seq: e.seq,
+      model_id: s.model.id,
+      alias: s.alias,
+      action: change.action,
+      from_version: s.from,
+      to_version: s.to,
+      actor: actor.name,
+      at,
+      reason,
+    });
   }
   return e;
 }

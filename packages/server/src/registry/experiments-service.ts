@@ -26,7 +26,14 @@ export class ExperimentService {
     }
     const now = this.deps.clock.now();
     try {
-      await tx.experiments.insert({ ...DEFAULT_EXPERIMENT, artifact_location: DEFAULT_EXPERIMENT.id, lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now });
+      await tx.experiments.insert({
+        ...DEFAULT_EXPERIMENT,
+        artifact_location: DEFAULT_EXPERIMENT.id,
+        lifecycle_stage: 'active',
+        tags: {},
+        created_at: now,
+        updated_at: now,
+      });
     } catch (err) {
       if (!(err instanceof BerthError && err.code === 'ALREADY_EXISTS')) throw err;
     }
@@ -71,7 +78,13 @@ export class ExperimentService {
   }
 
   /** MLflow's search_experiments: view type, filter, order, offset pages. */
-  async search(q: { viewType: ViewType; filter: ExperimentFilterClause[]; order: ExperimentOrderKey[]; max: number; pageToken?: string }): Promise<TrackingPage<ExperimentRecord>> {
+  async search(q: {
+    viewType: ViewType;
+    filter: ExperimentFilterClause[];
+    order: ExperimentOrderKey[];
+    max: number;
+    pageToken?: string;
+  }): Promise<TrackingPage<ExperimentRecord>> {
     checkPage(q.max);
     const offset = decodeOffsetToken(q.pageToken);
     await this.defaultReady();
@@ -88,7 +101,10 @@ export class ExperimentService {
    */
   async delete(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'editor', 'deleting an experiment');
-    if (id === DEFAULT_EXPERIMENT.id) throw invalid(`Cannot delete the default experiment '${DEFAULT_EXPERIMENT.id}': runs started without an experiment are recorded there.`, { experiment_id: id });
+    if (id === DEFAULT_EXPERIMENT.id)
+      throw invalid(`Cannot delete the default experiment '${DEFAULT_EXPERIMENT.id}': runs started without an experiment are recorded there.`, {
+        experiment_id: id,
+      });
     await this.setStage(actor, id, 'active', 'deleted', 'experiment.delete');
   }
 
@@ -116,12 +132,18 @@ export class ExperimentService {
     await this.deps.store.transaction(async (tx) => {
       const e = await tx.experiments.findById(id);
       if (!e) throw notFound(`No Experiment with id=${id} exists`, { experiment_id: id });
-      if (e.lifecycle_stage !== 'active') throw invalid(`Cannot rename a non-active experiment: experiment ${id} is ${e.lifecycle_stage}; restore it first.`, { experiment_id: id });
+      if (e.lifecycle_stage !== 'active')
+        throw invalid(`Cannot rename a non-active experiment: experiment ${id} is ${e.lifecycle_stage}; restore it first.`, { experiment_id: id });
       if (e.name === newName) return;
       const holder = await tx.experiments.findByName(newName);
       if (holder) throw new BerthError('ALREADY_EXISTS', `Experiment '${newName}' already exists.`, { experiment: newName });
       await tx.experiments.update(id, { name: newName }, now);
-      await recordChange(tx, actor, now, { action: 'experiment.rename', subject: { type: 'experiment', id }, before: { name: e.name }, after: { name: newName } });
+      await recordChange(tx, actor, now, {
+        action: 'experiment.rename',
+        subject: { type: 'experiment', id },
+        before: { name: e.name },
+        after: { name: newName },
+      });
     });
     return this.get(id);
   }

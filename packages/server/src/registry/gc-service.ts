@@ -4,7 +4,6 @@ import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 
-
 export const DEFAULT_GC_GRACE_SECONDS = 24 * 3600;
 
 /**
@@ -30,7 +29,16 @@ export class GcService {
       expiredUploads = await store.transaction((tx) => tx.uploads.deleteExpired(now));
       tempRemoved = await blobs.cleanTemp(Math.max(grace * 1000, 3600 * 1000));
     }
-    const result: GcResult = { dry_run: dryRun, grace_seconds: grace, scanned: 0, candidates: 0, bytes: 0, removed: 0, expired_uploads: expiredUploads, temp_files_removed: tempRemoved };
+    const result: GcResult = {
+      dry_run: dryRun,
+      grace_seconds: grace,
+      scanned: 0,
+      candidates: 0,
+      bytes: 0,
+      removed: 0,
+      expired_uploads: expiredUploads,
+      temp_files_removed: tempRemoved,
+    };
     let batch: BlobInfo[] = [];
     const flush = async () => {
       const old = batch.filter((b) => b.mtimeMs < cutoff);
@@ -66,7 +74,9 @@ export class GcService {
     await flush();
     if (!dryRun && (result.removed > 0 || expiredUploads > 0)) {
       const after = { removed: result.removed, bytes: result.bytes, expired_uploads: expiredUploads };
-      await store.transaction((tx) => recordChange(tx, actor, this.deps.clock.now(), { action: 'blobs.gc', subject: { type: 'system', name: 'blobs' }, after }));
+      await store.transaction((tx) =>
+        recordChange(tx, actor, this.deps.clock.now(), { action: 'blobs.gc', subject: { type: 'system', name: 'blobs' }, after }),
+      );
     }
     return result;
   }

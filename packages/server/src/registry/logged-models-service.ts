@@ -17,7 +17,17 @@ export class LoggedModelService {
     private readonly runs: RunService,
   ) {}
 
-  async create(actor: Actor, input: { experiment_id: string; name?: string; source_run_id?: string; params?: Record<string, string>; tags?: Record<string, string>; model_type?: string }): Promise<LoggedModelRecord> {
+  async create(
+    actor: Actor,
+    input: {
+      experiment_id: string;
+      name?: string;
+      source_run_id?: string;
+      params?: Record<string, string>;
+      tags?: Record<string, string>;
+      model_type?: string;
+    },
+  ): Promise<LoggedModelRecord> {
     requireRole(actor, 'editor', 'logging a model');
     const experiment = await this.experiments.get(input.experiment_id);
     if (input.source_run_id) await this.runs.getWithMetrics(input.source_run_id);
@@ -36,7 +46,11 @@ export class LoggedModelService {
     };
     await this.deps.store.transaction(async (tx) => {
       await tx.loggedModels.insert(m);
-      await recordChange(tx, actor, now, { action: 'logged_model.create', subject: { type: 'logged_model', id: m.id }, after: { name: m.name, source_run_id: m.source_run_id } });
+      await recordChange(tx, actor, now, {
+        action: 'logged_model.create',
+        subject: { type: 'logged_model', id: m.id },
+        after: { name: m.name, source_run_id: m.source_run_id },
+      });
     });
     return m;
   }

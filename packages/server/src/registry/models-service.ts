@@ -23,7 +23,8 @@ import type { ModelSnapshot, ModelView, ResultPage } from './results.js';
 const MAX_DESCRIPTION = 64 * 1024;
 
 export function validateDescription(d: unknown): string {
-  if (typeof d !== 'string' || d.length > MAX_DESCRIPTION) throw invalid(`description must be a string of at most ${MAX_DESCRIPTION} characters`, { field: 'description' });
+  if (typeof d !== 'string' || d.length > MAX_DESCRIPTION)
+    throw invalid(`description must be a string of at most ${MAX_DESCRIPTION} characters`, { field: 'description' });
   return d;
 }
 
@@ -101,7 +102,8 @@ export class ModelService {
       patch.protected_aliases = validateProtected(input.protected_aliases);
     }
     if (input.tags) validateTags(input.tags);
-    if (input.untag && (!Array.isArray(input.untag) || input.untag.some((k) => typeof k !== 'string'))) throw invalid('untag must be a list of tag keys', { field: 'untag' });
+    if (input.untag && (!Array.isArray(input.untag) || input.untag.some((k) => typeof k !== 'string')))
+      throw invalid('untag must be a list of tag keys', { field: 'untag' });
     const m = await this.deps.store.transaction(async (tx) => {
       const before = await tx.models.lockByName(name);
       if (!before) throw notFound(`model ${JSON.stringify(name)} not found: list models with \`berth ls\``, { model: name });
@@ -129,22 +131,34 @@ export class ModelService {
       const m = await requireModel(tx, name);
       const count = await tx.versions.count(m.id);
       if (count > 0 && !opts.force) {
-        throw new BerthError('FAILED_PRECONDITION', `model ${name} still has ${count} version(s): delete them first, or pass --force as an admin to delete the model with all its versions and aliases`, {
-          model: name,
-          versions: count,
-        });
+        throw new BerthError(
+          'FAILED_PRECONDITION',
+          `model ${name} still has ${count} version(s): delete them first, or pass --force as an admin to delete the model with all its versions and aliases`,
+          {
+            model: name,
+            versions: count,
+          },
+        );
       }
       if (count > 0) requireRole(actor, 'admin', 'deleting a model with its versions');
       const pinned = (await tx.versions.dependentsOfModel(m.id)).filter((d) => d.model !== m.name);
       if (pinned.length > 0) {
-        throw new BerthError('FAILED_PRECONDITION', `model ${name} cannot be deleted: ${pinned.map((d) => `${d.model}:${d.version}`).join(', ')} pin its versions`, { model: name, referenced_by: pinned });
+        throw new BerthError(
+          'FAILED_PRECONDITION',
+          `model ${name} cannot be deleted: ${pinned.map((d) => `${d.model}:${d.version}`).join(', ')} pin its versions`,
+          { model: name, referenced_by: pinned },
+        );
       }
       const now = this.deps.clock.now();
       // Frozen aliases go too: deleting the model is the admin's decision about all of them.
       const aliases = await tx.aliases.listForModel(m.id);
       await tx.aliases.deleteAllOfModel(m.id);
       for (const a of aliases) {
-        await recordChange(tx, actor, now, { action: 'alias.delete', subject: { type: 'alias', model: m, alias: a.alias, from: a.version, to: null }, reason: 'model deleted' });
+        await recordChange(tx, actor, now, {
+          action: 'alias.delete',
+          subject: { type: 'alias', model: m, alias: a.alias, from: a.version, to: null },
+          reason: 'model deleted',
+        });
       }
       await tx.versions.deleteAllOfModel(m.id);
       await tx.models.delete(m.id);

@@ -176,10 +176,15 @@ for (const backend of BACKENDS) {
         'CONFLICT',
       );
       assert.deepEqual((await reg.models.get('swap')).aliases, { champion: 1, challenger: 2 });
-      await reg.aliases.move(admin, 'swap', [
-        { alias: 'champion', version: 2, expect: 1 },
-        { alias: 'challenger', version: 1, expect: 2 },
-      ], 'swap after eval');
+      await reg.aliases.move(
+        admin,
+        'swap',
+        [
+          { alias: 'champion', version: 2, expect: 1 },
+          { alias: 'challenger', version: 1, expect: 2 },
+        ],
+        'swap after eval',
+      );
       assert.deepEqual((await reg.models.get('swap')).aliases, { champion: 2, challenger: 1 });
     });
 
@@ -236,7 +241,9 @@ for (const backend of BACKENDS) {
       const history = await store.read.aliases.history(modelId, 'champion', { limit: 10 });
       assert.deepEqual(
         history.map(({ seq, action, from_version, to_version, reason }) => ({ seq, action, from_version, to_version, reason })),
-        events.filter((e) => e.subject === 'rec@champion').map((e, i) => ({ seq: e.seq, action: e.action, from_version: i === 0 ? null : 2, to_version: i === 2 ? null : 2, reason: e.reason })),
+        events
+          .filter((e) => e.subject === 'rec@champion')
+          .map((e, i) => ({ seq: e.seq, action: e.action, from_version: i === 0 ? null : 2, to_version: i === 2 ? null : 2, reason: e.reason })),
       );
       assert.equal((await reg.audit.verify()).ok, true);
     });
@@ -341,17 +348,29 @@ for (const backend of BACKENDS) {
     it('hands out distinct version numbers to concurrent pushes', async () => {
       const files = await upload({ c: 'concurrent' });
       const vs = await Promise.all(Array.from({ length: 8 }, () => reg.versions.create(admin, 'conc', { files })));
-      assert.deepEqual(vs.map((v) => v.version).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(
+        vs.map((v) => v.version).sort((a, b) => a - b),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
     });
 
     it('pages through models and versions with opaque cursors', async () => {
       for (let i = 0; i < 5; i++) await push('pages', { a: `p${i}` });
       const first = await reg.versions.list('pages', { limit: 2 });
-      assert.deepEqual(first.items.map((v) => v.version), [5, 4]);
+      assert.deepEqual(
+        first.items.map((v) => v.version),
+        [5, 4],
+      );
       const second = await reg.versions.list('pages', { limit: 2, cursor: first.next_cursor ?? undefined });
-      assert.deepEqual(second.items.map((v) => v.version), [3, 2]);
+      assert.deepEqual(
+        second.items.map((v) => v.version),
+        [3, 2],
+      );
       const third = await reg.versions.list('pages', { limit: 2, cursor: second.next_cursor ?? undefined });
-      assert.deepEqual(third.items.map((v) => v.version), [1]);
+      assert.deepEqual(
+        third.items.map((v) => v.version),
+        [1],
+      );
       assert.equal(third.next_cursor, null);
       await expectCode(reg.versions.list('pages', { cursor: 'garbage!' }), 'INVALID_ARGUMENT', /cursor/);
       const names: string[] = [];
@@ -367,11 +386,19 @@ for (const backend of BACKENDS) {
 
     it('edits metadata and tags after READY, audited, but never files', async () => {
       await push('edit', { a: '1' }, { metadata: { a: 1, b: 2 }, tags: { wip: 'yes' } });
-      const v = await reg.versions.update(admin, 'edit', 1, { description: 'reviewed', metadata: { b: null, c: 3 }, tags: { reviewed: 'yes' }, untag: ['wip'] });
+      const v = await reg.versions.update(admin, 'edit', 1, {
+        description: 'reviewed',
+        metadata: { b: null, c: 3 },
+        tags: { reviewed: 'yes' },
+        untag: ['wip'],
+      });
       assert.deepEqual(v.metadata, { a: 1, c: 3 });
       assert.deepEqual(v.tags, { reviewed: 'yes' });
       const audit = await reg.audit.list({ model: 'edit' });
-      assert.deepEqual(audit.items.map((e) => e.action), ['model.create', 'version.create', 'version.update']);
+      assert.deepEqual(
+        audit.items.map((e) => e.action),
+        ['model.create', 'version.create', 'version.update'],
+      );
     });
 
     it('collects only unreferenced blobs past the grace period', async () => {

@@ -6,7 +6,15 @@ import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 import type { ExperimentService } from './experiments-service.js';
-import { checkPage, DEFAULT_EXPERIMENT, type ExperimentRecord, type RunWithLatestMetrics, type RunWithMetrics, type TrackingPage, type ViewType } from './tracking.js';
+import {
+  checkPage,
+  DEFAULT_EXPERIMENT,
+  type ExperimentRecord,
+  type RunWithLatestMetrics,
+  type RunWithMetrics,
+  type TrackingPage,
+  type ViewType,
+} from './tracking.js';
 
 /** What one log call adds to a run, whichever front it came through. */
 export interface RunLog {
@@ -26,7 +34,8 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 function checkStringMap(m: unknown, field: string): Record<string, string> {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) throw invalid(`${field} must be an object of strings`, { field });
   for (const [k, v] of Object.entries(m)) {
-    if (typeof v !== 'string' || k.length === 0 || k.length > 250 || v.length > 6000) throw invalid(`${field}.${k} must be a string of at most 6000 characters`, { field });
+    if (typeof v !== 'string' || k.length === 0 || k.length > 250 || v.length > 6000)
+      throw invalid(`${field}.${k} must be a string of at most 6000 characters`, { field });
   }
   return m as Record<string, string>;
 }
@@ -38,12 +47,15 @@ export function checkRunId(id: unknown): string {
 }
 
 function checkLog(log: RunLog): void {
-  if (log.status !== undefined && !RUN_STATUSES.includes(log.status)) throw invalid(`Invalid run status ${log.status}: use one of ${RUN_STATUSES.join(', ')}`, { field: 'status' });
+  if (log.status !== undefined && !RUN_STATUSES.includes(log.status))
+    throw invalid(`Invalid run status ${log.status}: use one of ${RUN_STATUSES.join(', ')}`, { field: 'status' });
   for (const m of log.metrics ?? []) {
-    if (typeof m.key !== 'string' || m.key === '' || typeof m.value !== 'number') throw invalid('each metric needs a key and a numeric value', { field: 'metrics' });
+    if (typeof m.key !== 'string' || m.key === '' || typeof m.value !== 'number')
+      throw invalid('each metric needs a key and a numeric value', { field: 'metrics' });
   }
   for (const d of log.datasets ?? []) {
-    if (typeof d.name !== 'string' || d.name === '' || typeof d.digest !== 'string' || d.digest === '') throw invalid('each dataset needs a name and a digest', { field: 'datasets' });
+    if (typeof d.name !== 'string' || d.name === '' || typeof d.digest !== 'string' || d.digest === '')
+      throw invalid('each dataset needs a name and a digest', { field: 'datasets' });
   }
 }
 
@@ -77,15 +89,30 @@ export class RunService {
   ) {}
 
   /** The native API's run: created with params and tags at once, in an experiment named freely. */
-  async create(actor: Actor, input: { experiment?: string; name?: string; params?: Record<string, string>; tags?: Record<string, string>; run_id?: string }): Promise<RunWithLatestMetrics> {
+  async create(
+    actor: Actor,
+    input: { experiment?: string; name?: string; params?: Record<string, string>; tags?: Record<string, string>; run_id?: string },
+  ): Promise<RunWithLatestMetrics> {
     requireRole(actor, 'editor', 'creating a run');
     const params = checkStringMap(input.params ?? {}, 'params');
     const tags = validateTags(input.tags ?? {});
     const experiment = input.experiment ?? 'Default';
-    if (typeof experiment !== 'string' || experiment.length === 0 || experiment.length > 256) throw invalid('experiment must be a name of 1-256 characters', { field: 'experiment' });
+    if (typeof experiment !== 'string' || experiment.length === 0 || experiment.length > 256)
+      throw invalid('experiment must be a name of 1-256 characters', { field: 'experiment' });
     const id = checkRunId(input.run_id ?? randomBytes(16).toString('hex'));
     const now = this.deps.clock.now();
-    const rec: RunRecord = { id, experiment, name: input.name ?? null, status: 'RUNNING', params, tags, datasets: [], created_by: actor.name, created_at: now, updated_at: now };
+    const rec: RunRecord = {
+      id,
+      experiment,
+      name: input.name ?? null,
+      status: 'RUNNING',
+      params,
+      tags,
+      datasets: [],
+      created_by: actor.name,
+      created_at: now,
+      updated_at: now,
+    };
     await this.deps.store.transaction(async (tx) => {
       if (await tx.runs.find(id)) throw invalid(`run ${id} already exists`, { field: 'run_id' });
       await tx.runs.insert(rec);
@@ -99,7 +126,9 @@ export class RunService {
     requireRole(actor, 'editor', 'creating a run');
     const experiment = await this.experiments.get(input.experiment_id ?? DEFAULT_EXPERIMENT.id);
     if (experiment.lifecycle_stage !== 'active') {
-      throw invalid(`The experiment ${experiment.id} must be in the 'active' state to create runs in it. Current state is ${experiment.lifecycle_stage}.`, { experiment_id: experiment.id });
+      throw invalid(`The experiment ${experiment.id} must be in the 'active' state to create runs in it. Current state is ${experiment.lifecycle_stage}.`, {
+        experiment_id: experiment.id,
+      });
     }
     const now = this.deps.clock.now();
     const id = randomBytes(16).toString('hex');
@@ -136,8 +165,23 @@ export class RunService {
    */
   async ensureIn(tx: StoreTx, actor: Actor, now: number, id: string, registeredWith: string): Promise<void> {
     if (await tx.runs.find(id)) return;
-    await tx.runs.insert({ id, experiment: 'Default', name: null, status: 'FINISHED', params: {}, tags: {}, datasets: [], created_by: actor.name, created_at: now, updated_at: now });
-    await recordChange(tx, actor, now, { action: 'run.create', subject: { type: 'run', id }, after: { experiment: 'Default', registered_with: registeredWith } });
+    await tx.runs.insert({
+      id,
+      experiment: 'Default',
+      name: null,
+      status: 'FINISHED',
+      params: {},
+      tags: {},
+      datasets: [],
+      created_by: actor.name,
+      created_at: now,
+      updated_at: now,
+    });
+    await recordChange(tx, actor, now, {
+      action: 'run.create',
+      subject: { type: 'run', id },
+      after: { experiment: 'Default', registered_with: registeredWith },
+    });
   }
 
   async get(id: string): Promise<RunWithLatestMetrics> {
@@ -195,7 +239,10 @@ export class RunService {
       if (stage !== 'active') throw invalid(`The run ${runId} must be in the 'active' state. Current state is ${stage}.`, { run_id: runId });
       for (const [k, v] of Object.entries(log.params ?? {})) {
         if (k in r.params && r.params[k] !== v) {
-          throw invalid(`Changing param values is not allowed. Param with key='${k}' was already logged with value='${r.params[k]}' for run ID='${runId}'. Attempted logging new value '${v}'.`, { field: 'params' });
+          throw invalid(
+            `Changing param values is not allowed. Param with key='${k}' was already logged with value='${r.params[k]}' for run ID='${runId}'. Attempted logging new value '${v}'.`,
+            { field: 'params' },
+          );
         }
       }
       const tags = log.tags || log.run_name ? { ...r.tags, ...(log.tags ?? {}), ...(log.run_name ? { 'mlflow.runName': log.run_name } : {}) } : undefined;
@@ -209,7 +256,9 @@ export class RunService {
           ...(log.end_time !== undefined ? { end_time: log.end_time } : {}),
           ...(log.outputs ? { outputs: [...(r.outputs ?? []), ...log.outputs] } : {}),
           // The same dataset (name and digest) logged again is recorded once, as MLflow does.
-          ...(log.datasets?.length ? { datasets: [...r.datasets, ...log.datasets.filter((d) => !r.datasets.some((x) => x.name === d.name && x.digest === d.digest))] } : {}),
+          ...(log.datasets?.length
+            ? { datasets: [...r.datasets, ...log.datasets.filter((d) => !r.datasets.some((x) => x.name === d.name && x.digest === d.digest))] }
+            : {}),
         },
         now,
       );
@@ -224,7 +273,14 @@ export class RunService {
    * MLflow's search_runs over some experiments: the filter and order run in SQL, pages by
    * offset. Unknown experiment ids contribute no runs, as in MLflow.
    */
-  async search(q: { experimentIds: string[]; filter: RunFilterClause[]; order: RunOrderKey[]; viewType: ViewType; max: number; pageToken?: string }): Promise<TrackingPage<RunWithMetrics>> {
+  async search(q: {
+    experimentIds: string[];
+    filter: RunFilterClause[];
+    order: RunOrderKey[];
+    viewType: ViewType;
+    max: number;
+    pageToken?: string;
+  }): Promise<TrackingPage<RunWithMetrics>> {
     checkPage(q.max);
     const offset = decodeOffsetToken(q.pageToken);
     const experiments = new Map<string, ExperimentRecord>();
@@ -275,7 +331,8 @@ export class RunService {
       if (!r) throw missing(id);
       if (to === 'active') {
         const e = await tx.experiments.findById(r.experiment_id ?? DEFAULT_EXPERIMENT.id);
-        if (e?.lifecycle_stage === 'deleted') throw invalid(`Cannot restore run ${id}: its experiment ${e.id} is deleted; restore the experiment first.`, { run_id: id });
+        if (e?.lifecycle_stage === 'deleted')
+          throw invalid(`Cannot restore run ${id}: its experiment ${e.id} is deleted; restore the experiment first.`, { run_id: id });
       }
       const from = r.lifecycle_stage ?? 'active';
       if (from === to) return;

@@ -56,7 +56,12 @@ function decodeToken(token: string | undefined, keys: readonly OrderKey[]): (str
   try {
     const c = decodeCursor(token, ['k', 's']);
     const values = JSON.parse(String(c.k)) as unknown;
-    if (c.s === signature(keys) && Array.isArray(values) && values.length === keys.length && values.every((v) => typeof v === 'string' || typeof v === 'number')) {
+    if (
+      c.s === signature(keys) &&
+      Array.isArray(values) &&
+      values.length === keys.length &&
+      values.every((v) => typeof v === 'string' || typeof v === 'number')
+    ) {
       return values as (string | number)[];
     }
   } catch {
@@ -134,7 +139,12 @@ export class SearchService {
     const rows = await tx.versions.search({ absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
     const items = rows.slice(0, opts.max);
     const position = (v: VersionRecord & { model_name: string }) =>
-      keys.map((k) => ({ 'm.name': v.model_name, 'v.version': v.version, 'v.created_at': v.created_at, 'v.updated_at': v.updated_at, 'v.id': v.id })[k.column] as string | number);
+      keys.map(
+        (k) =>
+          ({ 'm.name': v.model_name, 'v.version': v.version, 'v.created_at': v.created_at, 'v.updated_at': v.updated_at, 'v.id': v.id })[k.column] as
+            | string
+            | number,
+      );
     const byModel = new Map<number, Map<number, string[]>>();
     for (const v of items) {
       if (!byModel.has(v.model_id)) {

@@ -63,28 +63,55 @@ for (const backend of BACKENDS) {
       await reg.models.create(admin, { name: 'vision_x', tags: { 'mlflow.prompt.is_prompt': 'false' } });
       await reg.models.create(admin, { name: 'prompt-1', tags: { 'mlflow.prompt.is_prompt': 'true' } });
       await push('Chatbot-Large', 'l1', { stage: 'dev' }, 'run-a');
-      await push('Chatbot-Large', 'l2', { stage: 'prod', 'note': '100%_sure' }, 'run-b');
+      await push('Chatbot-Large', 'l2', { stage: 'prod', note: '100%_sure' }, 'run-b');
       await push('chatbot-small', 's1', { stage: 'dev' }, 'run-a');
       await push('vision_x', 'v1');
     });
     after(async () => cleanup?.());
 
     it('LIKE is case-sensitive, ILIKE is not, and _ and % are the only wildcards', async () => {
-      assert.deepEqual((await models("name LIKE 'chatbot%'")).items.map((m) => m.name), ['chatbot-small']);
-      assert.deepEqual((await models("name ILIKE 'CHATBOT%'")).items.map((m) => m.name), ['Chatbot-Large', 'chatbot-small']);
-      assert.deepEqual((await models("name LIKE 'vision_x'")).items.map((m) => m.name), ['vision_x']);
-      assert.deepEqual((await models("name LIKE 'vision%' AND name LIKE '%_x'")).items.map((m) => m.name), ['vision_x']);
+      assert.deepEqual(
+        (await models("name LIKE 'chatbot%'")).items.map((m) => m.name),
+        ['chatbot-small'],
+      );
+      assert.deepEqual(
+        (await models("name ILIKE 'CHATBOT%'")).items.map((m) => m.name),
+        ['Chatbot-Large', 'chatbot-small'],
+      );
+      assert.deepEqual(
+        (await models("name LIKE 'vision_x'")).items.map((m) => m.name),
+        ['vision_x'],
+      );
+      assert.deepEqual(
+        (await models("name LIKE 'vision%' AND name LIKE '%_x'")).items.map((m) => m.name),
+        ['vision_x'],
+      );
       // GLOB's and PostgreSQL's own metacharacters in a pattern are plain characters.
-      assert.deepEqual((await models("tags.pattern LIKE 'a*b?[c]\\\\d'")).items.map((m) => m.name), ['Chatbot-Large']);
-      assert.deepEqual((await models("tags.pattern LIKE 'a_b_[c]%'")).items.map((m) => m.name), ['Chatbot-Large']);
+      assert.deepEqual(
+        (await models("tags.pattern LIKE 'a*b?[c]\\\\d'")).items.map((m) => m.name),
+        ['Chatbot-Large'],
+      );
+      assert.deepEqual(
+        (await models("tags.pattern LIKE 'a_b_[c]%'")).items.map((m) => m.name),
+        ['Chatbot-Large'],
+      );
       assert.deepEqual((await models("tags.pattern LIKE 'ax%'")).items, []);
       assert.deepEqual(ids((await versions("tags.note LIKE '100%'")).items), ['Chatbot-Large:2']);
     });
 
     it('tag clauses match only entities that have the tag, except the prompt marker', async () => {
-      assert.deepEqual((await models("tags.team = 'nlp'")).items.map((m) => m.name), ['Chatbot-Large']);
-      assert.deepEqual((await models("tags.team ILIKE 'nlp'")).items.map((m) => m.name), ['Chatbot-Large', 'chatbot-small']);
-      assert.deepEqual((await models("tags.team != 'nlp'")).items.map((m) => m.name), ['chatbot-small']);
+      assert.deepEqual(
+        (await models("tags.team = 'nlp'")).items.map((m) => m.name),
+        ['Chatbot-Large'],
+      );
+      assert.deepEqual(
+        (await models("tags.team ILIKE 'nlp'")).items.map((m) => m.name),
+        ['Chatbot-Large', 'chatbot-small'],
+      );
+      assert.deepEqual(
+        (await models("tags.team != 'nlp'")).items.map((m) => m.name),
+        ['chatbot-small'],
+      );
       assert.deepEqual(
         (await models("tags.`mlflow.prompt.is_prompt` != 'true'")).items.map((m) => m.name),
         ['Chatbot-Large', 'chatbot-small', 'vision_x'],
@@ -93,7 +120,10 @@ for (const backend of BACKENDS) {
     });
 
     it('combines name, run id, version and tag clauses with AND', async () => {
-      assert.deepEqual(ids((await versions("run_id = 'run-a' AND name ILIKE 'chatbot-%'", { orderBy: ['name'] })).items), ['Chatbot-Large:1', 'chatbot-small:1']);
+      assert.deepEqual(ids((await versions("run_id = 'run-a' AND name ILIKE 'chatbot-%'", { orderBy: ['name'] })).items), [
+        'Chatbot-Large:1',
+        'chatbot-small:1',
+      ]);
       assert.deepEqual(ids((await versions("run_id IN ('run-b', 'nope')")).items), ['Chatbot-Large:2']);
       assert.deepEqual(ids((await versions("run_id = ''")).items), ['vision_x:1'], 'a version without a run has run_id ""');
       assert.deepEqual(ids((await versions("run_id != 'run-a'", { orderBy: ['name'] })).items), ['Chatbot-Large:2', 'vision_x:1']);
@@ -109,7 +139,10 @@ for (const backend of BACKENDS) {
       await reg.versions.update(admin, 'vision_x', 1, { untag: ['stage'] });
       assert.ok(!ids((await versions("tags.stage = 'dev'")).items).includes('vision_x:1'));
       await reg.models.update(admin, 'chatbot-small', { tags: { team: 'nlp' } });
-      assert.deepEqual((await models("tags.team = 'nlp'")).items.map((m) => m.name), ['Chatbot-Large', 'chatbot-small']);
+      assert.deepEqual(
+        (await models("tags.team = 'nlp'")).items.map((m) => m.name),
+        ['Chatbot-Large', 'chatbot-small'],
+      );
       await reg.models.update(admin, 'chatbot-small', { tags: { team: 'NLP' } });
       await push('chatbot-small', 's2', { stage: 'gone' });
       await reg.versions.delete(admin, 'chatbot-small', 2);
@@ -120,7 +153,11 @@ for (const backend of BACKENDS) {
       for (let i = 0; i < 23; i++) await push('paged', `p${i}`, { parity: i % 2 ? 'odd' : 'even' });
       const all = ids((await versions("name = 'paged'")).items);
       assert.equal(all.length, 23);
-      assert.deepEqual(all, [...all].sort((a, b) => Number(b.split(':')[1]) - Number(a.split(':')[1])), 'default order: newest edit first');
+      assert.deepEqual(
+        all,
+        [...all].sort((a, b) => Number(b.split(':')[1]) - Number(a.split(':')[1])),
+        'default order: newest edit first',
+      );
       for (const max of [1, 5, 22, 23]) {
         const seen: string[] = [];
         let token: string | undefined;
@@ -139,7 +176,10 @@ for (const backend of BACKENDS) {
         odd.push(...ids(page.items));
         token = page.next_page_token ?? undefined;
       } while (token);
-      assert.deepEqual(odd, Array.from({ length: 11 }, (_, i) => `paged:${2 * i + 2}`));
+      assert.deepEqual(
+        odd,
+        Array.from({ length: 11 }, (_, i) => `paged:${2 * i + 2}`),
+      );
       // A version edited between pages moves to the front; the pages still end.
       const first = await versions('', { max: 3 });
       await reg.versions.update(admin, 'paged', 1, { description: 'touched' });
@@ -179,8 +219,14 @@ for (const backend of BACKENDS) {
 
     it('keeps working when a tag value or pattern holds quotes and SQL', async () => {
       await reg.models.create(admin, { name: 'quoted', tags: { q: "it's'; drop table models; --" } });
-      assert.deepEqual((await models(`tags.q = "it's'; drop table models; --"`)).items.map((m) => m.name), ['quoted']);
-      assert.deepEqual((await models("tags.q LIKE '%drop table%'")).items.map((m) => m.name), ['quoted']);
+      assert.deepEqual(
+        (await models(`tags.q = "it's'; drop table models; --"`)).items.map((m) => m.name),
+        ['quoted'],
+      );
+      assert.deepEqual(
+        (await models("tags.q LIKE '%drop table%'")).items.map((m) => m.name),
+        ['quoted'],
+      );
       assert.ok((await models('')).items.length >= 6);
       void store;
     });
@@ -222,7 +268,12 @@ describe('migration 0003 fills the tag rows of an existing registry', () => {
       const { db } = createSqliteDb(file);
       const migrations: Record<string, Migration> = {};
       for (const m of MIGRATIONS.slice(0, 2)) migrations[m.name] = { up: (d) => m.up(d, sqliteDialect) };
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, migrationTableName: 'berth_migrations', migrationLockTableName: 'berth_migrations_lock' });
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => migrations },
+        migrationTableName: 'berth_migrations',
+        migrationLockTableName: 'berth_migrations_lock',
+      });
       const { error } = await migrator.migrateToLatest();
       assert.equal(error, undefined);
       for (let i = 0; i < 1500; i++) {
@@ -237,7 +288,10 @@ describe('migration 0003 fills the tag rows of an existing registry', () => {
         const page = await reg.search.models(parseMlflowFilter("tags.team = 'core'", 'models'), { max: 1000, orderBy: [] });
         assert.equal(page.items.length, 500);
         const one = await reg.search.models(parseMlflowFilter("tags.idx = '1499'", 'models'), { max: 10, orderBy: [] });
-        assert.deepEqual(one.items.map((m) => m.name), ['old-1499']);
+        assert.deepEqual(
+          one.items.map((m) => m.name),
+          ['old-1499'],
+        );
         await blobs.close();
       } finally {
         await store.close();

@@ -41,7 +41,9 @@ export const SEARCH_MAX_RESULTS = 50_000;
 
 export function checkPage(max: number): void {
   if (!Number.isInteger(max) || max < 1 || max > SEARCH_MAX_RESULTS) {
-    throw invalid(`Invalid value ${max} for parameter 'max_results' supplied: it must be a whole number from 1 to ${SEARCH_MAX_RESULTS}.`, { field: 'max_results' });
+    throw invalid(`Invalid value ${max} for parameter 'max_results' supplied: it must be a whole number from 1 to ${SEARCH_MAX_RESULTS}.`, {
+      field: 'max_results',
+    });
   }
 }
 

@@ -70,7 +70,13 @@ export class VersionCommitter {
     return { ...version, model: model.name, aliases: [], files: checked.files };
   }
 
-  private async insertIn(tx: StoreTx, actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<{ model: ModelRecord; version: VersionRecord }> {
+  private async insertIn(
+    tx: StoreTx,
+    actor: Actor,
+    name: string,
+    input: UncheckedVersionCommit,
+    checked: CheckedVersion,
+  ): Promise<{ model: ModelRecord; version: VersionRecord }> {
     const now = this.deps.clock.now();
     const model = await this.modelFor(tx, actor, name, input);
     if (checked.run_id) await this.runs.ensureIn(tx, actor, now, checked.run_id, name);
@@ -79,7 +85,24 @@ export class VersionCommitter {
     const { files, digest, size, metadata, tags, description, source, run_id } = checked;
     const dependencies = pinned.map((d) => ({ model: d.model, version: d.version, digest: d.digest }));
     const v = await tx.versions.insert(
-      { model_id: model.id, version: number, digest, status: 'READY', stage: 'None', size, file_count: files.length, metadata, tags, description, source, run_id, dependencies, created_by: actor.name, created_at: now, updated_at: now },
+      {
+        model_id: model.id,
+        version: number,
+        digest,
+        status: 'READY',
+        stage: 'None',
+        size,
+        file_count: files.length,
+        metadata,
+        tags,
+        description,
+        source,
+        run_id,
+        dependencies,
+        created_by: actor.name,
+        created_at: now,
+        updated_at: now,
+      },
       files,
     );
     await tx.versions.insertDependencies(v.id, pinned);

@@ -1,4 +1,15 @@
-import { invalid, manifestDigest, manifestSize, normalizeManifest, parseSha256, validateModelName, validateTags, type CreateVersionBody, type Dependency, type ManifestFile } from '@berth/core';
+import {
+  invalid,
+  manifestDigest,
+  manifestSize,
+  normalizeManifest,
+  parseSha256,
+  validateModelName,
+  validateTags,
+  type CreateVersionBody,
+  type Dependency,
+  type ManifestFile,
+} from '@berth/core';
 import type { VersionRecord } from '../store/versions.js';
 import { validateDescription } from './models-service.js';
 import { checkRunId } from './runs-service.js';
@@ -24,13 +35,16 @@ function validateDependencies(deps: unknown): Dependency[] {
   return deps.map((d) => {
     const { model, version, digest } = (d ?? {}) as Record<string, unknown>;
     validateModelName(model);
-    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) throw invalid('a dependency pins a version number', { field: 'dependencies' });
+    if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
+      throw invalid('a dependency pins a version number', { field: 'dependencies' });
     return { model: model as string, version, digest: `sha256:${parseSha256(digest, 'dependency digest')}` };
   });
 }
 
 /** A version's fields once checked: what the version row and its manifest are made of. */
-export type CheckedVersion = Pick<VersionRecord, 'digest' | 'size' | 'metadata' | 'tags' | 'description' | 'source' | 'run_id' | 'dependencies'> & { files: ManifestFile[] };
+export type CheckedVersion = Pick<VersionRecord, 'digest' | 'size' | 'metadata' | 'tags' | 'description' | 'source' | 'run_id' | 'dependencies'> & {
+  files: ManifestFile[];
+};
 
 /** Checks every field of a version to create, without I/O: nothing is stored for a body refused here. */
 export function checkVersionInput(input: UncheckedVersionCommit): CheckedVersion {
@@ -43,7 +57,17 @@ export function checkVersionInput(input: UncheckedVersionCommit): CheckedVersion
   }
   const runId = input.run_id == null ? null : checkRunId(input.run_id);
   const dependencies = validateDependencies(input.dependencies ?? []);
-  return { files, digest: manifestDigest(files), size: manifestSize(files), metadata, tags, description, source: input.source ?? null, run_id: runId, dependencies };
+  return {
+    files,
+    digest: manifestDigest(files),
+    size: manifestSize(files),
+    metadata,
+    tags,
+    description,
+    source: input.source ?? null,
+    run_id: runId,
+    dependencies,
+  };
 }
 
 /** What the audit trail keeps of a version when it is created or deleted. */

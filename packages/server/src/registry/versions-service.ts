@@ -65,7 +65,12 @@ export class VersionService {
    * Registers a version from an MLflow-style source inside Berth's artifact store (`models:/`,
    * `runs:/`, `mlflow-artifacts:/`): the files under it become the manifest by digest.
    */
-  async createFromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<VersionView> {
+  async createFromArtifacts(
+    actor: Actor,
+    name: string,
+    source: string,
+    input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>,
+  ): Promise<VersionView> {
     return this.committer.fromArtifacts(actor, name, source, input);
   }
 
@@ -159,7 +164,8 @@ export class VersionService {
     if (input.description !== undefined) validateDescription(input.description);
     if (input.metadata !== undefined) validateMetadata(input.metadata);
     if (input.tags) validateTags(input.tags);
-    if (input.untag && (!Array.isArray(input.untag) || input.untag.some((k) => typeof k !== 'string'))) throw invalid('untag must be a list of tag keys', { field: 'untag' });
+    if (input.untag && (!Array.isArray(input.untag) || input.untag.some((k) => typeof k !== 'string')))
+      throw invalid('untag must be a list of tag keys', { field: 'untag' });
     const { model, after } = await this.deps.store.transaction(async (tx) => {
       const model = await requireModel(tx, name);
       const before = await tx.versions.lock(model.id, version);
@@ -206,22 +212,34 @@ export class VersionService {
       const v = await requireVersion(tx, model, version);
       const dependents = await tx.versions.dependents(model.id, version);
       if (dependents.length > 0) {
-        throw new BerthError('FAILED_PRECONDITION', `${name}:${version} cannot be deleted: ${dependents.map((d) => `${d.model}:${d.version}`).join(', ')} pin it`, {
-          referenced_by: dependents,
-        });
+        throw new BerthError(
+          'FAILED_PRECONDITION',
+          `${name}:${version} cannot be deleted: ${dependents.map((d) => `${d.model}:${d.version}`).join(', ')} pin it`,
+          {
+            referenced_by: dependents,
+          },
+        );
       }
       const aliases = (await tx.aliases.listForModel(model.id)).filter((a) => a.version === version);
       const names = aliases.map((a) => a.alias);
       if (aliases.length > 0) {
         if (!opts.force) {
-          throw new BerthError('FAILED_PRECONDITION', `${name}:${version} is what ${names.map((a) => `@${a}`).join(', ')} point(s) at: move those aliases first, or pass --force as an admin to delete them with the version`, {
-            aliases: names,
-          });
+          throw new BerthError(
+            'FAILED_PRECONDITION',
+            `${name}:${version} is what ${names.map((a) => `@${a}`).join(', ')} point(s) at: move those aliases first, or pass --force as an admin to delete them with the version`,
+            {
+              aliases: names,
+            },
+          );
         }
         if (!actor.roles.has('admin')) {
-          throw new BerthError('PERMISSION_DENIED', `${name}:${version} is what ${names.map((a) => `@${a}`).join(', ')} point(s) at: only an admin may delete it together with those aliases`, {
-            aliases: names,
-          });
+          throw new BerthError(
+            'PERMISSION_DENIED',
+            `${name}:${version} is what ${names.map((a) => `@${a}`).join(', ')} point(s) at: only an admin may delete it together with those aliases`,
+            {
+              aliases: names,
+            },
+          );
         }
         const frozen = aliases.filter((a) => a.frozen).map((a) => a.alias);
         if (frozen.length > 0) throw new BerthError('FAILED_PRECONDITION', `alias(es) ${frozen.join(', ')} are frozen: unfreeze them first`, { frozen });
@@ -248,7 +266,12 @@ export class VersionService {
       const now = this.deps.clock.now();
       const move = async (v: VersionRecord, to: Stage) => {
         const moved = await tx.versions.update(v.id, { stage: to }, now);
-        await recordChange(tx, actor, now, { action: 'version.stage', subject: { type: 'version', model, version: v.version }, before: { stage: v.stage }, after: { stage: to } });
+        await recordChange(tx, actor, now, {
+          action: 'version.stage',
+          subject: { type: 'version', model, version: v.version },
+          before: { stage: v.stage },
+          after: { stage: to },
+        });
         return moved;
       };
       if (archiveOthers && (stage === 'Staging' || stage === 'Production')) {

@@ -47,13 +47,7 @@ export class AliasRepo {
   }
 
   async namesForVersion(modelId: number, version: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('aliases')
-      .select('alias')
-      .where('model_id', '=', modelId)
-      .where('version', '=', version)
-      .orderBy('alias')
-      .execute();
+    const rows = await this.db.selectFrom('aliases').select('alias').where('model_id', '=', modelId).where('version', '=', version).orderBy('alias').execute();
     return rows.map((r) => r.alias);
   }
 
@@ -124,13 +118,7 @@ export class AliasRepo {
 
   /** Oldest first; `after` is the id of the last row of the previous page. */
   async history(modelId: number, alias: string, opts: { after?: number; limit: number }): Promise<AliasHistoryRecord[]> {
-    let q = this.db
-      .selectFrom('alias_history')
-      .selectAll()
-      .where('model_id', '=', modelId)
-      .where('alias', '=', alias)
-      .orderBy('id')
-      .limit(opts.limit);
+    let q = this.db.selectFrom('alias_history').selectAll().where('model_id', '=', modelId).where('alias', '=', alias).orderBy('id').limit(opts.limit);
     if (opts.after !== undefined) q = q.where('id', '>', opts.after);
     return (await q.execute()).map(toHistory);
   }

@@ -6,7 +6,11 @@ import { parseJson, toJson } from './json.js';
 export type SubjectType = 'model' | 'version' | 'alias' | 'run' | 'system';
 
 /** An audit_events row with `before` and `after` parsed: a link of the chain (ChainedAuditEvent) and what it is about. */
-export type AuditRecord = Omit<Selectable<AuditEventsTable>, 'subject_type' | 'before' | 'after'> & { subject_type: SubjectType; before: unknown; after: unknown };
+export type AuditRecord = Omit<Selectable<AuditEventsTable>, 'subject_type' | 'before' | 'after'> & {
+  subject_type: SubjectType;
+  before: unknown;
+  after: unknown;
+};
 
 /** An event to append: the chain position (seq) and hashes are assigned by `append`. */
 export type NewAuditEvent = Omit<AuditRecord, 'seq' | 'prev_hash' | 'hash'>;
@@ -48,7 +52,17 @@ export class AuditRepo {
     // Normalise JSON through a round trip so the hash covers exactly what is stored.
     const before = e.before === undefined ? null : JSON.parse(toJson(e.before));
     const after = e.after === undefined ? null : JSON.parse(toJson(e.after));
-    const chained = chainEvent(head.hash, { seq, at: e.at, actor: e.actor, action: e.action, model: e.model, subject: e.subject, before, after, reason: e.reason });
+    const chained = chainEvent(head.hash, {
+      seq,
+      at: e.at,
+      actor: e.actor,
+      action: e.action,
+      model: e.model,
+      subject: e.subject,
+      before,
+      after,
+      reason: e.reason,
+    });
     await this.db
       .insertInto('audit_events')
       .values({

@@ -70,11 +70,7 @@ export class ModelRepo {
     return toModel(row);
   }
 
-  async update(
-    id: number,
-    patch: Partial<Pick<ModelRecord, 'name' | 'description' | 'tags' | 'protected_aliases'>>,
-    at: number,
-  ): Promise<ModelRecord> {
+  async update(id: number, patch: Partial<Pick<ModelRecord, 'name' | 'description' | 'tags' | 'protected_aliases'>>, at: number): Promise<ModelRecord> {
     const row = await this.db
       .updateTable('models')
       .set({
@@ -95,12 +91,21 @@ export class ModelRepo {
   private async writeTags(id: number, tags: Record<string, string>, replace: boolean): Promise<void> {
     if (replace) await this.db.deleteFrom('model_tags').where('model_id', '=', id).execute();
     const rows = Object.entries(tags).map(([key, value]) => ({ model_id: id, key, value }));
-    for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('model_tags').values(rows.slice(i, i + 500)).execute();
+    for (let i = 0; i < rows.length; i += 500)
+      await this.db
+        .insertInto('model_tags')
+        .values(rows.slice(i, i + 500))
+        .execute();
   }
 
   /** One page of a model search in SQL (see VersionRepo.search). Columns: `m.*`. */
-  async search(opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number }): Promise<ModelRecord[]> {
-    const target: SearchTarget = { attributes: { name: { kind: 'value', expr: sql`m.name` } }, keyed: { tag: tagRows('model_tags', 'model_id', 'm.id', opts.absentIsNotEqual) } };
+  async search(
+    opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number },
+  ): Promise<ModelRecord[]> {
+    const target: SearchTarget = {
+      attributes: { name: { kind: 'value', expr: sql`m.name` } },
+      keyed: { tag: tagRows('model_tags', 'model_id', 'm.id', opts.absentIsNotEqual) },
+    };
     const preds = filterSql(this.dialect, opts.clauses, target);
     if (opts.after) preds.push(afterSql(opts.order, opts.after));
     const order = orderSql(this.dialect, keysetOrder(opts.order));

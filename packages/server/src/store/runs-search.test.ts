@@ -12,7 +12,21 @@ for (const backend of BACKENDS) {
     let cleanup: () => Promise<void>;
     const t0 = Date.parse('2026-03-08T14:32:00Z');
 
-    async function run(id: string, opts: { exp?: string | null; start?: number | null; end?: number | null; name?: string | null; params?: Record<string, string>; tags?: Record<string, string>; stage?: string | null; metrics?: MetricPoint[]; datasets?: RunRecord['datasets']; status?: string }) {
+    async function run(
+      id: string,
+      opts: {
+        exp?: string | null;
+        start?: number | null;
+        end?: number | null;
+        name?: string | null;
+        params?: Record<string, string>;
+        tags?: Record<string, string>;
+        stage?: string | null;
+        metrics?: MetricPoint[];
+        datasets?: RunRecord['datasets'];
+        status?: string;
+      },
+    ) {
       const r: RunRecord = {
         id,
         experiment: 'e',
@@ -47,8 +61,21 @@ for (const backend of BACKENDS) {
       const opened = await backend.open();
       store = opened.store;
       cleanup = opened.cleanup;
-      await run('a', { start: t0 + 3, params: { lr: '0.1', model: 'Llama' }, tags: { team: 'search', 'odd "key"': 'x' }, metrics: [m('loss', 0.9, 0), m('loss', 0.3, 5), m('acc', 0.8)], status: 'RUNNING' });
-      await run('b', { start: t0 + 2, end: t0 + 10, params: { lr: '0.01', model: 'llama-2' }, tags: { team: 'Search' }, metrics: [m('loss', 0.5)], datasets: [{ name: 'support', digest: 'd1', source: null, tags: { 'mlflow.data.context': 'training' } }] });
+      await run('a', {
+        start: t0 + 3,
+        params: { lr: '0.1', model: 'Llama' },
+        tags: { team: 'search', 'odd "key"': 'x' },
+        metrics: [m('loss', 0.9, 0), m('loss', 0.3, 5), m('acc', 0.8)],
+        status: 'RUNNING',
+      });
+      await run('b', {
+        start: t0 + 2,
+        end: t0 + 10,
+        params: { lr: '0.01', model: 'llama-2' },
+        tags: { team: 'Search' },
+        metrics: [m('loss', 0.5)],
+        datasets: [{ name: 'support', digest: 'd1', source: null, tags: { 'mlflow.data.context': 'training' } }],
+      });
       await run('c', { start: t0 + 1, params: { model: 'x*[y]\\z' }, metrics: [m('loss', 0.7, 1, t0), m('loss', 0.1, 1, t0 - 5)], name: 'Zeta' });
       await run('d', { start: t0 + 2, tags: { team: 'infra' }, name: null });
       await run('gone', { stage: 'deleted', metrics: [m('loss', 0.0)] });
@@ -77,7 +104,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await ids("params.model LIKE 'x'"), []);
       assert.deepEqual(await ids("tags.team = 'search'"), ['a']);
       assert.deepEqual(await ids("tags.team != 'search'"), ['b', 'd'], 'only runs that have the tag');
-      assert.deepEqual(await ids("tags.`odd \"key\"` = 'x'"), ['a'], 'keys with quotes are bound, not spliced');
+      assert.deepEqual(await ids('tags.`odd "key"` = \'x\''), ['a'], 'keys with quotes are bound, not spliced');
       assert.deepEqual(await ids('params.lr IS NULL'), ['d', 'c']);
       assert.deepEqual(await ids('params.lr IS NOT NULL'), ['a', 'b']);
     });
@@ -138,12 +165,44 @@ for (const backend of BACKENDS) {
     it('searches experiments by stage, name and tags, newest first, and renames them', async () => {
       const at = (n: number) => t0 + n;
       await store.transaction(async (tx) => {
-        await tx.experiments.insert({ id: '1', name: 'fine-tune', artifact_location: '1', lifecycle_stage: 'active', tags: { team: 'a' }, created_at: at(1), updated_at: at(1) });
-        await tx.experiments.insert({ id: '2', name: 'Fine-tune-old', artifact_location: '2', lifecycle_stage: 'deleted', tags: {}, created_at: at(2), updated_at: at(2) });
-        await tx.experiments.insert({ id: '10', name: 'eval', artifact_location: '10', lifecycle_stage: 'active', tags: { team: 'b' }, created_at: at(2), updated_at: at(2) });
+        await tx.experiments.insert({
+          id: '1',
+          name: 'fine-tune',
+          artifact_location: '1',
+          lifecycle_stage: 'active',
+          tags: { team: 'a' },
+          created_at: at(1),
+          updated_at: at(1),
+        });
+        await tx.experiments.insert({
+          id: '2',
+          name: 'Fine-tune-old',
+          artifact_location: '2',
+          lifecycle_stage: 'deleted',
+          tags: {},
+          created_at: at(2),
+          updated_at: at(2),
+        });
+        await tx.experiments.insert({
+          id: '10',
+          name: 'eval',
+          artifact_location: '10',
+          lifecycle_stage: 'active',
+          tags: { team: 'b' },
+          created_at: at(2),
+          updated_at: at(2),
+        });
       });
       const search = async (filter: string, stages: ('active' | 'deleted')[] = ['active'], order: string[] = []) =>
-        (await store.read.experiments.search({ stages, clauses: parseMlflowExperimentFilter(filter), order: parseMlflowExperimentOrderBy(order), offset: 0, limit: 10 })).map((e) => e.id);
+        (
+          await store.read.experiments.search({
+            stages,
+            clauses: parseMlflowExperimentFilter(filter),
+            order: parseMlflowExperimentOrderBy(order),
+            offset: 0,
+            limit: 10,
+          })
+        ).map((e) => e.id);
       assert.deepEqual(await search(''), ['10', '1']);
       assert.deepEqual(await search('', ['active', 'deleted']), ['2', '10', '1'], 'newest first, then id ascending');
       assert.deepEqual(await search('', ['deleted']), ['2']);
@@ -155,12 +214,19 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await search(`creation_time > ${at(1)}`, ['active', 'deleted']), ['2', '10']);
       assert.deepEqual(await search('', ['active', 'deleted'], ['name']), ['2', '10', '1'], 'names by code point');
       assert.deepEqual(await search('', ['active', 'deleted'], ['creation_time']), ['1', '10', '2'], 'ties broken by id descending, as MLflow does');
-      assert.equal(await store.transaction((tx) => tx.experiments.update('10', { lifecycle_stage: 'active' }, at(4), 'deleted')), false, 'only from the stage named');
+      assert.equal(
+        await store.transaction((tx) => tx.experiments.update('10', { lifecycle_stage: 'active' }, at(4), 'deleted')),
+        false,
+        'only from the stage named',
+      );
       assert.equal((await store.read.experiments.findById('10'))?.updated_at, at(2));
       assert.equal(await store.transaction((tx) => tx.experiments.update('10', { name: 'evaluation', lifecycle_stage: 'deleted' }, at(5), 'active')), true);
       const e = await store.read.experiments.findById('10');
       assert.deepEqual([e?.name, e?.lifecycle_stage, e?.updated_at], ['evaluation', 'deleted', at(5)]);
-      await assert.rejects(store.transaction((tx) => tx.experiments.update('10', { name: 'fine-tune' }, at(6))), (err: unknown) => (err as { code?: string }).code === 'ALREADY_EXISTS');
+      await assert.rejects(
+        store.transaction((tx) => tx.experiments.update('10', { name: 'fine-tune' }, at(6))),
+        (err: unknown) => (err as { code?: string }).code === 'ALREADY_EXISTS',
+      );
     });
   });
 }

@@ -79,7 +79,11 @@ export class RunRepo {
     return row && toRun(row);
   }
 
-  async update(id: string, patch: Partial<Pick<RunRecord, 'status' | 'params' | 'tags' | 'datasets' | 'name' | 'end_time' | 'outputs' | 'lifecycle_stage'>>, at: number): Promise<void> {
+  async update(
+    id: string,
+    patch: Partial<Pick<RunRecord, 'status' | 'params' | 'tags' | 'datasets' | 'name' | 'end_time' | 'outputs' | 'lifecycle_stage'>>,
+    at: number,
+  ): Promise<void> {
     await this.db
       .updateTable('runs')
       .set({
@@ -237,6 +241,8 @@ async function searchRuns(db: Kysely<Database>, dialect: SqlDialect, q: RunSearc
   const target = runTarget(dialect);
   const where = [sql`(${sql.join(scopes.map(scopePredicate), sql` or `)})`, ...filterSql(dialect, q.clauses, target)];
   const order = orderSql(dialect, runOrder(target, q.order));
-  const rows = await sql<Selectable<RunsTable>>`select r.* from runs r where ${sql.join(where, sql` and `)} order by ${order} limit ${q.limit} offset ${q.offset}`.execute(db);
+  const rows = await sql<
+    Selectable<RunsTable>
+  >`select r.* from runs r where ${sql.join(where, sql` and `)} order by ${order} limit ${q.limit} offset ${q.offset}`.execute(db);
   return rows.rows.map(toRun);
 }

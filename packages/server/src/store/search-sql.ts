@@ -89,7 +89,8 @@ export function filterSql(dialect: SqlDialect, clauses: readonly FilterClause[],
     const o = operand(target, c);
     switch (o.kind) {
       case 'value':
-        if (o.numeric && typeof c.value === 'number' && !Number.isInteger(c.value)) return comparison(dialect, sql`cast(${o.expr} as double precision)`, c.op, c.value);
+        if (o.numeric && typeof c.value === 'number' && !Number.isInteger(c.value))
+          return comparison(dialect, sql`cast(${o.expr} as double precision)`, c.op, c.value);
         return comparison(dialect, o.emptyIfNull ? emptyIfNull(o.expr, c) : o.expr, c.op, c.value);
       case 'row':
         if (c.op === '!=' && o.absentIsNotEqual) return sql`not exists (${o.rows} and ${o.value} = ${c.value as string})`;

@@ -25,13 +25,32 @@ for (const backend of BACKENDS) {
     after(async () => cleanup?.());
 
     async function model(name: string) {
-      return store.transaction((tx) => tx.models.insert({ name, kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now }));
+      return store.transaction((tx) =>
+        tx.models.insert({ name, kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now }),
+      );
     }
 
     async function version(modelId: number, n: number) {
       return store.transaction((tx) =>
         tx.versions.insert(
-          { model_id: modelId, version: n, digest: `sha256:${String(n).padStart(64, '0')}`, status: 'READY', stage: 'None', size: 2 ** 40 + n, file_count: 1, metadata: { n }, tags: {}, description: '', source: null, run_id: null, dependencies: [], created_by: 't', created_at: now + n, updated_at: now + n },
+          {
+            model_id: modelId,
+            version: n,
+            digest: `sha256:${String(n).padStart(64, '0')}`,
+            status: 'READY',
+            stage: 'None',
+            size: 2 ** 40 + n,
+            file_count: 1,
+            metadata: { n },
+            tags: {},
+            description: '',
+            source: null,
+            run_id: null,
+            dependencies: [],
+            created_by: 't',
+            created_at: now + n,
+            updated_at: now + n,
+          },
           [{ path: `f${n}.bin`, size: 2 ** 40 + n, sha256: 'a'.repeat(64) }],
         ),
       );
@@ -39,13 +58,38 @@ for (const backend of BACKENDS) {
 
     it('round-trips JSON, unicode and 64-bit sizes and times exactly', async () => {
       const m = await store.transaction((tx) =>
-        tx.models.insert({ name: 'json-model', kind: 'prompt', description: 'ünïcødé ✓ "quoted"', tags: { 'k/é': 'v\u2028' }, protected_aliases: ['champion'], created_at: now, updated_at: now }),
+        tx.models.insert({
+          name: 'json-model',
+          kind: 'prompt',
+          description: 'ünïcødé ✓ "quoted"',
+          tags: { 'k/é': 'v\u2028' },
+          protected_aliases: ['champion'],
+          created_at: now,
+          updated_at: now,
+        }),
       );
       const back = await store.read.models.findByName('json-model');
       assert.deepEqual(back, m);
       const v = await store.transaction((tx) =>
         tx.versions.insert(
-          { model_id: m.id, version: 1, digest: `sha256:${'b'.repeat(64)}`, status: 'READY', stage: 'None', size: 5 * 2 ** 40, file_count: 1, metadata: { nested: { list: [1, 2.5, null, 'x'], deep: { a: true } } }, tags: { a: 'b' }, description: '', source: 'runs:/abc/model', run_id: null, dependencies: [], created_by: 't', created_at: now, updated_at: now },
+          {
+            model_id: m.id,
+            version: 1,
+            digest: `sha256:${'b'.repeat(64)}`,
+            status: 'READY',
+            stage: 'None',
+            size: 5 * 2 ** 40,
+            file_count: 1,
+            metadata: { nested: { list: [1, 2.5, null, 'x'], deep: { a: true } } },
+            tags: { a: 'b' },
+            description: '',
+            source: 'runs:/abc/model',
+            run_id: null,
+            dependencies: [],
+            created_by: 't',
+            created_at: now,
+            updated_at: now,
+          },
           [{ path: 'dir/ünï.bin', size: 5 * 2 ** 40, sha256: 'c'.repeat(64) }],
         ),
       );
@@ -76,7 +120,18 @@ for (const backend of BACKENDS) {
       await assert.rejects(
         store.transaction(async (tx) => {
           await tx.models.update(m.id, { description: 'changed' }, now + 1);
-          await tx.audit.append({ at: now, actor: 't', action: 'model.update', model_id: m.id, model: m.name, subject_type: 'model', subject: m.name, before: null, after: null, reason: null });
+          await tx.audit.append({
+            at: now,
+            actor: 't',
+            action: 'model.update',
+            model_id: m.id,
+            model: m.name,
+            subject_type: 'model',
+            subject: m.name,
+            before: null,
+            after: null,
+            reason: null,
+          });
           throw new Error('boom');
         }),
         /boom/,
@@ -87,10 +142,15 @@ for (const backend of BACKENDS) {
     it('makes a dangling alias impossible: an alias must point at an existing version', async () => {
       const m = await model('fk');
       await version(m.id, 1);
-      await assert.rejects(store.transaction((tx) => tx.aliases.insert({ model_id: m.id, alias: 'champion', version: 9, frozen: false, updated_by: 't', updated_at: now })));
+      await assert.rejects(
+        store.transaction((tx) => tx.aliases.insert({ model_id: m.id, alias: 'champion', version: 9, frozen: false, updated_by: 't', updated_at: now })),
+      );
       await store.transaction((tx) => tx.aliases.insert({ model_id: m.id, alias: 'champion', version: 1, frozen: false, updated_by: 't', updated_at: now }));
       const v1 = await store.read.versions.find(m.id, 1);
-      await assert.rejects(store.transaction((tx) => tx.versions.delete(v1!.id)), 'the version an alias points at cannot go while the alias stays');
+      await assert.rejects(
+        store.transaction((tx) => tx.versions.delete(v1!.id)),
+        'the version an alias points at cannot go while the alias stays',
+      );
       assert.ok(await store.read.versions.find(m.id, 1));
     });
 
@@ -108,8 +168,24 @@ for (const backend of BACKENDS) {
 
     it('answers alias history at a time with the last row at or before it', async () => {
       const m = await model('history');
-      for (const [i, to] of [[1, 1], [2, 2], [3, null]] as const) {
-        await store.transaction((tx) => tx.aliases.appendHistory({ seq: 1000 + i, model_id: m.id, alias: 'champion', action: to === null ? 'alias.delete' : 'alias.set', from_version: null, to_version: to, actor: 't', at: now + i * 1000, reason: null }));
+      for (const [i, to] of [
+        [1, 1],
+        [2, 2],
+        [3, null],
+      ] as const) {
+        await store.transaction((tx) =>
+          tx.aliases.appendHistory({
+            seq: 1000 + i,
+            model_id: m.id,
+            alias: 'champion',
+            action: to === null ? 'alias.delete' : 'alias.set',
+            from_version: null,
+            to_version: to,
+            actor: 't',
+            at: now + i * 1000,
+            reason: null,
+          }),
+        );
       }
       assert.equal(await store.read.aliases.historyAt(m.id, 'champion', now), undefined);
       assert.equal((await store.read.aliases.historyAt(m.id, 'champion', now + 1000))?.to_version, 1);
@@ -121,29 +197,80 @@ for (const backend of BACKENDS) {
 
     it('chains audit events and keeps the head in step', async () => {
       const before = await store.read.audit.head();
-      const e1 = await store.transaction((tx) => tx.audit.append({ at: now, actor: 't', action: 'x.a', model_id: null, model: null, subject_type: 'system', subject: 's', before: null, after: { n: 1 }, reason: null }));
-      const e2 = await store.transaction((tx) => tx.audit.append({ at: now, actor: 't', action: 'x.b', model_id: null, model: null, subject_type: 'system', subject: 's', before: { n: 1 }, after: { n: 2 }, reason: 'why' }));
+      const e1 = await store.transaction((tx) =>
+        tx.audit.append({
+          at: now,
+          actor: 't',
+          action: 'x.a',
+          model_id: null,
+          model: null,
+          subject_type: 'system',
+          subject: 's',
+          before: null,
+          after: { n: 1 },
+          reason: null,
+        }),
+      );
+      const e2 = await store.transaction((tx) =>
+        tx.audit.append({
+          at: now,
+          actor: 't',
+          action: 'x.b',
+          model_id: null,
+          model: null,
+          subject_type: 'system',
+          subject: 's',
+          before: { n: 1 },
+          after: { n: 2 },
+          reason: 'why',
+        }),
+      );
       assert.equal(e1.seq, before.seq + 1);
       assert.equal(e1.prev_hash, before.hash);
       assert.equal(e2.prev_hash, e1.hash);
       assert.deepEqual(await store.read.audit.head(), { seq: e2.seq, hash: e2.hash });
       const listed = await store.read.audit.list({ afterSeq: before.seq, limit: 10 });
-      assert.deepEqual(listed.map((e) => e.hash), [e1.hash, e2.hash]);
+      assert.deepEqual(
+        listed.map((e) => e.hash),
+        [e1.hash, e2.hash],
+      );
     });
 
     it('commits concurrent transactions independently: a failing one leaves nothing, the others all land, the chain stays whole', async () => {
       // The duplicate refused below is committed before the batch starts: a duplicate of a
       // row another transaction of the batch holds uncommitted would wait on that row while
       // holding the audit head, and PostgreSQL would break the deadlock by aborting one of them.
-      await store.transaction((tx) => tx.models.insert({ name: 'taken', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now }));
+      await store.transaction((tx) =>
+        tx.models.insert({ name: 'taken', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now }),
+      );
       const before = await store.read.audit.head();
       const outcomes = await Promise.allSettled(
         Array.from({ length: 12 }, (_, i) =>
           store.transaction(async (tx) => {
-            const m = await tx.models.insert({ name: `group-${i}`, kind: 'model', description: '', tags: { i: String(i) }, protected_aliases: [], created_at: now, updated_at: now });
-            const e = await tx.audit.append({ at: now, actor: 't', action: 'model.create', model_id: m.id, model: m.name, subject_type: 'model', subject: m.name, before: null, after: { i }, reason: null });
+            const m = await tx.models.insert({
+              name: `group-${i}`,
+              kind: 'model',
+              description: '',
+              tags: { i: String(i) },
+              protected_aliases: [],
+              created_at: now,
+              updated_at: now,
+            });
+            const e = await tx.audit.append({
+              at: now,
+              actor: 't',
+              action: 'model.create',
+              model_id: m.id,
+              model: m.name,
+              subject_type: 'model',
+              subject: m.name,
+              before: null,
+              after: { i },
+              reason: null,
+            });
             if (i % 4 === 3) throw new BerthError('INVALID_ARGUMENT', `refused ${i}`, {});
-            if (i === 5) await tx.models.insert({ name: 'taken', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now });
+            if (i === 5)
+              await tx.models.insert({ name: 'taken', kind: 'model', description: '', tags: {}, protected_aliases: [], created_at: now, updated_at: now });
             return { name: m.name, seq: e.seq };
           }),
         ),
@@ -159,7 +286,13 @@ for (const backend of BACKENDS) {
         }
       });
       const names = (await store.read.models.list({ prefix: 'group-', limit: 100 })).map((m) => m.name).sort();
-      assert.deepEqual(names, Array.from({ length: 12 }, (_, i) => i).filter((i) => !failed.includes(i)).map((i) => `group-${i}`).sort());
+      assert.deepEqual(
+        names,
+        Array.from({ length: 12 }, (_, i) => i)
+          .filter((i) => !failed.includes(i))
+          .map((i) => `group-${i}`)
+          .sort(),
+      );
       const events = await store.read.audit.list({ afterSeq: before.seq, limit: 100 });
       assert.equal(events.length, 8, 'only the committed transactions left audit events');
       let prev = before.hash;
@@ -169,7 +302,10 @@ for (const backend of BACKENDS) {
         prev = e.hash;
       }
       assert.deepEqual(await store.read.audit.head(), { seq: before.seq + 8, hash: prev });
-      assert.deepEqual([...new Set(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<{ seq: number }>).value.seq))].length, 8);
+      assert.deepEqual(
+        [...new Set(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<{ seq: number }>).value.seq))].length,
+        8,
+      );
     });
 
     it('finds which blobs versions and open uploads still reference', async () => {
@@ -184,12 +320,22 @@ for (const backend of BACKENDS) {
 
     it('lists experiments in numeric id order, a page at a time, and refuses a duplicate name', async () => {
       for (const id of ['2', '10', '1']) {
-        await store.transaction((tx) => tx.experiments.insert({ id, name: `exp-${id}`, artifact_location: id, lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now }));
+        await store.transaction((tx) =>
+          tx.experiments.insert({ id, name: `exp-${id}`, artifact_location: id, lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now }),
+        );
       }
-      assert.deepEqual((await store.read.experiments.list({ limit: 10 })).map((e) => e.id), ['1', '2', '10']);
-      assert.deepEqual((await store.read.experiments.list({ afterId: 1, limit: 1 })).map((e) => e.id), ['2']);
+      assert.deepEqual(
+        (await store.read.experiments.list({ limit: 10 })).map((e) => e.id),
+        ['1', '2', '10'],
+      );
+      assert.deepEqual(
+        (await store.read.experiments.list({ afterId: 1, limit: 1 })).map((e) => e.id),
+        ['2'],
+      );
       await assert.rejects(
-        store.transaction((tx) => tx.experiments.insert({ id: '11', name: 'exp-2', artifact_location: '11', lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now })),
+        store.transaction((tx) =>
+          tx.experiments.insert({ id: '11', name: 'exp-2', artifact_location: '11', lifecycle_stage: 'active', tags: {}, created_at: now, updated_at: now }),
+        ),
         (e: unknown) => e instanceof BerthError && e.code === 'ALREADY_EXISTS',
       );
     });

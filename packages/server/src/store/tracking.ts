@@ -34,7 +34,12 @@ const toLoggedModel = (r: Selectable<LoggedModelsTable>): LoggedModelRecord => (
   updated_at: Number(r.updated_at),
 });
 
-const toArtifact = (r: Selectable<ArtifactsTable>): ArtifactRecord => ({ path: r.path, sha256: r.sha256, size: Number(r.size), updated_at: Number(r.updated_at) });
+const toArtifact = (r: Selectable<ArtifactsTable>): ArtifactRecord => ({
+  path: r.path,
+  sha256: r.sha256,
+  size: Number(r.size),
+  updated_at: Number(r.updated_at),
+});
 
 export class ExperimentRepo {
   constructor(
@@ -53,8 +58,12 @@ export class ExperimentRepo {
   }
 
   async insert(e: ExperimentRecord): Promise<void> {
-    await uniquely(this.db.insertInto('experiments').values({ ...e, tags: toJson(e.tags) }).execute(), () =>
-      new BerthError('ALREADY_EXISTS', `Experiment '${e.name}' already exists.`, { experiment: e.name }),
+    await uniquely(
+      this.db
+        .insertInto('experiments')
+        .values({ ...e, tags: toJson(e.tags) })
+        .execute(),
+      () => new BerthError('ALREADY_EXISTS', `Experiment '${e.name}' already exists.`, { experiment: e.name }),
     );
   }
 
@@ -76,10 +85,17 @@ export class ExperimentRepo {
   async update(id: string, patch: { name?: string; lifecycle_stage?: string }, at: number, fromStage?: string): Promise<boolean> {
     let q = this.db
       .updateTable('experiments')
-      .set({ ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.lifecycle_stage !== undefined ? { lifecycle_stage: patch.lifecycle_stage } : {}), updated_at: at })
+      .set({
+        ...(patch.name !== undefined ? { name: patch.name } : {}),
+        ...(patch.lifecycle_stage !== undefined ? { lifecycle_stage: patch.lifecycle_stage } : {}),
+        updated_at: at,
+      })
       .where('id', '=', id);
     if (fromStage !== undefined) q = q.where('lifecycle_stage', '=', fromStage);
-    const r = await uniquely(q.executeTakeFirst(), () => new BerthError('ALREADY_EXISTS', `Experiment '${patch.name}' already exists.`, { experiment: patch.name }));
+    const r = await uniquely(
+      q.executeTakeFirst(),
+      () => new BerthError('ALREADY_EXISTS', `Experiment '${patch.name}' already exists.`, { experiment: patch.name }),
+    );
     return Number(r.numUpdatedRows) > 0;
   }
 
@@ -88,7 +104,9 @@ export class ExperimentRepo {
     if (q.stages.length === 0 || q.limit <= 0) return [];
     const where = [sql`e.lifecycle_stage in (${sql.join([...q.stages])})`, ...filterSql(this.dialect, q.clauses, experimentTarget(this.dialect))];
     const order = orderSql(this.dialect, experimentOrder(q.order));
-    const rows = await sql<Selectable<ExperimentsTable>>`select e.* from experiments e where ${sql.join(where, sql` and `)} order by ${order} limit ${q.limit} offset ${q.offset}`.execute(this.db);
+    const rows = await sql<
+      Selectable<ExperimentsTable>
+    >`select e.* from experiments e where ${sql.join(where, sql` and `)} order by ${order} limit ${q.limit} offset ${q.offset}`.execute(this.db);
     return rows.rows.map(toExperiment);
   }
 
@@ -131,7 +149,12 @@ const EXPERIMENT_ORDER: Record<ExperimentOrderKey['key'], Omit<OrderTerm, 'desc'
 
 /** MLflow's experiment order: the keys asked for, then the id (descending, as MLflow's tie-break); by default newest first. */
 function experimentOrder(order: readonly ExperimentOrderKey[]): OrderTerm[] {
-  const keys: ExperimentOrderKey[] = order.length ? [...order] : [{ key: 'creation_time', ascending: false }, { key: 'experiment_id', ascending: true }];
+  const keys: ExperimentOrderKey[] = order.length
+    ? [...order]
+    : [
+        { key: 'creation_time', ascending: false },
+        { key: 'experiment_id', ascending: true },
+      ];
   if (!keys.some((k) => k.key === 'experiment_id')) keys.push({ key: 'experiment_id', ascending: false });
   return keys.map((k) => ({ ...EXPERIMENT_ORDER[k.key], desc: !k.ascending }));
 }
@@ -140,7 +163,10 @@ export class LoggedModelRepo {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(m: LoggedModelRecord): Promise<void> {
-    await this.db.insertInto('logged_models').values({ ...m, params: toJson(m.params), tags: toJson(m.tags) }).execute();
+    await this.db
+      .insertInto('logged_models')
+      .values({ ...m, params: toJson(m.params), tags: toJson(m.tags) })
+      .execute();
   }
 
   async find(id: string): Promise<LoggedModelRecord | undefined> {
@@ -197,7 +223,12 @@ export class ArtifactRepo {
   async referencedAmong(sha256s: readonly string[]): Promise<Set<string>> {
     const out = new Set<string>();
     for (let i = 0; i < sha256s.length; i += 500) {
-      const rows = await this.db.selectFrom('artifacts').select('sha256').distinct().where('sha256', 'in', sha256s.slice(i, i + 500)).execute();
+      const rows = await this.db
+        .selectFrom('artifacts')
+        .select('sha256')
+        .distinct()
+        .where('sha256', 'in', sha256s.slice(i, i + 500))
+        .execute();
       for (const r of rows) out.add(r.sha256);
     }
     return out;

@@ -47,7 +47,9 @@ export class VersionRepo {
 
   /** Like find, and holds the row until the transaction ends (read-modify-write). */
   async lock(modelId: number, version: number): Promise<VersionRecord | undefined> {
-    const row = await this.dialect.lockRows(this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).where('version', '=', version)).executeTakeFirst();
+    const row = await this.dialect
+      .lockRows(this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).where('version', '=', version))
+      .executeTakeFirst();
     return row && toVersion(row);
   }
 
@@ -123,7 +125,11 @@ export class VersionRepo {
   }
 
   async count(modelId: number): Promise<number> {
-    const row = await this.db.selectFrom('versions').select((eb) => eb.fn.countAll().as('n')).where('model_id', '=', modelId).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('versions')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('model_id', '=', modelId)
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -163,7 +169,11 @@ export class VersionRepo {
   private async writeTags(id: number, tags: Record<string, string>, replace: boolean): Promise<void> {
     if (replace) await this.db.deleteFrom('version_tags').where('version_id', '=', id).execute();
     const rows = Object.entries(tags).map(([key, value]) => ({ version_id: id, key, value }));
-    for (let i = 0; i < rows.length; i += FILE_CHUNK) await this.db.insertInto('version_tags').values(rows.slice(i, i + FILE_CHUNK)).execute();
+    for (let i = 0; i < rows.length; i += FILE_CHUNK)
+      await this.db
+        .insertInto('version_tags')
+        .values(rows.slice(i, i + FILE_CHUNK))
+        .execute();
   }
 
   async delete(id: number): Promise<void> {
@@ -258,7 +268,13 @@ export class VersionRepo {
 
   /** Versions other than `except` in a stage (to archive them). */
   async inStage(modelId: number, stage: string, except: number): Promise<VersionRecord[]> {
-    const rows = await this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).where('stage', '=', stage).where('version', '!=', except).execute();
+    const rows = await this.db
+      .selectFrom('versions')
+      .selectAll()
+      .where('model_id', '=', modelId)
+      .where('stage', '=', stage)
+      .where('version', '!=', except)
+      .execute();
     return rows.map(toVersion);
   }
 
@@ -273,7 +289,9 @@ export class VersionRepo {
    * last key must be unique), starting after the keyset position `after`. Columns: `v.*` and
    * `m.name`.
    */
-  async search(opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number }): Promise<(VersionRecord & { model_name: string })[]> {
+  async search(
+    opts: SearchSqlOptions & { clauses: readonly FilterClause[]; order: readonly OrderKey[]; after?: readonly (string | number)[]; limit: number },
+  ): Promise<(VersionRecord & { model_name: string })[]> {
     const target: SearchTarget = {
       attributes: {
         name: { kind: 'value', expr: sql`m.name` },
@@ -287,7 +305,11 @@ export class VersionRepo {
     const preds = filterSql(this.dialect, opts.clauses, target);
     if (opts.after) preds.push(afterSql(opts.order, opts.after));
     const order = orderSql(this.dialect, keysetOrder(opts.order));
-    const { rows } = await sql<Selectable<VersionsTable> & { model_name: string }>`select v.*, m.name as model_name from versions v join models m on m.id = v.model_id ${whereSql(preds)} order by ${order} limit ${opts.limit}`.execute(this.db);
+    const { rows } = await sql<
+      Selectable<VersionsTable> & { model_name: string }
+    >`select v.*, m.name as model_name from versions v join models m on m.id = v.model_id ${whereSql(preds)} order by ${order} limit ${opts.limit}`.execute(
+      this.db,
+    );
     return rows.map((r) => ({ ...toVersion(r), model_name: r.model_name }));
   }
 }

@@ -33,14 +33,23 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
   function post(path: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
     const payload = Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: new URL(base).port, path: `${A}${path}`, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, any>) : {} });
-        });
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: new URL(base).port,
+          path: `${A}${path}`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': payload.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, any>) : {} });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -100,7 +109,11 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
     const list = await fetch(`${base}${A}/artifacts?path=1/run1/artifacts/model`).then((r) => r.json());
     assert.deepEqual(list, { files: [{ path: 'weights.bin', is_dir: false, file_size: file.length }] });
     // the same record a plain PUT of the whole file makes
-    const plain = await fetch(`${base}${A}/artifacts/1/run1/artifacts/plain/weights.bin`, { method: 'PUT', body: new Uint8Array(file), headers: { 'content-type': 'application/octet-stream' } });
+    const plain = await fetch(`${base}${A}/artifacts/1/run1/artifacts/plain/weights.bin`, {
+      method: 'PUT',
+      body: new Uint8Array(file),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(plain.status, 200);
     const a = await reg.artifacts.get('1/run1/artifacts/model/weights.bin');
     const b = await reg.artifacts.get('1/run1/artifacts/plain/weights.bin');
@@ -116,24 +129,63 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
     // a JSON content type does not make a part JSON: parts are stored as sent
     const p1 = await putPart(up.credentials[0].url, Buffer.from('one'), { 'content-type': 'application/json' });
     assert.equal(p1.status, 200);
-    const bad = await post('/mpu/complete/2/run2/artifacts', { path: 'C:\\Users\\me\\data.bin', upload_id: up.upload_id, parts: [{ part_number: 1, etag: `"${sha(Buffer.from('other'))}"` }, { part_number: 2, etag: p1.etag }] });
+    const bad = await post('/mpu/complete/2/run2/artifacts', {
+      path: 'C:\\Users\\me\\data.bin',
+      upload_id: up.upload_id,
+      parts: [
+        { part_number: 1, etag: `"${sha(Buffer.from('other'))}"` },
+        { part_number: 2, etag: p1.etag },
+      ],
+    });
     assert.deepEqual([bad.status, bad.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
     assert.match(bad.body.message, /part 1: etag .* does not match/);
-    const missing = await post('/mpu/complete/2/run2/artifacts', { path: 'C:\\Users\\me\\data.bin', upload_id: up.upload_id, parts: [{ part_number: 1, etag: p1.etag }, { part_number: 2, etag: p1.etag }] });
+    const missing = await post('/mpu/complete/2/run2/artifacts', {
+      path: 'C:\\Users\\me\\data.bin',
+      upload_id: up.upload_id,
+      parts: [
+        { part_number: 1, etag: p1.etag },
+        { part_number: 2, etag: p1.etag },
+      ],
+    });
     assert.deepEqual([missing.status, missing.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
     assert.match(missing.body.message, /part 2 was not uploaded/);
     const p2 = await putPart(up.credentials[1].url, Buffer.from('two'));
-    const unlisted = await post('/mpu/complete/2/run2/artifacts', { path: 'C:\\Users\\me\\data.bin', upload_id: up.upload_id, parts: [{ part_number: 2, etag: p2.etag }] });
+    const unlisted = await post('/mpu/complete/2/run2/artifacts', {
+      path: 'C:\\Users\\me\\data.bin',
+      upload_id: up.upload_id,
+      parts: [{ part_number: 2, etag: p2.etag }],
+    });
     assert.deepEqual([unlisted.status, unlisted.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
     assert.match(unlisted.body.message, /part 1 of 2 is not listed/);
-    const garbled = await post('/mpu/complete/2/run2/artifacts', { path: 'C:\\Users\\me\\data.bin', upload_id: up.upload_id, parts: [{ part_number: 1, etag: 'nonsense' }, { part_number: 2, etag: p2.etag }] });
+    const garbled = await post('/mpu/complete/2/run2/artifacts', {
+      path: 'C:\\Users\\me\\data.bin',
+      upload_id: up.upload_id,
+      parts: [
+        { part_number: 1, etag: 'nonsense' },
+        { part_number: 2, etag: p2.etag },
+      ],
+    });
     assert.deepEqual([garbled.status, garbled.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
     assert.match(garbled.body.message, /part 1: etag "nonsense"/);
-    const elsewhere = await post('/mpu/complete/2/run2/other', { path: 'C:\\Users\\me\\data.bin', upload_id: up.upload_id, parts: [{ part_number: 1, etag: p1.etag }, { part_number: 2, etag: p2.etag }] });
+    const elsewhere = await post('/mpu/complete/2/run2/other', {
+      path: 'C:\\Users\\me\\data.bin',
+      upload_id: up.upload_id,
+      parts: [
+        { part_number: 1, etag: p1.etag },
+        { part_number: 2, etag: p2.etag },
+      ],
+    });
     assert.deepEqual([elsewhere.status, elsewhere.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
     // nothing was recorded by the refusals; the right list completes (a Windows path's base name is the file name)
     assert.deepEqual(await fetch(`${base}${A}/artifacts?path=2/run2/artifacts`).then((r) => r.json()), {});
-    const ok = await post('/mpu/complete/2/run2/artifacts', { path: 'C:\\Users\\me\\data.bin', upload_id: up.upload_id, parts: [{ part_number: 1, etag: p1.etag }, { part_number: 2, etag: p2.etag }] });
+    const ok = await post('/mpu/complete/2/run2/artifacts', {
+      path: 'C:\\Users\\me\\data.bin',
+      upload_id: up.upload_id,
+      parts: [
+        { part_number: 1, etag: p1.etag },
+        { part_number: 2, etag: p2.etag },
+      ],
+    });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(await fetch(`${base}${A}/artifacts/2/run2/artifacts/data.bin`).then((r) => r.text()), 'onetwo');
   });

@@ -79,7 +79,12 @@ function lenientJson(_req: FastifyRequest, body: string | Buffer, done: (err: Er
 }
 
 /** The JSON body of mpu/create, complete and abort; num_parts, upload_id and parts are checked by the multipart service. */
-const MpuBody = Type.Object({ path: Required, num_parts: Type.Optional(Type.Unknown()), upload_id: Type.Optional(Type.Unknown()), parts: Type.Optional(Type.Unknown()) });
+const MpuBody = Type.Object({
+  path: Required,
+  num_parts: Type.Optional(Type.Unknown()),
+  upload_id: Type.Optional(Type.Unknown()),
+  parts: Type.Optional(Type.Unknown()),
+});
 type MpuBody = Static<typeof MpuBody>;
 
 /**

@@ -31,7 +31,11 @@ describe('MLflow front: model registry', () => {
   after(async () => closeApp?.());
 
   it('creates, gets and refuses a duplicate registered model with MLflow codes', async () => {
-    const c = await call('POST', '/registered-models/create', { name: 'chatbot-lora-production', tags: [{ key: 'task', value: 'customer-support' }], description: 'first' });
+    const c = await call('POST', '/registered-models/create', {
+      name: 'chatbot-lora-production',
+      tags: [{ key: 'task', value: 'customer-support' }],
+      description: 'first',
+    });
     assert.equal(c.status, 200);
     assert.equal(c.body.registered_model.name, 'chatbot-lora-production');
     assert.deepEqual(c.body.registered_model.tags, [{ key: 'task', value: 'customer-support' }]);
@@ -63,10 +67,20 @@ describe('MLflow front: model registry', () => {
     assert.deepEqual([unknown.status, unknown.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
     const latest = await call('GET', '/registered-models/alias', { name: 'chatbot-lora-production', alias: 'latest' });
     assert.equal(latest.body.model_version.version, '2');
-    assert.equal((await call('DELETE', '/registered-models/alias', { name: 'chatbot-lora-production', alias: 'never-set' })).status, 200, 'deleting an unset alias is silent');
+    assert.equal(
+      (await call('DELETE', '/registered-models/alias', { name: 'chatbot-lora-production', alias: 'never-set' })).status,
+      200,
+      'deleting an unset alias is silent',
+    );
     // moves through MLflow are audited alias moves like native ones, with the API as the reason
     const hist = await reg.aliases.history('chatbot-lora-production', 'champion', {});
-    assert.deepEqual(hist.items.map((h) => [h.from_version, h.to_version]), [[null, 1], [1, 2]]);
+    assert.deepEqual(
+      hist.items.map((h) => [h.from_version, h.to_version]),
+      [
+        [null, 1],
+        [1, 2],
+      ],
+    );
     assert.match(hist.items[1].reason ?? '', /moved through the mlflow API/);
   });
 
@@ -76,17 +90,33 @@ describe('MLflow front: model registry', () => {
     const m = (await call('GET', '/registered-models/get', { name: 'chatbot-lora-production' })).body.registered_model;
     assert.deepEqual(m.tags, [{ key: 'team', value: 'search' }]);
     assert.deepEqual(m.aliases, [{ alias: 'champion', version: '2' }]);
-    assert.deepEqual(m.latest_versions.map((v: { version: string; current_stage: string }) => [v.version, v.current_stage]), [['2', 'None']]);
+    assert.deepEqual(
+      m.latest_versions.map((v: { version: string; current_stage: string }) => [v.version, v.current_stage]),
+      [['2', 'None']],
+    );
   });
 
   it('transitions stages, archiving the others when asked', async () => {
-    let r = await call('POST', '/model-versions/transition-stage', { name: 'chatbot-lora-production', version: '1', stage: 'production', archive_existing_versions: false });
+    let r = await call('POST', '/model-versions/transition-stage', {
+      name: 'chatbot-lora-production',
+      version: '1',
+      stage: 'production',
+      archive_existing_versions: false,
+    });
     assert.equal(r.body.model_version.current_stage, 'Production');
-    r = await call('POST', '/model-versions/transition-stage', { name: 'chatbot-lora-production', version: '2', stage: 'Production', archive_existing_versions: true });
+    r = await call('POST', '/model-versions/transition-stage', {
+      name: 'chatbot-lora-production',
+      version: '2',
+      stage: 'Production',
+      archive_existing_versions: true,
+    });
     assert.equal(r.body.model_version.current_stage, 'Production');
     assert.equal((await call('GET', '/model-versions/get', { name: 'chatbot-lora-production', version: '1' })).body.model_version.current_stage, 'Archived');
     const latest = await call('POST', '/registered-models/get-latest-versions', { name: 'chatbot-lora-production', stages: ['production'] });
-    assert.deepEqual(latest.body.model_versions.map((v: { version: string }) => v.version), ['2']);
+    assert.deepEqual(
+      latest.body.model_versions.map((v: { version: string }) => v.version),
+      ['2'],
+    );
     const bad = await call('POST', '/model-versions/transition-stage', { name: 'chatbot-lora-production', version: '1', stage: 'Shipping' });
     assert.deepEqual([bad.status, bad.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
   });
@@ -135,12 +165,25 @@ describe('MLflow front: model registry', () => {
   });
 
   it('reads numbers and booleans sent as strings and ignores fields it does not know', async () => {
-    const made = await call('POST', '/registered-models/create', { name: 'lenient', description: 'd', colour: 'blue', tags: [{ key: 'a', value: 'b', extra: 1 }] });
+    const made = await call('POST', '/registered-models/create', {
+      name: 'lenient',
+      description: 'd',
+      colour: 'blue',
+      tags: [{ key: 'a', value: 'b', extra: 1 }],
+    });
     assert.equal(made.status, 200, JSON.stringify(made.body));
     await version('lenient', 'l1');
     const page = await call('GET', '/registered-models/search', { max_results: '1', filter: "name = 'lenient'" });
-    assert.deepEqual(page.body.registered_models.map((m: { name: string }) => m.name), ['lenient']);
-    const moved = await call('POST', '/model-versions/transition-stage', { name: 'lenient', version: '1', stage: 'Staging', archive_existing_versions: 'true' });
+    assert.deepEqual(
+      page.body.registered_models.map((m: { name: string }) => m.name),
+      ['lenient'],
+    );
+    const moved = await call('POST', '/model-versions/transition-stage', {
+      name: 'lenient',
+      version: '1',
+      stage: 'Staging',
+      archive_existing_versions: 'true',
+    });
     assert.equal(moved.body.model_version.current_stage, 'Staging');
   });
 
@@ -151,8 +194,18 @@ describe('MLflow front: model registry', () => {
       ['/registered-models/create', 'POST', { name: 'x', tags: {} }, "Parameter 'tags' must be a list of {key, value}."],
       ['/registered-models/create', 'POST', { name: 'x', tags: [{ key: 'a', value: 1 }] }, "Each tag in 'tags' needs a string key and value."],
       ['/model-versions/get', 'GET', { name: 'lenient', version: '0' }, `Parameter 'version' must be a positive integer version, not "0".`],
-      ['/model-versions/transition-stage', 'POST', { name: 'lenient', version: 1, stage: 'None' }, "Parameter 'version' must be a positive integer version, not 1."],
-      ['/model-versions/transition-stage', 'POST', { name: 'lenient', version: '1', stage: 'None', archive_existing_versions: 'yes' }, "Parameter 'archive_existing_versions' must be true or false."],
+      [
+        '/model-versions/transition-stage',
+        'POST',
+        { name: 'lenient', version: 1, stage: 'None' },
+        "Parameter 'version' must be a positive integer version, not 1.",
+      ],
+      [
+        '/model-versions/transition-stage',
+        'POST',
+        { name: 'lenient', version: '1', stage: 'None', archive_existing_versions: 'yes' },
+        "Parameter 'archive_existing_versions' must be true or false.",
+      ],
       ['/registered-models/search', 'GET', { max_results: '0' }, `Invalid value "0" for parameter 'max_results' supplied: it must be between 1 and 1000.`],
       ['/model-versions/search', 'POST', { max_results: 'ten' }, `Invalid value "ten" for parameter 'max_results' supplied: it must be between 1 and 200000.`],
     ];

@@ -6,7 +6,6 @@ import { mlflowCaller, openTestApp } from '../../../test-support/app.js';
 import { Registry } from '../../registry/registry.js';
 import { localActor } from '../../registry/actor.js';
 
-
 type Body = Record<string, any>;
 
 describe('MLflow front: run search, run and experiment lifecycle', () => {
@@ -27,7 +26,11 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
     return (await ok('POST', '/experiments/create', { name })).experiment_id;
   }
 
-  async function run(experimentId: string, name: string, data: { metrics?: Record<string, number>; params?: Record<string, string>; tags?: Record<string, string>; start?: number } = {}): Promise<string> {
+  async function run(
+    experimentId: string,
+    name: string,
+    data: { metrics?: Record<string, number>; params?: Record<string, string>; tags?: Record<string, string>; start?: number } = {},
+  ): Promise<string> {
     const r = await ok('POST', '/runs/create', { experiment_id: experimentId, run_name: name, start_time: data.start ?? Date.now() });
     const id = r.run.info.run_id as string;
     await ok('POST', '/runs/log-batch', {
@@ -58,19 +61,20 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
     assert.deepEqual(runIds(await search({ experiment_ids: [exp], filter: "params.lr = '0.1'" })), ['r3', 'r1']);
     assert.deepEqual(runIds(await search({ experiment_ids: [exp], filter: "tags.team = 'a'" })), ['r1']);
     assert.deepEqual(runIds(await search({ experiment_ids: [exp], filter: "attributes.run_name LIKE 'r%' AND params.lr != '0.1'" })), ['r2']);
-    assert.deepEqual(runIds(await search({ experiment_ids: [exp], order_by: ['metrics.loss DESC'] })), ['r2', 'r1', 'r3'], 'a run without the metric comes last');
+    assert.deepEqual(
+      runIds(await search({ experiment_ids: [exp], order_by: ['metrics.loss DESC'] })),
+      ['r2', 'r1', 'r3'],
+      'a run without the metric comes last',
+    );
     assert.deepEqual(runIds(await search({ experiment_ids: [exp], order_by: ['metrics.loss ASC'] })), ['r1', 'r2', 'r3'], 'last in both directions');
     const r1 = (await search({ experiment_ids: [exp], filter: "run_name = 'r1'" })).runs[0];
     assert.equal(r1.info.experiment_id, exp);
     assert.equal(r1.info.lifecycle_stage, 'active');
     assert.equal(r1.info.start_time, t + 1);
-    assert.deepEqual(
-      (r1.data.metrics as Body[]).map((m) => [m.key, m.value]).sort(),
-      [
-        ['acc', 0.9],
-        ['loss', 0.3],
-      ],
-    );
+    assert.deepEqual((r1.data.metrics as Body[]).map((m) => [m.key, m.value]).sort(), [
+      ['acc', 0.9],
+      ['loss', 0.3],
+    ]);
     assert.deepEqual(r1.data.params, [{ key: 'lr', value: '0.1' }]);
     assert.ok((r1.data.tags as Body[]).some((x) => x.key === 'team' && x.value === 'a'));
     const none = await search({ experiment_ids: [exp], filter: 'metrics.loss > 100' });
@@ -99,7 +103,7 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
   it('answers bad input with 400 INVALID_PARAMETER_VALUE, never a 5xx', async () => {
     const exp = await experiment('search-errors');
     const bad: Record<string, unknown>[] = [
-      { filter: "metrics.loss > 1 OR metrics.loss < 0" },
+      { filter: 'metrics.loss > 1 OR metrics.loss < 0' },
       { filter: "params.lr = '0.1" },
       { filter: 'metrics.loss > abc' },
       { filter: "datasets.schema = 'x'" },
@@ -250,11 +254,23 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
     assert.deepEqual(names(await ok('POST', '/experiments/search', { filter: "name = 'vt-3'" })), ['vt-3']);
     const p1 = await ok('POST', '/experiments/search', { filter: "name LIKE 'vt-%'", view_type: 'ALL', max_results: 2, order_by: ['name DESC'] });
     assert.deepEqual(names(p1), ['vt-3', 'vt-2']);
-    const p2 = await ok('POST', '/experiments/search', { filter: "name LIKE 'vt-%'", view_type: 'ALL', max_results: 2, order_by: ['name DESC'], page_token: p1.next_page_token });
+    const p2 = await ok('POST', '/experiments/search', {
+      filter: "name LIKE 'vt-%'",
+      view_type: 'ALL',
+      max_results: 2,
+      order_by: ['name DESC'],
+      page_token: p1.next_page_token,
+    });
     assert.deepEqual(names(p2), ['vt-1']);
     assert.equal(p2.next_page_token, undefined);
     assert.ok(names(await ok('GET', '/experiments/search', {})).includes('Default'));
-    for (const args of [{ filter: "name = 'a' OR name = 'b'" }, { filter: 'metrics.a > 1' }, { order_by: ['tags.x'] }, { view_type: 'NEVER' }, { max_results: 50_001 }]) {
+    for (const args of [
+      { filter: "name = 'a' OR name = 'b'" },
+      { filter: 'metrics.a > 1' },
+      { order_by: ['tags.x'] },
+      { view_type: 'NEVER' },
+      { max_results: 50_001 },
+    ]) {
       const r = await call('POST', '/experiments/search', args);
       assert.deepEqual([r.status, r.body.error_code], [400, 'INVALID_PARAMETER_VALUE'], JSON.stringify(args));
     }

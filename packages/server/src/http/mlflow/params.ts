@@ -32,7 +32,9 @@ export const BoolArg = Type.Optional(Type.Boolean({ message: "Parameter '{key}' 
 export const NumArg = Type.Optional(Type.Number({ message: "Parameter '{key}' must be a number." }));
 /** A list of strings (order_by, experiment_ids, stages): a JSON list, repeated query keys, or one value. */
 export const StringList = Type.Optional(
-  Type.Union([Type.Array(Type.Union([Type.String(), Type.Number()])), Type.String(), Type.Number()], { message: "Parameter '{key}' must be a list of strings." }),
+  Type.Union([Type.Array(Type.Union([Type.String(), Type.Number()])), Type.String(), Type.Number()], {
+    message: "Parameter '{key}' must be a list of strings.",
+  }),
 );
 /** MLflow's `[{key, value}]` tags. */
 export const TagList = Type.Optional(
@@ -43,10 +45,15 @@ export const TagList = Type.Optional(
 );
 /** `[{key, value}]` params: the value is kept as text whatever its JSON type. */
 export const ParamList = Type.Optional(
-  Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(Type.Unknown()) }), { message: "Parameter '{key}' must be a list of {key, value}.", itemMessage: "Each param in '{key}' needs a string key." }),
+  Type.Array(Type.Object({ key: Type.String(), value: Type.Optional(Type.Unknown()) }), {
+    message: "Parameter '{key}' must be a list of {key, value}.",
+    itemMessage: "Each param in '{key}' needs a string key.",
+  }),
 );
 /** MLflow's ViewType, by name (any case, what the client sends) or number; checked by `viewType`. */
-export const ViewTypeArg = Type.Optional(Type.Union([Type.String(), Type.Integer()], { message: "Invalid value {value} for parameter '{key}': use ACTIVE_ONLY, DELETED_ONLY or ALL." }));
+export const ViewTypeArg = Type.Optional(
+  Type.Union([Type.String(), Type.Integer()], { message: "Invalid value {value} for parameter '{key}': use ACTIVE_ONLY, DELETED_ONLY or ALL." }),
+);
 
 export const tags = (list: Static<typeof TagList> | undefined): Record<string, string> => Object.fromEntries((list ?? []).map((t) => [t.key, t.value ?? '']));
 export const params = (list: Static<typeof ParamList> | undefined): Record<string, string> =>

@@ -9,7 +9,9 @@ import { MANIFEST_PREFIX } from './artifacts-routes.js';
 
 /** `max_results`: a whole number from 1 to the endpoint's limit (0 would page forever). */
 const MaxResults = (limit: number) =>
-  Type.Optional(Type.Integer({ minimum: 1, maximum: limit, message: `Invalid value {value} for parameter 'max_results' supplied: it must be between 1 and ${limit}.` }));
+  Type.Optional(
+    Type.Integer({ minimum: 1, maximum: limit, message: `Invalid value {value} for parameter 'max_results' supplied: it must be between 1 and ${limit}.` }),
+  );
 
 const Name = Type.Object({ name: Required });
 const NameVersion = Type.Object({ name: Required, version: VersionArg });
@@ -23,7 +25,6 @@ const mlflowActor = (req: FastifyRequest) => actorOf(req, 'mlflow');
  * artifact store), their tags, aliases, stages and searches.
  */
 export function registryRoutes(app: FastifyInstance, registry: Registry): void {
-
   const modelWithLatest = async (name: string) => {
     const [m, latest] = await Promise.all([registry.models.get(name), registry.versions.latestPerStage(name)]);
     return mlflowModel(m, latest);
@@ -36,14 +37,25 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
   });
 
   mlflowRoute(app, ['GET', 'POST'], '/registered-models/search', Search(1000), async (a) => {
-    const res = await registry.search.models(parseMlflowFilter(a.filter, 'models'), { max: a.max_results ?? 100, orderBy: stringList(a.order_by), pageToken: a.page_token });
+    const res = await registry.search.models(parseMlflowFilter(a.filter, 'models'), {
+      max: a.max_results ?? 100,
+      orderBy: stringList(a.order_by),
+      pageToken: a.page_token,
+    });
     const models = await Promise.all(res.items.map((m) => modelWithLatest(m.name)));
     return { ...(models.length ? { registered_models: models } : {}), ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}) };
   });
 
   mlflowRoute(app, ['GET', 'POST'], '/model-versions/search', Search(200_000), async (a) => {
-    const res = await registry.search.versions(parseMlflowFilter(a.filter, 'versions'), { max: a.max_results ?? 10_000, orderBy: stringList(a.order_by), pageToken: a.page_token });
-    return { ...(res.items.length ? { model_versions: res.items.map(mlflowVersion) } : {}), ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}) };
+    const res = await registry.search.versions(parseMlflowFilter(a.filter, 'versions'), {
+      max: a.max_results ?? 10_000,
+      orderBy: stringList(a.order_by),
+      pageToken: a.page_token,
+    });
+    return {
+      ...(res.items.length ? { model_versions: res.items.map(mlflowVersion) } : {}),
+      ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}),
+    };
   });
 
   mlflowRoute(app, 'GET', '/registered-models/get', Name, async (a) => ({ registered_model: await modelWithLatest(a.name) }));
@@ -102,7 +114,8 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
       return { model_version: mlflowVersion(await registry.versions.resolveAlias(name, alias)) };
     } catch (err) {
       // MLflow answers an unknown alias with INVALID_PARAMETER_VALUE, not 404.
-      if (err instanceof BerthError && err.code === 'NOT_FOUND' && err.details.alias === alias) throw invalid(`Registered model alias ${alias} not found.`, { field: 'alias' });
+      if (err instanceof BerthError && err.code === 'NOT_FOUND' && err.details.alias === alias)
+        throw invalid(`Registered model alias ${alias} not found.`, { field: 'alias' });
       throw err;
     }
   });
@@ -123,7 +136,9 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
     return { artifact_uri: `mlflow-artifacts:/${MANIFEST_PREFIX}/${v.digest.slice('sha256:'.length)}` };
   });
 
-  mlflowRoute(app, 'GET', '/model-versions/get', NameVersion, async (a) => ({ model_version: mlflowVersion(await registry.versions.get(a.name, Number(a.version))) }));
+  mlflowRoute(app, 'GET', '/model-versions/get', NameVersion, async (a) => ({
+    model_version: mlflowVersion(await registry.versions.get(a.name, Number(a.version))),
+  }));
 
   mlflowRoute(app, 'PATCH', '/model-versions/update', Type.Object({ name: Required, version: VersionArg, description: OptStr }), async (a, req) => {
     const v = await registry.versions.update(mlflowActor(req), a.name, Number(a.version), { description: a.description ?? '' });

@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { invalid, parseMlflowExperimentFilter, parseMlflowExperimentOrderBy, parseMlflowRunFilter, parseMlflowRunOrderBy } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import { loggedModelArtifactRoot, runArtifactRoot, type ExperimentRecord, type LoggedModelRecord, type RunWithMetrics, type ViewType } from '../../registry/tracking.js';
+import {
+  loggedModelArtifactRoot,
+  runArtifactRoot,
+  type ExperimentRecord,
+  type LoggedModelRecord,
+  type RunWithMetrics,
+  type ViewType,
+} from '../../registry/tracking.js';
 import { actorOf } from '../actor.js';
 import { NumArg, OptStr, ParamList, Required, StringList, TagList, ViewTypeArg, mlflowRoute, params, stringList, tags } from './params.js';
 
@@ -47,7 +54,14 @@ export function mlflowRun({ run, metrics }: RunWithMetrics) {
       ? {
           dataset_inputs: run.datasets.map((d) => ({
             ...(d.tags && Object.keys(d.tags).length ? { tags: kv(d.tags) } : {}),
-            dataset: { name: d.name, digest: d.digest, source_type: d.source_type ?? '', source: d.source ?? '', ...(d.schema ? { schema: d.schema } : {}), ...(d.profile ? { profile: d.profile } : {}) },
+            dataset: {
+              name: d.name,
+              digest: d.digest,
+              source_type: d.source_type ?? '',
+              source: d.source ?? '',
+              ...(d.schema ? { schema: d.schema } : {}),
+              ...(d.profile ? { profile: d.profile } : {}),
+            },
           })),
         }
       : {},
@@ -74,12 +88,26 @@ export function mlflowLoggedModel(m: LoggedModelRecord) {
 }
 
 /** A metric point; the value may be a string (protobuf's JSON writes NaN and the infinities as "NaN", "Infinity"). */
-const Metric = Type.Object({ key: Type.String(), value: Type.Union([Type.Number(), Type.String()]), step: Type.Optional(Type.Integer()), timestamp: Type.Optional(Type.Integer()) });
-const MetricList = Type.Optional(Type.Array(Metric, { message: "Parameter '{key}' must be a list.", itemMessage: 'Each metric needs a key and a numeric value.' }));
+const Metric = Type.Object({
+  key: Type.String(),
+  value: Type.Union([Type.Number(), Type.String()]),
+  step: Type.Optional(Type.Integer()),
+  timestamp: Type.Optional(Type.Integer()),
+});
+const MetricList = Type.Optional(
+  Type.Array(Metric, { message: "Parameter '{key}' must be a list.", itemMessage: 'Each metric needs a key and a numeric value.' }),
+);
 const metric = (m: Static<typeof Metric>) => ({ key: m.key, value: Number(m.value), step: m.step ?? 0, timestamp: m.timestamp ?? Date.now() });
 
 /** MLflow's ViewType, by name (what the client sends, in any case) or number; ACTIVE_ONLY when absent. */
-const VIEW_TYPES: Record<string, ViewType> = { ACTIVE_ONLY: 'ACTIVE_ONLY', DELETED_ONLY: 'DELETED_ONLY', ALL: 'ALL', '1': 'ACTIVE_ONLY', '2': 'DELETED_ONLY', '3': 'ALL' };
+const VIEW_TYPES: Record<string, ViewType> = {
+  ACTIVE_ONLY: 'ACTIVE_ONLY',
+  DELETED_ONLY: 'DELETED_ONLY',
+  ALL: 'ALL',
+  '1': 'ACTIVE_ONLY',
+  '2': 'DELETED_ONLY',
+  '3': 'ALL',
+};
 
 function viewType(v: string | number | undefined, key: string): ViewType {
   if (v === undefined || v === '') return 'ACTIVE_ONLY';
@@ -106,9 +134,13 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
   const ExperimentId = Type.Object({ experiment_id: Required });
   const RunId = Type.Object({ run_id: Required });
 
-  mlflowRoute(app, 'GET', '/experiments/get-by-name', Type.Object({ experiment_name: Required }), async (a) => ({ experiment: mlflowExperiment(await experiments.getByName(a.experiment_name)) }));
+  mlflowRoute(app, 'GET', '/experiments/get-by-name', Type.Object({ experiment_name: Required }), async (a) => ({
+    experiment: mlflowExperiment(await experiments.getByName(a.experiment_name)),
+  }));
   mlflowRoute(app, 'GET', '/experiments/get', ExperimentId, async (a) => ({ experiment: mlflowExperiment(await experiments.get(a.experiment_id)) }));
-  mlflowRoute(app, 'POST', '/experiments/create', Type.Object({ name: Required, tags: TagList }), async (a, req) => ({ experiment_id: (await experiments.create(actor(req), a.name, tags(a.tags))).id }));
+  mlflowRoute(app, 'POST', '/experiments/create', Type.Object({ name: Required, tags: TagList }), async (a, req) => ({
+    experiment_id: (await experiments.create(actor(req), a.name, tags(a.tags))).id,
+  }));
   const searchExperiments = Type.Object({ view_type: ViewTypeArg, filter: OptStr, order_by: StringList, max_results: MaxResults, page_token: OptStr });
   mlflowRoute(app, ['GET', 'POST'], '/experiments/search', searchExperiments, async (a) => {
     const page = await experiments.search({
@@ -118,7 +150,10 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
       max: a.max_results ?? 1000,
       pageToken: a.page_token,
     });
-    return { ...(page.items.length ? { experiments: page.items.map(mlflowExperiment) } : {}), ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}) };
+    return {
+      ...(page.items.length ? { experiments: page.items.map(mlflowExperiment) } : {}),
+      ...(page.next_page_token ? { next_page_token: page.next_page_token } : {}),
+    };
   });
   mlflowRoute(app, 'POST', '/experiments/delete', ExperimentId, async (a, req) => {
     await experiments.delete(actor(req), a.experiment_id);
@@ -130,7 +165,14 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
     await experiments.rename(actor(req), a.experiment_id, a.new_name);
   });
 
-  const searchRuns = Type.Object({ experiment_ids: StringList, filter: OptStr, order_by: StringList, run_view_type: ViewTypeArg, max_results: MaxResults, page_token: OptStr });
+  const searchRuns = Type.Object({
+    experiment_ids: StringList,
+    filter: OptStr,
+    order_by: StringList,
+    run_view_type: ViewTypeArg,
+    max_results: MaxResults,
+    page_token: OptStr,
+  });
   mlflowRoute(app, 'POST', '/runs/search', searchRuns, async (a) => {
     const page = await runs.search({
       experimentIds: stringList(a.experiment_ids),
@@ -173,10 +215,19 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
     await runs.record(actor(req), runIdOf(a), { tags: { [a.key]: String(a.value ?? '') } });
   });
   const DatasetInput = Type.Object({
-    dataset: Type.Object({ name: Type.String(), digest: Type.String(), source: Type.Optional(Type.Unknown()), source_type: Type.Optional(Type.Unknown()), schema: Type.Optional(Type.Unknown()), profile: Type.Optional(Type.Unknown()) }),
+    dataset: Type.Object({
+      name: Type.String(),
+      digest: Type.String(),
+      source: Type.Optional(Type.Unknown()),
+      source_type: Type.Optional(Type.Unknown()),
+      schema: Type.Optional(Type.Unknown()),
+      profile: Type.Optional(Type.Unknown()),
+    }),
     tags: Type.Optional(Type.Array(Type.Object({ key: Type.Unknown(), value: Type.Optional(Type.Unknown()) }))),
   });
-  const datasets = Type.Optional(Type.Array(DatasetInput, { message: "Parameter '{key}' must be a list.", itemMessage: 'Each dataset input needs dataset.name and dataset.digest.' }));
+  const datasets = Type.Optional(
+    Type.Array(DatasetInput, { message: "Parameter '{key}' must be a list.", itemMessage: 'Each dataset input needs dataset.name and dataset.digest.' }),
+  );
   const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
   mlflowRoute(app, 'POST', '/runs/log-inputs', Type.Object({ run_id: Required, datasets }), async (a, req) => {
     const inputs = (a.datasets ?? []).map(({ dataset: d, tags }) => ({
@@ -190,7 +241,11 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
     }));
     await runs.record(actor(req), a.run_id, { datasets: inputs });
   });
-  const outputs = Type.Optional(Type.Array(Type.Object({ model_id: Type.Unknown(), step: Type.Optional(Type.Integer()) }), { message: "Parameter '{key}' must be a list of {model_id, step}." }));
+  const outputs = Type.Optional(
+    Type.Array(Type.Object({ model_id: Type.Unknown(), step: Type.Optional(Type.Integer()) }), {
+      message: "Parameter '{key}' must be a list of {model_id, step}.",
+    }),
+  );
   mlflowRoute(app, 'POST', '/runs/outputs', Type.Object({ run_id: Required, models: outputs }), async (a, req) => {
     await runs.record(actor(req), a.run_id, { outputs: (a.models ?? []).map((m) => ({ model_id: String(m.model_id), step: m.step ?? 0 })) });
   });
@@ -201,13 +256,21 @@ export function trackingRoutes(app: FastifyInstance, registry: Registry): void {
 
   const createLoggedModel = Type.Object({ experiment_id: Required, name: OptStr, source_run_id: OptStr, params: ParamList, tags: TagList, model_type: OptStr });
   mlflowRoute(app, 'POST', '/logged-models', createLoggedModel, async (a, req) => {
-    const m = await loggedModels.create(actor(req), { experiment_id: a.experiment_id, name: a.name, source_run_id: a.source_run_id, params: params(a.params), tags: tags(a.tags), model_type: a.model_type });
+    const m = await loggedModels.create(actor(req), {
+      experiment_id: a.experiment_id,
+      name: a.name,
+      source_run_id: a.source_run_id,
+      params: params(a.params),
+      tags: tags(a.tags),
+      model_type: a.model_type,
+    });
     return { model: mlflowLoggedModel(m) };
   });
   mlflowRoute(app, 'POST', '/logged-models/search', Type.Object({ experiment_ids: StringList, filter: OptStr, max_results: NumArg }), async (a) => {
     const filter = a.filter ?? '';
     const m = /^\s*name\s*=\s*['"]([^'"]*)['"]\s*$/i.exec(filter);
-    if (filter.trim() !== '' && !m) throw invalid(`Unsupported logged model filter ${JSON.stringify(filter)}: only name = '<name>' is supported`, { field: 'filter' });
+    if (filter.trim() !== '' && !m)
+      throw invalid(`Unsupported logged model filter ${JSON.stringify(filter)}: only name = '<name>' is supported`, { field: 'filter' });
     const models = await loggedModels.search(stringList(a.experiment_ids), m?.[1], Math.min(a.max_results ?? 50, 1000));
     return models.length ? { models: models.map(mlflowLoggedModel) } : {};
   });

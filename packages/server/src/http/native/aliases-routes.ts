@@ -1,6 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { AliasAtSchema, AliasHistoryEntrySchema, AliasSchema, MoveAliasesBody, PageSchema, ReasonBody, SetAliasBody, VersionSchema, invalid } from '@berth/core';
+import {
+  AliasAtSchema,
+  AliasHistoryEntrySchema,
+  AliasSchema,
+  MoveAliasesBody,
+  PageSchema,
+  ReasonBody,
+  SetAliasBody,
+  VersionSchema,
+  invalid,
+} from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { toWireAlias, toWireAliasAt, toWireHistory, toWirePage, toWireVersion } from './wire.js';
@@ -23,7 +33,14 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get<{ Params: { name: string } }>(
     '/models/:name/aliases',
-    { schema: { summary: 'List the aliases of a model', tags: ['aliases'], params: Type.Object({ name: Type.String() }), response: { 200: Type.Object({ items: Type.Array(AliasSchema) }) } } },
+    {
+      schema: {
+        summary: 'List the aliases of a model',
+        tags: ['aliases'],
+        params: Type.Object({ name: Type.String() }),
+        response: { 200: Type.Object({ items: Type.Array(AliasSchema) }) },
+      },
+    },
     async (req) => ({ items: (await registry.aliases.list(req.params.name)).map(toWireAlias) }),
   );
 
@@ -43,7 +60,15 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.put<{ Params: { name: string; alias: string }; Body: SetAliasBody }>(
     '/models/:name/aliases/:alias',
-    { schema: { summary: 'Set or move an alias (compare-and-swap with expect)', tags: ['aliases'], params: AliasParams, body: SetAliasBody, response: { 200: AliasSchema } } },
+    {
+      schema: {
+        summary: 'Set or move an alias (compare-and-swap with expect)',
+        tags: ['aliases'],
+        params: AliasParams,
+        body: SetAliasBody,
+        response: { 200: AliasSchema },
+      },
+    },
     async (req) => toWireAlias(await registry.aliases.set(actorOf(req), req.params.name, req.params.alias, req.body)),
   );
 
@@ -81,7 +106,16 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
     app.post<{ Params: { name: string; alias: string }; Body: ReasonBody | undefined }>(
       `/models/:name/aliases/:alias/${op}`,
       { schema: { summary: `${op === 'freeze' ? 'Freeze' : 'Unfreeze'} an alias`, tags: ['aliases'], params: AliasParams, response: { 200: AliasSchema } } },
-      async (req) => toWireAlias(await registry.aliases.setFrozen(actorOf(req), req.params.name, req.params.alias, op === 'freeze', (req.body as { reason?: string } | undefined)?.reason)),
+      async (req) =>
+        toWireAlias(
+          await registry.aliases.setFrozen(
+            actorOf(req),
+            req.params.name,
+            req.params.alias,
+            op === 'freeze',
+            (req.body as { reason?: string } | undefined)?.reason,
+          ),
+        ),
     );
   }
 
@@ -101,7 +135,14 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get<{ Querystring: { t: string; ref: string } }>(
     '/at',
-    { schema: { summary: 'Which version an alias pointed to at a point in time', tags: ['time travel'], querystring: Type.Object({ t: Type.String(), ref: Type.String() }), response: { 200: AliasAtSchema } } },
+    {
+      schema: {
+        summary: 'Which version an alias pointed to at a point in time',
+        tags: ['time travel'],
+        querystring: Type.Object({ t: Type.String(), ref: Type.String() }),
+        response: { 200: AliasAtSchema },
+      },
+    },
     async (req) => toWireAliasAt(await registry.aliases.at(req.query.ref, req.query.t)),
   );
 }

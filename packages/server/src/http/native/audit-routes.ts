@@ -25,7 +25,11 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
     async (req) => toWirePage(await registry.audit.list(req.query), toWireAudit),
   );
 
-  app.get('/audit/verify', { schema: { summary: 'Verify the hash chain of the audit trail', tags: ['audit'], response: { 200: ChainVerdictSchema } } }, async () => registry.audit.verify());
+  app.get(
+    '/audit/verify',
+    { schema: { summary: 'Verify the hash chain of the audit trail', tags: ['audit'], response: { 200: ChainVerdictSchema } } },
+    async () => registry.audit.verify(),
+  );
 
   app.post<{ Body: GcBody | undefined }>(
     '/gc',
@@ -47,7 +51,15 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.post<{ Params: { run_id: string }; Body: LogRunBody }>(
     '/runs/:run_id/log',
-    { schema: { summary: 'Log params, metrics, tags, datasets or status to a run', tags: ['runs'], params: Type.Object({ run_id: Type.String() }), body: LogRunBody, response: { 200: RunSchema } } },
+    {
+      schema: {
+        summary: 'Log params, metrics, tags, datasets or status to a run',
+        tags: ['runs'],
+        params: Type.Object({ run_id: Type.String() }),
+        body: LogRunBody,
+        response: { 200: RunSchema },
+      },
+    },
     async (req) => toWireRun(await registry.runs.log(actorOf(req), req.params.run_id, req.body)),
   );
 }

@@ -11,7 +11,14 @@ const ShaParams = Type.Object({ sha256: Type.String() });
 export function blobRoutes(app: FastifyInstance, registry: Registry): void {
   app.post<{ Body: OpenUploadBody }>(
     '/uploads',
-    { schema: { summary: 'Open an upload session: which blobs are missing?', tags: ['uploads'], body: OpenUploadBody, response: { 201: OpenUploadResultSchema } } },
+    {
+      schema: {
+        summary: 'Open an upload session: which blobs are missing?',
+        tags: ['uploads'],
+        body: OpenUploadBody,
+        response: { 201: OpenUploadResultSchema },
+      },
+    },
     async (req, reply) => reply.code(201).send(toWireUpload(await registry.blobs.openUpload(actorOf(req), req.body.files))),
   );
 
@@ -22,7 +29,14 @@ export function blobRoutes(app: FastifyInstance, registry: Registry): void {
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
     scope.put<{ Params: { sha256: string } }>(
       '/blobs/:sha256',
-      { schema: { summary: 'Upload one blob (raw bytes, streamed, verified against its sha256)', tags: ['uploads'], params: ShaParams, response: { 200: PutBlobResultSchema, 201: PutBlobResultSchema } } },
+      {
+        schema: {
+          summary: 'Upload one blob (raw bytes, streamed, verified against its sha256)',
+          tags: ['uploads'],
+          params: ShaParams,
+          response: { 200: PutBlobResultSchema, 201: PutBlobResultSchema },
+        },
+      },
       async (req, reply) => {
         const len = req.headers['content-length'];
         const expected = len !== undefined && /^\d+$/.test(len) ? Number(len) : undefined;

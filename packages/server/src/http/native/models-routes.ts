@@ -20,7 +20,12 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
       schema: {
         summary: 'List models by name',
         tags: ['models'],
-        querystring: Type.Object({ cursor: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })), kind: Type.Optional(Type.String()), prefix: Type.Optional(Type.String()) }),
+        querystring: Type.Object({
+          cursor: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          kind: Type.Optional(Type.String()),
+          prefix: Type.Optional(Type.String()),
+        }),
         response: { 200: PageSchema(ModelSchema) },
       },
     },
@@ -50,7 +55,15 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get<{ Params: { name: string }; Querystring: { t: string } }>(
     '/models/:name/at',
-    { schema: { summary: 'The model as it was at a point in time', tags: ['time travel'], params: NameParams, querystring: Type.Object({ t: Type.String() }), response: { 200: ModelAtSchema } } },
+    {
+      schema: {
+        summary: 'The model as it was at a point in time',
+        tags: ['time travel'],
+        params: NameParams,
+        querystring: Type.Object({ t: Type.String() }),
+        response: { 200: ModelAtSchema },
+      },
+    },
     async (req) => toWireModelAt(await registry.aliases.modelAt(req.params.name, req.query.t)),
   );
 }

@@ -18,7 +18,12 @@ describe('native API', () => {
   let dir: string;
 
   async function putBlob(content: string | Buffer) {
-    const res = await app.inject({ method: 'PUT', url: `/api/v1/blobs/${sha(content)}`, payload: Buffer.from(content), headers: { 'content-type': 'application/octet-stream' } });
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/api/v1/blobs/${sha(content)}`,
+      payload: Buffer.from(content),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.ok(res.statusCode === 201 || res.statusCode === 200, res.body);
     return { sha256: sha(content), size: Buffer.byteLength(content) };
   }
@@ -32,7 +37,15 @@ describe('native API', () => {
   }
 
   async function counts() {
-    const n = async (t: 'models' | 'versions' | 'aliases' | 'audit_events') => Number((await store.db.selectFrom(t).select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const n = async (t: 'models' | 'versions' | 'aliases' | 'audit_events') =>
+      Number(
+        (
+          await store.db
+            .selectFrom(t)
+            .select((e) => e.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     return { models: await n('models'), versions: await n('versions'), aliases: await n('aliases'), audit: await n('audit_events') };
   }
 
@@ -73,7 +86,16 @@ describe('native API', () => {
 
   it('reports only the missing blobs when an upload opens', async () => {
     const known = sha('v1');
-    const res = await app.inject({ method: 'POST', url: '/api/v1/uploads', payload: { files: [{ path: 'a', size: 2, sha256: known }, { path: 'b', size: 3, sha256: sha('new') }] } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/uploads',
+      payload: {
+        files: [
+          { path: 'a', size: 2, sha256: known },
+          { path: 'b', size: 3, sha256: sha('new') },
+        ],
+      },
+    });
     assert.equal(res.statusCode, 201);
     assert.deepEqual(res.json().missing, [sha('new')]);
   });
@@ -91,7 +113,10 @@ describe('native API', () => {
     res = await app.inject('/api/v1/resolve?ref=models:/chatbot/1');
     assert.equal(res.json().version, 1);
     res = await app.inject('/api/v1/models/chatbot/versions');
-    assert.deepEqual(res.json().items.map((v: { aliases: string[] }) => v.aliases), [['champion'], []]);
+    assert.deepEqual(
+      res.json().items.map((v: { aliases: string[] }) => v.aliases),
+      [['champion'], []],
+    );
   });
 
   it('downloads a file whole and by Range', async () => {
@@ -127,10 +152,24 @@ describe('native API', () => {
     // Bad inline blobs are refused before anything is stored or created.
     const fresh = 'never stored';
     const m = [{ path: 'a.txt', size: fresh.length, sha256: sha(fresh) }];
-    const body = (blobs: unknown, files: unknown = m) => ({ method: 'POST' as const, url: '/api/v1/models/inline-refused/versions', payload: { files, blobs } });
-    await refused(body([{ sha256: sha(fresh), base64: Buffer.from('other bytes!').toString('base64') }]), 400, 'INVALID_ARGUMENT', /has 12 bytes but its file declares 12|hashes to|declares/);
+    const body = (blobs: unknown, files: unknown = m) => ({
+      method: 'POST' as const,
+      url: '/api/v1/models/inline-refused/versions',
+      payload: { files, blobs },
+    });
+    await refused(
+      body([{ sha256: sha(fresh), base64: Buffer.from('other bytes!').toString('base64') }]),
+      400,
+      'INVALID_ARGUMENT',
+      /has 12 bytes but its file declares 12|hashes to|declares/,
+    );
     await refused(body([{ sha256: sha(fresh), base64: Buffer.from('never storeD').toString('base64') }]), 400, 'INVALID_ARGUMENT', /hashes to/);
-    await refused(body([{ sha256: sha('not a file'), base64: Buffer.from('not a file').toString('base64') }]), 400, 'INVALID_ARGUMENT', /not the sha256 of any file/);
+    await refused(
+      body([{ sha256: sha('not a file'), base64: Buffer.from('not a file').toString('base64') }]),
+      400,
+      'INVALID_ARGUMENT',
+      /not the sha256 of any file/,
+    );
     await refused(body([{ sha256: sha(fresh), base64: 'not base64!' }]), 400, 'INVALID_ARGUMENT', /base64/);
     await refused(body([{ sha256: 'xyz', base64: '' }]), 400, 'INVALID_ARGUMENT', /sha256/);
     await refused(body([{ sha256: sha(fresh), base64: Buffer.from(fresh).toString('base64'), extra: 1 }]), 400, 'INVALID_ARGUMENT');
@@ -138,7 +177,15 @@ describe('native API', () => {
     const bigBody = body([{ sha256: sha(big), base64: Buffer.from(big).toString('base64') }], [{ path: 'big.bin', size: big.length, sha256: sha(big) }]);
     const res = await app.inject(bigBody);
     assert.ok(res.statusCode === 400 || res.statusCode === 413, res.body);
-    await refused({ method: 'POST', url: '/api/v1/models/Bad%20Name!/versions', payload: { files: m, blobs: [{ sha256: sha(fresh), base64: Buffer.from(fresh).toString('base64') }] } }, 400, 'INVALID_ARGUMENT');
+    await refused(
+      {
+        method: 'POST',
+        url: '/api/v1/models/Bad%20Name!/versions',
+        payload: { files: m, blobs: [{ sha256: sha(fresh), base64: Buffer.from(fresh).toString('base64') }] },
+      },
+      400,
+      'INVALID_ARGUMENT',
+    );
     assert.equal(await blobs.stat(sha(fresh)), undefined, 'no blob was stored by a refused commit');
     assert.equal((await app.inject({ method: 'GET', url: '/api/v1/models/inline-refused' })).statusCode, 404);
   });
@@ -160,27 +207,45 @@ describe('native API', () => {
 
     it('refuses reserved and numeric aliases', async () => {
       for (const alias of ['latest', 'LATEST', '12', 'v3', 'has space']) {
-        await refused({ method: 'PUT', url: `/api/v1/models/chatbot/aliases/${encodeURIComponent(alias)}`, payload: { version: 1 } }, 400, 'INVALID_ARGUMENT', /invalid alias/);
+        await refused(
+          { method: 'PUT', url: `/api/v1/models/chatbot/aliases/${encodeURIComponent(alias)}`, payload: { version: 1 } },
+          400,
+          'INVALID_ARGUMENT',
+          /invalid alias/,
+        );
       }
     });
 
     it('refuses unsafe file paths in a manifest', async () => {
       const f = { size: 2, sha256: sha('v1') };
       for (const path of ['../etc/passwd', '/abs', 'a\\b', 'a\u0000b', 'a//b', 'a/', 'x'.repeat(1025)]) {
-        await refused({ method: 'POST', url: '/api/v1/models/chatbot/versions', payload: { files: [{ path, ...f }] } }, 400, 'INVALID_ARGUMENT', /invalid file path/);
+        await refused(
+          { method: 'POST', url: '/api/v1/models/chatbot/versions', payload: { files: [{ path, ...f }] } },
+          400,
+          'INVALID_ARGUMENT',
+          /invalid file path/,
+        );
         await refused({ method: 'POST', url: '/api/v1/uploads', payload: { files: [{ path, ...f }] } }, 400, 'INVALID_ARGUMENT', /invalid file path/);
       }
     });
 
     it('refuses a blob whose bytes do not match its sha256 and keeps nothing', async () => {
       const claimed = sha('something else');
-      await refused({ method: 'PUT', url: `/api/v1/blobs/${claimed}`, payload: Buffer.from('actual bytes'), headers: { 'content-type': 'application/octet-stream' } }, 400, 'INVALID_ARGUMENT');
+      await refused(
+        { method: 'PUT', url: `/api/v1/blobs/${claimed}`, payload: Buffer.from('actual bytes'), headers: { 'content-type': 'application/octet-stream' } },
+        400,
+        'INVALID_ARGUMENT',
+      );
       assert.equal((await app.inject({ method: 'HEAD', url: `/api/v1/blobs/${claimed}` })).statusCode, 404);
       assert.deepEqual(await readdir(join(dir, 'blobs', 'tmp')), []);
     });
 
     it('refuses a manifest that references a missing blob', async () => {
-      const body = await refused({ method: 'POST', url: '/api/v1/models/chatbot/versions', payload: { files: [{ path: 'x', size: 1, sha256: sha('never uploaded') }] } }, 412, 'FAILED_PRECONDITION');
+      const body = await refused(
+        { method: 'POST', url: '/api/v1/models/chatbot/versions', payload: { files: [{ path: 'x', size: 1, sha256: sha('never uploaded') }] } },
+        412,
+        'FAILED_PRECONDITION',
+      );
       assert.deepEqual(body.error.details.missing, [sha('never uploaded')]);
     });
 
@@ -190,7 +255,12 @@ describe('native API', () => {
 
     it('refuses a stale --expect with the current value', async () => {
       await app.inject({ method: 'PUT', url: '/api/v1/models/chatbot/aliases/staging', payload: { version: 2 } });
-      const body = await refused({ method: 'PUT', url: '/api/v1/models/chatbot/aliases/staging', payload: { version: 1, expect: 1 } }, 409, 'CONFLICT', /staging is at 2 now/);
+      const body = await refused(
+        { method: 'PUT', url: '/api/v1/models/chatbot/aliases/staging', payload: { version: 1, expect: 1 } },
+        409,
+        'CONFLICT',
+        /staging is at 2 now/,
+      );
       assert.equal(body.error.details.current, 2);
     });
 
@@ -221,7 +291,11 @@ describe('native API', () => {
 
     it('refuses bad blob names, including traversal attempts', async () => {
       await refused({ method: 'GET', url: '/api/v1/blobs/..%2F..%2Fetc%2Fpasswd' }, 400, 'INVALID_ARGUMENT');
-      await refused({ method: 'PUT', url: '/api/v1/blobs/ABC', payload: Buffer.from('x'), headers: { 'content-type': 'application/octet-stream' } }, 400, 'INVALID_ARGUMENT');
+      await refused(
+        { method: 'PUT', url: '/api/v1/blobs/ABC', payload: Buffer.from('x'), headers: { 'content-type': 'application/octet-stream' } },
+        400,
+        'INVALID_ARGUMENT',
+      );
     });
   });
 });

@@ -16,7 +16,9 @@ export async function sendBytes(
       .code(416)
       .header('content-range', `bytes */${file.size}`)
       .type('application/json; charset=utf-8')
-      .send({ error: { code: 'INVALID_ARGUMENT', message: `range ${request.headers.range} is outside the file's ${file.size} bytes`, details: { size: file.size } } });
+      .send({
+        error: { code: 'INVALID_ARGUMENT', message: `range ${request.headers.range} is outside the file's ${file.size} bytes`, details: { size: file.size } },
+      });
   }
   if (request.method === 'HEAD') {
     reply.header('content-length', file.size);
@@ -24,7 +26,10 @@ export async function sendBytes(
   }
   if (range) {
     const { stream } = await open(range);
-    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${file.size}`).header('content-length', range.end - range.start + 1);
+    reply
+      .code(206)
+      .header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
+      .header('content-length', range.end - range.start + 1);
     return reply.send(stream);
   }
   const { stream } = await open();

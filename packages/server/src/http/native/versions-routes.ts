@@ -50,13 +50,28 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get<{ Querystring: { ref: string } }>(
     '/resolve',
-    { schema: { summary: 'Resolve a reference (name, name:3, name@alias, name@sha256:…, models:/…)', tags: ['versions'], querystring: Type.Object({ ref: Type.String() }), response: { 200: VersionSchema } } },
+    {
+      schema: {
+        summary: 'Resolve a reference (name, name:3, name@alias, name@sha256:…, models:/…)',
+        tags: ['versions'],
+        querystring: Type.Object({ ref: Type.String() }),
+        response: { 200: VersionSchema },
+      },
+    },
     async (req) => toWireVersion(await registry.versions.resolve(req.query.ref, { files: true })),
   );
 
   app.patch<{ Params: { name: string; version: number }; Body: UpdateVersionBody }>(
     '/models/:name/versions/:version',
-    { schema: { summary: 'Edit description, metadata or tags of a version', tags: ['versions'], params: VersionParams, body: UpdateVersionBody, response: { 200: VersionSchema } } },
+    {
+      schema: {
+        summary: 'Edit description, metadata or tags of a version',
+        tags: ['versions'],
+        params: VersionParams,
+        body: UpdateVersionBody,
+        response: { 200: VersionSchema },
+      },
+    },
     async (req) => toWireVersion(await registry.versions.update(actorOf(req), req.params.name, req.params.version, req.body)),
   );
 
@@ -73,7 +88,7 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
     '/models/:name/versions/:version/files/*',
     {
       schema: {
-        summary: "Download one file of a version (Range supported)",
+        summary: 'Download one file of a version (Range supported)',
         tags: ['versions'],
         params: Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }), '*': Type.String() }),
       },

@@ -1,5 +1,28 @@
-import { isoTime, type Alias, type AliasAt, type AliasHistoryEntry, type AuditEvent, type Model, type ModelAt, type ModelKind, type OpenUploadResult, type Page, type Run, type Version } from '@berth/core';
-import type { AliasAtTime, AliasHistoryView, AliasView, AuditRecord, ModelAtTime, ModelView, ResultPage, UploadSession, VersionView } from '../../registry/results.js';
+import {
+  isoTime,
+  type Alias,
+  type AliasAt,
+  type AliasHistoryEntry,
+  type AuditEvent,
+  type Model,
+  type ModelAt,
+  type ModelKind,
+  type OpenUploadResult,
+  type Page,
+  type Run,
+  type Version,
+} from '@berth/core';
+import type {
+  AliasAtTime,
+  AliasHistoryView,
+  AliasView,
+  AuditRecord,
+  ModelAtTime,
+  ModelView,
+  ResultPage,
+  UploadSession,
+  VersionView,
+} from '../../registry/results.js';
 import type { RunWithLatestMetrics } from '../../registry/tracking.js';
 
 /** Registry results → the native API's JSON (the core schemas): the only place they turn into it. */
@@ -23,9 +46,22 @@ export function toWireModel(m: ModelView): Model {
 export function toWireVersion(v: VersionView): Version {
   const { model, version, digest, status, stage, size, file_count, files, metadata, tags, description, source, run_id, dependencies, aliases, created_by } = v;
   return {
-    model, version, digest, status, stage, size, file_count,
+    model,
+    version,
+    digest,
+    status,
+    stage,
+    size,
+    file_count,
     ...(files ? { files } : {}),
-    metadata, tags, description, source, run_id, dependencies, aliases, created_by,
+    metadata,
+    tags,
+    description,
+    source,
+    run_id,
+    dependencies,
+    aliases,
+    created_by,
     created_at: isoTime(v.created_at),
     updated_at: isoTime(v.updated_at),
   };

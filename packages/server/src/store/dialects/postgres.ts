@@ -15,7 +15,10 @@ export const postgresDialect: SqlDialect = {
   like: (lhs, pattern) => sql`${lhs} like ${pattern} escape ''`,
   ilike: (lhs, pattern) => sql`${lhs} ilike ${pattern} escape ''`,
   jsonText: (json, path) =>
-    path.reduce((doc, key, i) => (i === path.length - 1 ? sql`(${doc} ->> cast(${key} as text))` : sql`(${doc} -> cast(${key} as text))`), sql`cast(${json} as jsonb)`),
+    path.reduce(
+      (doc, key, i) => (i === path.length - 1 ? sql`(${doc} ->> cast(${key} as text))` : sql`(${doc} -> cast(${key} as text))`),
+      sql`cast(${json} as jsonb)`,
+    ),
   jsonElements: (json, alias) => ({ from: sql`jsonb_array_elements(cast(${json} as jsonb)) as ${sql.id(alias)}(v)`, element: sql.ref(`${alias}.v`) }),
   // The database's default collation follows the locale; "C" compares code points.
   textOrder: (expr) => sql`${expr} collate "C"`,

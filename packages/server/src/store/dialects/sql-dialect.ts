@@ -32,4 +32,3 @@ export interface SqlDialect {
   /** Text that sorts by code point (the order SQLite gives and MLflow's tests expect). */
   textOrder(expr: Sql): Sql;
 }
-

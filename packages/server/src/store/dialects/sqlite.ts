@@ -85,5 +85,11 @@ export function createSqliteDb(file: string): { db: Kysely<Database>; handle: Ha
 export function openSqlite(file: string): OpenedDatabase {
   const { db, handle } = createSqliteDb(file);
   const dataVersion = handle.prepare('pragma data_version').pluck();
-  return { db, dialect: sqliteDialect, hotReads: () => new SqliteHotReads(handle, db), dataVersion: () => dataVersion.get() as number, close: () => db.destroy() };
+  return {
+    db,
+    dialect: sqliteDialect,
+    hotReads: () => new SqliteHotReads(handle, db),
+    dataVersion: () => dataVersion.get() as number,
+    close: () => db.destroy(),
+  };
 }

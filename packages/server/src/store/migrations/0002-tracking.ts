@@ -19,7 +19,11 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void
     .addColumn('created_at', big, (c) => c.notNull())
     .addColumn('updated_at', big, (c) => c.notNull())
     .execute();
-  await db.schema.createTable('experiment_counter').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('last', 'integer', (c) => c.notNull()).execute();
+  await db.schema
+    .createTable('experiment_counter')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('last', 'integer', (c) => c.notNull())
+    .execute();
   await sql`insert into experiment_counter (id, last) values (1, 0)`.execute(db);
 
   await db.schema.alterTable('runs').addColumn('experiment_id', 'text').execute();

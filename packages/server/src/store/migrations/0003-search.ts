@@ -35,7 +35,8 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<voi
   ] as const) {
     let after = 0;
     for (;;) {
-      const rows = (await sql<{ id: number; tags: string }>`select id, tags from ${sql.table(table)} where id > ${after} order by id limit 1000`.execute(db)).rows;
+      const rows = (await sql<{ id: number; tags: string }>`select id, tags from ${sql.table(table)} where id > ${after} order by id limit 1000`.execute(db))
+        .rows;
       if (rows.length === 0) break;
       const values: { owner: number; key: string; value: string }[] = [];
       for (const r of rows) {
@@ -44,7 +45,9 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<voi
       }
       for (let i = 0; i < values.length; i += 300) {
         const chunk = values.slice(i, i + 300);
-        await sql`insert into ${sql.table(child)} (${sql.ref(fk)}, key, value) values ${sql.join(chunk.map((v) => sql`(${v.owner}, ${v.key}, ${v.value})`))}`.execute(db);
+        await sql`insert into ${sql.table(child)} (${sql.ref(fk)}, key, value) values ${sql.join(chunk.map((v) => sql`(${v.owner}, ${v.key}, ${v.value})`))}`.execute(
+          db,
+        );
       }
       after = Number(rows[rows.length - 1].id);
     }
