@@ -43,7 +43,8 @@ export function makeContext(io: Io, values: { url?: unknown; json?: unknown }): 
     io,
     json: values.json === true,
     client() {
-      return (client ??= new BerthClient({ url: serverUrl(values.url, io.env), actor: actorName(io.env), fetch: io.fetch ?? nodeFetch }));
+      client ??= new BerthClient({ url: serverUrl(values.url, io.env), actor: actorName(io.env), fetch: io.fetch ?? nodeFetch });
+      return client;
     },
     print(text: string) {
       io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

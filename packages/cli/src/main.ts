@@ -41,14 +41,14 @@ export function topUsage(): string {
  * (`berth --url http://h:7878 ls`); they stay in the rest, where the command parses them again.
  */
 export function splitCommand(argv: string[]): { name?: string; rest: string[] } {
-  let tokens;
+  let tokens: ReturnType<typeof parseArgs>['tokens'];
   try {
     tokens = parseArgs({ args: argv, options: GLOBAL_OPTIONS, strict: false, allowPositionals: true, tokens: true }).tokens;
   } catch {
     return { name: argv[0], rest: argv.slice(1) };
   }
   const first = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
-  if (!first || first.kind !== 'positional') return { rest: argv };
+  if (first?.kind !== 'positional') return { rest: argv };
   return { name: first.value, rest: [...argv.slice(0, first.index), ...argv.slice(first.index + 1)] };
 }
 

@@ -41,7 +41,7 @@ export const EXIT_CODE: { readonly [K in ErrorCode]: number } = {
 export const ERROR_CODES = Object.keys(HTTP_STATUS) as ErrorCode[];
 
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(HTTP_STATUS, value);
+  return typeof value === 'string' && Object.hasOwn(HTTP_STATUS, value);
 }
 
 export type ErrorDetails = Record<string, unknown>;

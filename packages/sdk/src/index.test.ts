@@ -103,6 +103,6 @@ describe('BerthClient', () => {
     assert.equal(r.size, 4);
     assert.ok(init?.body instanceof ReadableStream);
     assert.equal((init as { duplex?: string }).duplex, 'half');
-    assert.equal((init?.headers as Record<string, string>)['content-length'], '4');
+    assert.equal((init?.headers as Record<string, string> | undefined)?.['content-length'], '4');
   });
 });

@@ -28,10 +28,10 @@ export function table(headers: string[], rows: (string | number | null | undefin
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  return [line(headers), ...cells.map(line)].join('\n') + '\n';
+  return `${[line(headers), ...cells.map(line)].join('\n')}\n`;
 }
 
 export function kv(pairs: [string, unknown][]): string {
   const width = Math.max(...pairs.map(([k]) => k.length));
-  return pairs.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') + '\n';
+  return `${pairs.map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n')}\n`;
 }

@@ -28,7 +28,7 @@ describe('CLI output', () => {
   });
   it('renders a progress line with percent, bytes and rate', () => {
     const line = render('uploading', 512 * 1024 * 1024, 1024 ** 3, 2, 80);
-    assert.match(line, /^uploading \[#+\.+\]  50% 512 MiB\/1\.0 GiB 256 MiB\/s$/);
+    assert.match(line, /^uploading \[#+\.+\] {2}50% 512 MiB\/1\.0 GiB 256 MiB\/s$/);
     assert.ok(line.length <= 80);
   });
   it('draws progress only on a terminal, and ends at 100%', () => {

@@ -32,7 +32,9 @@ export async function receiveInto(source: Readable, path: string, append: boolea
       writeError === undefined
         ? fh.writev(chunks).then(
             () => undefined,
-            (err: unknown) => void (writeError ??= err),
+            (err: unknown) => {
+              writeError ??= err;
+            },
           )
         : undefined,
     );

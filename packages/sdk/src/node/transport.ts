@@ -58,7 +58,9 @@ export const nodeFetch: typeof fetch = async (input, init = {}) => {
   let url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
   const method = (init.method ?? 'GET').toUpperCase();
   const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+  new Headers(init.headers).forEach((v, k) => {
+    headers[k] = v;
+  });
   const body = init.body;
   let payload: Buffer | Readable | undefined;
   if (typeof body === 'string') payload = Buffer.from(body);

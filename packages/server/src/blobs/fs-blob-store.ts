@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, type Dir } from 'node:fs';
 import { link, mkdir, open, opendir, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -367,7 +367,7 @@ export class FsBlobStore implements BlobStore {
   async *list(): AsyncIterable<BlobInfo> {
     const shards = (await readdir(this.blobsDir)).filter((d) => /^[0-9a-f]{2}$/.test(d)).sort();
     for (const shard of shards) {
-      let dir;
+      let dir: Dir;
       try {
         dir = await opendir(join(this.blobsDir, shard), { bufferSize: 128 });
       } catch (err) {
@@ -402,7 +402,7 @@ export class FsBlobStore implements BlobStore {
       throw invalid(`olderThanMs must be a non-negative number, not ${olderThanMs}`, { field: 'olderThanMs' });
     const cutoff = Date.now() - olderThanMs;
     let removed = 0;
-    let dir;
+    let dir: Dir;
     try {
       dir = await opendir(this.tmpDir);
     } catch (err) {

@@ -90,10 +90,16 @@ export class HashingFileWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.failure) return cb(this.failure);
+    if (this.failure) {
+      cb(this.failure);
+      return;
+    }
     this.bytes += chunk.length;
     const problem = this.check(this.bytes);
-    if (problem) return cb(problem);
+    if (problem) {
+      cb(problem);
+      return;
+    }
     this.hash.update(chunk);
     if (this.direct) {
       this.copyDirect(chunk, 0).then(() => cb(this.failure ?? null), cb);
@@ -101,7 +107,10 @@ export class HashingFileWriter extends Writable {
     }
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes < BATCH) return cb();
+    if (this.pendingBytes < BATCH) {
+      cb();
+      return;
+    }
     const batch = this.pending;
     const size = this.pendingBytes;
     this.pending = [];

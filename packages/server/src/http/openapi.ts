@@ -37,7 +37,8 @@ export function collectOpenApi(app: FastifyInstance, prefix: string): () => Reco
       responses.default = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       const op: Record<string, unknown> = { summary: r.schema.summary, tags: r.schema.tags, parameters: params, responses };
       if (r.schema.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.schema.body } } };
-      (paths[path] ??= {})[r.method] = op;
+      paths[path] ??= {};
+      paths[path][r.method] = op;
     }
     doc = JSON.parse(
       JSON.stringify({

@@ -43,7 +43,7 @@ export async function requireVersion(tx: StoreTx, model: ModelRecord, version: n
 }
 
 export function cleanReason(reason: string | null | undefined): string | null {
-  return reason && reason.trim() ? reason.trim() : null;
+  return reason?.trim() ? reason.trim() : null;
 }
 
 /** A protected alias always records why it moved; without a reason, how it was moved. */

@@ -20,7 +20,8 @@ import { createSqliteDb, sqliteDialect } from '../store/dialects/sqlite.js';
 class StepClock implements Clock {
   t = Date.parse('2026-03-01T00:00:00Z');
   now() {
-    return (this.t += 1000);
+    this.t += 1000;
+    return this.t;
   }
 }
 

@@ -83,6 +83,11 @@ function operand(target: SearchTarget, c: FilterClause): Operand {
   return o;
 }
 
+/** The compiler proves every operand kind is handled; this only runs if that proof is bypassed. */
+function unreachable(o: never): never {
+  throw new Error(`unknown operand ${JSON.stringify(o)}`);
+}
+
 /** One predicate per clause, to be ANDed. */
 export function filterSql(dialect: SqlDialect, clauses: readonly FilterClause[], target: SearchTarget): Sql[] {
   return clauses.map((c) => {
@@ -97,6 +102,8 @@ export function filterSql(dialect: SqlDialect, clauses: readonly FilterClause[],
         return sql`exists (${o.rows} and ${comparison(dialect, o.value, c.op, c.value)})`;
       case 'any':
         return sql`exists (select 1 from ${o.from} where ${comparison(dialect, o.value, c.op, c.value)})`;
+      default:
+        return unreachable(o);
     }
   });
 }

@@ -157,7 +157,7 @@ class KyselyStore implements Store {
       return;
     }
     this.generation++;
-    batch.forEach((p, i) => p.resolve(values[i]));
+    for (const [i, p] of batch.entries()) p.resolve(values[i]);
   }
 
   async close(): Promise<void> {

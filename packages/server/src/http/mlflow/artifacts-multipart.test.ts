@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../app.js';
 import { openTestApp } from '../../../test-support/app.js';
-import type { Store } from '../../store/store.js';
-import { FsBlobStore } from '../../blobs/fs-blob-store.js';
 import { Registry } from '../../registry/registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from '../../registry/deps.js';
 
@@ -21,8 +19,6 @@ function sha(b: Buffer): string {
 describe('MLflow artifact proxy: multipart upload over HTTP', () => {
   let app: FastifyInstance;
   let closeApp: () => Promise<void>;
-  let store: Store;
-  let blobs: FsBlobStore;
   let reg: Registry;
   let dir: string;
   let base: string;
@@ -70,7 +66,7 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
 
   before(async () => {
     const t = await openTestApp('berth-mpu-', { clock: { now: () => Date.now() + clockOffset } });
-    ({ app, store, blobs, dir } = t);
+    ({ app, dir } = t);
     reg = t.registry;
     closeApp = t.close;
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -157,7 +157,7 @@ export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get<{ Querystring: { path?: string } }>('/artifacts', { schema: { querystring: Type.Object({ path: OptStr }) } }, async (req) => {
     const dir = (req.query.path ?? '').replace(/^\/+|\/+$/g, '');
-    let files;
+    let files: { path: string; is_dir: boolean; file_size?: number }[];
     try {
       const m = manifestPath(`${dir}/`);
       files = m ? listOneLevel(await registry.versions.filesByDigest(m.digest), m.rest.replace(/\/+$/, '')) : await artifacts.list(dir);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { mlflowCaller, openTestApp } from '../../../test-support/app.js';
-import { Registry } from '../../registry/registry.js';
+import type { Registry } from '../../registry/registry.js';
 import { localActor } from '../../registry/actor.js';
 
 const P = '/api/2.0/mlflow';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { mlflowCaller, openTestApp } from '../../../test-support/app.js';
-import { Registry } from '../../registry/registry.js';
+import type { Registry } from '../../registry/registry.js';
 import { localActor } from '../../registry/actor.js';
 
 type Body = Record<string, any>;

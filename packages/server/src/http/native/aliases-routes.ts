@@ -6,7 +6,7 @@ import {
   AliasSchema,
   MoveAliasesBody,
   PageSchema,
-  ReasonBody,
+  type ReasonBody,
   SetAliasBody,
   VersionSchema,
   invalid,

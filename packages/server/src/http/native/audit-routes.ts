@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { AuditEventSchema, GcBody, GcResultSchema, PageSchema, ChainVerdictSchema, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
+import { AuditEventSchema, type GcBody, GcResultSchema, PageSchema, ChainVerdictSchema, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { toWireAudit, toWirePage, toWireRun } from './wire.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { openTestApp } from '../../../test-support/app.js';
 import type { Store } from '../../store/store.js';
-import { FsBlobStore } from '../../blobs/fs-blob-store.js';
+import type { FsBlobStore } from '../../blobs/fs-blob-store.js';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
