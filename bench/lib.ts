@@ -61,7 +61,7 @@ async function startScript(code: string, cwdRel: string) {
     proc.stdout!.on('data', (d) => {
       out += d;
       const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]);
+      if (m) res(m[1]!);
     });
     proc.once('exit', (c) => rej(new Error(`baseline server exited ${c}`)));
   });
@@ -113,6 +113,6 @@ export function fmt(n: number, digits = 1): string {
 }
 
 export function table(rows: (string | number)[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join('  ')).join('\n');
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  ')).join('\n');
 }

@@ -184,7 +184,7 @@ async function searchP99(url: string, rounds: number): Promise<number> {
   }
   agent.destroy();
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length * 0.99) - 1] ?? times[times.length - 1];
+  return times[Math.floor(times.length * 0.99) - 1] ?? times[times.length - 1] ?? NaN;
 }
 
 /**

@@ -133,7 +133,7 @@ try {
     if (!r.ok) throw new Error(`${url}: ${r.status}`);
     return performance.now() - s;
   }
-  const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+  const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? NaN;
   const tt: number[] = [];
   const hz: number[] = [];
   const answers = new Set<number | null>();

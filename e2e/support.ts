@@ -32,7 +32,7 @@ export async function startBerth(data: string | null, extra: string[] = [], env:
       const m = /listening on (http:\/\/\S+)/i.exec(out);
       if (m) {
         clearTimeout(timer);
-        res(m[1]);
+        res(m[1]!);
       }
     });
     proc.once('exit', (code) => {

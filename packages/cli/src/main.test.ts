@@ -149,6 +149,7 @@ describe('berth main', () => {
     assert.equal((await berth(['model', 'create', 'chatbot'])).code, 0);
     assert.equal((await direct.getModel('chatbot')).name, 'chatbot', 'the model was created on the server BERTH_URL names');
     const [event] = (await direct.listAudit({ model: 'chatbot' })).items;
+    assert.ok(event);
     assert.equal(event.actor, 'local:ana');
   });
 });
@@ -247,6 +248,7 @@ describe('berth commands', () => {
       ['challenger', 5, 2],
     ] as const) {
       const [last] = (await direct.aliasHistory('chatbot', alias)).items.slice(-1);
+      assert.ok(last);
       assert.deepEqual([last.from_version, last.to_version, last.reason], [from, to, 'flip'], alias);
     }
   });
@@ -259,6 +261,7 @@ describe('berth commands', () => {
     assert.match(ok.stdout, /^audit chain ok: \d+ event\(s\)/);
     const events = (await direct.listAudit()).items;
     const target = events[1];
+    assert.ok(target);
     await server.store.db.updateTable('audit_events').set({ reason: 'rewritten' }).where('seq', '=', target.seq).execute();
     const r = await berth(['audit', 'verify']);
     assert.equal(r.code, 1);

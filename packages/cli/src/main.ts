@@ -64,7 +64,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   })();
   const ctx = makeContext(io, globals);
   if (name === 'help' && rest.length === 0) return (io.stdout.write(`${topUsage()}\n`), 0);
-  if (name === 'help') return main([rest[0], '--help'], io);
+  if (name === 'help') return main([rest[0]!, '--help'], io);
   if (!name) {
     if (globals.help) return (io.stdout.write(`${topUsage()}\n`), 0);
     if (argv.includes('--version')) return (io.stdout.write('berth 0.1.0\n'), 0);

@@ -27,7 +27,11 @@ function chain(n: number): ChainedAuditEvent[] {
   return out;
 }
 
-const head = (c: ChainedAuditEvent[]) => ({ seq: c[c.length - 1].seq, hash: c[c.length - 1].hash });
+const head = (c: ChainedAuditEvent[]) => {
+  const last = c.at(-1);
+  assert.ok(last, 'a head needs at least one event');
+  return { seq: last.seq, hash: last.hash };
+};
 const bad = (c: Iterable<ChainedAuditEvent>, expectedLast?: { seq: number; hash: string }) => {
   const v = verifyChain(c, expectedLast);
   return [v.ok, v.first_bad_seq, v.problem];
@@ -67,6 +71,7 @@ describe('auditEventHash', () => {
 describe('chainEvent', () => {
   it('links an event to the previous hash and hashes it', () => {
     const [e1, e2] = chain(2);
+    assert.ok(e1 && e2);
     assert.equal(e1.prev_hash, GENESIS_HASH);
     assert.equal(e2.prev_hash, e1.hash);
     assert.equal(e2.hash, auditEventHash(e1.hash, body(2)));
@@ -77,27 +82,27 @@ describe('chainEvent', () => {
 describe('verifyChain', () => {
   it('passes and reports the head when the chain is untouched', () => {
     const c = chain(5);
-    assert.deepEqual(verifyChain(c, head(c)), { ok: true, checked: 5, last_seq: 5, last_hash: c[4].hash });
-    assert.deepEqual(verifyChain(c), { ok: true, checked: 5, last_seq: 5, last_hash: c[4].hash });
+    assert.deepEqual(verifyChain(c, head(c)), { ok: true, checked: 5, last_seq: 5, last_hash: c[4]!.hash });
+    assert.deepEqual(verifyChain(c), { ok: true, checked: 5, last_seq: 5, last_hash: c[4]!.hash });
   });
   it('passes when the chain is empty and no head was recorded', () => {
     assert.deepEqual(verifyChain([]), { ok: true, checked: 0, last_seq: 0, last_hash: GENESIS_HASH });
   });
   it('names the first bad seq when a row was edited in place', () => {
     const c = chain(5);
-    c[2] = { ...c[2], reason: 'rewritten' };
-    c[3] = { ...c[3], actor: 'mallory' };
+    c[2] = { ...c[2]!, reason: 'rewritten' };
+    c[3] = { ...c[3]!, actor: 'mallory' };
     assert.deepEqual(bad(c), [false, 3, 'hash-mismatch']);
   });
   it('names the next row when an edited row was re-hashed to hide the edit', () => {
     const c = chain(5);
-    c[1] = chainEvent(c[1].prev_hash, { ...c[1], actor: 'mallory' });
+    c[1] = chainEvent(c[1]!.prev_hash, { ...c[1]!, actor: 'mallory' });
     assert.deepEqual(bad(c), [false, 3, 'broken-link']);
   });
   it('catches a re-hashed edit of the last row when the recorded head is given', () => {
     const c = chain(5);
     const recorded = head(c);
-    c[4] = chainEvent(c[4].prev_hash, { ...c[4], after: { version: 99 } });
+    c[4] = chainEvent(c[4]!.prev_hash, { ...c[4]!, after: { version: 99 } });
     assert.deepEqual(bad(c), [true, undefined, undefined]);
     assert.deepEqual(bad(c, recorded), [false, 5, 'hash-mismatch']);
   });
@@ -120,14 +125,14 @@ describe('verifyChain', () => {
   });
   it('flags rows past the recorded head when rows were appended behind its back', () => {
     const c = chain(5);
-    const v = verifyChain(c, { seq: 4, hash: c[3].hash });
+    const v = verifyChain(c, { seq: 4, hash: c[3]!.hash });
     assert.equal(v.ok, false);
     assert.equal(v.problem, 'hash-mismatch');
   });
   it('names the first swapped position when two rows were swapped', () => {
     const c = chain(6);
-    assert.deepEqual(bad([c[0], c[2], c[1], ...c.slice(3)]), [false, 2, 'sequence-gap']);
-    const swappedSeqs = [c[0], { ...c[2], seq: 2 }, { ...c[1], seq: 3 }, ...c.slice(3)];
+    assert.deepEqual(bad([c[0]!, c[2]!, c[1]!, ...c.slice(3)]), [false, 2, 'sequence-gap']);
+    const swappedSeqs = [c[0]!, { ...c[2]!, seq: 2 }, { ...c[1]!, seq: 3 }, ...c.slice(3)];
     assert.deepEqual(bad(swappedSeqs), [false, 2, 'broken-link']);
   });
   it('accepts any iterable when given a generator', () => {
@@ -143,16 +148,16 @@ describe('ChainVerifier', () => {
   it('stops accepting events after the first problem', () => {
     const c = chain(3);
     const v = new ChainVerifier();
-    assert.equal(v.push(c[1]), false);
-    assert.equal(v.push(c[0]), false);
+    assert.equal(v.push(c[1]!), false);
+    assert.equal(v.push(c[0]!), false);
     assert.deepEqual(v.verdict(), { ok: false, checked: 1, last_seq: 0, last_hash: GENESIS_HASH, first_bad_seq: 1, problem: 'sequence-gap' });
   });
   it('resumes from a checkpoint when given its hash and seq', () => {
     const c = chain(5);
-    const v = new ChainVerifier(c[2].hash, 3);
-    assert.equal(v.push(c[3]), true);
-    assert.equal(v.push(c[4]), true);
-    assert.deepEqual(v.verdict(head(c)), { ok: true, checked: 2, last_seq: 5, last_hash: c[4].hash });
-    assert.equal(new ChainVerifier(c[1].hash, 3).push(c[3]), false, 'a wrong checkpoint hash breaks the link');
+    const v = new ChainVerifier(c[2]!.hash, 3);
+    assert.equal(v.push(c[3]!), true);
+    assert.equal(v.push(c[4]!), true);
+    assert.deepEqual(v.verdict(head(c)), { ok: true, checked: 2, last_seq: 5, last_hash: c[4]!.hash });
+    assert.equal(new ChainVerifier(c[1]!.hash, 3).push(c[3]!), false, 'a wrong checkpoint hash breaks the link');
   });
 });

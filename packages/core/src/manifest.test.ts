@@ -33,13 +33,13 @@ describe('manifestDigest', () => {
   it('changes the digest when any path, size or hash byte changes, or a file is added or removed', () => {
     const d = manifestDigest(files);
     const variants: ManifestFile[][] = [
-      [{ ...files[0], path: 'weights/model.safetensorz' }, files[1]],
-      [{ ...files[0], path: 'Weights/model.safetensors' }, files[1]],
-      [{ ...files[0], size: 11 }, files[1]],
-      [{ ...files[0], size: 0 }, files[1]],
-      [{ ...files[0], sha256: `${h('a').slice(0, 63)}b` }, files[1]],
-      [{ ...files[0], sha256: `b${h('a').slice(1)}` }, files[1]],
-      [files[0]],
+      [{ ...files[0]!, path: 'weights/model.safetensorz' }, files[1]!],
+      [{ ...files[0]!, path: 'Weights/model.safetensors' }, files[1]!],
+      [{ ...files[0]!, size: 11 }, files[1]!],
+      [{ ...files[0]!, size: 0 }, files[1]!],
+      [{ ...files[0]!, sha256: `${h('a').slice(0, 63)}b` }, files[1]!],
+      [{ ...files[0]!, sha256: `b${h('a').slice(1)}` }, files[1]!],
+      [files[0]!],
       [...files, { path: 'README.md', size: 0, sha256: h('c') }],
     ];
     const digests = new Set(variants.map(manifestDigest));
@@ -70,7 +70,7 @@ describe('normalizeManifest', () => {
       n.map((f) => f.path),
       ['B', 'a', 'b'],
     );
-    assert.equal(n[2].sha256, h('a'));
+    assert.equal(n[2]!.sha256, h('a'));
   });
   it('keeps only path, size and sha256 when a file carries other fields', () => {
     assert.deepEqual(normalizeManifest([{ path: 'a', size: 1, sha256: h('a'), mode: 0o755 }]), [{ path: 'a', size: 1, sha256: h('a') }]);

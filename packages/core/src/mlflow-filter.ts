@@ -88,7 +88,7 @@ function prefixes(entries: Partial<Record<FilterEntity, readonly string[]>>): Re
 }
 
 /** `names`: canonical name first, then its aliases; `filterOnly`: aliases order_by refuses. */
-function attributes(list: readonly (Operand & { names: readonly string[]; filterOnly?: readonly string[] })[]): ReadonlyMap<string, Attribute> {
+function attributes(list: readonly (Operand & { names: readonly [string, ...string[]]; filterOnly?: readonly string[] })[]): ReadonlyMap<string, Attribute> {
   return new Map(
     list.flatMap((a) =>
       [...a.names, ...(a.filterOnly ?? [])].map((n) => [n, { key: a.names[0], ops: a.ops, value: a.value, orderable: a.names.includes(n) }] as const),
@@ -198,7 +198,7 @@ function tokenize(s: string, bad: (why: string) => Error): Tok[] {
     return v;
   };
   while (i < s.length) {
-    const c = s[i];
+    const c = s[i]!;
     const rest = s.slice(i);
     if (/\s/.test(c)) {
       i++;
@@ -213,12 +213,12 @@ function tokenize(s: string, bad: (why: string) => Error): Tok[] {
       out.push({ t: c === '(' ? 'lparen' : c === ')' ? 'rparen' : 'comma', v: c });
       i++;
     } else {
-      const op = /^(<=|>=|!=|<>|=|<|>)/.exec(rest);
+      const op = /^(?:<=|>=|!=|<>|=|<|>)/.exec(rest);
       const num = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(?![A-Za-z_])/.exec(rest);
       const word = /^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z0-9_.]+|`[^`]*`|"[^"]*"))?/.exec(rest);
       if (op) {
-        out.push({ t: 'op', v: op[1] === '<>' ? '!=' : op[1] });
-        i += op[1].length;
+        out.push({ t: 'op', v: op[0] === '<>' ? '!=' : op[0] });
+        i += op[0].length;
       } else if (num) {
         out.push({ t: 'number', v: num[0] });
         i += num[0].length;
@@ -352,11 +352,11 @@ export function parseOrderBy(orderBy: readonly string[], grammar: FilterGrammar)
   return orderBy.map((raw) => {
     const bad = (why: string) => invalid(`Invalid order_by clause ${JSON.stringify(raw)}: ${why}`, { field: 'order_by' });
     const toks = tokenize(raw, bad);
-    const dir = toks[1];
-    if (toks.length === 0 || toks[0].t !== 'ident' || toks.length > 2 || (dir && (dir.t !== 'ident' || dir.quoted || !/^(asc|desc)$/i.test(dir.v)))) {
+    const [first, dir] = toks;
+    if (first?.t !== 'ident' || toks.length > 2 || (dir && (dir.t !== 'ident' || dir.quoted || !/^(asc|desc)$/i.test(dir.v)))) {
       throw bad('expected <key> [ASC|DESC]');
     }
-    const { type, key } = identifier(toks[0], grammar, true, bad);
+    const { type, key } = identifier(first, grammar, true, bad);
     if (!grammar.orderBy.includes(type)) {
       const by =
         grammar.orderBy.length === 1 && grammar.orderBy[0] === 'attribute'

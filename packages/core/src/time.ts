@@ -15,7 +15,8 @@ export function parseInstant(value: unknown, field = 'time'): number {
     if (DATE_ONLY.test(s) || ISO.test(s)) {
       const ms = Date.parse(DATE_ONLY.test(s) ? `${s}T00:00:00Z` : s);
       // Date.parse rolls 2026-02-30 over into March: the calendar date must exist as written.
-      const [y, mo, d] = s.slice(0, 10).split('-').map(Number);
+      // Both patterns start with YYYY-MM-DD.
+      const [y, mo, d] = [Number(s.slice(0, 4)), Number(s.slice(5, 7)), Number(s.slice(8, 10))];
       const day = new Date(Date.UTC(y, mo - 1, d));
       if (Number.isFinite(ms) && day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d) return ms;
     }

@@ -55,12 +55,12 @@ describe('BerthClient', () => {
       },
     });
     await client.listVersions('my-team/chatbot', { limit: 5 });
-    assert.equal(seen[0].url, 'http://h:1/api/v1/models/my-team%2Fchatbot/versions?limit=5');
-    assert.equal(seen[0].headers['x-berth-actor'], 'ana');
+    assert.equal(seen[0]!.url, 'http://h:1/api/v1/models/my-team%2Fchatbot/versions?limit=5');
+    assert.equal(seen[0]!.headers['x-berth-actor'], 'ana');
     await client.setAlias('my-team/chatbot', 'champion', 2, { expect: null }).catch(() => {});
-    assert.equal(seen[1].url, 'http://h:1/api/v1/models/my-team%2Fchatbot/aliases/champion');
+    assert.equal(seen[1]!.url, 'http://h:1/api/v1/models/my-team%2Fchatbot/aliases/champion');
     await client.deleteAlias('chatbot', 'staging', { expect: null, reason: 'roll back' });
-    assert.equal(seen[2].url, 'http://h:1/api/v1/models/chatbot/aliases/staging?expect=none&reason=roll+back');
+    assert.equal(seen[2]!.url, 'http://h:1/api/v1/models/chatbot/aliases/staging?expect=none&reason=roll+back');
   });
   it('encodes each segment of a file path and refuses unsafe paths and blob keys before sending', async () => {
     const urls: string[] = [];

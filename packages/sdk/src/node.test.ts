@@ -201,9 +201,9 @@ describe('pushDirectory', () => {
       puts.map((p) => p.url),
       [`/api/v1/blobs/${sha(weights)}`],
     );
-    assert.equal(puts[0].headers['content-length'], String(weights.length));
-    assert.equal(puts[0].bytes, weights.length);
-    assert.equal(puts[0].headers['x-berth-actor'], 'ana');
+    assert.equal(puts[0]!.headers['content-length'], String(weights.length));
+    assert.equal(puts[0]!.bytes, weights.length);
+    assert.equal(puts[0]!.headers['x-berth-actor'], 'ana');
     assert.equal(r.uploaded_bytes, weights.length);
     assert.equal(r.skipped_bytes, weights.length + config.length);
     assert.deepEqual(
@@ -211,6 +211,7 @@ describe('pushDirectory', () => {
       ['copy.bin', 'model.bin', 'sub/config.json'],
     );
     const [open, , commit] = wire.seen;
+    assert.ok(open && commit);
     assert.equal(`${open.method} ${open.url}`, 'POST /api/v1/uploads');
     assert.deepEqual(open.answer?.missing, [sha(weights)]);
     assert.equal(`${commit.method} ${commit.url}`, 'POST /api/v1/models/chatbot/versions');
@@ -270,7 +271,7 @@ describe('pushDirectory', () => {
     await direct.putBlob(sha(bravo), Buffer.from(bravo), bravo.length);
     const r = await pushDirectory(client, join(dir, 'small'), { model: 'small' });
     assert.deepEqual(calls(), ['POST /api/v1/models/small/versions']);
-    assert.deepEqual(wire.seen[0].json?.blobs, [
+    assert.deepEqual(wire.seen[0]!.json?.blobs, [
       { sha256: sha(alpha), base64: Buffer.from(alpha).toString('base64') },
       { sha256: sha(bravo), base64: Buffer.from(bravo).toString('base64') },
     ]);
@@ -284,7 +285,7 @@ describe('pushDirectory', () => {
     await pushDirectory(client, join(dir, 'small'), { model: 'small', inline: false });
     const asked = calls();
     assert.equal(asked[0], 'POST /api/v1/uploads', 'inline: false asks first');
-    const missing = wire.seen[0].answer?.missing as string[];
+    const missing = wire.seen[0]!.answer?.missing as string[];
     assert.equal(missing.length, 2, 'c.txt (alpha) is stored already');
     assert.deepEqual(asked.slice(1, -1).sort(), missing.map((s) => `PUT /api/v1/blobs/${s}`).sort());
     assert.equal(asked[asked.length - 1], 'POST /api/v1/models/small/versions');

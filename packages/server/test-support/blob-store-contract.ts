@@ -149,7 +149,7 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
           const sha = sha256Of(data);
           await store.put(sha, chunked(data));
           const wrong = Buffer.from(data);
-          wrong[size - 1] ^= 1;
+          wrong[size - 1]! ^= 1;
           await assert.rejects(store.put(sha, chunked(wrong), { expectedSize: size }), berthError('INVALID_ARGUMENT', /sha256 mismatch/));
           await assert.rejects(store.put(sha, chunked(wrong)), berthError('INVALID_ARGUMENT', /sha256 mismatch/));
           assert.ok((await readAll((await store.open(sha)).stream)).equals(data), 'the stored blob is untouched');
@@ -449,7 +449,7 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
         const data = randomBytes(2 * MiB);
         const sha = sha256Of(data);
         const bad = Buffer.from(data);
-        bad[12345] ^= 0xff;
+        bad[12345]! ^= 0xff;
         const [good, corrupt] = await Promise.allSettled([store.put(sha, chunked(data)), store.put(sha, chunked(bad))]);
         assert.equal(good.status, 'fulfilled');
         assert.equal(corrupt.status, 'rejected');
@@ -505,6 +505,7 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
           assert.deepEqual(await store.stat(b.sha256), b);
         }
         const [gone, ...kept] = blobs;
+        assert.ok(gone);
         assert.equal(await store.delete(gone.sha), true);
         assert.equal(await store.delete(gone.sha), false);
         assert.equal(await store.stat(gone.sha), undefined);

@@ -25,7 +25,8 @@ export function conflictMessage(err: BerthError): string {
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, { expect: { type: 'string' }, reason: { type: 'string' } }, USAGE);
   if (values.help) return (ctx.print(USAGE), 0);
-  const [sub, model, alias, arg] = positionals;
+  // Each command checks the count with need() before using them.
+  const [sub, model = '', alias = '', arg = ''] = positionals;
   const need = (n: number) => {
     if (positionals.length !== n) throw new UsageError(`alias ${sub} takes ${n - 1} argument(s)`, USAGE);
   };

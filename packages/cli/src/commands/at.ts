@@ -12,7 +12,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, {}, USAGE);
   if (values.help) return (ctx.print(USAGE), 0);
   if (positionals.length !== 2) throw new UsageError('give a time and a reference', USAGE);
-  const [time, ref] = positionals;
+  const [time, ref = ''] = positionals;
   const t = new Date(parseInstant(time, 'time')).toISOString();
   const parsed = parseReference(ref);
   const client = ctx.client();

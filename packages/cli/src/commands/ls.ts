@@ -13,7 +13,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   if (positionals.length > 1) throw new UsageError('give at most one model name', USAGE);
   const limit = parseCount(values.limit, 'limit', USAGE) ?? Infinity;
   const client = ctx.client();
-  if (positionals.length === 0) {
+  const [model] = positionals;
+  if (model === undefined) {
     const models: Model[] = [];
     for await (const m of client.iterModels({
       kind: values.kind as string | undefined,
@@ -43,7 +44,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     return 0;
   }
   const versions: Version[] = [];
-  for await (const v of client.iterVersions(positionals[0], Math.min(500, limit))) {
+  for await (const v of client.iterVersions(model, Math.min(500, limit))) {
     versions.push(v);
     if (versions.length >= limit) break;
   }

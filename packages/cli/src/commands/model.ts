@@ -9,7 +9,8 @@ const USAGE = `usage: berth model create <name> [--kind K] [--description D] [--
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, { kind: { type: 'string' }, description: { type: 'string' }, protect: { type: 'string' } }, USAGE);
   if (values.help) return (ctx.print(USAGE), 0);
-  const [sub, a, b] = positionals;
+  // Each command checks the count before using them.
+  const [sub, a = '', b = ''] = positionals;
   const client = ctx.client();
   const list = (s: string) =>
     s

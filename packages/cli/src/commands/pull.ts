@@ -15,7 +15,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, concurrency: { type: 'string' } }, USAGE);
   if (values.help) return (ctx.print(USAGE), 0);
   if (positionals.length !== 1) throw new UsageError('give exactly one reference to pull', USAGE);
-  const ref = positionals[0];
+  const [ref = ''] = positionals;
   const parsed = parseReference(ref);
   const concurrency = parseCount(values.concurrency, 'concurrency', USAGE, 1, 64) ?? 4;
   // Resolve once: the folder is named after exactly the version that is downloaded, even if

@@ -49,8 +49,9 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const tags = parsePairs(values.tag as string[] | undefined, 'tag', USAGE, false) as Record<string, string>;
   const concurrency = parseCount(values.concurrency, 'concurrency', USAGE, 1, 64) ?? 4;
   const bar = new ProgressBar(ctx.io.stderr);
-  const source = (values.source as string | undefined) ?? `upload:${resolve(ctx.io.cwd, positionals[0])}`;
-  const result = await pushDirectory(ctx.client(), resolve(ctx.io.cwd, positionals[0]), {
+  const [input = ''] = positionals;
+  const source = (values.source as string | undefined) ?? `upload:${resolve(ctx.io.cwd, input)}`;
+  const result = await pushDirectory(ctx.client(), resolve(ctx.io.cwd, input), {
     model: values.model as string,
     kind: values.kind as string | undefined,
     description: values.description as string | undefined,

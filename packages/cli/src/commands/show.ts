@@ -11,7 +11,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, {}, USAGE);
   if (values.help) return (ctx.print(USAGE), 0);
   if (positionals.length !== 1) throw new UsageError('give exactly one reference', USAGE);
-  const v = await ctx.client().resolve(positionals[0]);
+  const [ref = ''] = positionals;
+  const v = await ctx.client().resolve(ref);
   if (ctx.json) return (ctx.printJson(v), 0);
   ctx.print(
     kv([

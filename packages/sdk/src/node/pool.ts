@@ -7,7 +7,7 @@ export async function pool<T>(items: readonly T[], concurrency: number, fn: (ite
   let failure: { err: unknown } | undefined;
   const worker = async () => {
     while (!failure && next < items.length) {
-      const item = items[next++];
+      const item = items[next++]!;
       try {
         await fn(item);
       } catch (err) {

@@ -93,7 +93,7 @@ export const nodeFetch: typeof fetch = async (input, init = {}) => {
   if (Number.isFinite(length) && length <= SMALL_ANSWER) {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);
-    return new Response(new Uint8Array(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)), meta);
+    return new Response(new Uint8Array(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)), meta);
   }
   // Large answers: a web stream that starts reading only when pulled, so `nodeBody` can hand
   // the node stream itself to a file pipeline instead (no per-chunk web-stream bridging).

@@ -163,8 +163,8 @@ describe('FsBlobStore', () => {
       if (parts.length === 0) await new Promise((r) => setTimeout(r, 10));
     }
     assert.equal(parts.length, 1);
-    assert.match(parts[0], /^[0-9a-f]+\.part$/);
-    await age(join(root, 'tmp', parts[0]), 2 * HOUR);
+    assert.match(parts[0]!, /^[0-9a-f]+\.part$/);
+    await age(join(root, 'tmp', parts[0]!), 2 * HOUR);
     assert.equal(await store.cleanTemp(HOUR), 0);
     gate.resolve();
     assert.equal((await pending).created, true);
@@ -255,14 +255,14 @@ describe('FsBlobStore', () => {
     let parts: string[] = [];
     for (let i = 0; i < 200; i++) {
       parts = await tempFiles(root);
-      if (parts.length === 1 && (await stat(join(root, 'tmp', parts[0]))).size >= 8 * MiB) break;
+      if (parts.length === 1 && (await stat(join(root, 'tmp', parts[0]!))).size >= 8 * MiB) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
 
     assert.equal(parts.length, 1, 'one upload in progress');
-    assert.ok((await stat(join(root, 'tmp', parts[0]))).size >= 8 * MiB, 'its bytes reached the temp file');
+    assert.ok((await stat(join(root, 'tmp', parts[0]!))).size >= 8 * MiB, 'its bytes reached the temp file');
     const reopened = await FsBlobStore.open(root);
     try {
       assert.equal(await reopened.stat(sha), undefined);

@@ -61,7 +61,7 @@ export class HashingFileWriter extends Writable {
     private readonly check: (total: number) => Error | undefined,
     private readonly direct?: Buffer[],
   ) {
-    super({ highWaterMark: direct ? direct[0].length : BATCH });
+    super({ highWaterMark: direct?.[0]?.length ?? BATCH });
     this.free = direct ? [...direct] : [];
   }
 

@@ -165,7 +165,7 @@ export class PartStaging implements PartStore {
       const m = PART_FILE.exec(name);
       if (!m) continue;
       const st = await stat(join(dir, name)).catch(() => undefined);
-      if (st?.isFile()) out.set(Number(m[1]), { partNumber: Number(m[1]), sha256: m[2], size: st.size });
+      if (st?.isFile()) out.set(Number(m[1]), { partNumber: Number(m[1]), sha256: m[2]!, size: st.size });
     }
     return out;
   }

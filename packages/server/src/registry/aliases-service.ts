@@ -187,7 +187,7 @@ export class AliasService {
     const model = await requireModel(tx, name);
     const rows = await tx.aliases.history(model.id, alias, { after, limit: limit + 1 });
     const page = rows.slice(0, limit);
-    return { items: page.map((h) => ({ ...h, model: model.name })), next_cursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1].id }) : null };
+    return { items: page.map((h) => ({ ...h, model: model.name })), next_cursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1]!.id }) : null };
   }
 
   /** The model id a name denotes at time `at`: the current holder, else one that had it then. */

@@ -33,7 +33,7 @@ export function partEtag(sha256: string): string {
 function etagSha(etag: unknown): string | undefined {
   if (typeof etag !== 'string') return undefined;
   const m = /^(?:W\/)?"?([0-9a-f]{64})"?$/i.exec(etag.trim());
-  return m ? m[1].toLowerCase() : undefined;
+  return m ? m[1]!.toLowerCase() : undefined;
 }
 
 function required(field: string): BerthError {

@@ -65,11 +65,11 @@ export class ArtifactService {
    */
   async dirOf(source: string): Promise<string> {
     let m = /^models:\/(m-[0-9a-f]{32})\/?$/.exec(source);
-    if (m) return loggedModelArtifactRoot(await this.loggedModels.get(m[1]));
+    if (m) return loggedModelArtifactRoot(await this.loggedModels.get(m[1]!));
     m = /^runs:\/([A-Za-z0-9_-]+)\/(.*)$/.exec(source);
-    if (m) return `${runArtifactRoot(await this.runs.getRecord(m[1]))}/${m[2]}`.replace(/\/+$/, '');
+    if (m) return `${runArtifactRoot(await this.runs.getRecord(m[1]!))}/${m[2]}`.replace(/\/+$/, '');
     m = /^mlflow-artifacts:(?:\/\/[^/]+)?\/+(.+?)\/*$/.exec(source);
-    if (m) return m[1];
+    if (m) return m[1]!;
     throw invalid(
       `Unsupported source ${JSON.stringify(source)}: give models:/<model_id>, runs:/<run_id>/<path> or mlflow-artifacts:/<path> stored in this server`,
       { field: 'source' },

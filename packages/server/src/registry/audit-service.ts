@@ -24,7 +24,7 @@ export class AuditService {
     }
     const rows = await tx.audit.list({ modelId, since, until, afterSeq, limit: limit + 1 });
     const page = rows.slice(0, limit);
-    return { items: page, next_cursor: rows.length > limit ? encodeCursor({ s: page[page.length - 1].seq }) : null };
+    return { items: page, next_cursor: rows.length > limit ? encodeCursor({ s: page[page.length - 1]!.seq }) : null };
   }
 
   /** Walks the whole chain in pages; memory stays flat however long the trail is. */
@@ -45,7 +45,7 @@ export class AuditService {
         }
       }
       if (!ok) break;
-      after = rows[rows.length - 1].seq;
+      after = rows[rows.length - 1]!.seq;
       if (after >= head.seq) break;
     }
     return v.verdict(head);

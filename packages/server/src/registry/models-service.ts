@@ -88,7 +88,7 @@ export class ModelService {
     const ids = page.map((m) => m.id);
     const [stats, aliases] = await Promise.all([tx.models.stats(ids), tx.aliases.groupForModels(ids)]);
     const items = page.map((m) => view(m, stats.get(m.id), aliases.get(m.id) ?? []));
-    return { items, next_cursor: rows.length > limit ? encodeCursor({ n: page[page.length - 1].name }) : null };
+    return { items, next_cursor: rows.length > limit ? encodeCursor({ n: page[page.length - 1]!.name }) : null };
   }
 
   async update(actor: Actor, name: string, input: UpdateModelBody): Promise<ModelView> {

@@ -194,7 +194,7 @@ for (const backend of BACKENDS) {
       await reg.aliases.set(editor, 'guarded', 'staging', { version: 1 });
       await reg.aliases.set(admin, 'guarded', 'production', { version: 1 });
       const h = await reg.aliases.history('guarded', 'production', {});
-      assert.match(h.items[0].reason ?? '', /no reason given; moved through the api API/);
+      assert.match(h.items[0]!.reason ?? '', /no reason given; moved through the api API/);
     });
 
     it('lets nothing move a frozen alias until it is unfrozen', async () => {
@@ -237,7 +237,7 @@ for (const backend of BACKENDS) {
         { action: 'alias.delete', subject: 'rec@staging', before: { version: 1 }, after: null, reason: 'version 1 deleted' },
         { action: 'alias.delete', subject: 'rec@champion', before: { version: 2 }, after: null, reason: 'model deleted' },
       ]);
-      const modelId = events[0].model_id as number;
+      const modelId = events[0]!.model_id as number;
       const history = await store.read.aliases.history(modelId, 'champion', { limit: 10 });
       assert.deepEqual(
         history.map(({ seq, action, from_version, to_version, reason }) => ({ seq, action, from_version, to_version, reason })),
@@ -313,9 +313,10 @@ for (const backend of BACKENDS) {
     it('writes a hash-chained audit event for every change and detects tampering', async () => {
       const events = await reg.audit.list({ limit: 1000 });
       assert.ok(events.items.length > 10);
-      for (let i = 1; i < events.items.length; i++) assert.equal(events.items[i].prev_hash, events.items[i - 1].hash);
+      for (let i = 1; i < events.items.length; i++) assert.equal(events.items[i]!.prev_hash, events.items[i - 1]!.hash);
       assert.equal((await reg.audit.verify()).ok, true);
       const target = events.items[5];
+      assert.ok(target);
       await store.db.updateTable('audit_events').set({ reason: 'rewritten' }).where('seq', '=', target.seq).execute();
       const v = await reg.audit.verify();
       assert.equal(v.ok, false);
@@ -337,8 +338,8 @@ for (const backend of BACKENDS) {
       await Promise.all(Array.from({ length: 12 }, (_, i) => reg.models.update(admin, 'par', { tags: { [`k${i}`]: 'v' } })));
       const all = await store.read.audit.list({ afterSeq: 0, limit: 10_000 });
       for (let i = 1; i < all.length; i++) {
-        assert.equal(all[i].seq, all[i - 1].seq + 1);
-        assert.equal(all[i].prev_hash, all[i - 1].hash);
+        assert.equal(all[i]!.seq, all[i - 1]!.seq + 1);
+        assert.equal(all[i]!.prev_hash, all[i - 1]!.hash);
       }
       assert.ok(all.length >= head + 12);
       assert.equal((await reg.audit.verify()).ok, true);
@@ -405,6 +406,7 @@ for (const backend of BACKENDS) {
       // blob ages come from the file system's clock
       clock.t = Date.now() + 1000;
       const [kept] = await upload({ k: 'kept-by-version' });
+      assert.ok(kept);
       await reg.versions.create(admin, 'gc-model', { files: [kept] });
       const orphan = sha('orphan');
       await reg.blobs.put(admin, orphan, Readable.from([Buffer.from('orphan')]));

@@ -28,7 +28,7 @@ export function parseOrder(orderBy: string[], allowed: Record<string, string>, f
   const seen = new Set<string>();
   for (const raw of orderBy) {
     const m = /^\s*([A-Za-z_.]+)\s*(ASC|DESC)?\s*$/i.exec(raw);
-    const key = m ? allowed[m[1].toLowerCase().replace(/^attributes?\./, '')] : undefined;
+    const key = m ? allowed[m[1]!.toLowerCase().replace(/^attributes?\./, '')] : undefined;
     if (!m || !key) throw invalid(`Invalid order_by clause '${raw}'. Valid keys: ${Object.keys(allowed).join(', ')}`, { field: 'order_by' });
     if (seen.has(key)) throw invalid(`order_by contains duplicate fields: ${raw}`, { field: 'order_by' });
     seen.add(key);
@@ -40,8 +40,8 @@ export function parseOrder(orderBy: string[], allowed: Record<string, string>, f
 
 /** Order keys as columns, the unique tiebreaker last (in the direction of the key before it, so one index scan serves). */
 function orderKeys(order: Order, columns: Record<string, string>, tiebreak: string): OrderKey[] {
-  const keys = order.map((o) => ({ column: columns[o.key], desc: o.desc }));
-  keys.push({ column: tiebreak, desc: keys.length ? keys[keys.length - 1].desc : false });
+  const keys = order.map((o) => ({ column: columns[o.key]!, desc: o.desc }));
+  keys.push({ column: tiebreak, desc: keys.at(-1)?.desc ?? false });
   return keys;
 }
 
@@ -118,7 +118,7 @@ export class SearchService {
     const rows = await this.deps.store.read.models.search({ absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
     const items = rows.slice(0, opts.max);
     const position = (m: ModelRecord) => keys.map((k) => ({ 'm.name': m.name, 'm.updated_at': m.updated_at, 'm.id': m.id })[k.column] as string | number);
-    return { items, next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null };
+    return { items, next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1]!)) : null };
   }
 
   private async searchVersions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<VersionView>> {
@@ -155,7 +155,7 @@ export class SearchService {
     }
     return {
       items: items.map(({ model_name, ...v }) => ({ ...v, model: model_name, aliases: byModel.get(v.model_id)?.get(v.version) ?? [] })),
-      next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1])) : null,
+      next_page_token: rows.length > opts.max ? encodeToken(keys, position(items[items.length - 1]!)) : null,
     };
   }
 }

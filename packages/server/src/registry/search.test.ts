@@ -131,6 +131,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(ids((await versions("name = 'Chatbot-Large' AND version_number > 1")).items), ['Chatbot-Large:2']);
       assert.deepEqual(ids((await versions("name = 'Chatbot-Large' AND tags.stage = 'dev' AND version_number <= 1")).items), ['Chatbot-Large:1']);
       const hit = (await versions("name = 'Chatbot-Large' AND version_number = 2")).items[0];
+      assert.ok(hit);
       assert.equal(hit.run_id, 'run-b');
     });
 
@@ -207,7 +208,7 @@ for (const backend of BACKENDS) {
       const newest = await models('', { max: 1, orderBy: ['last_updated_timestamp DESC'] });
       const again = await models('', { max: 10, orderBy: ['last_updated_timestamp DESC'], pageToken: newest.next_page_token ?? undefined });
       assert.equal(again.items.length, 4);
-      assert.ok(!again.items.some((m) => m.name === newest.items[0].name));
+      assert.ok(!again.items.some((m) => m.name === newest.items[0]!.name));
     });
 
     it('refuses a page token that is garbage or belongs to another order', async () => {

@@ -154,7 +154,7 @@ export class VersionService {
     for (const a of aliases) byVersion.set(a.version, [...(byVersion.get(a.version) ?? []), a.alias]);
     return {
       items: page.map((v) => ({ ...v, model: model.name, aliases: byVersion.get(v.version) ?? [] })),
-      next_cursor: rows.length > limit ? encodeCursor({ v: page[page.length - 1].version }) : null,
+      next_cursor: rows.length > limit ? encodeCursor({ v: page[page.length - 1]!.version }) : null,
     };
   }
 

@@ -229,7 +229,7 @@ function scopePredicate(s: RunScope): Sql {
  * newest first (unless ordered by it), then run id.
  */
 function runOrder(target: SearchTarget, order: readonly RunOrderKey[]): OrderTerm[] {
-  const terms = order.map((o) => operandOrder(o.type === 'attribute' ? target.attributes[o.key] : target.keyed[o.type]!(o.key), !o.ascending));
+  const terms = order.map((o) => operandOrder(o.type === 'attribute' ? target.attributes[o.key]! : target.keyed[o.type]!(o.key), !o.ascending));
   if (!order.some((o) => o.type === 'attribute' && o.key === 'start_time')) terms.push({ expr: sql`coalesce(r.start_time, r.created_at)`, desc: true });
   terms.push({ expr: sql`r.id`, desc: false, text: true });
   return terms;

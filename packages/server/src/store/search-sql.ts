@@ -154,13 +154,11 @@ export function keysetOrder(keys: readonly OrderKey[]): OrderTerm[] {
  * unique so no row is skipped or repeated. Expanded into ORs so mixed directions work.
  */
 export function afterSql(keys: readonly OrderKey[], after: readonly (string | number)[]): Sql {
-  const ors: Sql[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const ands: Sql[] = [];
-    for (let j = 0; j < i; j++) ands.push(sql`${sql.ref(keys[j].column)} = ${after[j]}`);
-    ands.push(sql`${sql.ref(keys[i].column)} ${sql.raw(keys[i].desc ? '<' : '>')} ${after[i]}`);
-    ors.push(sql`(${sql.join(ands, sql` and `)})`);
-  }
+  const ors = keys.map((key, i) => {
+    const ands = keys.slice(0, i).map((k, j) => sql`${sql.ref(k.column)} = ${after[j]}`);
+    ands.push(sql`${sql.ref(key.column)} ${sql.raw(key.desc ? '<' : '>')} ${after[i]}`);
+    return sql`(${sql.join(ands, sql` and `)})`;
+  });
   return sql`(${sql.join(ors, sql` or `)})`;
 }
 

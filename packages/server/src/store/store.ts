@@ -131,7 +131,7 @@ class KyselyStore implements Store {
       while (this.queue.length) {
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length === 1) {
-          const [one] = batch;
+          const one = batch[0]!;
           await this.transactionOnce(one.fn).then(one.resolve, one.reject);
           continue;
         }

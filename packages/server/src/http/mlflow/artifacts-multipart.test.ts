@@ -86,15 +86,15 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
       [1, 2, 3].map((n) => [n, `${base}${A}/mpu/part/${up.upload_id}/${n}`]),
     );
     // a part sent twice: the last one wins
-    const first2 = await putPart(up.credentials[1].url, Buffer.from('a first try of part 2'));
+    const first2 = await putPart(up.credentials[1]!.url, Buffer.from('a first try of part 2'));
     assert.equal(first2.status, 200);
-    const sent = await Promise.all([2, 0, 1].map((i) => putPart(up.credentials[i].url, chunks[i])));
+    const sent = await Promise.all([2, 0, 1].map((i) => putPart(up.credentials[i]!.url, chunks[i]!)));
     for (const [k, i] of [2, 0, 1].entries()) {
-      assert.equal(sent[k].status, 200);
-      assert.equal(sent[k].etag, `"${sha(chunks[i])}"`);
+      assert.equal(sent[k]!.status, 200);
+      assert.equal(sent[k]!.etag, `"${sha(chunks[i]!)}"`);
     }
-    const etags = new Map([2, 0, 1].map((i, k) => [i + 1, sent[k].etag]));
-    const parts = [1, 2, 3].map((n) => ({ part_number: n, etag: etags.get(n), url: up.credentials[n - 1].url }));
+    const etags = new Map([2, 0, 1].map((i, k) => [i + 1, sent[k]!.etag]));
+    const parts = [1, 2, 3].map((n) => ({ part_number: n, etag: etags.get(n), url: up.credentials[n - 1]!.url }));
     const done = await post('/mpu/complete/1/run1/artifacts/model', { path: '/home/me/ckpt/weights.bin', upload_id: up.upload_id, parts });
     assert.deepEqual([done.status, done.body], [200, {}]);
 
@@ -123,7 +123,7 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
   it('names the part when an etag is wrong, a part is missing or unlisted, and keeps the upload for a retry', async () => {
     const up = await create('2/run2/artifacts', 'C:\\Users\\me\\data.bin', 2);
     // a JSON content type does not make a part JSON: parts are stored as sent
-    const p1 = await putPart(up.credentials[0].url, Buffer.from('one'), { 'content-type': 'application/json' });
+    const p1 = await putPart(up.credentials[0]!.url, Buffer.from('one'), { 'content-type': 'application/json' });
     assert.equal(p1.status, 200);
     const bad = await post('/mpu/complete/2/run2/artifacts', {
       path: 'C:\\Users\\me\\data.bin',
@@ -145,7 +145,7 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
     });
     assert.deepEqual([missing.status, missing.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
     assert.match(missing.body.message, /part 2 was not uploaded/);
-    const p2 = await putPart(up.credentials[1].url, Buffer.from('two'));
+    const p2 = await putPart(up.credentials[1]!.url, Buffer.from('two'));
     const unlisted = await post('/mpu/complete/2/run2/artifacts', {
       path: 'C:\\Users\\me\\data.bin',
       upload_id: up.upload_id,
@@ -188,13 +188,13 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
 
   it('aborts an upload, deleting its parts; an unknown upload id is a 404 everywhere', async () => {
     const up = await create('3/run3/artifacts', '/tmp/x.bin', 2);
-    assert.equal((await putPart(up.credentials[0].url, Buffer.from('x'))).status, 200);
+    assert.equal((await putPart(up.credentials[0]!.url, Buffer.from('x'))).status, 200);
     assert.deepEqual(await staged(), [up.upload_id]);
     const ab = await post('/mpu/abort/3/run3/artifacts', { path: '/tmp/x.bin', upload_id: up.upload_id });
     assert.deepEqual([ab.status, ab.body], [200, {}]);
     assert.deepEqual(await staged(), []);
     const unknown = [
-      await putPart(up.credentials[1].url, Buffer.from('late')),
+      await putPart(up.credentials[1]!.url, Buffer.from('late')),
       await putPart(`${base}${A}/mpu/part/${'0'.repeat(40)}/1`, Buffer.from('x')),
       await putPart(`${base}${A}/mpu/part/..%2F..%2Fsha256/1`, Buffer.from('x')),
       await post('/mpu/abort/3/run3/artifacts', { path: '/tmp/x.bin', upload_id: up.upload_id }),
@@ -250,13 +250,13 @@ describe('MLflow artifact proxy: multipart upload over HTTP', () => {
   it('removes uploads untouched for a day, at start-up and when a new upload is created', async () => {
     const old = await create('5/run5/artifacts', '/tmp/old.bin', 1);
     const fresh = await create('5/run5/artifacts', '/tmp/fresh.bin', 1);
-    await putPart(fresh.credentials[0].url, Buffer.from('fresh'));
+    await putPart(fresh.credentials[0]!.url, Buffer.from('fresh'));
     const dayAgo = new Date(Date.now() - DEFAULT_REGISTRY_CONFIG.uploadTtlMs - 60_000);
     await utimes(join(dir, 'blobs', 'multipart', old.upload_id), dayAgo, dayAgo);
     clockOffset += 120_000; // past the pause between two sweeps
     const trigger = await create('5/run5/artifacts', '/tmp/new.bin', 1);
     assert.deepEqual((await staged()).sort(), [fresh.upload_id, trigger.upload_id].sort());
-    const lost = await putPart(old.credentials[0].url, Buffer.from('too late'));
+    const lost = await putPart(old.credentials[0]!.url, Buffer.from('too late'));
     assert.equal(lost.status, 404);
 
     // start-up: a new app over the same data sweeps before it serves

@@ -17,7 +17,7 @@ export const MANIFEST_PREFIX = '_berth/manifests';
 
 function manifestPath(path: string): { digest: string; rest: string } | undefined {
   if (!path.startsWith(`${MANIFEST_PREFIX}/`)) return undefined;
-  const [hex, ...rest] = path.slice(MANIFEST_PREFIX.length + 1).split('/');
+  const [hex = '', ...rest] = path.slice(MANIFEST_PREFIX.length + 1).split('/');
   if (!/^[0-9a-f]{64}$/.test(hex)) throw notFound(`no artifact ${path}`, { path });
   return { digest: `sha256:${hex}`, rest: rest.join('/') };
 }

@@ -81,7 +81,7 @@ describe('MLflow front: model registry', () => {
         [1, 2],
       ],
     );
-    assert.match(hist.items[1].reason ?? '', /moved through the mlflow API/);
+    assert.match(hist.items[1]!.reason ?? '', /moved through the mlflow API/);
   });
 
   it('returns models with their aliases, tags and latest version per stage', async () => {

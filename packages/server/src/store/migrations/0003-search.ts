@@ -49,7 +49,7 @@ export async function up(db: Kysely<unknown>, _dialect: SqlDialect): Promise<voi
           db,
         );
       }
-      after = Number(rows[rows.length - 1].id);
+      after = Number(rows[rows.length - 1]!.id);
     }
   }
 }
