@@ -233,38 +233,16 @@ try {
   const lb = await load(alias(berth.url), { duration: DURATION });
   rows.push(['get-model-version-by-alias, 64 conns (req/s)', fmt(la.rps, 0), fmt(lb.rps, 0), `${fmt(lb.rps / la.rps, 1)}x`, '>= 50x']);
   rows.push(['  p99 ms', la.p99, lb.p99, '', '<= 5 ms']);
+  const createRows = (workload: string, m: ReturnType<typeof createBest>, b: ReturnType<typeof createBest>, target: string) => {
+    rows.push([`create model version, ${workload} (versions/s, best variant)`, fmt(m.best, 1), fmt(b.best, 1), `${fmt(b.best / m.best, 1)}x`, target]);
+    rows.push(['  keep-alive / new connection each', `${fmt(m.keepAlive, 1)} / ${fmt(m.fresh, 1)}`, `${fmt(b.keepAlive, 1)} / ${fmt(b.fresh, 1)}`, '', '']);
+  };
   const seqM = createBest(mlflow.url, 1);
   const seqB = createBest(berth.url, 1);
-  rows.push([
-    'create model version, sequential (versions/s, best variant)',
-    fmt(seqM.best, 1),
-    fmt(seqB.best, 1),
-    `${fmt(seqB.best / seqM.best, 1)}x`,
-    '>= 10x',
-  ]);
-  rows.push([
-    '  keep-alive / new connection each',
-    `${fmt(seqM.keepAlive, 1)} / ${fmt(seqM.fresh, 1)}`,
-    `${fmt(seqB.keepAlive, 1)} / ${fmt(seqB.fresh, 1)}`,
-    '',
-    '',
-  ]);
+  createRows('sequential', seqM, seqB, '>= 10x');
   const parM = createBest(mlflow.url, 8);
   const parB = createBest(berth.url, 8);
-  rows.push([
-    'create model version, 8 writers (versions/s, best variant)',
-    fmt(parM.best, 1),
-    fmt(parB.best, 1),
-    `${fmt(parB.best / parM.best, 1)}x`,
-    '>= 20x',
-  ]);
-  rows.push([
-    '  keep-alive / new connection each',
-    `${fmt(parM.keepAlive, 1)} / ${fmt(parM.fresh, 1)}`,
-    `${fmt(parB.keepAlive, 1)} / ${fmt(parB.fresh, 1)}`,
-    '',
-    '',
-  ]);
+  createRows('8 writers', parM, parB, '>= 20x');
   const haveM = 1 + seqM.count + parM.count;
   const haveB = 1 + seqB.count + parB.count;
   await topUp(mlflow.url, haveM, VERSIONS);
@@ -286,20 +264,16 @@ try {
   settle(big);
   const upDrain = curl(['-o', '/dev/null', '-T', big, `${drain.url}/`]);
   await drain.stop();
-  rows.push([
-    '1 GiB upload to a bare Node server that only hashes it (MB/s)',
-    '',
-    fmt(1073.7 / upSink, 0),
-    `${fmt(upM.result / upSink, 1)}x`,
-    'ceiling for a verifying server',
-  ]);
-  rows.push([
-    '1 GiB upload to a bare Node server that discards it (MB/s)',
-    '',
-    fmt(1073.7 / upDrain, 0),
-    `${fmt(upM.result / upDrain, 1)}x`,
-    'ceiling for any Node server',
-  ]);
+  const ceilingRow = (what: string, seconds: number, of: string) =>
+    rows.push([
+      `1 GiB upload to a bare Node server that ${what} (MB/s)`,
+      '',
+      fmt(1073.7 / seconds, 0),
+      `${fmt(upM.result / seconds, 1)}x`,
+      `ceiling for ${of}`,
+    ]);
+  ceilingRow('only hashes it', upSink, 'a verifying server');
+  ceilingRow('discards it', upDrain, 'any Node server');
   rows.push([
     '1 GiB upload through the artifact proxy (MB/s)',
     fmt(1073.7 / upM.result, 0),

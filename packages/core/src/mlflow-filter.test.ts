@@ -5,6 +5,7 @@ import {
   parseMlflowExperimentFilter,
   parseMlflowExperimentOrderBy,
   parseMlflowFilter,
+  parseMlflowOrderBy,
   parseMlflowRunFilter,
   parseMlflowRunOrderBy,
 } from './mlflow-filter.js';
@@ -86,6 +87,34 @@ describe('MLflow model and version search filters', () => {
     assert.ok(likeToRegExp('chat%', true).test('CHATBOT'));
     assert.ok(likeToRegExp('v_', false).test('v1') && !likeToRegExp('v_', false).test('v10'));
     assert.ok(likeToRegExp('a.b', false).test('a.b') && !likeToRegExp('a.b', false).test('axb'), 'regex characters are literal');
+  });
+});
+
+describe('MLflow model and version search order_by', () => {
+  it('parses the keys MLflow orders models and versions by, in any case, with their aliases', () => {
+    assert.deepEqual(parseMlflowOrderBy([], 'models'), []);
+    assert.deepEqual(parseMlflowOrderBy(['NAME desc', 'attributes.timestamp'], 'models'), [
+      { key: 'name', ascending: false },
+      { key: 'last_updated_timestamp', ascending: true },
+    ]);
+    assert.deepEqual(parseMlflowOrderBy(['version_number DESC', 'Attribute.Creation_Timestamp', ' last_updated_timestamp ASC '], 'versions'), [
+      { key: 'version_number', ascending: false },
+      { key: 'creation_timestamp', ascending: true },
+      { key: 'last_updated_timestamp', ascending: true },
+    ]);
+  });
+
+  it('refuses unknown, filter-only and duplicate keys, and no filter takes the order-only times', () => {
+    const cases: [string[], 'models' | 'versions', RegExp][] = [
+      [['version_number'], 'models', /invalid attribute key 'version_number': use one of name, last_updated_timestamp/],
+      [['run_id'], 'versions', /invalid attribute key 'run_id'/],
+      [['tags.team'], 'versions', /model versions cannot be ordered by tags: they are ordered by name, last_updated_timestamp, version_number/],
+      [['name sideways'], 'models', /expected <key> \[ASC\|DESC\]/],
+      [['timestamp', 'last_updated_timestamp DESC'], 'models', /same key twice/],
+    ];
+    for (const [o, kind, m] of cases) refused(() => parseMlflowOrderBy(o, kind), m, 'order_by');
+    refused(() => parseMlflowFilter('timestamp > 5', 'models'), /invalid attribute key 'timestamp': use one of name$/);
+    refused(() => parseMlflowFilter('creation_timestamp > 5', 'versions'), /use one of name, run_id, source_path, version_number$/);
   });
 });
 

@@ -54,6 +54,8 @@ interface Attribute extends Operand {
   key: string;
   /** Whether order_by takes it. */
   orderable: boolean;
+  /** Whether a filter takes it (the registry orders by times it cannot filter on). */
+  filterable: boolean;
 }
 
 export interface FilterGrammar {
@@ -87,16 +89,28 @@ function prefixes(entries: Partial<Record<FilterEntity, readonly string[]>>): Re
   return new Map(Object.entries(entries).flatMap(([entity, names]) => names.map((n) => [n, entity as FilterEntity] as const)));
 }
 
-/** `names`: canonical name first, then its aliases; `filterOnly`: aliases order_by refuses. */
-function attributes(list: readonly (Operand & { names: readonly [string, ...string[]]; filterOnly?: readonly string[] })[]): ReadonlyMap<string, Attribute> {
+/**
+ * `names`: canonical name first, then its aliases; `filterOnly`: aliases order_by refuses;
+ * `only`: the attribute is taken by filters alone, or by order_by alone.
+ */
+function attributes(
+  list: readonly (Operand & { names: readonly [string, ...string[]]; filterOnly?: readonly string[]; only?: 'filter' | 'order' })[],
+): ReadonlyMap<string, Attribute> {
   return new Map(
     list.flatMap((a) =>
-      [...a.names, ...(a.filterOnly ?? [])].map((n) => [n, { key: a.names[0], ops: a.ops, value: a.value, orderable: a.names.includes(n) }] as const),
+      [...a.names, ...(a.filterOnly ?? [])].map(
+        (n) =>
+          [n, { key: a.names[0], ops: a.ops, value: a.value, orderable: a.only !== 'filter' && a.names.includes(n), filterable: a.only !== 'order' }] as const,
+      ),
     ),
   );
 }
 
-const MODEL_ATTRIBUTES = [{ names: ['name'], ops: STRING, value: 'string' }] as const;
+const ORDER_ONLY = { ops: [], value: 'number', only: 'order' } as const;
+const MODEL_ATTRIBUTES = [
+  { names: ['name'], ops: STRING, value: 'string' },
+  { names: ['last_updated_timestamp', 'timestamp'], ...ORDER_ONLY },
+] as const;
 
 /** `search_registered_models`. */
 export const MODEL_FILTER: FilterGrammar = {
@@ -105,7 +119,7 @@ export const MODEL_FILTER: FilterGrammar = {
   prefixes: prefixes({ attribute: ATTRIBUTE_PREFIXES, tag: TAG_PREFIXES }),
   attributes: attributes(MODEL_ATTRIBUTES),
   keyed: { tag: { ops: STRING, value: 'string' } },
-  orderBy: [],
+  orderBy: ['attribute'],
   ignoreCase: true,
   quotedNames: false,
 };
@@ -116,9 +130,10 @@ export const VERSION_FILTER: FilterGrammar = {
   noun: 'model versions',
   attributes: attributes([
     ...MODEL_ATTRIBUTES,
-    { names: ['run_id'], ops: [...STRING, 'IN'], value: 'string' },
-    { names: ['source_path'], ops: STRING, value: 'string' },
+    { names: ['run_id'], ops: [...STRING, 'IN'], value: 'string', only: 'filter' },
+    { names: ['source_path'], ops: STRING, value: 'string', only: 'filter' },
     { names: ['version_number'], ops: NUMERIC, value: 'integer' },
+    { names: ['creation_timestamp'], ...ORDER_ONLY },
   ]),
 };
 
@@ -246,7 +261,7 @@ function either(items: readonly string[]): string {
 }
 
 function attributeNames(g: FilterGrammar, forOrder: boolean): string[] {
-  return [...new Set([...g.attributes.values()].filter((a) => !forOrder || a.orderable).map((a) => a.key))];
+  return [...new Set([...g.attributes.values()].filter((a) => (forOrder ? a.orderable : a.filterable)).map((a) => a.key))];
 }
 
 function identifier(tok: Tok, g: FilterGrammar, forOrder: boolean, bad: (why: string) => Error): { type: FilterEntity; key: string; operand: Operand } {
@@ -268,7 +283,7 @@ function identifier(tok: Tok, g: FilterGrammar, forOrder: boolean, bad: (why: st
   if (key === '') throw bad(`missing key after '${entity}.'`);
   if (type === 'attribute') {
     const a = g.attributes.get(name(key));
-    if (!a || (forOrder && !a.orderable)) throw bad(`invalid attribute key '${key}': use one of ${attributeNames(g, forOrder).join(', ')}`);
+    if (!a || !(forOrder ? a.orderable : a.filterable)) throw bad(`invalid attribute key '${key}': use one of ${attributeNames(g, forOrder).join(', ')}`);
     return { type, key: a.key, operand: a };
   }
   const spec = g.keyed[type]!;
@@ -378,6 +393,20 @@ export function parseMlflowFilter(filter: string | undefined, kind: 'models' | '
 /** Parses a `search_runs` filter. */
 export function parseMlflowRunFilter(filter: string | undefined): RunFilterClause[] {
   return parseFilter(filter, RUN_FILTER);
+}
+
+/** Order keys of `search_registered_models` and `search_model_versions`: attributes by their canonical names. */
+export interface RegistryOrderKey {
+  key: 'name' | 'last_updated_timestamp' | 'version_number' | 'creation_timestamp';
+  ascending: boolean;
+}
+
+/** Parses `search_registered_models` or `search_model_versions` order_by entries; only attributes order them. */
+export function parseMlflowOrderBy(orderBy: readonly string[], kind: 'models' | 'versions'): RegistryOrderKey[] {
+  return parseOrderBy(orderBy, kind === 'models' ? MODEL_FILTER : VERSION_FILTER).map((o) => ({
+    key: o.key as RegistryOrderKey['key'],
+    ascending: o.ascending,
+  }));
 }
 
 /** Parses `search_runs` order_by entries. */

@@ -100,10 +100,11 @@ export const AliasSchema = Type.Object({
 });
 export type Alias = Static<typeof AliasSchema>;
 
+/** What every recorded change starts with: its place in its trail, when, and by whom. */
+const Recorded = { seq: Type.Integer(), at: Time, actor: Str };
+
 export const AliasHistoryEntrySchema = Type.Object({
-  seq: Type.Integer(),
-  at: Time,
-  actor: Str,
+  ...Recorded,
   action: StringEnum(ALIAS_ACTIONS),
   model: Str,
   alias: Str,
@@ -114,9 +115,7 @@ export const AliasHistoryEntrySchema = Type.Object({
 export type AliasHistoryEntry = Static<typeof AliasHistoryEntrySchema>;
 
 export const AuditEventSchema = Type.Object({
-  seq: Type.Integer(),
-  at: Time,
-  actor: Str,
+  ...Recorded,
   action: Str,
   model: NullableStr,
   subject: Str,
@@ -154,28 +153,17 @@ export type Page<T> = Static<ReturnType<typeof PageSchema<TUnsafe<T>>>>;
 
 export const PageQuery = Type.Object({ cursor: Type.Optional(Str), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
 
-export const CreateModelBody = Type.Object(
-  {
-    name: Str,
-    kind: Type.Optional(Str),
-    description: Type.Optional(Str),
-    tags: Type.Optional(StrMap),
-    protected_aliases: Type.Optional(Type.Array(Str)),
-  },
-  strict,
-);
+/** What models and versions both describe themselves with, on create and on update. */
+const Described = { description: Type.Optional(Str), tags: Type.Optional(StrMap) };
+/** Tag keys an update removes. */
+const Untag = { untag: Type.Optional(Type.Array(Str)) };
+const ModelFields = { ...Described, protected_aliases: Type.Optional(Type.Array(Str)) };
+const VersionFields = { ...Described, metadata: Type.Optional(AnyMap) };
+
+export const CreateModelBody = Type.Object({ name: Str, kind: Type.Optional(Str), ...ModelFields }, strict);
 export type CreateModelBody = Static<typeof CreateModelBody>;
 
-export const UpdateModelBody = Type.Object(
-  {
-    description: Type.Optional(Str),
-    tags: Type.Optional(StrMap),
-    untag: Type.Optional(Type.Array(Str)),
-    new_name: Type.Optional(Str),
-    protected_aliases: Type.Optional(Type.Array(Str)),
-  },
-  strict,
-);
+export const UpdateModelBody = Type.Object({ ...ModelFields, ...Untag, new_name: Type.Optional(Str) }, strict);
 export type UpdateModelBody = Static<typeof UpdateModelBody>;
 
 export const OpenUploadBody = Type.Object({ files: Type.Array(ManifestFileSchema) }, strict);
@@ -193,9 +181,7 @@ export const CreateVersionBody = Type.Object(
     blobs: Type.Optional(Type.Array(InlineBlobSchema)),
     upload_id: Type.Optional(Str),
     kind: Type.Optional(Str),
-    description: Type.Optional(Str),
-    metadata: Type.Optional(AnyMap),
-    tags: Type.Optional(StrMap),
+    ...VersionFields,
     source: Type.Optional(NullableStr),
     run_id: Type.Optional(NullableStr),
     dependencies: Type.Optional(Type.Array(DependencySchema)),
@@ -204,15 +190,7 @@ export const CreateVersionBody = Type.Object(
 );
 export type CreateVersionBody = Static<typeof CreateVersionBody>;
 
-export const UpdateVersionBody = Type.Object(
-  {
-    description: Type.Optional(Str),
-    metadata: Type.Optional(AnyMap),
-    tags: Type.Optional(StrMap),
-    untag: Type.Optional(Type.Array(Str)),
-  },
-  strict,
-);
+export const UpdateVersionBody = Type.Object({ ...VersionFields, ...Untag }, strict);
 export type UpdateVersionBody = Static<typeof UpdateVersionBody>;
 
 export const SetAliasBody = Type.Object(

@@ -1,21 +1,11 @@
-import {
-  BerthError,
-  decodeCursor,
-  encodeCursor,
-  invalid,
-  notFound,
-  pageSize,
-  parseInstant,
-  parseReference,
-  validateAliasName,
-  validateModelName,
-} from '@berth/core';
+import { BerthError, invalid, notFound, parseInstant, parseReference, validateAliasName, validateModelName } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { AliasRecord } from '../store/aliases.js';
 import { requireRole, type Actor } from './actor.js';
 import { cleanReason, conflict, protectedReason, requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
+import { Keyset } from './paging.js';
 import type { AliasAtTime, AliasHistoryView, AliasView, ModelAtTime, ModelSnapshot, ResultPage } from './results.js';
 
 export interface AliasMove {
@@ -181,13 +171,11 @@ export class AliasService {
   async history(name: string, alias: string, opts: { cursor?: string; limit?: unknown }): Promise<ResultPage<AliasHistoryView>> {
     validateModelName(name);
     validateAliasName(alias);
-    const limit = pageSize(opts.limit);
-    const after = opts.cursor ? Number(decodeCursor(opts.cursor, ['i']).i) : undefined;
+    const keyset = new Keyset(opts, 'i', Number);
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
-    const rows = await tx.aliases.history(model.id, alias, { after, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    return { items: page.map((h) => ({ ...h, model: model.name })), next_cursor: rows.length > limit ? encodeCursor({ i: page[page.length - 1]!.id }) : null };
+    const page = keyset.page(await tx.aliases.history(model.id, alias, { after: keyset.after, limit: keyset.fetch }), (h) => h.id);
+    return { items: page.items.map((h) => ({ ...h, model: model.name })), next_cursor: page.next_cursor };
   }
 
   /** The model id a name denotes at time `at`: the current holder, else one that had it then. */

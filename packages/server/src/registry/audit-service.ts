@@ -1,4 +1,5 @@
-import { ChainVerifier, decodeCursor, encodeCursor, pageSize, parseInstant, validateModelName, type ChainVerdict } from '@berth/core';
+import { ChainVerifier, parseInstant, validateModelName, type ChainVerdict } from '@berth/core';
+import { Keyset } from './paging.js';
 import type { RegistryDeps } from './deps.js';
 import type { AuditRecord, ResultPage } from './results.js';
 
@@ -6,8 +7,7 @@ export class AuditService {
   constructor(private readonly deps: RegistryDeps) {}
 
   async list(opts: { model?: string; since?: unknown; until?: unknown; cursor?: string; limit?: unknown }): Promise<ResultPage<AuditRecord>> {
-    const limit = pageSize(opts.limit);
-    const afterSeq = opts.cursor ? Number(decodeCursor(opts.cursor, ['s']).s) : undefined;
+    const keyset = new Keyset(opts, 's', Number);
     const since = opts.since !== undefined && opts.since !== '' ? parseInstant(opts.since, 'since') : undefined;
     const until = opts.until !== undefined && opts.until !== '' ? parseInstant(opts.until, 'until') : undefined;
     const tx = this.deps.store.read;
@@ -22,9 +22,7 @@ export class AuditService {
         modelId = Math.max(...ids);
       }
     }
-    const rows = await tx.audit.list({ modelId, since, until, afterSeq, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    return { items: page, next_cursor: rows.length > limit ? encodeCursor({ s: page[page.length - 1]!.seq }) : null };
+    return keyset.page(await tx.audit.list({ modelId, since, until, afterSeq: keyset.after, limit: keyset.fetch }), (e) => e.seq);
   }
 
   /** Walks the whole chain in pages; memory stays flat however long the trail is. */

@@ -1,10 +1,7 @@
 import {
   BerthError,
-  decodeCursor,
-  encodeCursor,
   invalid,
   notFound,
-  pageSize,
   validateAliasName,
   validateKind,
   validateModelName,
@@ -18,6 +15,7 @@ import type { AliasRecord } from '../store/aliases.js';
 import { requireRole, type Actor } from './actor.js';
 import { requireModel, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
+import { Keyset } from './paging.js';
 import type { ModelSnapshot, ModelView, ResultPage } from './results.js';
 
 const MAX_DESCRIPTION = 64 * 1024;
@@ -79,16 +77,13 @@ export class ModelService {
   }
 
   async list(opts: { cursor?: string; limit?: unknown; kind?: string; prefix?: string }): Promise<ResultPage<ModelView>> {
-    const limit = pageSize(opts.limit);
-    const after = opts.cursor ? String(decodeCursor(opts.cursor, ['n']).n) : undefined;
+    const keyset = new Keyset(opts, 'n', String);
     const kind = opts.kind ? validateKind(opts.kind) : undefined;
     const tx = this.deps.store.read;
-    const rows = await tx.models.list({ after, limit: limit + 1, kind, prefix: opts.prefix });
-    const page = rows.slice(0, limit);
-    const ids = page.map((m) => m.id);
+    const page = keyset.page(await tx.models.list({ after: keyset.after, limit: keyset.fetch, kind, prefix: opts.prefix }), (m) => m.name);
+    const ids = page.items.map((m) => m.id);
     const [stats, aliases] = await Promise.all([tx.models.stats(ids), tx.aliases.groupForModels(ids)]);
-    const items = page.map((m) => view(m, stats.get(m.id), aliases.get(m.id) ?? []));
-    return { items, next_cursor: rows.length > limit ? encodeCursor({ n: page[page.length - 1]!.name }) : null };
+    return { items: page.items.map((m) => view(m, stats.get(m.id), aliases.get(m.id) ?? [])), next_cursor: page.next_cursor };
   }
 
   async update(actor: Actor, name: string, input: UpdateModelBody): Promise<ModelView> {
@@ -141,7 +136,7 @@ export class ModelService {
         );
       }
       if (count > 0) requireRole(actor, 'admin', 'deleting a model with its versions');
-      const pinned = (await tx.versions.dependentsOfModel(m.id)).filter((d) => d.model !== m.name);
+      const pinned = (await tx.versions.dependents(m.id)).filter((d) => d.model !== m.name);
       if (pinned.length > 0) {
         throw new BerthError(
           'FAILED_PRECONDITION',

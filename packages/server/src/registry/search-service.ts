@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, invalid, type FilterClause } from '@berth/core';
+import { decodeCursor, encodeCursor, invalid, parseMlflowOrderBy, type FilterClause, type RegistryOrderKey } from '@berth/core';
 import type { ModelRecord } from '../store/models.js';
 import type { OrderKey } from '../store/search-sql.js';
 import type { VersionRecord } from '../store/versions.js';
@@ -21,26 +21,14 @@ export interface SearchPage<T> {
 /** MLflow's prompt marker: the client adds `!= 'true'` to every model search; no tag means "not a prompt". */
 const ABSENT_IS_NOT_EQUAL: ReadonlySet<string> = new Set(['mlflow.prompt.is_prompt']);
 
-type Order = { key: string; desc: boolean }[];
-
-export function parseOrder(orderBy: string[], allowed: Record<string, string>, fallback: Order): Order {
-  const out: Order = [];
-  const seen = new Set<string>();
-  for (const raw of orderBy) {
-    const m = /^\s*([A-Za-z_.]+)\s*(ASC|DESC)?\s*$/i.exec(raw);
-    const key = m ? allowed[m[1]!.toLowerCase().replace(/^attributes?\./, '')] : undefined;
-    if (!m || !key) throw invalid(`Invalid order_by clause '${raw}'. Valid keys: ${Object.keys(allowed).join(', ')}`, { field: 'order_by' });
-    if (seen.has(key)) throw invalid(`order_by contains duplicate fields: ${raw}`, { field: 'order_by' });
-    seen.add(key);
-    out.push({ key, desc: (m[2] ?? 'ASC').toUpperCase() === 'DESC' });
-  }
-  for (const f of fallback) if (!seen.has(f.key)) out.push(f);
-  return out;
+/** The requested order, then the fallback keys it does not name. */
+function withFallback(order: RegistryOrderKey[], fallback: readonly RegistryOrderKey[]): RegistryOrderKey[] {
+  return [...order, ...fallback.filter((f) => !order.some((o) => o.key === f.key))];
 }
 
 /** Order keys as columns, the unique tiebreaker last (in the direction of the key before it, so one index scan serves). */
-function orderKeys(order: Order, columns: Record<string, string>, tiebreak: string): OrderKey[] {
-  const keys = order.map((o) => ({ column: columns[o.key]!, desc: o.desc }));
+function orderKeys(order: RegistryOrderKey[], columns: Partial<Record<RegistryOrderKey['key'], string>>, tiebreak: string): OrderKey[] {
+  const keys = order.map((o) => ({ column: columns[o.key] as string, desc: !o.ascending }));
   keys.push({ column: tiebreak, desc: keys.at(-1)?.desc ?? false });
   return keys;
 }
@@ -112,8 +100,8 @@ export class SearchService {
   }
 
   private async searchModels(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<ModelRecord>> {
-    const order = parseOrder(opts.orderBy, { name: 'name', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' }, [{ key: 'name', desc: false }]);
-    const keys = orderKeys(order, { name: 'm.name', updated_at: 'm.updated_at' }, 'm.id');
+    const order = withFallback(parseMlflowOrderBy(opts.orderBy, 'models'), [{ key: 'name', ascending: true }]);
+    const keys = orderKeys(order, { name: 'm.name', last_updated_timestamp: 'm.updated_at' }, 'm.id');
     const after = decodeToken(opts.pageToken, keys);
     const rows = await this.deps.store.read.models.search({ absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });
     const items = rows.slice(0, opts.max);
@@ -122,18 +110,18 @@ export class SearchService {
   }
 
   private async searchVersions(filter: FilterClause[], opts: { max: number; orderBy: string[]; pageToken?: string }): Promise<SearchPage<VersionView>> {
-    let order = parseOrder(
-      opts.orderBy,
-      { name: 'model_name', version_number: 'version', creation_timestamp: 'created_at', timestamp: 'updated_at', last_updated_timestamp: 'updated_at' },
-      [
-        { key: 'updated_at', desc: true },
-        { key: 'model_name', desc: false },
-        { key: 'version', desc: true },
-      ],
-    );
+    let order = withFallback(parseMlflowOrderBy(opts.orderBy, 'versions'), [
+      { key: 'last_updated_timestamp', ascending: false },
+      { key: 'name', ascending: true },
+      { key: 'version_number', ascending: false },
+    ]);
     // Within one model the name is constant: leave it out so (model_id, updated_at, version) serves the order.
-    if (filter.some((c) => c.type === 'attribute' && c.key === 'name' && c.op === '=')) order = order.filter((o) => o.key !== 'model_name');
-    const keys = orderKeys(order, { model_name: 'm.name', version: 'v.version', created_at: 'v.created_at', updated_at: 'v.updated_at' }, 'v.id');
+    if (filter.some((c) => c.type === 'attribute' && c.key === 'name' && c.op === '=')) order = order.filter((o) => o.key !== 'name');
+    const keys = orderKeys(
+      order,
+      { name: 'm.name', version_number: 'v.version', creation_timestamp: 'v.created_at', last_updated_timestamp: 'v.updated_at' },
+      'v.id',
+    );
     const after = decodeToken(opts.pageToken, keys);
     const tx = this.deps.store.read;
     const rows = await tx.versions.search({ absentIsNotEqual: ABSENT_IS_NOT_EQUAL, clauses: filter, order: keys, after, limit: opts.max + 1 });

@@ -1,10 +1,7 @@
 import {
   BerthError,
-  decodeCursor,
-  encodeCursor,
   invalid,
   notFound,
-  pageSize,
   parseReference,
   validateFilePath,
   validateModelName,
@@ -21,6 +18,7 @@ import type { VersionRecord } from '../store/versions.js';
 import { requireRole, type Actor } from './actor.js';
 import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
+import { Keyset } from './paging.js';
 import { validateDescription, type ModelService } from './models-service.js';
 import type { BlobService } from './blobs-service.js';
 import type { RunService } from './runs-service.js';
@@ -144,18 +142,15 @@ export class VersionService {
 
   async list(name: string, opts: { cursor?: string; limit?: unknown }): Promise<ResultPage<VersionView>> {
     validateModelName(name);
-    const limit = pageSize(opts.limit);
-    const before = opts.cursor ? Number(decodeCursor(opts.cursor, ['v']).v) : undefined;
+    // Newest first: the page continues before the last version it showed.
+    const keyset = new Keyset(opts, 'v', Number);
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
-    const [rows, aliases] = await Promise.all([tx.versions.list(model.id, { before, limit: limit + 1 }), tx.aliases.listForModel(model.id)]);
-    const page = rows.slice(0, limit);
+    const [rows, aliases] = await Promise.all([tx.versions.list(model.id, { before: keyset.after, limit: keyset.fetch }), tx.aliases.listForModel(model.id)]);
+    const page = keyset.page(rows, (v) => v.version);
     const byVersion = new Map<number, string[]>();
     for (const a of aliases) byVersion.set(a.version, [...(byVersion.get(a.version) ?? []), a.alias]);
-    return {
-      items: page.map((v) => ({ ...v, model: model.name, aliases: byVersion.get(v.version) ?? [] })),
-      next_cursor: rows.length > limit ? encodeCursor({ v: page[page.length - 1]!.version }) : null,
-    };
+    return { items: page.items.map((v) => ({ ...v, model: model.name, aliases: byVersion.get(v.version) ?? [] })), next_cursor: page.next_cursor };
   }
 
   async update(actor: Actor, name: string, version: number, input: UpdateVersionBody): Promise<VersionView> {

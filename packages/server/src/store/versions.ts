@@ -222,30 +222,19 @@ export class VersionRepo {
       .execute();
   }
 
-  /** Versions whose dependencies pin this one (bundles, adapters): they keep it from deletion. */
-  async dependents(modelId: number, version: number): Promise<{ model: string; version: number }[]> {
-    const rows = await this.db
+  /**
+   * Versions whose dependencies pin this version (bundles, adapters), or without `version` any
+   * version of this model: they keep it from deletion.
+   */
+  async dependents(modelId: number, version?: number): Promise<{ model: string; version: number }[]> {
+    let q = this.db
       .selectFrom('version_dependencies as d')
       .innerJoin('versions as v', 'v.id', 'd.version_id')
       .innerJoin('models as m', 'm.id', 'v.model_id')
       .select(['m.name', 'v.version'])
-      .where('d.dep_model_id', '=', modelId)
-      .where('d.dep_version', '=', version)
-      .limit(50)
-      .execute();
-    return rows.map((r) => ({ model: r.name, version: Number(r.version) }));
-  }
-
-  /** Versions of any model that pin some version of this model. */
-  async dependentsOfModel(modelId: number): Promise<{ model: string; version: number }[]> {
-    const rows = await this.db
-      .selectFrom('version_dependencies as d')
-      .innerJoin('versions as v', 'v.id', 'd.version_id')
-      .innerJoin('models as m', 'm.id', 'v.model_id')
-      .select(['m.name', 'v.version'])
-      .where('d.dep_model_id', '=', modelId)
-      .limit(50)
-      .execute();
+      .where('d.dep_model_id', '=', modelId);
+    if (version !== undefined) q = q.where('d.dep_version', '=', version);
+    const rows = await q.limit(50).execute();
     return rows.map((r) => ({ model: r.name, version: Number(r.version) }));
   }
 

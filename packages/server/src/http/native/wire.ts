@@ -42,29 +42,10 @@ export function toWireModel(m: ModelView): Model {
   };
 }
 
-/** Field order is the wire order (`files` only when the version was read with them). */
+/** The version as the registry holds it, less the row ids, with its times as ISO text (`files` only when it was read with them). */
 export function toWireVersion(v: VersionView): Version {
-  const { model, version, digest, status, stage, size, file_count, files, metadata, tags, description, source, run_id, dependencies, aliases, created_by } = v;
-  return {
-    model,
-    version,
-    digest,
-    status,
-    stage,
-    size,
-    file_count,
-    ...(files ? { files } : {}),
-    metadata,
-    tags,
-    description,
-    source,
-    run_id,
-    dependencies,
-    aliases,
-    created_by,
-    created_at: isoTime(v.created_at),
-    updated_at: isoTime(v.updated_at),
-  };
+  const { id: _id, model_id: _modelId, created_at, updated_at, ...fields } = v;
+  return { ...fields, created_at: isoTime(created_at), updated_at: isoTime(updated_at) };
 }
 
 export function toWireAlias(a: AliasView): Alias {
