@@ -51,6 +51,9 @@ export type InlineBlob = Static<typeof InlineBlobSchema>;
 
 /** Wire entities of the native API (`/api/v1`). JSON is snake_case; times are ISO 8601 UTC. */
 
+/** When an entity was created and last changed. */
+const Timestamps = { created_at: Time, updated_at: Time };
+
 export const ModelSchema = Type.Object({
   name: Str,
   kind: StringEnum(MODEL_KINDS),
@@ -62,8 +65,7 @@ export const ModelSchema = Type.Object({
   frozen_aliases: Type.Array(Str),
   latest_version: NullableInt,
   version_count: Type.Integer(),
-  created_at: Time,
-  updated_at: Time,
+  ...Timestamps,
 });
 export type Model = Static<typeof ModelSchema>;
 
@@ -84,8 +86,7 @@ export const VersionSchema = Type.Object({
   dependencies: Type.Array(DependencySchema),
   aliases: Type.Array(Str),
   created_by: Str,
-  created_at: Time,
-  updated_at: Time,
+  ...Timestamps,
 });
 export type Version = Static<typeof VersionSchema>;
 
@@ -136,8 +137,7 @@ export const RunSchema = Type.Object({
   metrics: Type.Record(Type.String(), Type.Number()),
   tags: StrMap,
   datasets: Type.Array(Type.Object({ name: Str, digest: Str, source: NullableStr })),
-  created_at: Time,
-  updated_at: Time,
+  ...Timestamps,
 });
 export type Run = Static<typeof RunSchema>;
 

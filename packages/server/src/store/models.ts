@@ -3,7 +3,7 @@ import type { Database, ModelsTable } from './schema.js';
 import { BerthError, type FilterClause } from '@berth/core';
 import { afterSql, filterSql, keysetOrder, orderSql, tagRows, whereSql, type OrderKey, type SearchSqlOptions, type SearchTarget } from './search-sql.js';
 import type { SqlDialect } from './dialects/sql-dialect.js';
-import { parseJson, toJson } from './json.js';
+import { parseJson, rowTimes, toJson } from './json.js';
 import { uniquely } from './errors.js';
 
 /** A models row with its JSON columns parsed. */
@@ -14,17 +14,15 @@ export interface ModelStats {
   version_count: number;
 }
 
+/** The row as it is, less what needs converting: JSON columns parsed, numbers as numbers. */
 function toModel(row: Selectable<ModelsTable>): ModelRecord {
   return {
+    ...row,
+    ...rowTimes(row),
     id: Number(row.id),
-    name: row.name,
-    kind: row.kind,
-    description: row.description,
+    last_version: Number(row.last_version),
     tags: parseJson(row.tags, {}),
     protected_aliases: parseJson(row.protected_aliases, []),
-    last_version: Number(row.last_version),
-    created_at: Number(row.created_at),
-    updated_at: Number(row.updated_at),
   };
 }
 

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { RunFilterClause, RunOrderKey } from '@berth/core';
 import type { Database, RunsTable } from './schema.js';
-import { parseJson, toJson } from './json.js';
+import { nullableNumber, parseJson, rowTimes, toJson } from './json.js';
 import { filterSql, operandOrder, orderSql, type Operand, type OrderTerm, type SearchTarget } from './search-sql.js';
 import type { Sql, SqlDialect } from './dialects/sql-dialect.js';
 
@@ -35,23 +35,17 @@ export interface MetricPoint {
   timestamp: number;
 }
 
+/** The row as it is, less what needs converting: JSON columns parsed, times as numbers. */
 function toRun(row: Selectable<RunsTable>): RunRecord {
   return {
-    id: row.id,
-    experiment: row.experiment,
-    name: row.name,
-    status: row.status,
+    ...row,
+    ...rowTimes(row),
     params: parseJson(row.params, {}),
     tags: parseJson(row.tags, {}),
     datasets: parseJson(row.datasets, []),
-    created_by: row.created_by,
-    created_at: Number(row.created_at),
-    updated_at: Number(row.updated_at),
-    experiment_id: row.experiment_id,
-    start_time: row.start_time === null ? null : Number(row.start_time),
-    end_time: row.end_time === null ? null : Number(row.end_time),
-    lifecycle_stage: row.lifecycle_stage,
     outputs: parseJson(row.outputs, []),
+    start_time: nullableNumber(row.start_time),
+    end_time: nullableNumber(row.end_time),
   };
 }
 

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { BerthError, type ExperimentFilterClause, type ExperimentOrderKey } from '@berth/core';
 import { uniquely } from './errors.js';
 import type { ArtifactsTable, Database, ExperimentsTable, LoggedModelsTable } from './schema.js';
-import { parseJson, toJson } from './json.js';
+import { parseJson, rowTimes, toJson } from './json.js';
 import { filterSql, orderSql, type OrderTerm, type SearchTarget } from './search-sql.js';
 import type { SqlDialect } from './dialects/sql-dialect.js';
 
@@ -11,35 +11,17 @@ export type ExperimentRecord = Omit<Selectable<ExperimentsTable>, 'tags'> & { ta
 export type LoggedModelRecord = Omit<Selectable<LoggedModelsTable>, 'params' | 'tags'> & { params: Record<string, string>; tags: Record<string, string> };
 export type ArtifactRecord = Selectable<ArtifactsTable>;
 
-const toExperiment = (r: Selectable<ExperimentsTable>): ExperimentRecord => ({
-  id: r.id,
-  name: r.name,
-  artifact_location: r.artifact_location,
-  lifecycle_stage: r.lifecycle_stage,
-  tags: parseJson(r.tags, {}),
-  created_at: Number(r.created_at),
-  updated_at: Number(r.updated_at),
-});
+// Row → record: the row as it is, less what needs converting (JSON columns parsed, times as numbers).
+const toExperiment = (r: Selectable<ExperimentsTable>): ExperimentRecord => ({ ...r, ...rowTimes(r), tags: parseJson(r.tags, {}) });
 
 const toLoggedModel = (r: Selectable<LoggedModelsTable>): LoggedModelRecord => ({
-  id: r.id,
-  experiment_id: r.experiment_id,
-  name: r.name,
-  source_run_id: r.source_run_id,
-  status: r.status,
-  model_type: r.model_type,
+  ...r,
+  ...rowTimes(r),
   params: parseJson(r.params, {}),
   tags: parseJson(r.tags, {}),
-  created_at: Number(r.created_at),
-  updated_at: Number(r.updated_at),
 });
 
-const toArtifact = (r: Selectable<ArtifactsTable>): ArtifactRecord => ({
-  path: r.path,
-  sha256: r.sha256,
-  size: Number(r.size),
-  updated_at: Number(r.updated_at),
-});
+const toArtifact = (r: Selectable<ArtifactsTable>): ArtifactRecord => ({ ...r, size: Number(r.size), updated_at: Number(r.updated_at) });
 
 export class ExperimentRepo {
   constructor(
