@@ -139,11 +139,17 @@ def test_tags_descriptions_rename_and_delete(tracking):
     v = client.get_model_version(name, v1.version)
     assert v.tags == {"reviewed": "yes"} and v.description == "kept"
     client.set_registered_model_alias(name, "champion", v1.version)
+    client.set_registered_model_alias(name, "candidate", v1.version)
     renamed = name + "-renamed"
     client.rename_registered_model(name, renamed)
     assert client.get_model_version_by_alias(renamed, "champion").version == "1"
+    for delete in (lambda: client.delete_model_version(renamed, v1.version), lambda: client.delete_registered_model(renamed)):
+        with pytest.raises(MlflowException) as guarded:
+            delete()
+        assert error_code(guarded.value) == "RESOURCE_CONFLICT" and "@champion" in guarded.value.message, "a protected alias is never deleted with its version"
+    client.delete_registered_model_alias(renamed, "champion")
     client.delete_model_version(renamed, v1.version)
-    assert client.get_registered_model(renamed).aliases == {}, "no dangling alias after deleting its version"
+    assert client.get_registered_model(renamed).aliases == {}, "ordinary aliases go with their version: none dangles"
     v2 = _version(client, renamed)
     assert v2.version == "2", "version numbers are never reused"
     client.delete_registered_model(renamed)

@@ -3,6 +3,7 @@ import type { Store, StoreTx } from '../store/store.js';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { PartStore } from '../blobs/part-store.js';
 import type { ModelRecord } from '../store/models.js';
+import type { AliasRecord } from '../store/aliases.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { Clock } from './actor.js';
 
@@ -53,4 +54,27 @@ export function protectedReason(reason: string | null | undefined, via: string):
 
 export function conflict(message: string, details: Record<string, unknown>): BerthError {
   return new BerthError('CONFLICT', message, details);
+}
+
+/**
+ * How a delete treats the aliases on what it deletes. By default any alias stops it; `force`
+ * lets an admin delete them with it (the native `--force`). With `dropOrdinaryAliases`
+ * (MLflow's semantics) ordinary aliases go with it for any caller allowed to delete, but a
+ * protected or frozen alias still stops it: those move only with the approver role, or after
+ * an unfreeze, so a delete must not be a way around either rule.
+ */
+export interface DeleteOptions {
+  force?: boolean;
+  dropOrdinaryAliases?: boolean;
+}
+
+/** The delete rule for `dropOrdinaryAliases`: refuses, naming them, when a protected or frozen alias would go. */
+export function refuseGuardedAliases(what: string, model: ModelRecord, aliases: readonly AliasRecord[]): void {
+  const guarded = aliases.filter((a) => a.frozen || model.protected_aliases.includes(a.alias)).map((a) => a.alias);
+  if (guarded.length === 0) return;
+  throw new BerthError(
+    'FAILED_PRECONDITION',
+    `${what} cannot be deleted: it holds protected or frozen alias(es) ${guarded.map((a) => `@${a}`).join(', ')}; move or delete them first`,
+    { aliases: guarded },
+  );
 }

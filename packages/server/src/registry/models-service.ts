@@ -13,7 +13,7 @@ import type { StoreTx } from '../store/store.js';
 import type { ModelRecord, ModelStats } from '../store/models.js';
 import type { AliasRecord } from '../store/aliases.js';
 import { requireRole, type Actor } from './actor.js';
-import { requireModel, type RegistryDeps } from './deps.js';
+import { refuseGuardedAliases, requireModel, type DeleteOptions, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 import { Keyset } from './paging.js';
 import type { ModelSnapshot, ModelView, ResultPage } from './results.js';
@@ -119,7 +119,11 @@ export class ModelService {
     return this.view(this.deps.store.read, m);
   }
 
-  async delete(actor: Actor, name: string, opts: { force?: boolean } = {}): Promise<void> {
+  /**
+   * With `force`, an admin deletes the model with its versions and aliases; with
+   * `dropOrdinaryAliases` too (MLflow), a protected or frozen alias still refuses (DeleteOptions).
+   */
+  async delete(actor: Actor, name: string, opts: DeleteOptions = {}): Promise<void> {
     requireRole(actor, 'editor', 'deleting a model');
     validateModelName(name);
     await this.deps.store.transaction(async (tx) => {
@@ -144,9 +148,10 @@ export class ModelService {
           { model: name, referenced_by: pinned },
         );
       }
-      const now = this.deps.clock.now();
-      // Frozen aliases go too: deleting the model is the admin's decision about all of them.
       const aliases = await tx.aliases.listForModel(m.id);
+      if (opts.dropOrdinaryAliases) refuseGuardedAliases(`model ${name}`, m, aliases);
+      const now = this.deps.clock.now();
+      // Otherwise frozen aliases go too: deleting the model is the admin's decision about all of them.
       await tx.aliases.deleteAllOfModel(m.id);
       for (const a of aliases) {
         await recordChange(tx, actor, now, {

@@ -16,7 +16,7 @@ import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { VersionRecord } from '../store/versions.js';
 import { requireRole, type Actor } from './actor.js';
-import { requireModel, requireVersion, type RegistryDeps } from './deps.js';
+import { refuseGuardedAliases, requireModel, requireVersion, type DeleteOptions, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 import { Keyset } from './paging.js';
 import { validateDescription, type ModelService } from './models-service.js';
@@ -197,9 +197,10 @@ export class VersionService {
   /**
    * Deletion guarded as DESIGN §2 says: a version another version pins is never deleted; one
    * that aliases point at only with `force` by an admin, and its aliases go in the same
-   * audited transaction. The number is never handed out again.
+   * audited transaction; with `dropOrdinaryAliases`, ordinary aliases go with it and a
+   * protected or frozen one refuses (DeleteOptions). The number is never handed out again.
    */
-  async delete(actor: Actor, name: string, version: number, opts: { force?: boolean } = {}): Promise<void> {
+  async delete(actor: Actor, name: string, version: number, opts: DeleteOptions = {}): Promise<void> {
     requireRole(actor, 'editor', 'deleting a version');
     validateModelName(name);
     await this.deps.store.transaction(async (tx) => {
@@ -217,7 +218,8 @@ export class VersionService {
       }
       const aliases = (await tx.aliases.listForModel(model.id)).filter((a) => a.version === version);
       const names = aliases.map((a) => a.alias);
-      if (aliases.length > 0) {
+      if (aliases.length > 0 && opts.dropOrdinaryAliases) refuseGuardedAliases(`${name}:${version}`, model, aliases);
+      else if (aliases.length > 0) {
         if (!opts.force) {
           throw new BerthError(
             'FAILED_PRECONDITION',

@@ -133,13 +133,28 @@ describe('MLflow front: model registry', () => {
     assert.deepEqual([gone.status, gone.body.error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
   });
 
-  it('deletes a version together with its aliases, audited, and never reuses its number', async () => {
+  it('refuses to delete a version a protected alias holds, naming the alias, and changes nothing', async () => {
+    await call('POST', '/registered-models/alias', { name: 'chatbot-lora-production', alias: 'candidate', version: '2' });
+    const d = await call('DELETE', '/model-versions/delete', { name: 'chatbot-lora-production', version: '2' });
+    assert.deepEqual([d.status, d.body.error_code], [409, 'RESOURCE_CONFLICT']);
+    assert.match(d.body.message, /@champion/);
+    assert.doesNotMatch(d.body.message, /candidate/, 'only the protected alias stops the delete');
+    const m = (await call('GET', '/registered-models/get', { name: 'chatbot-lora-production' })).body.registered_model;
+    assert.deepEqual(m.aliases, [
+      { alias: 'candidate', version: '2' },
+      { alias: 'champion', version: '2' },
+    ]);
+  });
+
+  it('deletes a version together with its ordinary aliases, audited, and never reuses its number', async () => {
+    assert.equal((await call('DELETE', '/registered-models/alias', { name: 'chatbot-lora-production', alias: 'champion' })).status, 200);
     const d = await call('DELETE', '/model-versions/delete', { name: 'chatbot-lora-production', version: '2' });
     assert.equal(d.status, 200);
     const m = (await call('GET', '/registered-models/get', { name: 'chatbot-lora-production' })).body.registered_model;
     assert.equal(m.aliases, undefined, 'no dangling alias');
-    const hist = await reg.aliases.history('chatbot-lora-production', 'champion', {});
+    const hist = await reg.aliases.history('chatbot-lora-production', 'candidate', {});
     assert.equal(hist.items.at(-1)?.action, 'alias.delete');
+    assert.equal(hist.items.at(-1)?.reason, 'version 2 deleted');
     assert.equal((await version('chatbot-lora-production', 'v3')).version, 3);
   });
 
@@ -151,6 +166,19 @@ describe('MLflow front: model registry', () => {
     assert.equal(clash.status, 200);
     const taken = await call('POST', '/registered-models/rename', { name: 'chatbot-prod', new_name: 'other' });
     assert.deepEqual([taken.status, taken.body.error_code], [400, 'RESOURCE_ALREADY_EXISTS']);
+  });
+
+  it('refuses to delete a registered model holding a protected alias, naming it', async () => {
+    await call('POST', '/registered-models/create', { name: 'guarded' });
+    await version('guarded', 'g1');
+    await call('POST', '/registered-models/alias', { name: 'guarded', alias: 'champion', version: '1' });
+    const d = await call('DELETE', '/registered-models/delete', { name: 'guarded' });
+    assert.deepEqual([d.status, d.body.error_code], [409, 'RESOURCE_CONFLICT']);
+    assert.match(d.body.message, /@champion/);
+    assert.equal((await call('GET', '/model-versions/get', { name: 'guarded', version: '1' })).status, 200, 'nothing was deleted');
+    await call('DELETE', '/registered-models/alias', { name: 'guarded', alias: 'champion' });
+    await call('POST', '/registered-models/alias', { name: 'guarded', alias: 'candidate', version: '1' });
+    assert.equal((await call('DELETE', '/registered-models/delete', { name: 'guarded' })).status, 200, 'ordinary aliases go with the model');
   });
 
   it('takes DELETE arguments from a JSON body, reads empty bodies as {} and answers unknown endpoints', async () => {

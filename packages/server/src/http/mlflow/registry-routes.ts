@@ -71,7 +71,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
   });
 
   mlflowRoute(app, 'DELETE', '/registered-models/delete', Name, async (a, req) => {
-    await registry.models.delete(mlflowActor(req), a.name, { force: true });
+    await registry.models.delete(mlflowActor(req), a.name, { force: true, dropOrdinaryAliases: true });
   });
 
   mlflowRoute(app, ['POST', 'GET'], '/registered-models/get-latest-versions', Type.Object({ name: Required, stages: StringList }), async (a) => {
@@ -146,7 +146,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
   });
 
   mlflowRoute(app, 'DELETE', '/model-versions/delete', NameVersion, async (a, req) => {
-    await registry.versions.delete(mlflowActor(req), a.name, Number(a.version), { force: true });
+    await registry.versions.delete(mlflowActor(req), a.name, Number(a.version), { dropOrdinaryAliases: true });
   });
 
   mlflowRoute(app, 'POST', '/model-versions/set-tag', Type.Object({ name: Required, version: VersionArg, key: Required, value: OptStr }), async (a, req) => {
