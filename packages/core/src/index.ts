@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './limits.js';
 export * from './names.js';
 export * from './digest.js';
 export * from './canonical-json.js';

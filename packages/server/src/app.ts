@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import AjvCompiler from '@fastify/ajv-compiler';
+import { checkJsonDepth } from '@berth/core';
 import type { Registry } from './registry/registry.js';
 import { collectOpenApi } from './http/openapi.js';
 import { nativeApi } from './http/native/index.js';
@@ -20,11 +22,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
     // Model names and file paths are long: up to 257 and 1,024 bytes before escaping.
     routerOptions: { maxParamLength: 8192 },
-    // Reject unknown fields instead of silently stripping them (docs/decisions/0002).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: strictBodies() } },
   });
   const openapi = collectOpenApi(app, '/api/v1');
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  // Before any schema, handler or serialiser walks a body recursively (every front).
+  app.addHook('preValidation', async (req) => checkJsonDepth(req.body, 'the request body'));
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) await app.register(mlflowApi, { prefix, registry: opts.registry });
@@ -36,4 +39,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     async () => void (await opts.registry.multipart.sweep().catch((err: unknown) => app.log.warn({ err }, 'could not remove abandoned multipart uploads'))),
   );
   return app;
+}
+
+/**
+ * Ajv for the native API: a JSON body is taken exactly as sent (`true` is not a version,
+ * `123` is not a name, `null` is not 0), while query strings, path parameters and headers,
+ * which are text by nature, are read as the numbers and booleans their schemas ask for.
+ * Unknown fields are refused, not stripped (docs/decisions/0002). The MLflow fronts set their
+ * own validator with MLflow's leniencies (http/mlflow/params.ts).
+ */
+function strictBodies(): AjvCompiler.ValidatorFactory {
+  const pool = AjvCompiler();
+  const base = { removeAdditional: false, useDefaults: true, allErrors: false } as const;
+  return (externalSchemas) => {
+    const body = pool(externalSchemas, { customOptions: { ...base, coerceTypes: false } });
+    const text = pool(externalSchemas, { customOptions: { ...base, coerceTypes: 'array' } });
+    return (route) => (route.httpPart === 'body' ? body : text)(route);
+  };
 }

@@ -1,5 +1,6 @@
 import {
   BerthError,
+  MAX_DESCRIPTION_CHARS,
   invalid,
   notFound,
   validateAliasName,
@@ -18,11 +19,9 @@ import { recordChange } from './changes.js';
 import { Keyset } from './paging.js';
 import type { ModelSnapshot, ModelView, ResultPage } from './results.js';
 
-const MAX_DESCRIPTION = 64 * 1024;
-
 export function validateDescription(d: unknown): string {
-  if (typeof d !== 'string' || d.length > MAX_DESCRIPTION)
-    throw invalid(`description must be a string of at most ${MAX_DESCRIPTION} characters`, { field: 'description' });
+  if (typeof d !== 'string' || d.length > MAX_DESCRIPTION_CHARS)
+    throw invalid(`description must be a string of at most ${MAX_DESCRIPTION_CHARS} characters`, { field: 'description' });
   return d;
 }
 

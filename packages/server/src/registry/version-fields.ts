@@ -1,4 +1,6 @@
 import {
+  MAX_METADATA_BYTES,
+  checkJsonDepth,
   invalid,
   manifestDigest,
   manifestSize,
@@ -21,11 +23,11 @@ export type UncheckedVersionCommit = Omit<CreateVersionBody, 'files'> & {
   createModel?: boolean;
 };
 
-const MAX_METADATA_BYTES = 1024 * 1024;
 const MAX_SOURCE = 4096;
 
 export function validateMetadata(m: unknown): Record<string, unknown> {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) throw invalid('metadata must be a JSON object', { field: 'metadata' });
+  checkJsonDepth(m, 'metadata', 'metadata');
   if (JSON.stringify(m).length > MAX_METADATA_BYTES) throw invalid('metadata is over 1 MiB: store large data as a file in the version', { field: 'metadata' });
   return m as Record<string, unknown>;
 }
