@@ -46,15 +46,28 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 
 export type ErrorDetails = Record<string, unknown>;
 
+/** Longest run of non-blank characters a message keeps whole (names, paths, URLs echoed from input). */
+export const MAX_ECHO_CHARS = 100;
+
+/**
+ * Shortens every run of non-blank characters longer than MAX_ECHO_CHARS to its start and its
+ * length (`aaaa…(10000 characters)`), so a message never echoes a hostile input whole. Applied
+ * where every error message is made, whatever interpolated the input into it.
+ */
+export function clipEcho(message: string): string {
+  return message.replace(new RegExp(`\\S{${MAX_ECHO_CHARS + 21},}`, 'g'), (run) => `${run.slice(0, MAX_ECHO_CHARS)}…(${run.length} characters)`);
+}
+
 export class BerthError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetails;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message);
+    super(clipEcho(message));
     this.name = 'BerthError';
     this.code = code;
-    this.details = details;
+    // Details echo input too (the refused name, path or value): long strings are clipped alike.
+    this.details = Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? clipEcho(v) : v]));
   }
 
   get status(): number {

@@ -6,6 +6,7 @@ import { collectOpenApi } from './http/openapi.js';
 import { nativeApi } from './http/native/index.js';
 import { mlflowApi, mlflowArtifactsApi } from './http/mlflow/index.js';
 import { sendError } from './http/errors.js';
+import { clientErrorHandler, sendFrameworkError, sendRouteNotFound } from './http/framework-errors.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -23,9 +24,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Model names and file paths are long: up to 257 and 1,024 bytes before escaping.
     routerOptions: { maxParamLength: 8192 },
     schemaController: { compilersFactory: { buildValidator: strictBodies() } },
+    // Every answer >= 400 in the shape of the front its URL belongs to, Fastify's and Node's own too.
+    frameworkErrors: (err, req, reply) => sendFrameworkError(req, reply, err),
+    clientErrorHandler,
   });
   const openapi = collectOpenApi(app, '/api/v1');
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
+  app.setNotFoundHandler(sendRouteNotFound);
   // Before any schema, handler or serialiser walks a body recursively (every front).
   app.addHook('preValidation', async (req) => checkJsonDepth(req.body, 'the request body'));
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, type ErrorCode } from '@berth/core';
+import { BerthError, clipEcho, type ErrorCode } from '@berth/core';
+import { clientGone } from '../errors.js';
 
 /**
  * MLflow's error shape `{error_code, message}` with MLflow's statuses (mlflow/exceptions.py).
@@ -23,7 +24,7 @@ export class MlflowError extends Error {
     readonly status: number,
     message: string,
   ) {
-    super(message);
+    super(clipEcho(message));
   }
 }
 
@@ -31,12 +32,17 @@ export function sendMlflowError(request: FastifyRequest, reply: FastifyReply, er
   if (err instanceof MlflowError) return reply.code(err.status).send({ error_code: err.errorCode, message: err.message });
   if (err instanceof BerthError) {
     const m = MLFLOW_ERROR[err.code];
+    if (err.code === 'INTERNAL' && clientGone(request, err)) return reply.code(400).send();
     if (err.code === 'INTERNAL') request.log.error({ err }, 'internal error');
     return reply.code(m.status).send({ error_code: m.code, message: err.message });
   }
   const e = err as { statusCode?: number; message?: string; code?: string };
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return reply.code(400).send({ error_code: 'INVALID_PARAMETER_VALUE', message: e.message ?? 'bad request' });
+  }
+  if (clientGone(request, err)) {
+    request.log.info({ msg: (err as Error)?.message }, 'client closed the connection before the answer');
+    return reply.code(400).send();
   }
   request.log.error({ err }, 'internal error');
   return reply.code(500).send({ error_code: 'INTERNAL_ERROR', message: `internal error; request id ${request.id}` });

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { invalid } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { MlflowError, sendMlflowError } from './errors.js';
 import { useMlflowArgs } from './params.js';
@@ -8,8 +9,8 @@ import { artifactRoutes } from './artifacts-routes.js';
 
 /**
  * The MLflow REST front, mounted at /api/2.0/mlflow and /ajax-api/2.0/mlflow, with MLflow's
- * error shape and its lenient JSON: an empty or invalid body reads as `{}` (MLflow's server
- * does the same), and DELETE carries its arguments in a JSON body. Arguments are checked
+ * error shape and its lenient JSON: an empty body reads as `{}` (MLflow's server does the
+ * same), a JSON string holding JSON is read twice (older clients), and DELETE carries its arguments in a JSON body. Arguments are checked
  * against each route's schema with MLflow's leniencies (params.ts).
  */
 export async function mlflowApi(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
@@ -21,8 +22,10 @@ export async function mlflowApi(app: FastifyInstance, opts: { registry: Registry
       let parsed: unknown = JSON.parse(text);
       if (typeof parsed === 'string') parsed = JSON.parse(parsed);
       done(null, parsed);
-    } catch {
-      done(null, {});
+    } catch (err) {
+      // MLflow's server reads unparseable JSON as no arguments and then reports a "missing"
+      // one; a truncated body is the caller's real problem, so say that instead.
+      done(invalid(`the request body is not valid JSON (${(err as Error).message}): send the whole JSON object`, { field: 'body' }), undefined);
     }
   });
   app.setErrorHandler((err, req, reply) => sendMlflowError(req, reply, err));
