@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../src/app.js';
+import { buildApp, type AppOptions } from '../src/app.js';
 import { openStore, type Store } from '../src/store/store.js';
 import { FsBlobStore } from '../src/blobs/fs-blob-store.js';
 import { PartStaging } from '../src/blobs/part-staging.js';
@@ -20,13 +20,16 @@ export interface TestApp {
 }
 
 /** A whole server (SQLite and a blob folder in a fresh temp dir) for HTTP tests through inject() or a real port. */
-export async function openTestApp(prefix: string, opts: { clock?: Clock; bodyLimit?: number } = {}): Promise<TestApp> {
+export async function openTestApp(
+  prefix: string,
+  opts: { clock?: Clock; bodyLimit?: number; guard?: Pick<AppOptions, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'> } = {},
+): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
   const blobs = await FsBlobStore.open(join(dir, 'blobs'));
   const partStaging = new PartStaging(join(dir, 'blobs', 'multipart'));
   const registry = new Registry({ store, blobs, partStaging, clock: opts.clock ?? systemClock, config: DEFAULT_REGISTRY_CONFIG });
-  const app = await buildApp({ registry, ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}) });
+  const app = await buildApp({ registry, ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}), ...opts.guard });
   return {
     app,
     registry,
