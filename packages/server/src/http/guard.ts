@@ -35,7 +35,7 @@ function echo(value: string): string {
 }
 
 /** The name part of a Host header (or of a URL's host), lower-case, without port or trailing dot. */
-export function hostName(host: string): string {
+function hostName(host: string): string {
   const h = host.trim().toLowerCase();
   const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d*$/, '');
   return name.replace(/\.$/, '');
