@@ -150,7 +150,7 @@ describe('berth main', () => {
     assert.equal((await direct.getModel('chatbot')).name, 'chatbot', 'the model was created on the server BERTH_URL names');
     const [event] = (await direct.listAudit({ model: 'chatbot' })).items;
     assert.ok(event);
-    assert.equal(event.actor, 'local:ana');
+    assert.equal(event.actor, 'self-declared:ana');
   });
 });
 

@@ -7,6 +7,7 @@ import { nativeApi } from './http/native/index.js';
 import { mlflowApi, mlflowArtifactsApi } from './http/mlflow/index.js';
 import { sendError } from './http/errors.js';
 import { clientErrorHandler, sendFrameworkError, sendRouteNotFound } from './http/framework-errors.js';
+import { browserGuard } from './http/guard.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -14,6 +15,19 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Largest JSON body accepted, bytes. Blob uploads stream and are limited separately. */
   bodyLimit?: number;
+  /** The URL clients reach this server by, for every URL it hands out; default: the listener's own address. */
+  publicUrl?: string;
+  /** Host names answered besides loopback and the public URL's (guard.ts); `*` for any. */
+  allowedHosts?: readonly string[];
+  /** Origins allowed to change the registry besides the server's own (guard.ts); `*` for any. */
+  allowedOrigins?: readonly string[];
+}
+
+/** `http://<address>:<port>` of the listener; before it listens (inject()), plain loopback. */
+function listenerUrl(app: FastifyInstance): string {
+  const a = app.server.address();
+  if (a === null || typeof a === 'string') return 'http://localhost';
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 /** Builds the HTTP app; never listens (CONVENTIONS: tests use inject(), main.ts listens). */
@@ -33,11 +47,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler(sendRouteNotFound);
   // Before any schema, handler or serialiser walks a body recursively (every front).
   app.addHook('preValidation', async (req) => checkJsonDepth(req.body, 'the request body'));
+  const publicUrl = () => opts.publicUrl ?? listenerUrl(app);
+  browserGuard(app, { publicUrl, allowedHosts: opts.allowedHosts ?? [], allowedOrigins: opts.allowedOrigins ?? [] });
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) await app.register(mlflowApi, { prefix, registry: opts.registry });
   for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'])
-    await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry });
+    await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry, publicUrl });
   // Multipart uploads abandoned for a day (a killed client) leave parts on disk: drop them at start-up.
   app.addHook(
     'onReady',

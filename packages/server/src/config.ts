@@ -17,6 +17,12 @@ export interface ServerConfig {
   logLevel: string;
   /** Allow a non-loopback listener without authentication (tokens arrive in a later release). */
   insecureNoAuth: boolean;
+  /** The URL clients reach the server by (behind a proxy: the proxy's); unset: the listener's own address. */
+  publicUrl?: string;
+  /** Host names answered besides loopback and the public URL's; `*` for any (docs/api.md "Browser safety"). */
+  allowedHosts: string[];
+  /** Origins allowed to change the registry besides the server's own; `*` for any. */
+  allowedOrigins: string[];
 }
 
 export interface ServerOptions {
@@ -29,11 +35,14 @@ export interface ServerOptions {
   bodyLimit?: number;
   logLevel?: string;
   insecureNoAuth?: boolean;
+  publicUrl?: string;
+  allowedHosts?: string;
+  allowedOrigins?: string;
   env?: Record<string, string | undefined>;
   cwd?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'data', 'db', 'blobs', 'body_limit', 'log_level', 'insecure_no_auth'];
+const FILE_KEYS = ['host', 'port', 'data', 'db', 'blobs', 'body_limit', 'log_level', 'insecure_no_auth', 'public_url', 'allowed_hosts', 'allowed_origins'];
 
 function readYaml(path: string): Record<string, unknown> {
   let doc: unknown;
@@ -60,6 +69,36 @@ function num(value: unknown, what: string): number | undefined {
 function bool(value: unknown): boolean | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   return value === true || value === 1 || value === '1' || value === 'true' || value === 'yes';
+}
+
+/** A comma-separated string (flag, environment) or a YAML list. */
+function list(value: unknown, what: string, check: (item: string) => string | undefined): string[] {
+  if (value === undefined || value === null || value === '') return [];
+  const items = (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((v) => v.trim()).filter(Boolean);
+  return items.map((item) => {
+    const ok = item === '*' ? item : check(item);
+    if (ok === undefined) {
+      const like = what === 'allowed_hosts' ? 'a host name such as models.example.com' : 'an origin such as https://ui.example.com';
+      throw invalid(`${what} has ${JSON.stringify(item)}, which is not ${like} (or *)`, { field: what });
+    }
+    return ok;
+  });
+}
+
+function httpUrl(value: string): URL | undefined {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && !u.search && !u.hash ? u : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function publicUrl(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const u = httpUrl(String(value));
+  if (!u) throw invalid(`public_url must be an http(s) URL such as https://models.example.com, not ${JSON.stringify(value)}`, { field: 'public_url' });
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
 
 export function isLoopback(host: string): boolean {
@@ -92,6 +131,14 @@ export function resolveConfig(opts: ServerOptions = {}): ServerConfig {
     bodyLimit: num(pick(opts.bodyLimit, 'BERTH_BODY_LIMIT', 'body_limit'), 'body_limit') ?? 16 * 1024 * 1024,
     logLevel: String(pick(opts.logLevel, 'BERTH_LOG_LEVEL', 'log_level') ?? 'info'),
     insecureNoAuth: bool(pick(opts.insecureNoAuth, 'BERTH_INSECURE_NO_AUTH', 'insecure_no_auth')) ?? false,
+    publicUrl: publicUrl(pick(opts.publicUrl, 'BERTH_PUBLIC_URL', 'public_url')),
+    allowedHosts: list(pick(opts.allowedHosts, 'BERTH_ALLOWED_HOSTS', 'allowed_hosts'), 'allowed_hosts', (h) =>
+      /^([a-z0-9-]+\.)*[a-z0-9-]+\.?$|^\[[0-9a-f:.]+\]$/i.test(h) ? h.toLowerCase().replace(/\.$/, '') : undefined,
+    ),
+    allowedOrigins: list(pick(opts.allowedOrigins, 'BERTH_ALLOWED_ORIGINS', 'allowed_origins'), 'allowed_origins', (o) => {
+      const u = httpUrl(o);
+      return u?.pathname === '/' ? u.origin : undefined;
+    }),
   };
 }
 

@@ -27,7 +27,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // Multipart parts wait beside the blobs they become, on the same disk.
   const partStaging = new PartStaging(join(blobs.root, 'multipart'));
   const registry = new Registry({ store, blobs, partStaging, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
-  const app = await buildApp({ registry, bodyLimit: config.bodyLimit, logger: config.logLevel === 'silent' ? false : { level: config.logLevel } });
+  const app = await buildApp({
+    registry,
+    bodyLimit: config.bodyLimit,
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+  });
   if (warning) app.log.warn(warning);
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 
 const USAGE = `usage: berth server [--host 127.0.0.1] [--port 7878] [--data ./.berth] [--db sqlite:<path>|postgres://…] [--blobs DIR]
                     [--config berth.yaml] [--body-limit BYTES] [--log-level info] [--insecure-no-auth]
+                    [--public-url URL] [--allowed-hosts NAME,…] [--allowed-origins ORIGIN,…]
 Runs the registry. Precedence: flags > BERTH_* environment > berth.yaml > defaults.
 Stops cleanly on SIGTERM or SIGINT.`;
 
@@ -21,6 +22,9 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       'body-limit': { type: 'string' },
       'log-level': { type: 'string' },
       'insecure-no-auth': { type: 'boolean' },
+      'public-url': { type: 'string' },
+      'allowed-hosts': { type: 'string' },
+      'allowed-origins': { type: 'string' },
     },
     USAGE,
   );
@@ -36,6 +40,9 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     bodyLimit: parseCount(values['body-limit'], 'body-limit', USAGE, 1),
     logLevel: values['log-level'] as string | undefined,
     insecureNoAuth: values['insecure-no-auth'] as boolean | undefined,
+    publicUrl: values['public-url'] as string | undefined,
+    allowedHosts: values['allowed-hosts'] as string | undefined,
+    allowedOrigins: values['allowed-origins'] as string | undefined,
     env: ctx.io.env,
     cwd: ctx.io.cwd,
   }).catch((err: NodeJS.ErrnoException) => {

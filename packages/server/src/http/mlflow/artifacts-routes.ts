@@ -88,24 +88,11 @@ const MpuBody = Type.Object({
 type MpuBody = Static<typeof MpuBody>;
 
 /**
- * The origin the caller reached this server by (its Host header and protocol), for part URLs
- * that point back here; the socket's own address when the Host header is missing or odd.
- */
-function selfOrigin(req: FastifyRequest): string {
-  let host = req.host;
-  if (!/^[A-Za-z0-9._~-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) {
-    const a = req.socket.address() as { address?: string; port?: number; family?: string };
-    host = a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-  }
-  return `${req.protocol}://${host}`;
-}
-
-/**
  * MLflow's multipart upload (`MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true`): `mpu/create` hands
  * out one URL per part, pointing back at this server; each part is a raw PUT answered with an
  * `ETag`; `mpu/complete` assembles the parts into the artifact, `mpu/abort` drops them.
  */
-function multipartRoutes(app: FastifyInstance, registry: Registry): void {
+function multipartRoutes(app: FastifyInstance, registry: Registry, publicUrl: () => string): void {
   const mp = registry.multipart;
   const unsupported = () => new MlflowError('NOT_IMPLEMENTED', 501, MPU_UNSUPPORTED);
 
@@ -120,14 +107,15 @@ function multipartRoutes(app: FastifyInstance, registry: Registry): void {
   // create/complete/abort carry JSON, which the raw-body parser of the artifact routes would not read.
   void app.register(async (json) => {
     json.addContentTypeParser('application/json', { parseAs: 'string' }, lenientJson);
-    const partsBase = (req: FastifyRequest, id: string) => `${selfOrigin(req)}${json.prefix}/mpu/part/${id}`;
+    // Built from the configured public URL, never from the Host header a caller chose.
+    const partsBase = (id: string) => `${publicUrl()}${json.prefix}/mpu/part/${id}`;
 
     json.post<{ Params: { '*': string }; Body: MpuBody }>('/mpu/create/*', { schema: { body: MpuBody } }, async (req) => {
       if (!mp.supported) throw unsupported();
       const body = req.body;
       const path = mpuTarget(req.params['*'], body.path);
       const { uploadId, numParts } = await mp.create(actorOf(req, 'mlflow'), path, body.num_parts);
-      const base = partsBase(req, uploadId);
+      const base = partsBase(uploadId);
       const credentials = Array.from({ length: numParts }, (_, i) => ({ url: `${base}/${i + 1}`, part_number: i + 1, headers: {} }));
       return { upload_id: uploadId, credentials };
     });
@@ -150,7 +138,7 @@ function multipartRoutes(app: FastifyInstance, registry: Registry): void {
   });
 }
 
-export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
+export function artifactRoutes(app: FastifyInstance, registry: Registry, publicUrl: () => string): void {
   const { artifacts } = registry;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
@@ -196,5 +184,5 @@ export function artifactRoutes(app: FastifyInstance, registry: Registry): void {
     return {};
   });
 
-  multipartRoutes(app, registry);
+  multipartRoutes(app, registry, publicUrl);
 }

@@ -36,9 +36,9 @@ export async function mlflowApi(app: FastifyInstance, opts: { registry: Registry
 }
 
 /** The artifact proxy at /api/2.0/mlflow-artifacts: raw bodies, streamed both ways. */
-export async function mlflowArtifactsApi(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
+export async function mlflowArtifactsApi(app: FastifyInstance, opts: { registry: Registry; publicUrl: () => string }): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendMlflowError(req, reply, err));
   app.setNotFoundHandler((req, reply) => sendMlflowError(req, reply, new MlflowError('ENDPOINT_NOT_FOUND', 404, `No API endpoint ${req.method} ${req.url}`)));
   useMlflowArgs(app);
-  artifactRoutes(app, opts.registry);
+  artifactRoutes(app, opts.registry, opts.publicUrl);
 }

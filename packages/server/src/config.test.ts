@@ -1,0 +1,44 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from './config.js';
+
+describe('resolveConfig: browser safety settings', () => {
+  it('reads public_url, allowed_hosts and allowed_origins with flags > environment > berth.yaml', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'berth-config-'));
+    after(() => rm(cwd, { recursive: true, force: true }));
+    await writeFile(
+      join(cwd, 'berth.yaml'),
+      'public_url: https://file.example.com/berth/\nallowed_hosts: [a.example.com, B.Example.com.]\nallowed_origins: https://ui.example.com\n',
+    );
+    const fromFile = resolveConfig({ cwd, env: {} });
+    assert.equal(fromFile.publicUrl, 'https://file.example.com/berth');
+    assert.deepEqual(fromFile.allowedHosts, ['a.example.com', 'b.example.com']);
+    assert.deepEqual(fromFile.allowedOrigins, ['https://ui.example.com']);
+    const env = { BERTH_PUBLIC_URL: 'http://env.example.com:8080', BERTH_ALLOWED_HOSTS: 'env.example.com, [::2]', BERTH_ALLOWED_ORIGINS: '*' };
+    const fromEnv = resolveConfig({ cwd, env });
+    assert.deepEqual([fromEnv.publicUrl, fromEnv.allowedHosts, fromEnv.allowedOrigins], ['http://env.example.com:8080', ['env.example.com', '[::2]'], ['*']]);
+    const fromFlags = resolveConfig({ cwd, env, publicUrl: 'https://flag.example.com', allowedHosts: '*', allowedOrigins: 'http://localhost:3000/' });
+    assert.deepEqual([fromFlags.publicUrl, fromFlags.allowedHosts, fromFlags.allowedOrigins], ['https://flag.example.com', ['*'], ['http://localhost:3000']]);
+  });
+
+  it('leaves the public URL to the listener and allows nothing more by default', () => {
+    const cfg = resolveConfig({ cwd: tmpdir(), env: {} });
+    assert.deepEqual([cfg.publicUrl, cfg.allowedHosts, cfg.allowedOrigins], [undefined, [], []]);
+  });
+
+  it('refuses values that are not what they claim, naming the setting', () => {
+    const cwd = tmpdir();
+    assert.throws(() => resolveConfig({ cwd, env: {}, publicUrl: 'models.example.com' }), /public_url must be an http\(s\) URL/);
+    assert.throws(() => resolveConfig({ cwd, env: {}, publicUrl: 'https://x.example.com/?a=1' }), /public_url/);
+    assert.throws(
+      () => resolveConfig({ cwd, env: { BERTH_ALLOWED_HOSTS: 'https://x.example.com' } }),
+      /allowed_hosts has "https:\/\/x.example.com", which is not a host name/,
+    );
+    assert.throws(() => resolveConfig({ cwd, env: {}, allowedHosts: 'x.example.com:8080' }), /allowed_hosts/);
+    assert.throws(() => resolveConfig({ cwd, env: {}, allowedOrigins: 'ui.example.com' }), /allowed_origins has "ui.example.com", which is not an origin/);
+    assert.throws(() => resolveConfig({ cwd, env: {}, allowedOrigins: 'https://ui.example.com/app' }), /allowed_origins/);
+  });
+});
