@@ -38,7 +38,7 @@ export function partialName(f: ManifestFile): string {
   return `${f.sha256}-${createHash('sha256').update(f.path).digest('hex').slice(0, 16)}`;
 }
 
-/** How many of the paths a refusal names in its message (all of them are in its details up to this many too). */
+/** Differing files named in the refusal's message, and listed in its `details.paths`: enough to act on, bounded for a huge version. */
 const NAMED = 5;
 const LISTED = 100;
 
