@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PARTIAL_DIR, partialName } from '@berth/sdk/node';
 import { berth, startBerth, tempDir, type ServerHandle } from './support.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -115,8 +116,9 @@ describe('berth CLI against a real server', () => {
   it('pulls by alias, verifies hashes and resumes a partial download', async () => {
     const out = join(dir, 'model');
     // leave a truncated partial file behind, as an interrupted pull would
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, 'model.safetensors.berth-partial'), weights.subarray(0, 1_000_000));
+    await mkdir(join(out, PARTIAL_DIR), { recursive: true });
+    const partial = join(out, PARTIAL_DIR, partialName({ path: 'model.safetensors', size: weights.length, sha256: sha(weights) }));
+    await writeFile(partial, weights.subarray(0, 1_000_000));
     const r = await run('pull', 'chatbot@champion', '-o', out, '--json');
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);
@@ -125,7 +127,8 @@ describe('berth CLI against a real server', () => {
     assert.equal(res.downloaded_bytes, weights.length - 1_000_000 + 8);
     assert.equal(sha(await readFile(join(out, 'model.safetensors'))), sha(weights));
     assert.equal(await readFile(join(out, 'sub/config.json'), 'utf8'), '{"r":32}');
-    await assert.rejects(stat(join(out, 'model.safetensors.berth-partial')));
+    await assert.rejects(stat(partial));
+    await assert.rejects(stat(join(out, PARTIAL_DIR)), 'the partial folder is gone once empty');
     // a second pull finds everything in place
     const again = JSON.parse((await run('pull', 'chatbot@champion', '-o', out, '--json')).stdout);
     assert.equal(again.downloaded_bytes, 0);

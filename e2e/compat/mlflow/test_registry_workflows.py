@@ -63,6 +63,24 @@ def test_registered_artifacts_round_trip_byte_identical_and_frozen(tracking, tmp
         assert filecmp.cmp(src / rel, out / rel, shallow=False), rel
 
 
+def test_registering_artifacts_with_a_git_folder_is_refused(tracking, tmp_path):
+    name = unique("vcs-folder")
+    src = tmp_path / "model"
+    (src / ".git").mkdir(parents=True)
+    (src / "MLmodel").write_text("flavors: {}\n")
+    (src / ".git" / "config").write_text("[core]\n\tfsmonitor = touch /tmp/owned\n")
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(str(src), artifact_path="model")
+    with pytest.raises(MlflowException) as refused:
+        mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
+    assert error_code(refused.value) == "INVALID_PARAMETER_VALUE"
+    assert "'.git' is a version control folder" in refused.value.message
+    assert MlflowClient().search_model_versions(f"name='{name}'") == []
+    # the run keeps what it logged: only a version may not hold it
+    got = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="model/.git/config", dst_path=str(tmp_path / "out")))
+    assert got.read_text() == (src / ".git" / "config").read_text()
+
+
 def test_error_codes_match_mlflow(tracking):
     client = MlflowClient()
     with pytest.raises(MlflowException) as missing:

@@ -185,6 +185,26 @@ describe('berth commands', () => {
     }
   });
 
+  it('pull refuses to replace a file whose bytes differ, exit 4 naming --force, and replaces it with --force', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'berth-cli-files-'));
+    try {
+      await mkdir(join(work, 'src'));
+      await writeFile(join(work, 'src/config.json'), '{"r":16}');
+      assert.equal((await berth(['push', 'src', '--model', 'chatbot'], {}, work)).code, 0);
+      await mkdir(join(work, 'out'));
+      await writeFile(join(work, 'out/config.json'), '{"edited":"by hand"}');
+      const refused = await berth(['pull', 'chatbot:1', '-o', 'out'], {}, work);
+      assert.equal(refused.code, 4);
+      assert.match(refused.stderr, /1 file\(s\) in .*out differ from chatbot:1 \(config\.json\): nothing was written; pull again with --force/);
+      assert.equal(await readFile(join(work, 'out/config.json'), 'utf8'), '{"edited":"by hand"}');
+      const forced = await berth(['pull', 'chatbot:1', '-o', 'out', '--force'], {}, work);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal(await readFile(join(work, 'out/config.json'), 'utf8'), '{"r":16}');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+
   it('ls pages through every model and draws the table', async () => {
     await direct.createModel({ name: 'summarizer', kind: 'adapter' });
     for (let i = 0; i < 3; i++) await commit('chatbot');

@@ -84,6 +84,10 @@ describe('normalizeManifest', () => {
     assert.equal(n.length, 3);
     assert.deepEqual(normalizeManifest([]), []);
   });
+  it('rejects a manifest when a path has a version control folder or a name berth pull keeps for itself', () => {
+    rejects([{ path: '.git/config', size: 1, sha256: h('a') }], /"\.git\/config": '\.git' is a version control folder/);
+    rejects([{ path: 'm/.berth-partial', size: 1, sha256: h('a') }], /reserved for the files berth pull keeps/);
+  });
   it('rejects a manifest when a path is listed twice', () => {
     rejects(
       [

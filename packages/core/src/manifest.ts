@@ -1,7 +1,7 @@
 import { canonicalJson } from './canonical-json.js';
 import { parseSha256, sha256Hex } from './digest.js';
 import { invalid } from './errors.js';
-import { validateFilePath } from './names.js';
+import { validateVersionPath } from './names.js';
 import type { ManifestFile } from './schemas.js';
 
 export const MAX_MANIFEST_FILES = 100_000;
@@ -18,7 +18,7 @@ export function normalizeManifest(files: unknown): ManifestFile[] {
   for (const f of files as unknown[]) {
     if (f === null || typeof f !== 'object') throw invalid('each file must be an object {path, size, sha256}', { field: 'files' });
     const { path, size, sha256 } = f as Record<string, unknown>;
-    validateFilePath(path);
+    validateVersionPath(path);
     const p = path as string;
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
       throw invalid(`file ${JSON.stringify(p)}: size must be a non-negative integer`, { field: 'size', path: p });

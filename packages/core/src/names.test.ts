@@ -12,6 +12,8 @@ import {
   validateModelName,
   validateTag,
   validateTags,
+  validateVersionPath,
+  versionPathProblem,
 } from './names.js';
 
 const rejects = (fn: () => unknown, match: RegExp) =>
@@ -104,6 +106,44 @@ describe('file paths', () => {
   it('throws INVALID_ARGUMENT when validating a bad path or a non-string', () => {
     rejects(() => validateFilePath('../x'), /invalid file path "..\/x"/);
     rejects(() => validateFilePath(null), /must be a string/);
+  });
+});
+
+describe('version file paths', () => {
+  it('accepts what model files and MLflow flavors are named when they are plain', () => {
+    const mlflow = ['MLmodel', 'conda.yaml', 'python_env.yaml', 'requirements.txt', 'input_example.json', 'serving_input_example.json'];
+    const plain = ['metadata/MLmodel', 'registered_model_meta', 'data/model.pkl', 'code/util.py', '.gitattributes', '.gitignore', '.hidden/file'];
+    const nearMisses = ['.github/workflows/x.yml', 'git/config', 'a.git', '.gitkeep', 'm.berth-partial', 'berth', 'x-y', 'a/b-'];
+    for (const p of [...mlflow, ...plain, ...nearMisses]) assert.equal(versionPathProblem(p), undefined, p);
+  });
+  it('rejects a path when a segment is a version control folder, in any case or with trailing dots', () => {
+    for (const p of [
+      '.git/config',
+      '.git',
+      'sub/.git/hooks/pre-commit',
+      '.GIT/config',
+      '.Git./config',
+      '.git /x',
+      'GIT~1/config',
+      '.hg/hgrc',
+      '.svn/wc.db',
+      '.bzr/branch',
+    ]) {
+      assert.match(versionPathProblem(p) ?? '', /version control folder/, p);
+    }
+  });
+  it("rejects a path when a segment starts with '.berth' or '-'", () => {
+    for (const p of ['.berth-partial/x', 'a/.berth', '.BERTH-partial']) assert.match(versionPathProblem(p) ?? '', /reserved for the files berth pull keeps/, p);
+    for (const p of ['-rf', 'a/--checkpoint-action=exec=sh x']) assert.match(versionPathProblem(p) ?? '', /read as an option/, p);
+  });
+  it('applies the file path grammar first', () => {
+    assert.match(versionPathProblem('../.git') ?? '', /'\.\.'/);
+    assert.equal(filePathProblem('.git/config'), undefined, 'MLflow artifacts may hold any safe path; only versions refuse these');
+  });
+  it('throws INVALID_ARGUMENT naming the path when validating a reserved one', () => {
+    rejects(() => validateVersionPath('.git/config'), /invalid file path "\.git\/config": '\.git' is a version control folder/);
+    rejects(() => validateVersionPath(3), /must be a string/);
+    assert.equal(validateVersionPath('a/b'), 'a/b');
   });
 });
 

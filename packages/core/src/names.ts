@@ -59,7 +59,7 @@ export function validateKind(kind: unknown): ModelKind {
 const MAX_PATH_BYTES = 1024;
 
 /**
- * A file path inside a manifest: relative, `/`-separated, no `..` or `.` or empty segment, no
+ * A file path inside a manifest or MLflow's artifact store: relative, `/`-separated, no `..` or `.` or empty segment, no
  * backslash, no NUL or other control character, at most 1,024 UTF-8 bytes.
  */
 export function filePathProblem(path: string): string | undefined {
@@ -79,11 +79,56 @@ export function filePathProblem(path: string): string | undefined {
   return undefined;
 }
 
-export function validateFilePath(path: unknown): string {
+function checkedPath(path: unknown, problemOf: (path: string) => string | undefined): string {
   if (typeof path !== 'string') throw invalid('file path must be a string', { field: 'path' });
-  const problem = filePathProblem(path);
+  const problem = problemOf(path);
   if (problem) throw invalid(`invalid file path ${JSON.stringify(path)}: ${problem}`, { field: 'path', value: path });
   return path;
+}
+
+export function validateFilePath(path: unknown): string {
+  return checkedPath(path, filePathProblem);
+}
+
+/**
+ * Folders where a version control system keeps its own state, and which it reads whenever it
+ * runs in the folder above: a version that writes `.git/config` (hooks, `core.fsmonitor`) or
+ * `.hg/hgrc` (hooks) into a work tree makes the next `git status` or `hg status` run its code.
+ * `git~1` is the 8.3 short name Windows gives `.git`.
+ */
+const VCS_FOLDERS = new Set(['.git', 'git~1', '.hg', '.svn', '.bzr']);
+
+/**
+ * Why a segment may not be part of a version's file path, beyond the grammar of
+ * {@link filePathProblem}. Compared as a case-insensitive file system with Windows' dropping of
+ * trailing dots and spaces would see it, so `.GIT` and `.git.` are `.git`.
+ */
+function reservedSegmentProblem(seg: string): string | undefined {
+  const seen = seg.toLowerCase().replace(/[. ]+$/, '');
+  if (VCS_FOLDERS.has(seen)) return `'${seg}' is a version control folder: pulled into a work tree it would replace that tool's own state`;
+  if (seen.startsWith('.berth')) return `'${seg}' starts with '.berth', which is reserved for the files berth pull keeps while downloading`;
+  if (seg.startsWith('-')) return `'${seg}' starts with '-', which commands run over the folder ('rm *', 'tar *') would read as an option`;
+  return undefined;
+}
+
+/**
+ * A path a version's file may have: the grammar of {@link filePathProblem}, and no segment that
+ * a version control system or a shell treats specially, or that the pulling client uses itself
+ * (docs/api.md "File paths"). Every front that creates a version checks it through
+ * `normalizeManifest`; `berth pull` checks it again before writing.
+ */
+export function versionPathProblem(path: string): string | undefined {
+  const problem = filePathProblem(path);
+  if (problem) return problem;
+  for (const seg of path.split('/')) {
+    const reserved = reservedSegmentProblem(seg);
+    if (reserved) return reserved;
+  }
+  return undefined;
+}
+
+export function validateVersionPath(path: unknown): string {
+  return checkedPath(path, versionPathProblem);
 }
 
 /** Tag keys: 1–250 printable characters without control characters; values up to 5,000. */

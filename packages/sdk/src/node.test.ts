@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BerthError, type Version } from '@berth/core';
 import { buildApp, DEFAULT_REGISTRY_CONFIG, FsBlobStore, openStore, Registry, systemClock, type Store } from '@berth/server';
 import { BerthClient } from './index.js';
-import { listFiles, nodeBody, nodeFetch, pullVersion, pushDirectory } from './node.js';
+import { listFiles, nodeBody, nodeFetch, PARTIAL_DIR, partialName, pullVersion, pushDirectory } from './node.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -334,6 +334,12 @@ describe('pushDirectory', () => {
 describe('pullVersion', () => {
   const data = randomBytes(2 * 1024 * 1024 + 5);
   const ref = (v: Version) => `${v.model}:${v.version}`;
+  /** Where the pull keeps the partial download of `path` of `v` inside `out`. */
+  const partialOf = (out: string, v: Version, path: string) => {
+    const f = v.files?.find((x) => x.path === path);
+    assert.ok(f, path);
+    return join(out, PARTIAL_DIR, partialName(f));
+  };
 
   it('resumes a partial file with a Range request, hashing the part it has', async () => {
     const v = await publish([
@@ -341,8 +347,8 @@ describe('pullVersion', () => {
       { path: 'config.json', data: Buffer.from('{}') },
     ]);
     const out = join(dir, 'out');
-    await mkdir(join(out, 'weights'), { recursive: true });
-    await writeFile(join(out, 'weights/model.bin.berth-partial'), data.subarray(0, 1_000_000));
+    await mkdir(join(out, PARTIAL_DIR), { recursive: true });
+    await writeFile(partialOf(out, v, 'weights/model.bin'), data.subarray(0, 1_000_000));
 
     const r = await pullVersion(client, ref(v), out);
 
@@ -353,14 +359,15 @@ describe('pullVersion', () => {
     assert.equal(r.version.digest, v.digest);
     assert.equal(sha(await readFile(join(out, 'weights/model.bin'))), sha(data));
     assert.deepEqual((await readdir(join(out, 'weights'))).sort(), ['model.bin']);
+    assert.deepEqual((await readdir(out)).sort(), ['config.json', 'weights'], 'the partial folder is gone once empty');
   });
 
   it('starts the file over when the server answers a Range with the whole blob', async () => {
     const v = await publish([{ path: 'model.bin', data }]);
     wire.ignoreRange = true;
     const out = join(dir, 'out');
-    await mkdir(out);
-    await writeFile(join(out, 'model.bin.berth-partial'), data.subarray(0, 4096));
+    await mkdir(join(out, PARTIAL_DIR), { recursive: true });
+    await writeFile(partialOf(out, v, 'model.bin'), data.subarray(0, 4096));
     const r = await pullVersion(client, ref(v), out);
     assert.equal(r.reused_bytes, 0);
     assert.equal(r.downloaded_bytes, data.length);
@@ -391,7 +398,7 @@ describe('pullVersion', () => {
       pullVersion(client, ref(v), out),
       (e: unknown) => e instanceof BerthError && /interrupted .*run the same pull again to resume/.test(e.message),
     );
-    const kept = (await stat(join(out, 'model.bin.berth-partial'))).size;
+    const kept = (await stat(partialOf(out, v, 'model.bin'))).size;
     assert.ok(kept > 0 && kept <= 300_000);
     wire.dropAfter = undefined;
     const r = await pullVersion(client, ref(v), out);
@@ -437,6 +444,107 @@ describe('pullVersion', () => {
     await symlink(join(dir, 'elsewhere'), join(out, 'sub'));
     await assert.rejects(pullVersion(client, ref(v), out), /links outside the output folder/);
     assert.deepEqual(await readdir(join(dir, 'elsewhere')), []);
+  });
+
+  it("refuses a link that leads outside, in a file's place or on the way to it, and writes nothing outside", async () => {
+    const v = await publish([
+      { path: 'model.bin', data: Buffer.from('new bytes') },
+      { path: 'sub/deeper/config.json', data: Buffer.from('{}') },
+    ]);
+    const outside = join(dir, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'precious'), 'precious');
+    const out = join(dir, 'out');
+    await mkdir(out);
+
+    // a dangling link on the way: following it would create the folder outside
+    await symlink(join(outside, 'made-by-pull'), join(out, 'sub'));
+    await assert.rejects(pullVersion(client, ref(v), out), (e: unknown) => e instanceof BerthError && /sub is a symbolic link to nothing/.test(e.message));
+    await unlink(join(out, 'sub'));
+
+    // a link in the file's place: refused without force, replaced (never written through) with it
+    await symlink(join(outside, 'precious'), join(out, 'model.bin'));
+    await assert.rejects(pullVersion(client, ref(v), out), (e: unknown) => e instanceof BerthError && e.code === 'ALREADY_EXISTS' && /--force/.test(e.message));
+    assert.equal(await readlink(join(out, 'model.bin')), join(outside, 'precious'));
+    await pullVersion(client, ref(v), out, { force: true });
+    assert.ok((await lstat(join(out, 'model.bin'))).isFile());
+    assert.equal(await readFile(join(out, 'model.bin'), 'utf8'), 'new bytes');
+
+    // berth's own partial folder as a link out
+    await rm(out, { recursive: true });
+    await mkdir(out);
+    await symlink(outside, join(out, PARTIAL_DIR));
+    await assert.rejects(pullVersion(client, ref(v), out), (e: unknown) => e instanceof BerthError && /\.berth-partial is not a folder/.test(e.message));
+
+    assert.deepEqual(await readdir(outside), ['precious']);
+    assert.equal(await readFile(join(outside, 'precious'), 'utf8'), 'precious');
+  });
+
+  it('never appends to a partial file that is also linked from outside the folder', async () => {
+    const v = await publish([{ path: 'model.bin', data }]);
+    const outside = join(dir, 'outside.txt');
+    await writeFile(outside, 'precious');
+    const out = join(dir, 'out');
+    await mkdir(join(out, PARTIAL_DIR), { recursive: true });
+    // a hard link is a file like any other to lstat: where the partial file lives now and where it lived before
+    await link(outside, partialOf(out, v, 'model.bin'));
+    await link(outside, join(out, 'model.bin.berth-partial'));
+    const r = await pullVersion(client, ref(v), out);
+    assert.equal(r.reused_bytes, 0);
+    assert.equal(sha(await readFile(join(out, 'model.bin'))), sha(data));
+    assert.equal(await readFile(outside, 'utf8'), 'precious');
+  });
+
+  it('refuses to replace a file whose bytes differ unless forced, and writes nothing when it refuses', async () => {
+    const v = await publish([
+      { path: 'config.json', data: Buffer.from('{"from":"the version"}') },
+      { path: 'model.bin', data },
+    ]);
+    const out = join(dir, 'out');
+    await mkdir(out);
+    await writeFile(join(out, 'config.json'), '{"mine":true}');
+    await writeFile(join(out, 'notes.txt'), 'not in the version');
+    await assert.rejects(pullVersion(client, ref(v), out), (e: unknown) => {
+      assert.ok(e instanceof BerthError);
+      assert.equal(e.code, 'ALREADY_EXISTS');
+      assert.match(e.message, /1 file\(s\) in .* differ from published-\d+:1 \(config\.json\): nothing was written; pull again with --force/);
+      assert.deepEqual(e.details.paths, ['config.json']);
+      return true;
+    });
+    assert.equal(await readFile(join(out, 'config.json'), 'utf8'), '{"mine":true}');
+    assert.deepEqual((await readdir(out)).sort(), ['config.json', 'notes.txt'], 'model.bin was not downloaded either');
+    assert.equal(blobRequests().length, 0);
+
+    const r = await pullVersion(client, ref(v), out, { force: true });
+    assert.equal(await readFile(join(out, 'config.json'), 'utf8'), '{"from":"the version"}');
+    assert.equal(sha(await readFile(join(out, 'model.bin'))), sha(data));
+    assert.equal(r.downloaded_bytes, data.length + 22);
+    assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'not in the version', 'files outside the version are left alone');
+  });
+
+  it('pulls a version holding m and m.berth-partial with the right bytes, every time and again over itself', async () => {
+    const m = randomBytes(300 * 1024);
+    const other = randomBytes(200 * 1024);
+    const v = await publish([
+      { path: 'm', data: m },
+      { path: 'm.berth-partial', data: other },
+    ]);
+    const check = async (out: string) => {
+      assert.equal(sha(await readFile(join(out, 'm'))), sha(m), out);
+      assert.equal(sha(await readFile(join(out, 'm.berth-partial'))), sha(other), out);
+    };
+    for (let i = 0; i < 20; i++) {
+      const out = join(dir, `out-${i}`);
+      await pullVersion(client, v, out, { concurrency: 2 });
+      await check(out);
+    }
+    // m gone, m.berth-partial (shorter than m) still there: it is a file of the version, not a download to resume
+    const out = join(dir, 'out-0');
+    await unlink(join(out, 'm'));
+    const again = await pullVersion(client, v, out);
+    await check(out);
+    assert.deepEqual([again.downloaded_bytes, again.reused_bytes], [m.length, other.length]);
+    assert.deepEqual((await readdir(out)).sort(), ['m', 'm.berth-partial']);
   });
 
   it('pulls several files at once, each verified, reporting progress up to the total', async () => {

@@ -8,4 +8,4 @@ export { nodeBody, nodeFetch } from './node/transport.js';
 export type { Progress } from './node/progress.js';
 export { listFiles, type LocalFile } from './node/walk.js';
 export { pushDirectory, type PushOptions, type PushResult } from './node/push.js';
-export { PARTIAL_SUFFIX, pullVersion, type PullOptions, type PullResult } from './node/pull.js';
+export { PARTIAL_DIR, partialName, pullVersion, type PullOptions, type PullResult } from './node/pull.js';

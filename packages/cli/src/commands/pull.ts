@@ -7,12 +7,13 @@ import { UsageError } from '../io.js';
 import { bytes } from '../output/format.js';
 import { ProgressBar } from '../output/progress.js';
 
-const USAGE = `usage: berth pull <ref> [-o DIR] [--concurrency 4]
+const USAGE = `usage: berth pull <ref> [-o DIR] [--concurrency 4] [--force]
 Downloads a version (name, name:3, name@alias, name@sha256:…) and verifies every file's sha256.
-An interrupted pull resumes where it stopped. DIR defaults to ./<name>-<version>.`;
+An interrupted pull resumes where it stopped. DIR defaults to ./<name>-<version>.
+A file in DIR whose bytes differ from the version's is refused (exit 4) unless --force replaces it.`;
 
 export async function run(argv: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, concurrency: { type: 'string' } }, USAGE);
+  const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, concurrency: { type: 'string' }, force: { type: 'boolean' } }, USAGE);
   if (values.help) return (ctx.print(USAGE), 0);
   if (positionals.length !== 1) throw new UsageError('give exactly one reference to pull', USAGE);
   const [ref = ''] = positionals;
@@ -25,6 +26,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const bar = new ProgressBar(ctx.io.stderr);
   const result = await pullVersion(ctx.client(), version, resolve(ctx.io.cwd, out), {
     concurrency,
+    force: values.force === true,
     onProgress: (p) => bar.update(p.phase === 'verify' ? 'verifying  ' : 'downloading', p.done, p.total),
   }).finally(() => bar.done());
   if (ctx.json) {

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { CHUNK, fsError } from './local-fs.js';
@@ -10,14 +11,19 @@ import { CHUNK, fsError } from './local-fs.js';
  * about 2 MiB per file whatever its size. Against the Transform + 4 MiB write stream it
  * replaces, it drops a stream stage and its per-chunk callbacks (bench/transfer.ts measures it).
  *
+ * A symbolic link at `path` is never followed (O_NOFOLLOW, where the platform has it): the open
+ * fails instead of writing wherever the link points.
+ *
  * A failure of the local file system rejects with a BerthError saying what to do; a failure of
  * `source` (the connection dropped) rejects with the source's own error, after the bytes already
  * received are written, so the next pull resumes after them.
  */
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
+
 export async function receiveInto(source: Readable, path: string, append: boolean, onChunk: (chunk: Buffer) => void): Promise<void> {
   let fh: FileHandle;
   try {
-    fh = await open(path, append ? 'a' : 'w');
+    fh = await open(path, WRITE_FLAGS | (append ? constants.O_APPEND : constants.O_TRUNC));
   } catch (err) {
     source.destroy();
     throw fsError(err, path);

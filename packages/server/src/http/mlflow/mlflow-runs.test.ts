@@ -193,6 +193,24 @@ describe('MLflow front: run search, run and experiment lifecycle', () => {
     assert.equal(file.body, 'weights v1');
   });
 
+  it('refuses to register a version from artifacts that hold a .git folder, and creates nothing', async () => {
+    const exp = await experiment('register-vcs-folder');
+    const id = await run(exp, 'source');
+    const root = `/api/2.0/mlflow-artifacts/artifacts/${exp}/${id}/artifacts/model`;
+    for (const [path, body] of [
+      ['MLmodel', 'flavors: {}'],
+      ['.git/config', '[core]\n\tfsmonitor = touch /tmp/owned'],
+    ]) {
+      const put = await app.inject({ method: 'PUT', url: `${root}/${path}`, payload: body, headers: { 'content-type': 'application/octet-stream' } });
+      assert.equal(put.statusCode, 200, 'a run may log any safe path: only a version refuses these names');
+    }
+    await ok('POST', '/registered-models/create', { name: 'vcs-folder' });
+    const r = await call('POST', '/model-versions/create', { name: 'vcs-folder', source: `runs:/${id}/model`, run_id: id });
+    assert.deepEqual([r.status, r.body.error_code], [400, 'INVALID_PARAMETER_VALUE']);
+    assert.match(r.body.message, /"\.git\/config": '\.git' is a version control folder/);
+    assert.deepEqual((await ok('POST', '/model-versions/search', { filter: "name='vcs-folder'" })).model_versions ?? [], []);
+  });
+
   it('deletes, restores and renames experiments with MLflow semantics', async () => {
     const exp = await experiment('lifecycle-exp');
     const a = await run(exp, 'a');

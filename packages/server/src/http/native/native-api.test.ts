@@ -229,6 +229,25 @@ describe('native API', () => {
       }
     });
 
+    it('refuses version paths with a version control folder or a name the pulling client keeps for itself, and creates nothing', async () => {
+      const data = Buffer.from('[core]\n\thooksPath = /tmp/evil\n');
+      const f = { size: data.length, sha256: sha(data) };
+      const blobs = [{ sha256: f.sha256, base64: data.toString('base64') }];
+      const cases: [string, RegExp][] = [
+        ['.git/config', /"\.git\/config": '\.git' is a version control folder/],
+        ['weights/.Git/hooks/post-checkout', /version control folder/],
+        ['.hg/hgrc', /version control folder/],
+        ['.berth-partial/x', /reserved for the files berth pull keeps/],
+        ['--checkpoint-action=exec=sh x', /read as an option/],
+      ];
+      for (const [path, why] of cases) {
+        await refused({ method: 'POST', url: '/api/v1/models/vcs-folder/versions', payload: { files: [{ path, ...f }], blobs } }, 400, 'INVALID_ARGUMENT', why);
+        await refused({ method: 'POST', url: '/api/v1/uploads', payload: { files: [{ path, ...f }] } }, 400, 'INVALID_ARGUMENT', why);
+      }
+      assert.equal((await app.inject({ method: 'GET', url: '/api/v1/models/vcs-folder' })).statusCode, 404);
+      assert.equal((await app.inject({ method: 'HEAD', url: `/api/v1/blobs/${f.sha256}` })).statusCode, 404, 'inline bytes of a refused commit are not stored');
+    });
+
     it('refuses a blob whose bytes do not match its sha256 and keeps nothing', async () => {
       const claimed = sha('something else');
       await refused(
