@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError } from './errors.js';
 import {
+  isToolState,
   aliasProblem,
   filePathProblem,
   isModelName,
@@ -144,6 +145,13 @@ describe('version file paths', () => {
     rejects(() => validateVersionPath('.git/config'), /invalid file path "\.git\/config": '\.git' is a version control folder/);
     rejects(() => validateVersionPath(3), /must be a string/);
     assert.equal(validateVersionPath('a/b'), 'a/b');
+  });
+});
+
+describe('tool state', () => {
+  it('names version control folders and berth files in any case, and nothing a model holds', () => {
+    for (const n of ['.git', '.GIT', '.git.', 'git~1', '.hg', '.svn', '.bzr', '.berth-partial', '.berthrc']) assert.equal(isToolState(n), true, n);
+    for (const n of ['.gitattributes', '.github', 'config.json', 'git', 'berth']) assert.equal(isToolState(n), false, n);
   });
 });
 

@@ -98,13 +98,26 @@ export function validateFilePath(path: unknown): string {
  */
 const VCS_FOLDERS = new Set(['.git', 'git~1', '.hg', '.svn', '.bzr']);
 
+/** A segment as a case-insensitive file system that drops trailing dots and spaces sees it. */
+const seenAs = (seg: string) => seg.toLowerCase().replace(/[. ]+$/, '');
+
+/**
+ * Whether a folder or file name belongs to a tool rather than to the model: a version control
+ * folder or one of berth's own `.berth*` files. `berth push` leaves these out of a version
+ * (a checkpoint folder is often a git clone), where the server would refuse them.
+ */
+export function isToolState(name: string): boolean {
+  const seen = seenAs(name);
+  return VCS_FOLDERS.has(seen) || seen.startsWith('.berth');
+}
+
 /**
  * Why a segment may not be part of a version's file path, beyond the grammar of
  * {@link filePathProblem}. Compared as a case-insensitive file system with Windows' dropping of
  * trailing dots and spaces would see it, so `.GIT` and `.git.` are `.git`.
  */
 function reservedSegmentProblem(seg: string): string | undefined {
-  const seen = seg.toLowerCase().replace(/[. ]+$/, '');
+  const seen = seenAs(seg);
   if (VCS_FOLDERS.has(seen)) return `'${seg}' is a version control folder: pulled into a work tree it would replace that tool's own state`;
   if (seen.startsWith('.berth')) return `'${seg}' starts with '.berth', which is reserved for the files berth pull keeps while downloading`;
   if (seg.startsWith('-')) return `'${seg}' starts with '-', which commands run over the folder ('rm *', 'tar *') would read as an option`;

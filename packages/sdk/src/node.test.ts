@@ -291,6 +291,22 @@ describe('pushDirectory', () => {
     assert.equal(asked[asked.length - 1], 'POST /api/v1/models/small/versions');
   });
 
+  it('leaves version-control folders and berth partial files out of the version', async () => {
+    const src = join(dir, 'clone');
+    await mkdir(join(src, '.git', 'hooks'), { recursive: true });
+    await writeFile(join(src, '.git', 'config'), '[core]\n');
+    await writeFile(join(src, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\n');
+    await mkdir(join(src, '.berth-partial'), { recursive: true });
+    await writeFile(join(src, '.berth-partial', 'w.bin'), 'half');
+    await writeFile(join(src, '.gitattributes'), '*.bin filter=lfs\n');
+    await writeFile(join(src, 'config.json'), '{}');
+    const r = await pushDirectory(client, src, { model: 'cloned' });
+    assert.deepEqual(
+      r.files.map((f) => f.path),
+      ['.gitattributes', 'config.json'],
+    );
+  });
+
   it('pushes a single file under its own name', async () => {
     await writeFile(join(dir, 'prompt.txt'), 'You are helpful.');
     const r = await pushDirectory(client, join(dir, 'prompt.txt'), { model: 'prompt' });

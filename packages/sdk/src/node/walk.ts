@@ -1,6 +1,6 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { invalid, validateFilePath } from '@berth/core';
+import { invalid, isToolState, validateFilePath } from '@berth/core';
 import { fsError, inside } from './local-fs.js';
 
 export interface LocalFile {
@@ -10,8 +10,9 @@ export interface LocalFile {
 }
 
 /**
- * Regular files below `root` (or `root` itself when it is a file), as relative posix paths.
- * Symbolic links are followed while they stay inside `root`; one that leaves it, dangles or
+ * Regular files below `root` (or `root` itself when it is a file), as relative posix paths,
+ * leaving out what belongs to a tool rather than the model (`.git/`, `.hg/`, berth's own
+ * `.berth*` files: `isToolState`). Symbolic links are followed while they stay inside `root`; one that leaves it, dangles or
  * loops is refused, and so is anything that is neither a file nor a folder.
  */
 export async function listFiles(root: string): Promise<LocalFile[]> {
@@ -24,6 +25,7 @@ export async function listFiles(root: string): Promise<LocalFile[]> {
   async function walk(dir: string, realDir: string, ancestors: Set<string>): Promise<void> {
     const entries = await readdir(dir, { withFileTypes: true }).catch((err) => Promise.reject(fsError(err, dir)));
     for (const ent of entries) {
+      if (isToolState(ent.name)) continue;
       const abs = join(dir, ent.name);
       let s = await lstat(abs);
       let real = join(realDir, ent.name);
