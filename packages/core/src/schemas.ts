@@ -169,7 +169,7 @@ export type UpdateModelBody = Static<typeof UpdateModelBody>;
 export const OpenUploadBody = Type.Object({ files: Type.Array(ManifestFileSchema) }, strict);
 export type OpenUploadBody = Static<typeof OpenUploadBody>;
 /** A blob's partial upload: the bytes the server holds, from which the client resumes (decision 0011). */
-export const UploadOffsetSchema = Type.Object({ sha256: Str, offset: Type.Integer() });
+const UploadOffsetSchema = Type.Object({ sha256: Str, offset: Type.Integer() });
 export const OpenUploadResultSchema = Type.Object({ upload_id: Str, missing: Type.Array(Str), resume: Type.Array(UploadOffsetSchema), expires_at: Time });
 export type OpenUploadResult = Static<typeof OpenUploadResultSchema>;
 export const PutBlobResultSchema = Type.Object({ sha256: Str, size: Type.Integer(), created: Type.Boolean() });

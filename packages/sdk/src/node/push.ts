@@ -33,6 +33,9 @@ export interface PushResult {
   resumed_bytes: number;
 }
 
+/** Files from this size are uploaded resumably (within the upload session). */
+const RESUMABLE_MIN = 1024 * 1024;
+
 function changedWhilePushed(f: LocalFile, why: string, details: Record<string, unknown> = {}): BerthError {
   return new BerthError('FAILED_PRECONDITION', `${f.abs} changed while it was being pushed (${why}): push again`, { path: f.path, ...details });
 }
@@ -82,7 +85,8 @@ async function uploadFrom(client: BerthClient, uploadId: string, f: LocalFile & 
     }
   }
   try {
-    await client.putBlob(f.sha256, chunks(), f.size, { uploadId, offset });
+    // a small file is cheaper to send again than to resume: it goes as a plain PUT, as before
+    await client.putBlob(f.sha256, chunks(), f.size, f.size >= RESUMABLE_MIN ? { uploadId, offset } : {});
   } catch (err) {
     if (readError) throw fsError(readError, f.abs);
     // a resumed upload's whole may mismatch because of the bytes the server held: the caller starts over
@@ -172,7 +176,7 @@ export async function pushDirectory(client: BerthClient, root: string, opts: Pus
   let resumed = 0;
   opts.onProgress?.({ phase: 'upload', done: 0, total: uploadTotal });
   await pool(toSend, concurrency, async (f) => {
-    const offset = Math.min(held.get(f.sha256) ?? 0, f.size);
+    const offset = f.size >= RESUMABLE_MIN ? Math.min(held.get(f.sha256) ?? 0, f.size) : 0;
     done += offset;
     const from = await uploadFile(client, session.upload_id, f, offset, (n) => {
       done += n;
