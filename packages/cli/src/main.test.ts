@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -344,6 +344,21 @@ describe('berth commands', () => {
     const out = JSON.parse(r.stdout);
     assert.equal(out.dry_run, true);
     assert.equal(out.grace_seconds, 5400);
+  });
+
+  it('gc reports stale temp files on --dry-run, removes nothing, and removes them without it', async () => {
+    const tmp = join(server.dir, 'blobs', 'tmp');
+    const stale = join(tmp, `${'ab'.repeat(12)}.part`);
+    await writeFile(stale, Buffer.alloc(3000));
+    const old = new Date(Date.now() - 2 * 3600 * 1000);
+    await utimes(stale, old, old);
+    const dry = await berth(['gc', '--dry-run', '--grace', '0']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /and 1 stale temp file\(s\), 2\.9 KiB/);
+    assert.deepEqual(await readdir(tmp), [`${'ab'.repeat(12)}.part`]);
+    const real = JSON.parse((await berth(['gc', '--grace', '0', '--json'])).stdout);
+    assert.deepEqual([real.temp_files, real.temp_bytes, real.temp_files_removed], [1, 3000, 1]);
+    assert.deepEqual(await readdir(tmp), []);
   });
 
   it('rm deletes a model or a version, forced when asked', async () => {

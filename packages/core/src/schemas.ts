@@ -168,10 +168,15 @@ export type UpdateModelBody = Static<typeof UpdateModelBody>;
 
 export const OpenUploadBody = Type.Object({ files: Type.Array(ManifestFileSchema) }, strict);
 export type OpenUploadBody = Static<typeof OpenUploadBody>;
-export const OpenUploadResultSchema = Type.Object({ upload_id: Str, missing: Type.Array(Str), expires_at: Time });
+/** A blob's partial upload: the bytes the server holds, from which the client resumes (decision 0011). */
+const UploadOffsetSchema = Type.Object({ sha256: Str, offset: Type.Integer() });
+export const OpenUploadResultSchema = Type.Object({ upload_id: Str, missing: Type.Array(Str), resume: Type.Array(UploadOffsetSchema), expires_at: Time });
 export type OpenUploadResult = Static<typeof OpenUploadResultSchema>;
 export const PutBlobResultSchema = Type.Object({ sha256: Str, size: Type.Integer(), created: Type.Boolean() });
 export type PutBlobResult = Static<typeof PutBlobResultSchema>;
+/** `GET /api/v1/uploads/{id}/blobs/{sha256}`: how much of the blob this session holds; `stored` when the whole blob is. */
+export const UploadBlobStateSchema = Type.Object({ upload_id: Str, sha256: Str, offset: Type.Integer(), stored: Type.Boolean() });
+export type UploadBlobState = Static<typeof UploadBlobStateSchema>;
 
 /** Body of `POST /api/v1/models/{name}/versions`. */
 export const CreateVersionBody = Type.Object(
@@ -271,6 +276,9 @@ export const GcResultSchema = Type.Object({
   bytes: Type.Integer(),
   removed: Type.Integer(),
   expired_uploads: Type.Integer(),
+  /** Stale temp files (interrupted uploads) found, also in a dry run, and their bytes. */
+  temp_files: Type.Integer(),
+  temp_bytes: Type.Integer(),
   temp_files_removed: Type.Integer(),
 });
 export type GcResult = Static<typeof GcResultSchema>;

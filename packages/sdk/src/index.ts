@@ -24,6 +24,7 @@ import {
   type Run,
   type UpdateModelBody,
   type UpdateVersionBody,
+  type UploadBlobState,
   type Version,
 } from '@berth/core';
 
@@ -189,14 +190,35 @@ export class BerthClient {
   openUpload(files: ManifestFile[]): Promise<OpenUploadResult> {
     return this.json('POST', '/api/v1/uploads', { body: { files } });
   }
-  /** Streams one blob; the server keeps it only if the bytes hash to `sha256`. */
-  async putBlob(sha256: string, body: BlobBody, size?: number, opts: { signal?: AbortSignal } = {}): Promise<PutBlobResult> {
+  /**
+   * Streams one blob; the server keeps it only if the bytes hash to `sha256`. With `uploadId`
+   * the upload is resumable (a cut-off body leaves its bytes to that session); with `offset`
+   * too, `body` is the blob from that byte on, continuing the bytes the session holds, and
+   * `size` is the whole blob's.
+   */
+  async putBlob(
+    sha256: string,
+    body: BlobBody,
+    size?: number,
+    opts: { signal?: AbortSignal; uploadId?: string; offset?: number } = {},
+  ): Promise<PutBlobResult> {
+    const offset = opts.offset ?? 0;
+    if (offset > 0 && (size === undefined || opts.uploadId === undefined))
+      throw new BerthError('INVALID_ARGUMENT', 'a resumed upload needs its session (uploadId) and the blob size', { field: 'offset' });
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (size !== undefined) headers['content-length'] = String(size - offset);
+    if (offset > 0 && size !== undefined) headers['content-range'] = `bytes ${offset}-${size - 1}/${size}`;
     const res = await this.raw('PUT', `/api/v1/blobs/${blobKey(sha256)}`, {
       rawBody: (body instanceof Uint8Array || body instanceof ReadableStream ? body : streamOf(body)) as BodyInit,
-      headers: { 'content-type': 'application/octet-stream', ...(size !== undefined ? { 'content-length': String(size) } : {}) },
+      headers,
+      query: { upload_id: opts.uploadId },
       signal: opts.signal,
     });
     return (await res.json()) as PutBlobResult;
+  }
+  /** How many bytes of a blob an upload session holds (`stored` when the whole blob is on the server). */
+  uploadState(uploadId: string, sha256: string): Promise<UploadBlobState> {
+    return this.json('GET', `/api/v1/uploads/${seg(uploadId)}/blobs/${blobKey(sha256)}`);
   }
   /** The blob's size, or undefined when the server does not have it. */
   async headBlob(sha256: string): Promise<number | undefined> {

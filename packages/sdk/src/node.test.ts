@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, type Version } from '@berth/core';
@@ -140,6 +140,48 @@ class Wire {
   }
 }
 
+/**
+ * A TCP relay to the server that counts the bytes clients send through it and, when asked,
+ * drops the connection after that many, as a network that fails mid-upload does.
+ */
+class Cutter {
+  sent = 0;
+  cutAfter: number | undefined;
+  url = '';
+  private server!: NetServer;
+
+  constructor(private readonly upstream: () => string) {}
+
+  async start(): Promise<void> {
+    this.server = createNetServer((client) => {
+      const { hostname, port } = new URL(this.upstream());
+      const server = connect(Number(port), hostname);
+      let passed = 0;
+      client.on('data', (chunk: Buffer) => {
+        const limit = this.cutAfter;
+        const n = limit === undefined ? chunk.length : Math.max(0, Math.min(chunk.length, limit - passed));
+        passed += n;
+        this.sent += n;
+        if (n > 0) server.write(chunk.subarray(0, n));
+        if (limit !== undefined && passed >= limit) {
+          client.destroy();
+          server.destroy();
+        }
+      });
+      server.pipe(client);
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+      client.on('close', () => server.end());
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
 const berth = new RealBerth();
 const wire = new Wire(() => berth.url);
 let dir: string;
@@ -197,9 +239,10 @@ describe('pushDirectory', () => {
     });
 
     const puts = wire.seen.filter((s) => s.method === 'PUT');
+    const uploadId = wire.seen[0]?.answer?.upload_id;
     assert.deepEqual(
       puts.map((p) => p.url),
-      [`/api/v1/blobs/${sha(weights)}`],
+      [`/api/v1/blobs/${sha(weights)}?upload_id=${uploadId}`],
     );
     assert.equal(puts[0]!.headers['content-length'], String(weights.length));
     assert.equal(puts[0]!.bytes, weights.length);
@@ -227,6 +270,33 @@ describe('pushDirectory', () => {
     assert.deepEqual([stored.metadata, stored.tags, stored.run_id], [{ val_loss: 0.342 }, { task: 'support' }, 'run-1']);
     assert.ok(progress.includes(`hash:${2 * weights.length + config.length}/${2 * weights.length + config.length}`));
     assert.equal(progress.at(-1), `upload:${weights.length}/${weights.length}`);
+  });
+
+  it('resumes a push cut off mid-blob from the bytes the server holds, sending only the rest', async () => {
+    const weights = randomBytes(12 * 1024 * 1024 + 5);
+    await mkdir(join(dir, 'src'));
+    await writeFile(join(dir, 'src/model.bin'), weights);
+    const cutter = new Cutter(() => berth.url);
+    await cutter.start();
+    try {
+      const through = new BerthClient({ url: cutter.url, actor: 'ana', fetch: nodeFetch });
+      cutter.cutAfter = 7 * 1024 * 1024;
+      await assert.rejects(pushDirectory(through, join(dir, 'src'), { model: 'resumed' }));
+      assert.equal(await direct.headBlob(sha(weights)), undefined, 'the cut-off blob is not stored');
+      cutter.cutAfter = undefined;
+      cutter.sent = 0;
+      const progress: number[] = [];
+      const r = await pushDirectory(through, join(dir, 'src'), { model: 'resumed', onProgress: (p) => p.phase === 'upload' && progress.push(p.done) });
+      assert.ok(r.resumed_bytes > 1024 * 1024, `resumed ${r.resumed_bytes} bytes`);
+      assert.equal(r.uploaded_bytes + r.resumed_bytes, weights.length);
+      assert.ok(cutter.sent < r.uploaded_bytes + 64 * 1024, `${cutter.sent} bytes went to the server for the ${r.uploaded_bytes} it lacked`);
+      assert.equal(progress.at(-1), weights.length);
+      assert.deepEqual(r.version.files, [{ path: 'model.bin', size: weights.length, sha256: sha(weights) }]);
+      const back = Buffer.from(await (await direct.getBlob(sha(weights))).arrayBuffer());
+      assert.ok(back.equals(weights));
+    } finally {
+      await cutter.stop();
+    }
   });
 
   it('fails the push, naming the file, when a file changes between hashing and upload', async () => {

@@ -559,7 +559,7 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
         const data = randomBytes(1000);
         const sha = sha256Of(data);
         await store.put(sha, chunked(data));
-        assert.equal(await store.cleanTemp(0), 0);
+        assert.equal((await store.cleanTemp(0)).files, 0);
         assert.ok((await readAll((await store.open(sha)).stream)).equals(data));
       });
 
@@ -579,7 +579,7 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
         const pending = store.put(sha, body);
         await reached.promise;
         await new Promise((r) => setTimeout(r, 50));
-        assert.equal(await store.cleanTemp(0), 0, 'the running upload is not a leftover');
+        assert.equal((await store.cleanTemp(0)).files, 0, 'the running upload is not a leftover');
         gate.resolve();
         assert.deepEqual(await pending, { sha256: sha, size: all.length, created: true });
         assert.ok((await readAll((await store.open(sha)).stream)).equals(all));
@@ -588,6 +588,132 @@ export function blobStoreContract(name: string, makeStore: () => Promise<BlobSto
       it('refuses a negative or non-numeric age', async () => {
         await assert.rejects(store.cleanTemp(-1), berthError('INVALID_ARGUMENT'));
         await assert.rejects(store.cleanTemp(Number.NaN), berthError('INVALID_ARGUMENT'));
+      });
+    });
+
+    describe('resumable uploads', () => {
+      /** A body that sends `data` up to `cut` bytes and then fails, as a dropped connection does. */
+      function cutOff(data: Buffer, cut: number): AsyncIterable<Uint8Array> {
+        return (async function* () {
+          for (let at = 0; at < cut; at += 256 * 1024) yield data.subarray(at, Math.min(cut, at + 256 * 1024));
+          throw new Error('connection reset');
+        })();
+      }
+
+      // 6 MiB is written through the page cache, 9 MiB with O_DIRECT where the file system allows.
+      for (const size of [6 * MiB + 5, 9 * MiB + 4097]) {
+        it(`keeps the bytes of a cut-off put and completes the blob from them (${size} bytes)`, async () => {
+          const data = randomBytes(size);
+          const sha = sha256Of(data);
+          await assert.rejects(store.put(sha, cutOff(data, 5 * MiB), { expectedSize: size, upload: 'session-1' }), /connection reset/);
+          assert.equal(await store.stat(sha), undefined, 'no blob is visible');
+          const held = await store.partialSize('session-1', sha);
+          assert.ok(held > 0 && held <= 5 * MiB, `holds ${held} bytes of the 5 MiB sent`);
+          assert.equal(await store.partialSize('session-2', sha), 0, 'another session holds nothing');
+          const res = await store.put(sha, chunked(data.subarray(held)), { expectedSize: size, upload: 'session-1', offset: held });
+          assert.deepEqual(res, { sha256: sha, size, created: true });
+          assert.ok((await readAll((await store.open(sha)).stream)).equals(data));
+          assert.equal(await store.partialSize('session-1', sha), 0);
+          assert.equal(await fx.leftovers(), 0);
+        });
+      }
+
+      it('refuses a resumed put whose tail does not match, stores nothing and drops the bytes held', async () => {
+        const data = randomBytes(9 * MiB);
+        const sha = sha256Of(data);
+        await assert.rejects(store.put(sha, cutOff(data, 5 * MiB), { expectedSize: data.length, upload: 'u1' }));
+        const held = await store.partialSize('u1', sha);
+        assert.ok(held > 0);
+        const tail = Buffer.from(data.subarray(held));
+        tail[tail.length - 1] = (tail.at(-1) ?? 0) ^ 1;
+        await assert.rejects(
+          store.put(sha, chunked(tail), { expectedSize: data.length, upload: 'u1', offset: held }),
+          berthError('INVALID_ARGUMENT', /sha256 mismatch/),
+        );
+        assert.equal(await store.partialSize('u1', sha), 0, 'a resume that failed verification starts over');
+        await assertNothingKept(sha);
+      });
+
+      it('refuses to resume from any offset but the bytes held, naming them, and keeps the partial', async () => {
+        const data = randomBytes(6 * MiB);
+        const sha = sha256Of(data);
+        await assert.rejects(store.put(sha, cutOff(data, 5 * MiB), { expectedSize: data.length, upload: 'u1' }));
+        const held = await store.partialSize('u1', sha);
+        for (const offset of [held + 1, held - 1]) {
+          await assert.rejects(
+            store.put(sha, chunked(data.subarray(offset)), { expectedSize: data.length, upload: 'u1', offset }),
+            (err: unknown) => berthError('FAILED_PRECONDITION')(err) && (err as { details: { offset: number } }).details.offset === held,
+          );
+        }
+        assert.equal(await store.partialSize('u1', sha), held);
+        assert.equal((await store.put(sha, chunked(data.subarray(held)), { expectedSize: data.length, upload: 'u1', offset: held })).created, true);
+      });
+
+      it('keeps nothing when a resumable put is refused rather than cut off', async () => {
+        const data = randomBytes(6 * MiB);
+        const sha = sha256Of(data);
+        await assert.rejects(store.put(sha, chunked(data), { upload: 'u1', maxBytes: 5 * MiB }), berthError('PAYLOAD_TOO_LARGE'));
+        const other = Buffer.from(data);
+        other[0] = (other[0] ?? 0) ^ 1;
+        await assert.rejects(store.put(sha, chunked(other), { expectedSize: data.length, upload: 'u1' }), berthError('INVALID_ARGUMENT'));
+        assert.equal(await store.partialSize('u1', sha), 0);
+        await assertNothingKept(sha);
+      });
+
+      it('starts a resumable put from byte 0 over what the session held', async () => {
+        const data = randomBytes(6 * MiB);
+        const sha = sha256Of(data);
+        await assert.rejects(store.put(sha, cutOff(data, 5 * MiB), { expectedSize: data.length, upload: 'u1' }));
+        assert.equal((await store.put(sha, chunked(data), { expectedSize: data.length, upload: 'u1' })).created, true);
+        assert.equal(await fx.leftovers(), 0);
+      });
+
+      it('hands the largest partial of a blob to a new session that claims it', async () => {
+        const a = randomBytes(9 * MiB);
+        const b = randomBytes(6 * MiB);
+        const [shaA, shaB] = [sha256Of(a), sha256Of(b)];
+        await assert.rejects(store.put(shaA, cutOff(a, 3 * MiB), { expectedSize: a.length, upload: 'old-1' }));
+        await assert.rejects(store.put(shaA, cutOff(a, 7 * MiB), { expectedSize: a.length, upload: 'old-2' }));
+        await assert.rejects(store.put(shaB, cutOff(b, 5 * MiB), { expectedSize: b.length, upload: 'old-1' }));
+        const largest = await store.partialSize('old-2', shaA);
+        const claimed = await store.claimPartials('new', [shaA]);
+        assert.deepEqual([...claimed], [[shaA, largest]], 'only the blobs asked for');
+        assert.equal(await store.partialSize('old-2', shaA), 0);
+        assert.ok((await store.partialSize('old-1', shaB)) > 0, 'a blob not asked for stays with its session');
+        assert.deepEqual([...(await store.claimPartials('other', [sha256Of(randomBytes(8))]))], []);
+        assert.equal((await store.put(shaA, chunked(a.subarray(largest)), { expectedSize: a.length, upload: 'new', offset: largest })).created, true);
+        assert.ok((await readAll((await store.open(shaA)).stream)).equals(a));
+      });
+
+      it('leaves partials to the collector: kept while their session is wanted, reported in a dry run, then removed', async () => {
+        const data = randomBytes(6 * MiB);
+        const sha = sha256Of(data);
+        await assert.rejects(store.put(sha, cutOff(data, 5 * MiB), { expectedSize: data.length, upload: 'u1' }));
+        const held = await store.partialSize('u1', sha);
+        assert.deepEqual(await store.cleanTemp(0), { files: 0, bytes: 0 }, 'without a session check a partial is never removed');
+        const asked: string[] = [];
+        const open = async (id: string) => (asked.push(id), true);
+        assert.deepEqual(await store.cleanTemp(0, { keepUpload: open }), { files: 0, bytes: 0 }, 'the partial of an open session is kept');
+        assert.deepEqual(asked, ['u1']);
+        const closed = async () => false;
+        assert.deepEqual(await store.cleanTemp(3_600_000, { keepUpload: closed }), { files: 0, bytes: 0 }, 'a fresh partial waits out the age');
+        assert.deepEqual(await store.cleanTemp(0, { keepUpload: closed, dryRun: true }), { files: 1, bytes: held });
+        assert.equal(await store.partialSize('u1', sha), held, 'a dry run removes nothing');
+        assert.deepEqual(await store.cleanTemp(0, { keepUpload: closed }), { files: 1, bytes: held });
+        assert.equal(await store.partialSize('u1', sha), 0);
+        assert.equal(await fx.leftovers(), 0);
+      });
+
+      it('refuses malformed upload session ids and offsets without a session', async () => {
+        const data = randomBytes(10);
+        const sha = sha256Of(data);
+        for (const upload of ['', '../x', 'a/b', 'x'.repeat(65), 'a.b']) {
+          await assert.rejects(store.put(sha, chunked(data), { upload }), berthError('INVALID_ARGUMENT'), upload);
+          await assert.rejects(store.partialSize(upload, sha), berthError('INVALID_ARGUMENT'), upload);
+        }
+        await assert.rejects(store.put(sha, chunked(data), { offset: 5 }), berthError('INVALID_ARGUMENT'));
+        await assert.rejects(store.putUnknown(chunked(data), { upload: 'u1', offset: 5 }), berthError('INVALID_ARGUMENT'));
+        await assertNothingKept(sha);
       });
     });
 

@@ -71,10 +71,14 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       files: result.files,
       uploaded_bytes: result.uploaded_bytes,
       skipped_bytes: result.skipped_bytes,
+      resumed_bytes: result.resumed_bytes,
     });
   } else {
     ctx.print(`${v.model}:${v.version} ${v.digest}`);
-    ctx.print(`${result.files.length} file(s), ${bytes(v.size)}: uploaded ${bytes(result.uploaded_bytes)}, already stored ${bytes(result.skipped_bytes)}`);
+    const resumed = result.resumed_bytes > 0 ? `, resumed ${bytes(result.resumed_bytes)} an interrupted push had sent` : '';
+    ctx.print(
+      `${result.files.length} file(s), ${bytes(v.size)}: uploaded ${bytes(result.uploaded_bytes)}, already stored ${bytes(result.skipped_bytes)}${resumed}`,
+    );
   }
   return 0;
 }

@@ -26,21 +26,52 @@ export interface PushOptions {
 export interface PushResult {
   version: Version;
   files: ManifestFile[];
+  /** Bytes sent to the server for this version (a resumed blob counts only the bytes it still needed). */
   uploaded_bytes: number;
   skipped_bytes: number;
+  /** Bytes of blobs an earlier, interrupted push had left on the server, which this push resumed from and did not send again. */
+  resumed_bytes: number;
 }
+
+/** Files from this size are uploaded resumably (within the upload session). */
+const RESUMABLE_MIN = 1024 * 1024;
 
 function changedWhilePushed(f: LocalFile, why: string, details: Record<string, unknown> = {}): BerthError {
   return new BerthError('FAILED_PRECONDITION', `${f.abs} changed while it was being pushed (${why}): push again`, { path: f.path, ...details });
 }
 
-/** Streams one file to PUT /api/v1/blobs/<sha256> through the client (and so its fetch). */
-async function uploadFile(client: BerthClient, f: LocalFile & ManifestFile, onBytes: (n: number) => void): Promise<void> {
+/** Whether the server refused a resumed upload's bytes as a whole (a partial it held that no longer matches). */
+function refusedWhole(err: unknown): boolean {
+  return err instanceof BerthError && err.code === 'INVALID_ARGUMENT' && err.details.field === 'sha256' && 'expected' in err.details;
+}
+
+/**
+ * Streams one file to PUT /api/v1/blobs/<sha256>?upload_id=… through the client (and so its
+ * fetch), from `offset` when the session holds the bytes before it. Resolves to the offset the
+ * upload finally started from. A resume the server cannot take (it holds another length, or
+ * the whole no longer hashes right, so it dropped its bytes) starts again from the server's
+ * offset, at most twice.
+ */
+async function uploadFile(client: BerthClient, uploadId: string, f: LocalFile & ManifestFile, offset: number, onBytes: (n: number) => void): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await uploadFrom(client, uploadId, f, offset, onBytes);
+      return offset;
+    } catch (err) {
+      if (attempt >= 2 || offset === 0) throw err;
+      if (err instanceof BerthError && err.code === 'FAILED_PRECONDITION' && typeof err.details.offset === 'number') offset = err.details.offset;
+      else if (refusedWhole(err)) offset = 0;
+      else throw err;
+    }
+  }
+}
+
+async function uploadFrom(client: BerthClient, uploadId: string, f: LocalFile & ManifestFile, offset: number, onBytes: (n: number) => void): Promise<void> {
   let readError: unknown;
   async function* chunks(): AsyncGenerator<Uint8Array> {
-    let sent = 0;
+    let sent = offset;
     try {
-      for await (const chunk of createReadStream(f.abs, { highWaterMark: CHUNK })) {
+      for await (const chunk of createReadStream(f.abs, { start: offset, highWaterMark: CHUNK })) {
         sent += (chunk as Buffer).length;
         // never send more or fewer bytes than the Content-Length we declared
         if (sent > f.size) throw changedWhilePushed(f, `it grew past the ${f.size} bytes it had when it was hashed`);
@@ -54,9 +85,12 @@ async function uploadFile(client: BerthClient, f: LocalFile & ManifestFile, onBy
     }
   }
   try {
-    await client.putBlob(f.sha256, chunks(), f.size);
+    // a small file is cheaper to send again than to resume: it goes as a plain PUT, as before
+    await client.putBlob(f.sha256, chunks(), f.size, f.size >= RESUMABLE_MIN ? { uploadId, offset } : {});
   } catch (err) {
     if (readError) throw fsError(readError, f.abs);
+    // a resumed upload's whole may mismatch because of the bytes the server held: the caller starts over
+    if (offset > 0 && refusedWhole(err)) throw err;
     // the server refused the bytes: same length, other content, so the file changed under us
     if (
       err instanceof BerthError &&
@@ -129,21 +163,29 @@ export async function pushDirectory(client: BerthClient, root: string, opts: Pus
     const { version, storedBytes } = await client.commitVersion(opts.model, { ...commitBody, blobs });
     opts.onProgress?.({ phase: 'upload', done: distinctBytes, total: distinctBytes });
     const uploaded = storedBytes ?? distinctBytes;
-    return { version, files: manifest, uploaded_bytes: uploaded, skipped_bytes: bytes - uploaded };
+    return { version, files: manifest, uploaded_bytes: uploaded, skipped_bytes: bytes - uploaded, resumed_bytes: 0 };
   }
 
   const session = await client.openUpload(manifest);
   const missing = new Set(session.missing);
+  // the bytes an interrupted push left on the server (the session took them over): sent from there on
+  const held = new Map((session.resume ?? []).map((r) => [r.sha256, r.offset]));
   const toSend = files.filter((f) => missing.delete(f.sha256));
   const uploadTotal = toSend.reduce((n, f) => n + f.size, 0);
-  let sent = 0;
+  let done = 0;
+  let resumed = 0;
   opts.onProgress?.({ phase: 'upload', done: 0, total: uploadTotal });
-  await pool(toSend, concurrency, (f) =>
-    uploadFile(client, f, (n) => {
-      sent += n;
-      opts.onProgress?.({ phase: 'upload', done: sent, total: uploadTotal, file: f.path });
-    }),
-  );
+  await pool(toSend, concurrency, async (f) => {
+    const offset = f.size >= RESUMABLE_MIN ? Math.min(held.get(f.sha256) ?? 0, f.size) : 0;
+    done += offset;
+    const from = await uploadFile(client, session.upload_id, f, offset, (n) => {
+      done += n;
+      opts.onProgress?.({ phase: 'upload', done, total: uploadTotal, file: f.path });
+    });
+    // a resume the server could not take was sent again from `from`
+    done -= offset - from;
+    resumed += from;
+  });
   const version = await client.createVersion(opts.model, { ...commitBody, upload_id: session.upload_id });
-  return { version, files: manifest, uploaded_bytes: uploadTotal, skipped_bytes: bytes - uploadTotal };
+  return { version, files: manifest, uploaded_bytes: uploadTotal - resumed, skipped_bytes: bytes - uploadTotal, resumed_bytes: resumed };
 }

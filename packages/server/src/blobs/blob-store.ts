@@ -17,6 +17,35 @@ export interface PutOptions {
   expectedSize?: number;
   /** The largest blob accepted; a longer body is refused with PAYLOAD_TOO_LARGE. */
   maxBytes?: number;
+  /**
+   * Makes the put resumable (decision 0011): an upload session id (letters, digits, `-`, at
+   * most 64). A body cut off midway leaves the bytes received as the partial upload of
+   * (`upload`, sha256) instead of nothing; a refused body (wrong hash, too long) still leaves
+   * nothing. Only for `put`, whose sha256 is known up front.
+   */
+  upload?: string;
+  /**
+   * With `upload`: the body continues the partial upload from this byte, which must be exactly
+   * the bytes held (else FAILED_PRECONDITION naming them, and the partial is kept). `expectedSize`
+   * is then the size of the whole blob, not of the body.
+   */
+  offset?: number;
+}
+
+/** What `cleanTemp` found (and, unless a dry run, removed). */
+export interface TempCleanup {
+  files: number;
+  bytes: number;
+}
+
+export interface TempCleanupOptions {
+  /** Count what would go, remove nothing. */
+  dryRun?: boolean;
+  /**
+   * Whether the partial uploads of this upload session are still wanted (the session is open).
+   * Without it partial uploads are left alone: only the collector, which can ask, removes them.
+   */
+  keepUpload?: (upload: string) => Promise<boolean>;
 }
 
 /** Byte offsets, both inclusive like HTTP `Range: bytes=start-end`; `end` defaults to the last byte. */
@@ -75,9 +104,22 @@ export interface BlobStore {
   /** True when a blob was removed, false when there was none. */
   delete(sha256: string): Promise<boolean>;
   /**
-   * Removes leftovers of interrupted uploads older than `olderThanMs` (never those of a put
-   * still running in this process); returns how many.
+   * Bytes held by the partial upload of (`upload`, `sha256`): 0 when there is none. Waits for
+   * a put of that pair still running in this process, so the answer is what a resume must send
+   * from.
    */
-  cleanTemp(olderThanMs: number): Promise<number>;
+  partialSize(upload: string, sha256: string): Promise<number>;
+  /**
+   * Moves to `upload` the largest partial upload of each blob that other sessions left (a
+   * client that re-runs opens a new session), when it holds more than `upload`'s own; returns
+   * the bytes now held per blob, for those with any.
+   */
+  claimPartials(upload: string, sha256s: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Removes leftovers of interrupted uploads older than `olderThanMs` (never those of a put
+   * still running in this process, nor partial uploads `keepUpload` wants); returns how many
+   * files and bytes were (or, in a dry run, would be) removed.
+   */
+  cleanTemp(olderThanMs: number, opts?: TempCleanupOptions): Promise<TempCleanup>;
   close(): Promise<void>;
 }

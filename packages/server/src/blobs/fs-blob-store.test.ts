@@ -134,10 +134,10 @@ describe('FsBlobStore', () => {
     await mkdir(join(tmp, 'dir.part'));
     await age(join(tmp, 'dir.part'), 2 * HOUR);
 
-    assert.equal(await store.cleanTemp(HOUR), 1);
+    assert.equal((await store.cleanTemp(HOUR)).files, 1);
     assert.deepEqual((await tempFiles(root)).sort(), ['dir.part', 'notes.txt', 'recent.part']);
-    assert.equal(await store.cleanTemp(HOUR), 0);
-    assert.equal(await store.cleanTemp(0), 1);
+    assert.equal((await store.cleanTemp(HOUR)).files, 0);
+    assert.equal((await store.cleanTemp(0)).files, 1);
     assert.deepEqual((await tempFiles(root)).sort(), ['dir.part', 'notes.txt']);
   });
 
@@ -165,7 +165,7 @@ describe('FsBlobStore', () => {
     assert.equal(parts.length, 1);
     assert.match(parts[0]!, /^[0-9a-f]+\.part$/);
     await age(join(root, 'tmp', parts[0]!), 2 * HOUR);
-    assert.equal(await store.cleanTemp(HOUR), 0);
+    assert.equal((await store.cleanTemp(HOUR)).files, 0);
     gate.resolve();
     assert.equal((await pending).created, true);
     assert.deepEqual(await tempFiles(root), []);
@@ -269,8 +269,8 @@ describe('FsBlobStore', () => {
       const listed = [];
       for await (const b of reopened.list()) listed.push(b);
       assert.deepEqual(listed, []);
-      assert.equal(await reopened.cleanTemp(HOUR), 0, 'a fresh leftover is kept for the grace period');
-      assert.equal(await reopened.cleanTemp(0), 1);
+      assert.equal((await reopened.cleanTemp(HOUR)).files, 0, 'a fresh leftover is kept for the grace period');
+      assert.equal((await reopened.cleanTemp(0)).files, 1);
       assert.deepEqual(await tempFiles(root), []);
     } finally {
       await reopened.close();

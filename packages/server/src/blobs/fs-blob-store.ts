@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, type Dir } from 'node:fs';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { constants, createReadStream, type Dir } from 'node:fs';
 import { link, mkdir, open, opendir, readdir, rename, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError, invalid, isSha256Hex, notFound } from '@berth/core';
-import type { BlobInfo, BlobRange, BlobStore, OpenedBlob, PutOptions, PutResult } from './blob-store.js';
+import type { BlobInfo, BlobRange, BlobStore, OpenedBlob, PutOptions, PutResult, TempCleanup, TempCleanupOptions } from './blob-store.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
 import { acquireAligned, releaseAligned } from './aligned-buffers.js';
 
@@ -19,6 +19,10 @@ const DIRECT_MIN = 8 * 1024 * 1024;
 const DIRECT_BUFFERS = 4;
 const O_DIRECT: number | undefined = (constants as { O_DIRECT?: number }).O_DIRECT;
 const TEMP_SUFFIX = '.part';
+/** Upload session ids usable in a partial upload's file name. */
+const UPLOAD_ID = /^[A-Za-z0-9-]{1,64}$/;
+/** `tmp/<sha256>.<upload>.part`: the partial upload of one blob in one upload session. */
+const PARTIAL_NAME = /^([0-9a-f]{64})\.([A-Za-z0-9-]{1,64})\.part$/;
 /** link(2) errors that mean "no hard links on this file system": publish with rename(2) instead. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
@@ -46,6 +50,27 @@ function longerThan(expected: number): BerthError {
 
 function shorterThan(actual: number, expected: number): BerthError {
   return invalid(`the body is ${actual} bytes, not the declared ${expected}: nothing was stored`, { field: 'size', expected, actual });
+}
+
+function checkUpload(upload: string): string {
+  if (!UPLOAD_ID.test(upload)) throw invalid(`invalid upload session id ${JSON.stringify(upload.slice(0, 80))}`, { field: 'upload_id' });
+  return upload;
+}
+
+function offsetMismatch(offset: number, held: number): BerthError {
+  return new BerthError('FAILED_PRECONDITION', `the upload resumes at byte ${offset} but the server holds ${held} bytes of it: resume from ${held}`, {
+    offset: held,
+  });
+}
+
+/** Feeds the first `length` bytes of a file into `hash`, streaming. */
+async function hashPrefix(path: string, length: number, hash: Hash): Promise<void> {
+  let read = 0;
+  for await (const chunk of createReadStream(path, { start: 0, end: length - 1, highWaterMark: READ_CHUNK })) {
+    hash.update(chunk as Buffer);
+    read += (chunk as Buffer).length;
+  }
+  if (read !== length) throw offsetMismatch(length, read);
 }
 
 function hashMismatch(expected: string, actual: string): BerthError {
@@ -92,6 +117,8 @@ export class FsBlobStore implements BlobStore {
   private readonly shardHandles = new Map<string, Promise<FileHandle>>();
   /** Temp files of puts running in this process, which cleanTemp must leave alone. */
   private readonly activeTemps = new Set<string>();
+  /** Partial uploads a put (or a look at them) is using now, each with the promise that frees it. */
+  private readonly partialLocks = new Map<string, Promise<void>>();
   /** Whether this store's file system takes O_DIRECT writes; unknown until the first large put. */
   private directIo: boolean | undefined;
 
@@ -152,15 +179,99 @@ export class FsBlobStore implements BlobStore {
 
   /** put and putUnknown: `expected` is the sha256 the bytes must hash to, when known up front. */
   private async ingest(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, opts: PutOptions): Promise<PutResult> {
-    const { expectedSize, maxBytes } = opts;
+    const { expectedSize, maxBytes, upload, offset = 0 } = opts;
+    if (upload !== undefined) checkUpload(upload);
+    if (!isByteCount(offset) || (offset > 0 && (upload === undefined || expected === undefined)))
+      throw invalid(`offset ${offset} needs an upload session and a known sha256`, { field: 'offset' });
+    if (expectedSize !== undefined && offset > expectedSize)
+      throw invalid(`offset ${offset} is past the declared size ${expectedSize}`, { field: 'offset', expected: expectedSize });
     if (expectedSize !== undefined && !isByteCount(expectedSize))
       throw invalid(`declared size ${expectedSize} is not a whole number of bytes`, { field: 'size' });
     if (maxBytes !== undefined && !isByteCount(maxBytes)) throw invalid(`maxBytes ${maxBytes} is not a whole number of bytes`, { field: 'maxBytes' });
     const max = maxBytes ?? Number.MAX_SAFE_INTEGER;
     // Refused before reading a byte, so the body is left for the caller (an HTTP reply can still go out).
     if (expectedSize !== undefined && expectedSize > max) throw tooLarge(max, expectedSize);
-    if (expectedSize !== undefined && expectedSize <= SMALL_BLOB) return this.putSmall(expected, body, expectedSize);
+    if (expectedSize !== undefined && expectedSize <= SMALL_BLOB && offset === 0) return this.putSmall(expected, body, expectedSize);
+    if (upload !== undefined && expected !== undefined) {
+      const partial = this.partialPath(expected, upload);
+      const release = await this.lockPartial(partial);
+      try {
+        return await this.putStream(expected, body, expectedSize, max, { path: partial, offset });
+      } finally {
+        release();
+      }
+    }
     return this.putStream(expected, body, expectedSize, max);
+  }
+
+  private partialPath(sha256: string, upload: string): string {
+    return join(this.tmpDir, `${sha256}.${upload}${TEMP_SUFFIX}`);
+  }
+
+  /** Waits until no one else uses the partial upload at `path`, then holds it until the returned function is called. */
+  private async lockPartial(path: string): Promise<() => void> {
+    for (let held = this.partialLocks.get(path); held; held = this.partialLocks.get(path)) await held;
+    let release!: () => void;
+    this.partialLocks.set(path, new Promise<void>((r) => (release = r)));
+    return () => {
+      this.partialLocks.delete(path);
+      release();
+    };
+  }
+
+  private async sizeOf(path: string): Promise<number> {
+    try {
+      return (await stat(path)).size;
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return 0;
+      throw err;
+    }
+  }
+
+  async partialSize(upload: string, sha256: string): Promise<number> {
+    const path = this.partialPath(checkSha(sha256), checkUpload(upload));
+    const release = await this.lockPartial(path);
+    try {
+      return await this.sizeOf(path);
+    } finally {
+      release();
+    }
+  }
+
+  async claimPartials(upload: string, sha256s: readonly string[]): Promise<Map<string, number>> {
+    checkUpload(upload);
+    const wanted = new Set(sha256s.map(checkSha));
+    const held = new Map<string, number>();
+    if (wanted.size === 0) return held;
+    const others = new Map<string, string[]>();
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      const m = PARTIAL_NAME.exec(name);
+      if (!m?.[1] || !wanted.has(m[1]) || m[2] === upload) continue;
+      others.set(m[1], [...(others.get(m[1]) ?? []), join(this.tmpDir, name)]);
+    }
+    for (const sha of wanted) {
+      const own = this.partialPath(sha, upload);
+      const releaseOwn = await this.lockPartial(own);
+      try {
+        let best = await this.sizeOf(own);
+        for (const path of others.get(sha) ?? []) {
+          const release = await this.lockPartial(path);
+          try {
+            const size = await this.sizeOf(path);
+            if (size > best) {
+              await rename(path, own);
+              best = size;
+            }
+          } finally {
+            release();
+          }
+        }
+        if (best > 0) held.set(sha, best);
+      } finally {
+        releaseOwn();
+      }
+    }
+    return held;
   }
 
   private async putStream(
@@ -168,15 +279,33 @@ export class FsBlobStore implements BlobStore {
     body: AsyncIterable<Uint8Array> | Readable,
     expectedSize: number | undefined,
     max: number,
+    partial?: { path: string; offset: number },
   ): Promise<PutResult> {
-    const tmp = this.newTempPath();
+    const tmp = partial?.path ?? this.newTempPath();
+    const offset = partial?.offset ?? 0;
     this.activeTemps.add(tmp);
     let direct: Buffer[] | undefined;
+    // A partial upload outlives a body cut off midway (the bytes so far are what the client
+    // resumes from); anything the server refused, or a failed write, leaves nothing.
+    let keep = false;
     try {
-      const opened = await this.openStreamTemp(tmp, expectedSize === undefined || expectedSize >= DIRECT_MIN);
-      const fh = opened.fh;
-      direct = opened.direct;
       const hash = createHash('sha256');
+      let fh: FileHandle;
+      if (offset > 0) {
+        const held = await this.sizeOf(tmp);
+        if (held !== offset) {
+          keep = true;
+          throw offsetMismatch(offset, held);
+        }
+        // Node cannot serialise a hash state, so the prefix is read again to rebuild it.
+        await hashPrefix(tmp, offset, hash);
+        fh = await open(tmp, 'r+');
+      } else {
+        const wantDirect = expectedSize === undefined || expectedSize >= DIRECT_MIN;
+        const opened = await this.openStreamTemp(tmp, wantDirect, partial !== undefined);
+        fh = opened.fh;
+        direct = opened.direct;
+      }
       const writer = new HashingFileWriter(
         fh.fd,
         hash,
@@ -186,13 +315,22 @@ export class FsBlobStore implements BlobStore {
           return undefined;
         },
         direct,
+        offset,
       );
       let size: number;
       let sha256: string;
       try {
-        await pipeline(body, writer);
+        try {
+          await pipeline(body, writer);
+        } catch (err) {
+          keep = partial !== undefined && !(err instanceof BerthError);
+          throw err;
+        }
         size = writer.bytes;
-        if (expectedSize !== undefined && size !== expectedSize) throw shorterThan(size, expectedSize);
+        if (expectedSize !== undefined && size !== expectedSize) {
+          keep = partial !== undefined;
+          throw shorterThan(size, expectedSize);
+        }
         sha256 = hash.digest('hex');
         if (expected !== undefined && sha256 !== expected) throw hashMismatch(expected, sha256);
         await fh.datasync(); // the bytes and what reading them needs (size, blocks); the name is synced with its folder
@@ -200,6 +338,7 @@ export class FsBlobStore implements BlobStore {
         // Never close the descriptor (or reuse a buffer) under a write still in flight: its
         // number could be reused by another open() and receive the late bytes.
         await writer.settled();
+        if (writer.writeFailed) keep = false;
         await fh.close().catch(() => {});
         throw err;
       }
@@ -209,8 +348,8 @@ export class FsBlobStore implements BlobStore {
     } finally {
       if (direct) releaseAligned(direct);
       this.activeTemps.delete(tmp);
-      // After a failure the temp file is garbage; after link() it is a second name for the blob.
-      await unlink(tmp).catch(() => {});
+      // After a failure the temp file is garbage (unless kept to resume); after link() it is a second name for the blob.
+      if (!keep) await unlink(tmp).catch(() => {});
     }
   }
 
@@ -219,11 +358,13 @@ export class FsBlobStore implements BlobStore {
    * the body is large or of unknown size and the file system takes direct writes; otherwise,
    * or where O_DIRECT is refused (tmpfs, some network file systems), a plain buffered file.
    */
-  private async openStreamTemp(tmp: string, wantDirect: boolean): Promise<{ fh: FileHandle; direct?: Buffer[] }> {
+  private async openStreamTemp(tmp: string, wantDirect: boolean, replace = false): Promise<{ fh: FileHandle; direct?: Buffer[] }> {
+    // A random temp name is new (O_EXCL); a partial upload's name is reused, and starting from byte 0 empties it.
+    const create = constants.O_WRONLY | constants.O_CREAT | (replace ? constants.O_TRUNC : constants.O_EXCL);
     if (wantDirect && O_DIRECT !== undefined && this.directIo !== false) {
       let fh: FileHandle | undefined;
       try {
-        fh = await this.openTemp(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT);
+        fh = await this.openTemp(tmp, create | O_DIRECT);
         const direct = acquireAligned(fh.fd, DIRECT_BUFFERS);
         this.directIo = true;
         return { fh, direct };
@@ -238,7 +379,7 @@ export class FsBlobStore implements BlobStore {
         await unlink(tmp).catch(() => {});
       }
     }
-    return { fh: await this.openTemp(tmp) };
+    return { fh: await this.openTemp(tmp, replace ? create : 'wx') };
   }
 
   /**
@@ -397,33 +538,39 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async cleanTemp(olderThanMs: number): Promise<number> {
+  async cleanTemp(olderThanMs: number, opts: TempCleanupOptions = {}): Promise<TempCleanup> {
     if (!(typeof olderThanMs === 'number' && olderThanMs >= 0))
       throw invalid(`olderThanMs must be a non-negative number, not ${olderThanMs}`, { field: 'olderThanMs' });
     const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
+    const found: TempCleanup = { files: 0, bytes: 0 };
     let dir: Dir;
     try {
       dir = await opendir(this.tmpDir);
     } catch (err) {
-      if (errno(err) === 'ENOENT') return 0;
+      if (errno(err) === 'ENOENT') return found;
       throw err;
     }
     for await (const entry of dir) {
       // Only our own leftovers: a root pointed at a shared folder must not lose other files.
       if (!entry.name.endsWith(TEMP_SUFFIX)) continue;
       const p = join(this.tmpDir, entry.name);
-      if (this.activeTemps.has(p)) continue;
+      if (this.activeTemps.has(p) || this.partialLocks.has(p)) continue;
+      const upload = PARTIAL_NAME.exec(entry.name)?.[2];
+      if (upload !== undefined && (!opts.keepUpload || (await opts.keepUpload(upload)))) continue;
       const st = await stat(p).catch(() => undefined);
       if (!st?.isFile() || st.mtimeMs >= cutoff) continue;
-      try {
-        await unlink(p);
-        removed++;
-      } catch (err) {
-        if (errno(err) !== 'ENOENT') throw err;
+      if (!opts.dryRun) {
+        try {
+          await unlink(p);
+        } catch (err) {
+          if (errno(err) === 'ENOENT') continue;
+          throw err;
+        }
       }
+      found.files++;
+      found.bytes += st.size;
     }
-    return removed;
+    return found;
   }
 
   async close(): Promise<void> {

@@ -60,9 +60,18 @@ export class HashingFileWriter extends Writable {
     private readonly hash: Hash,
     private readonly check: (total: number) => Error | undefined,
     private readonly direct?: Buffer[],
+    /** Bytes already in the file (and in `hash`): a resumed upload writes on from there. */
+    at = 0,
   ) {
     super({ highWaterMark: direct?.[0]?.length ?? BATCH });
     this.free = direct ? [...direct] : [];
+    this.position = at;
+    this.bytes = at;
+  }
+
+  /** Whether a write to the file failed (then what the file holds is not to be trusted). */
+  get writeFailed(): boolean {
+    return this.failure !== undefined;
   }
 
   private track(p: Promise<void>): void {

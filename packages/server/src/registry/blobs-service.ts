@@ -1,6 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BerthError, INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, invalid, normalizeManifest, parseSha256, type ManifestFile } from '@berth/core';
+import {
+  BerthError,
+  INLINE_BLOB_MAX_BYTES,
+  INLINE_TOTAL_MAX_BYTES,
+  invalid,
+  normalizeManifest,
+  notFound,
+  parseSha256,
+  type ManifestFile,
+  type UploadBlobState,
+} from '@berth/core';
 import type { BlobInfo, PutResult } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
@@ -38,7 +48,30 @@ export class BlobService {
       if (await this.deps.blobs.stat(sha)) await this.deps.blobs.touch(sha);
       else missing.push(sha);
     });
-    return { upload_id: id, missing: missing.sort(), expires_at: expires };
+    // A client that re-runs after an interrupted push opens a new session: the bytes its earlier
+    // sessions left are moved to this one, and it resumes from them (decision 0011).
+    const held = missing.length > 0 ? await this.deps.blobs.claimPartials(id, missing) : new Map<string, number>();
+    const resume = [...held].sort(([a], [b]) => a.localeCompare(b)).map(([sha256, offset]) => ({ sha256, offset }));
+    return { upload_id: id, missing: missing.sort(), resume, expires_at: expires };
+  }
+
+  /** An open upload session, or NOT_FOUND (an unknown or expired one cannot hold partial uploads). */
+  private async requireOpenUpload(uploadId: string): Promise<string> {
+    const session = uploadId.length <= 64 ? await this.deps.store.read.uploads.find(uploadId) : undefined;
+    if (!session || session.expires_at <= this.deps.clock.now())
+      throw notFound(`upload session ${JSON.stringify(uploadId.slice(0, 64))} is unknown or expired: open a new one with POST /api/v1/uploads`, {
+        upload_id: uploadId.slice(0, 64),
+      });
+    return uploadId;
+  }
+
+  /** How many bytes of a blob an upload session holds, from which its client resumes. */
+  async uploadState(uploadId: string, sha256: string): Promise<UploadBlobState> {
+    const hex = parseSha256(sha256);
+    await this.requireOpenUpload(uploadId);
+    const stored = await this.deps.blobs.stat(hex);
+    if (stored) return { upload_id: uploadId, sha256: hex, offset: stored.size, stored: true };
+    return { upload_id: uploadId, sha256: hex, offset: await this.deps.blobs.partialSize(uploadId, hex), stored: false };
   }
 
   /**
@@ -116,10 +149,21 @@ export class BlobService {
     }
   }
 
-  async put(actor: Actor, sha256: string, body: AsyncIterable<Uint8Array> | Readable, expectedSize?: number): Promise<PutResult> {
+  /**
+   * Stores one blob. With `resume.upload_id` the put is resumable: cut off, it leaves its bytes
+   * to that session, and `resume.offset` continues them (`expectedSize` is then the whole blob's).
+   */
+  async put(
+    actor: Actor,
+    sha256: string,
+    body: AsyncIterable<Uint8Array> | Readable,
+    expectedSize?: number,
+    resume?: { upload_id: string; offset?: number },
+  ): Promise<PutResult> {
     requireRole(actor, 'editor', 'uploading');
     const hex = parseSha256(sha256);
-    return this.deps.blobs.put(hex, body, { expectedSize, maxBytes: this.deps.config.maxBlobBytes });
+    const upload = resume ? await this.requireOpenUpload(resume.upload_id) : undefined;
+    return this.deps.blobs.put(hex, body, { expectedSize, maxBytes: this.deps.config.maxBlobBytes, upload, offset: resume?.offset });
   }
 
   async stat(sha256: string): Promise<BlobInfo | undefined> {

@@ -9,7 +9,8 @@ export const DEFAULT_GC_GRACE_SECONDS = 24 * 3600;
 /**
  * Removes blobs that no version references, no run or logged-model artifact holds, no open
  * upload session lists, and that
- * were not written or touched within the grace period. Each candidate is checked again just
+ * were not written or touched within the grace period; and leftovers of uploads (temp files,
+ * partial uploads of sessions no longer open) older than the grace period, at least an hour. Each candidate is checked again just
  * before it is deleted, so an upload that opened while the collector ran keeps its blobs.
  */
 export class GcService {
@@ -24,11 +25,10 @@ export class GcService {
     const cutoff = now - grace * 1000;
     const { store, blobs } = this.deps;
     let expiredUploads = 0;
-    let tempRemoved = 0;
-    if (!dryRun) {
-      expiredUploads = await store.transaction((tx) => tx.uploads.deleteExpired(now));
-      tempRemoved = await blobs.cleanTemp(Math.max(grace * 1000, 3600 * 1000));
-    }
+    if (!dryRun) expiredUploads = await store.transaction((tx) => tx.uploads.deleteExpired(now));
+    // A partial upload is kept while its session is open (its client may still resume it).
+    const keepUpload = async (id: string) => ((await store.read.uploads.find(id))?.expires_at ?? 0) > now;
+    const temp = await blobs.cleanTemp(Math.max(grace * 1000, 3600 * 1000), { dryRun, keepUpload });
     const result: GcResult = {
       dry_run: dryRun,
       grace_seconds: grace,
@@ -37,7 +37,9 @@ export class GcService {
       bytes: 0,
       removed: 0,
       expired_uploads: expiredUploads,
-      temp_files_removed: tempRemoved,
+      temp_files: temp.files,
+      temp_bytes: temp.bytes,
+      temp_files_removed: dryRun ? 0 : temp.files,
     };
     let batch: BlobInfo[] = [];
     const flush = async () => {

@@ -66,6 +66,8 @@ export interface ModelAtTime {
 export interface UploadSession {
   upload_id: string;
   missing: string[];
+  /** Missing blobs of which the server holds a partial upload, and how many bytes (decision 0011). */
+  resume: { sha256: string; offset: number }[];
   expires_at: number;
 }
 

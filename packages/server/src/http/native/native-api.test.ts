@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { openTestApp } from '../../../test-support/app.js';
@@ -196,6 +196,113 @@ describe('native API', () => {
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.json().model, 'my-team/chatbot');
     assert.equal((await app.inject('/api/v1/resolve?ref=my-team/chatbot:1')).json().version, 1);
+  });
+
+  describe('resumable uploads', () => {
+    const MiB = 1024 * 1024;
+    /** Leaves `cut` bytes of `data` as the partial upload of `uploadId`, as a dropped connection does. */
+    async function interrupted(uploadId: string, data: Buffer, cut: number): Promise<number> {
+      const body = (async function* () {
+        for (let at = 0; at < cut; at += MiB) yield data.subarray(at, Math.min(cut, at + MiB));
+        throw new Error('connection reset');
+      })();
+      await assert.rejects(blobs.put(sha(data), body, { expectedSize: data.length, upload: uploadId }), /connection reset/);
+      return blobs.partialSize(uploadId, sha(data));
+    }
+    async function openSession(data: Buffer) {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/uploads', payload: { files: [{ path: 'w.bin', size: data.length, sha256: sha(data) }] } });
+      assert.equal(res.statusCode, 201, res.body);
+      return res.json() as { upload_id: string; missing: string[]; resume: { sha256: string; offset: number }[] };
+    }
+    const putRange = (uploadId: string | undefined, data: Buffer, body: Buffer, range?: string) =>
+      app.inject({
+        method: 'PUT',
+        url: `/api/v1/blobs/${sha(data)}${uploadId === undefined ? '' : `?upload_id=${uploadId}`}`,
+        payload: body,
+        headers: { 'content-type': 'application/octet-stream', ...(range ? { 'content-range': range } : {}) },
+      });
+    const state = async (uploadId: string, data: Buffer) => (await app.inject(`/api/v1/uploads/${uploadId}/blobs/${sha(data)}`)).json();
+
+    it('answers the bytes a session holds and completes the blob from them with Content-Range', async () => {
+      const data = randomBytes(9 * MiB + 3);
+      const first = await openSession(data);
+      const held = await interrupted(first.upload_id, data, 6 * MiB);
+      assert.ok(held > 0);
+      assert.deepEqual(await state(first.upload_id, data), { upload_id: first.upload_id, sha256: sha(data), offset: held, stored: false });
+      // a client that re-runs opens a new session, which takes the bytes over
+      const again = await openSession(data);
+      assert.deepEqual(again.resume, [{ sha256: sha(data), offset: held }]);
+      assert.equal((await state(first.upload_id, data)).offset, 0);
+      let res = await putRange(again.upload_id, data, data.subarray(held + 1), `bytes ${held + 1}-${data.length - 1}/${data.length}`);
+      assert.equal(res.statusCode, 412, res.body);
+      assert.equal(res.json().error.details.offset, held);
+      res = await putRange(again.upload_id, data, data.subarray(held), `bytes ${held}-${data.length - 1}/${data.length}`);
+      assert.equal(res.statusCode, 201, res.body);
+      assert.deepEqual(res.json(), { sha256: sha(data), size: data.length, created: true });
+      assert.deepEqual(await state(again.upload_id, data), { upload_id: again.upload_id, sha256: sha(data), offset: data.length, stored: true });
+    });
+
+    it('refuses a resumed upload whose tail is wrong, storing nothing and dropping the bytes held', async () => {
+      const data = randomBytes(9 * MiB);
+      const { upload_id } = await openSession(data);
+      const held = await interrupted(upload_id, data, 5 * MiB);
+      const tail = Buffer.from(data.subarray(held));
+      tail[0] = (tail[0] ?? 0) ^ 0xff;
+      const res = await putRange(upload_id, data, tail, `bytes ${held}-${data.length - 1}/${data.length}`);
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(res.json().error.details.field, 'sha256');
+      assert.equal(await blobs.stat(sha(data)), undefined, 'nothing is stored');
+      assert.deepEqual(await state(upload_id, data), { upload_id, sha256: sha(data), offset: 0, stored: false });
+    });
+
+    it('refuses a Content-Range without a session, a malformed one, and sessions that are not open', async () => {
+      const data = randomBytes(300 * 1024);
+      const { upload_id } = await openSession(data);
+      const whole = `bytes 0-${data.length - 1}/${data.length}`;
+      for (const [id, range, status] of [
+        [undefined, whole, 400],
+        [upload_id, `bytes 0-10/${data.length}`, 400],
+        [upload_id, `bytes 5-${data.length - 1}/*`, 400],
+        [upload_id, 'items 0-1/2', 400],
+        ['no-such-session', whole, 404],
+      ] as const) {
+        const res = await putRange(id, data, data, range);
+        assert.equal(res.statusCode, status, `${id} ${range}: ${res.body}`);
+      }
+      assert.equal((await app.inject(`/api/v1/uploads/no-such-session/blobs/${sha(data)}`)).statusCode, 404);
+      assert.equal((await app.inject(`/api/v1/uploads/${upload_id}/blobs/nothex`)).statusCode, 400);
+      assert.equal(await blobs.stat(sha(data)), undefined);
+      const res = await putRange(upload_id, data, data, whole);
+      assert.equal(res.statusCode, 201, 'a range covering the whole blob is a whole upload');
+    });
+
+    it('reports stale temp files in a gc dry run, removes them in a real one, and keeps an open session partial', async () => {
+      const tmp = join(dir, 'blobs', 'tmp');
+      const old = new Date(Date.now() - 3 * 3600 * 1000);
+      const data = randomBytes(6 * MiB);
+      const { upload_id } = await openSession(data);
+      const held = await interrupted(upload_id, data, 5 * MiB);
+      const orphan = join(tmp, `${randomBytes(12).toString('hex')}.part`);
+      await writeFile(orphan, randomBytes(1000));
+      const closed = join(tmp, `${sha('closed session')}.closed-session.part`);
+      await writeFile(closed, randomBytes(2000));
+      for (const f of await readdir(tmp)) await utimes(join(tmp, f), old, old);
+      const gc = async (dry_run: boolean) => {
+        const res = await app.inject({ method: 'POST', url: '/api/v1/gc', payload: { dry_run, grace_seconds: 7200 } });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json();
+      };
+      const dry = await gc(true);
+      assert.deepEqual([dry.temp_files, dry.temp_bytes, dry.temp_files_removed], [2, 3000, 0]);
+      assert.equal((await readdir(tmp)).length, 3, 'a dry run removes nothing');
+      const real = await gc(false);
+      assert.deepEqual([real.temp_files, real.temp_bytes, real.temp_files_removed], [2, 3000, 2]);
+      assert.deepEqual(await readdir(tmp), [`${sha(data)}.${upload_id}.part`], 'the open session keeps its partial');
+      assert.equal(await blobs.partialSize(upload_id, sha(data)), held);
+      const res = await putRange(upload_id, data, data.subarray(held), `bytes ${held}-${data.length - 1}/${data.length}`);
+      assert.equal(res.statusCode, 201, res.body);
+      assert.deepEqual(await readdir(tmp), []);
+    });
   });
 
   describe('bad input', () => {

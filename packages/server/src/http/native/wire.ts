@@ -114,7 +114,7 @@ export function toWireModelAt(m: ModelAtTime): ModelAt {
 }
 
 export function toWireUpload(u: UploadSession): OpenUploadResult {
-  return { upload_id: u.upload_id, missing: u.missing, expires_at: isoTime(u.expires_at) };
+  return { upload_id: u.upload_id, missing: u.missing, resume: u.resume, expires_at: isoTime(u.expires_at) };
 }
 
 export function toWirePage<T, W>(page: ResultPage<T>, map: (item: T) => W): Page<W> {
