@@ -23,6 +23,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Reject unknown fields instead of silently stripping them (docs/decisions/0002).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
+  // Lets a client tell Berth from another service answering on the same URL.
+  app.addHook('onRequest', async (_req, reply) => void reply.header('berth-api', '1'));
   const openapi = collectOpenApi(app, '/api/v1');
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { openStore } from './store/store.js';
 import { FsBlobStore } from './blobs/fs-blob-store.js';
 import { PartStaging } from './blobs/part-staging.js';
@@ -7,11 +8,21 @@ import { DEFAULT_REGISTRY_CONFIG } from './registry/deps.js';
 import { systemClock } from './registry/actor.js';
 import { buildApp } from './app.js';
 import { checkListenSafety, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { prepareFolder } from './data-folder.js';
 
 export interface RunningServer {
   url: string;
   config: ServerConfig;
   close(): Promise<void>;
+}
+
+/** Binds host:port once and lets go, so listen errors surface before anything is opened. */
+function canListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /**
@@ -21,21 +32,32 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ ...opts, env: opts.env ?? process.env });
   const warning = checkListenSafety(config);
+  // A taken port or a foreign address fails here, in milliseconds, not after the stores open.
+  if (config.port !== 0) await canListen(config.host, config.port);
+  // Checked before anything opens them, so a bad folder is one clear error, not a hang or a raw errno.
+  const sqliteFile = config.db.startsWith('sqlite:') && config.db !== 'sqlite::memory:' ? config.db.slice('sqlite:'.length) : undefined;
+  if (sqliteFile) await prepareFolder(dirname(sqliteFile), 'database folder', dirname(sqliteFile) === config.data ? '--data' : '--db');
+  await prepareFolder(config.blobs, 'blob folder', config.blobs === join(config.data, 'blobs') ? '--data' : '--blobs');
   const store = await openStore(config.db);
-  const blobs = await FsBlobStore.open(config.blobs);
-  await blobs.cleanTemp(3600 * 1000);
-  // Multipart parts wait beside the blobs they become, on the same disk.
-  const partStaging = new PartStaging(join(blobs.root, 'multipart'));
-  const registry = new Registry({ store, blobs, partStaging, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
-  const app = await buildApp({ registry, bodyLimit: config.bodyLimit, logger: config.logLevel === 'silent' ? false : { level: config.logLevel } });
-  if (warning) app.log.warn(warning);
+  let blobs: FsBlobStore | undefined;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
+    blobs = await FsBlobStore.open(config.blobs);
+    await blobs.cleanTemp(3600 * 1000);
+    // Multipart parts wait beside the blobs they become, on the same disk.
+    const partStaging = new PartStaging(join(blobs.root, 'multipart'));
+    const registry = new Registry({ store, blobs, partStaging, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
+    app = await buildApp({ registry, bodyLimit: config.bodyLimit, logger: config.logLevel === 'silent' ? false : { level: config.logLevel } });
+    if (warning) app.log.warn(warning);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
-    await app.close();
+    // An open pool or handle would keep the process alive after a failed start.
+    await app?.close();
+    await blobs?.close();
     await store.close();
     throw err;
   }
+  const started = { app, blobs };
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -45,8 +67,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     config,
     close: () =>
       (closing ??= (async () => {
-        await app.close();
-        await blobs.close();
+        await started.app.close();
+        await started.blobs.close();
         await store.close();
       })()),
   };

@@ -24,12 +24,25 @@ export const postgresDialect: SqlDialect = {
   textOrder: (expr) => sql`${expr} collate "C"`,
 };
 
+/** How long the first connection may take before start-up gives up. */
+const CONNECT_TIMEOUT_MS = 1000;
+
 /**
  * The scale-out backend. `pg` is imported lazily so the embedded default never loads it.
  * int8 columns (timestamps, sizes, seq) are parsed to numbers: all of ours stay below 2^53.
  */
 export async function createPostgresDb(url: string, poolSize = 10): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
   const pg = (await import('pg')).default;
+  // Fail fast with a clear message when the server cannot be reached: one connection with a
+  // short timeout (a wrong host otherwise waits for the kernel's TCP timeout, minutes). The
+  // pool keeps no such timeout, since it also bounds the wait for a free pooled connection.
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+  } finally {
+    await probe.end().catch(() => {});
+  }
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -41,9 +54,6 @@ export async function createPostgresDb(url: string, poolSize = 10): Promise<{ db
   // An idle connection that dies (server restart, failover, an admin's terminate) is dropped by
   // the pool and replaced on next use; without a listener its error would crash the process.
   pool.on('error', () => {});
-  // Fail fast with a clear message when the server cannot be reached.
-  const client = await pool.connect();
-  client.release();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, close: () => db.destroy() };
 }
