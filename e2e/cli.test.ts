@@ -208,7 +208,7 @@ describe('berth server configuration', () => {
     const { dir, cleanup } = await tempDir();
     try {
       const r = await berth(['server', '--host', '0.0.0.0', '--port', '0', '--data', dir]);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2);
       assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without authentication/);
     } finally {
       await cleanup();

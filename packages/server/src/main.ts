@@ -1,12 +1,7 @@
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { openStore } from './store/store.js';
-import { FsBlobStore } from './blobs/fs-blob-store.js';
-import { PartStaging } from './blobs/part-staging.js';
-import { Registry } from './registry/registry.js';
-import { DEFAULT_REGISTRY_CONFIG } from './registry/deps.js';
-import { systemClock } from './registry/actor.js';
-import { buildApp } from './app.js';
+import type { FsBlobStore } from './blobs/fs-blob-store.js';
+import type { buildApp } from './app.js';
 import { checkListenSafety, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { prepareFolder } from './data-folder.js';
 
@@ -38,7 +33,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const sqliteFile = config.db.startsWith('sqlite:') && config.db !== 'sqlite::memory:' ? config.db.slice('sqlite:'.length) : undefined;
   if (sqliteFile) await prepareFolder(dirname(sqliteFile), 'database folder', dirname(sqliteFile) === config.data ? '--data' : '--db');
   await prepareFolder(config.blobs, 'blob folder', config.blobs === join(config.data, 'blobs') ? '--data' : '--blobs');
+  // The heavy modules (database drivers, Fastify) load only now: a start-up that fails on its
+  // settings fails before spending the time, and the one-line error comes at once.
+  const { openStore } = await import('./store/store.js');
   const store = await openStore(config.db);
+  const [{ FsBlobStore }, { PartStaging }, { Registry }, { DEFAULT_REGISTRY_CONFIG }, { systemClock }, { buildApp }] = await Promise.all([
+    import('./blobs/fs-blob-store.js'),
+    import('./blobs/part-staging.js'),
+    import('./registry/registry.js'),
+    import('./registry/deps.js'),
+    import('./registry/actor.js'),
+    import('./app.js'),
+  ]).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   let blobs: FsBlobStore | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {

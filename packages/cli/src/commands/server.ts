@@ -1,4 +1,5 @@
-import { startServer } from '@berth/server';
+// The start-up entry alone: the rest of the server loads once the settings are known to be good.
+import { startServer } from '@berth/server/start';
 import { BerthError } from '@berth/core';
 import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';

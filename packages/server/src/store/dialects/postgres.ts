@@ -25,7 +25,7 @@ export const postgresDialect: SqlDialect = {
 };
 
 /** How long the first connection may take before start-up gives up. */
-const CONNECT_TIMEOUT_MS = 1000;
+const CONNECT_TIMEOUT_MS = 800;
 
 /**
  * The scale-out backend. `pg` is imported lazily so the embedded default never loads it.
