@@ -164,6 +164,24 @@ describe('berth CLI edges', () => {
     assert.equal(code, 0);
   });
 
+  it('sets an alias with --expect none only while it is unset, and exits 4 with the current version otherwise', async () => {
+    await writeFile(join(dir, 'weights.bin'), 'v1');
+    const run = (...args: string[]) => berth(args, { url: server.url, cwd: dir });
+    assert.equal((await run('push', 'weights.bin', '--model', 'model-0')).code, 0);
+    assert.equal((await run('push', 'weights.bin', '--model', 'model-0')).code, 0);
+    const first = await run('alias', 'set', 'model-0', 'champion', '1', '--expect', 'none', '--json');
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(JSON.parse(first.stdout).version, 1);
+    const second = await run('alias', 'set', 'model-0', 'champion', '2', '--expect', 'none');
+    assert.equal(second.code, 4, second.stderr);
+    assert.equal(second.stderr, 'error: champion is at 1 now (expected unset); nothing was changed\n');
+    const still = await run('alias', 'ls', 'model-0', '--json');
+    assert.deepEqual(
+      JSON.parse(still.stdout).map((a: { alias: string; version: number }) => [a.alias, a.version]),
+      [['champion', 1]],
+    );
+  });
+
   describe('pointed at a service that is not Berth', () => {
     let other: Server;
     let url: string;
