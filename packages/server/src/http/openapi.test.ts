@@ -32,7 +32,7 @@ function templateOf(printed: string): string {
 describe('OpenAPI document', () => {
   let app: FastifyInstance;
   let close: () => Promise<void>;
-  // biome-ignore lint/suspicious/noExplicitAny: the document is read field by field
+  // the document is read field by field
   let doc: any;
   before(async () => {
     const t = await openTestApp('berth-openapi-');
