@@ -28,7 +28,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const config = resolveConfig({ ...opts, env: opts.env ?? process.env });
   const warning = checkListenSafety(config);
   // A taken port or a foreign address fails here, in milliseconds, not after the stores open.
-  if (config.port !== 0) await canListen(config.host, config.port);
+  await canListen(config.host, config.port);
   // Checked before anything opens them, so a bad folder is one clear error, not a hang or a raw errno.
   const sqliteFile = config.db.startsWith('sqlite:') && config.db !== 'sqlite::memory:' ? config.db.slice('sqlite:'.length) : undefined;
   if (sqliteFile) await prepareFolder(dirname(sqliteFile), 'database folder', dirname(sqliteFile) === config.data ? '--data' : '--db');
