@@ -3,6 +3,7 @@ import type { Database } from '../schema.js';
 import { PostgresHotReads } from '../hot-reads.js';
 import type { OpenedDatabase } from './opened-database.js';
 import type { SqlDialect } from './sql-dialect.js';
+import { probePostgres } from './postgres-probe.js';
 
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -24,25 +25,15 @@ export const postgresDialect: SqlDialect = {
   textOrder: (expr) => sql`${expr} collate "C"`,
 };
 
-/** How long the first connection may take before start-up gives up. */
-const CONNECT_TIMEOUT_MS = 800;
-
 /**
  * The scale-out backend. `pg` is imported lazily so the embedded default never loads it.
  * int8 columns (timestamps, sizes, seq) are parsed to numbers: all of ours stay below 2^53.
  */
 export async function createPostgresDb(url: string, poolSize = 10): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
   const pg = (await import('pg')).default;
-  // Fail fast with a clear message when the server cannot be reached: one connection with a
-  // short timeout (a wrong host otherwise waits for the kernel's TCP timeout, minutes). The
-  // pool keeps no such timeout, since it also bounds the wait for a free pooled connection.
-  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-  } finally {
-    await probe.end().catch(() => {});
-  }
+  // Fail fast when the server cannot be reached. The pool keeps no connect timeout of its
+  // own, since that also bounds the wait for a free pooled connection under load.
+  await probePostgres(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
