@@ -97,7 +97,7 @@ describe('berth CLI against a real server', () => {
   });
 
   it('moves aliases with compare-and-swap and exits 4 with the current value on conflict', async () => {
-    assert.equal((await run('alias', 'set', 'chatbot', 'champion', '1', '--reason', 'first release')).code, 0);
+    assert.equal((await run('alias', 'set', 'chatbot', 'champion', '1', '--expect', 'none', '--reason', 'first release')).code, 0);
     assert.equal((await run('alias', 'set', 'chatbot', 'champion', '2', '--expect', '1', '--reason', 'beats v1 on eval')).code, 0);
     const lost = await run('alias', 'set', 'chatbot', 'champion', '1', '--expect', '1');
     assert.equal(lost.code, 4);
@@ -211,7 +211,7 @@ describe('berth server configuration', () => {
     const { dir, cleanup } = await tempDir();
     try {
       const r = await berth(['server', '--host', '0.0.0.0', '--port', '0', '--data', dir]);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2);
       assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without authentication/);
     } finally {
       await cleanup();

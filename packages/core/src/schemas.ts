@@ -14,6 +14,11 @@ const AnyMap = Type.Record(Type.String(), Type.Unknown());
 const Time = Type.String({ format: 'date-time' });
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 const NullableStr = Type.Union([Type.String(), Type.Null()]);
+/**
+ * The version a compare-and-swap expects, null for "must be unset". Request bodies are
+ * validated without type coercion (app.ts), so null stays null.
+ */
+const ExpectVersion = Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]);
 const strict = { additionalProperties: false } as const;
 
 /**
@@ -199,14 +204,14 @@ export const UpdateVersionBody = Type.Object({ ...VersionFields, ...Untag }, str
 export type UpdateVersionBody = Static<typeof UpdateVersionBody>;
 
 export const SetAliasBody = Type.Object(
-  { version: Type.Integer({ minimum: 1 }), expect: Type.Optional(NullableInt), reason: Type.Optional(NullableStr) },
+  { version: Type.Integer({ minimum: 1 }), expect: Type.Optional(ExpectVersion), reason: Type.Optional(NullableStr) },
   strict,
 );
 export type SetAliasBody = Static<typeof SetAliasBody>;
 
 export const MoveAliasesBody = Type.Object(
   {
-    moves: Type.Array(Type.Object({ alias: Str, version: NullableInt, expect: Type.Optional(NullableInt) }, strict), { minItems: 1, maxItems: 100 }),
+    moves: Type.Array(Type.Object({ alias: Str, version: NullableInt, expect: Type.Optional(ExpectVersion) }, strict), { minItems: 1, maxItems: 100 }),
     reason: Type.Optional(NullableStr),
   },
   strict,

@@ -1,7 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError } from '@berth/core';
-import { BerthClient, errorFrom } from './index.js';
+import { BERTH_API_HEADER, BerthClient, errorFrom } from './index.js';
+
+/** What a Berth server answers: any response, with the header every Berth answer carries. */
+function berthAnswer(res: Response): Response {
+  res.headers.set(BERTH_API_HEADER, '1');
+  return res;
+}
 
 describe('BerthClient', () => {
   it('turns the server error shape into a BerthError with its code and details', async () => {
@@ -28,11 +34,23 @@ describe('BerthClient', () => {
     assert.equal(unknownCode.code, 'INTERNAL');
   });
   it('reports a 2xx answer that is not JSON as a server that is not Berth', async () => {
-    const client = new BerthClient({ url: 'http://h:1', fetch: async () => new Response('<html>hello</html>', { status: 200 }) });
+    const client = new BerthClient({ url: 'http://h:1', fetch: async () => berthAnswer(new Response('<html>hello</html>', { status: 200 })) });
     await assert.rejects(
       client.listModels(),
       (e: unknown) => e instanceof BerthError && e.code === 'INTERNAL' && /not JSON: is --url \(or BERTH_URL\) pointing at a Berth server/.test(e.message),
     );
+  });
+  it('refuses an answer without the Berth header as coming from another service, whatever its status', async () => {
+    for (const answer of [new Response('<html>Not Found</html>', { status: 404 }), Response.json({ items: [], next_cursor: null })]) {
+      const client = new BerthClient({ url: 'http://127.0.0.1:8080', fetch: async () => answer });
+      await assert.rejects(
+        client.listModels(),
+        (e: unknown) =>
+          e instanceof BerthError &&
+          e.code === 'INVALID_ARGUMENT' &&
+          e.message === 'http://127.0.0.1:8080: this is not a Berth server (no berth-api header); check --url / BERTH_URL',
+      );
+    }
   });
   it('says how to fix an unreachable server', async () => {
     const client = new BerthClient({
@@ -51,7 +69,7 @@ describe('BerthClient', () => {
       actor: 'ana',
       fetch: async (input, init) => {
         seen.push({ url: String(input), headers: init?.headers as Record<string, string> });
-        return new Response('{"items":[],"next_cursor":null}', { status: 200 });
+        return berthAnswer(new Response('{"items":[],"next_cursor":null}', { status: 200 }));
       },
     });
     await client.listVersions('my-team/chatbot', { limit: 5 });
@@ -64,7 +82,7 @@ describe('BerthClient', () => {
   });
   it('encodes each segment of a file path and refuses unsafe paths and blob keys before sending', async () => {
     const urls: string[] = [];
-    const client = new BerthClient({ url: 'http://h:1', fetch: async (input) => (urls.push(String(input)), new Response('x')) });
+    const client = new BerthClient({ url: 'http://h:1', fetch: async (input) => (urls.push(String(input)), berthAnswer(new Response('x'))) });
     await client.openFile('chatbot', 3, 'sub dir/a#b.json', { start: 10 });
     assert.equal(urls[0], 'http://h:1/api/v1/models/chatbot/versions/3/files/sub%20dir/a%23b.json');
     await assert.rejects(client.openFile('chatbot', 3, '../etc/passwd'), (e: unknown) => e instanceof BerthError && e.code === 'INVALID_ARGUMENT');
@@ -79,7 +97,7 @@ describe('BerthClient', () => {
     };
     const client = new BerthClient({
       url: 'http://h:1',
-      fetch: async (input) => Response.json(pages[new URL(String(input)).searchParams.get('cursor') ?? '']),
+      fetch: async (input) => berthAnswer(Response.json(pages[new URL(String(input)).searchParams.get('cursor') ?? ''])),
     });
     const names: string[] = [];
     for await (const m of client.iterModels({ pageSize: 2 })) names.push(m.name);
@@ -92,7 +110,7 @@ describe('BerthClient', () => {
       fetch: async (_input, i) => {
         init = i;
         const text = await new Response(i?.body).text();
-        return Response.json({ sha256: 'a'.repeat(64), size: text.length, created: true }, { status: 201 });
+        return berthAnswer(Response.json({ sha256: 'a'.repeat(64), size: text.length, created: true }, { status: 201 }));
       },
     });
     async function* parts() {

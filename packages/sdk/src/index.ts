@@ -125,6 +125,7 @@ export class BerthClient {
       if (opts.signal?.aborted) throw err;
       throw unreachable(this.url, err);
     }
+    if (!res.headers.has(BERTH_API_HEADER)) throw await notBerth(res, this.url);
     if (!res.ok && res.status !== 304) throw await errorFrom(res, this.url);
     return res;
   }
@@ -434,6 +435,22 @@ export async function errorFrom(res: Response, url?: string): Promise<BerthError
       status: res.status,
     },
   );
+}
+
+/** Every answer of a Berth server carries it; an answer without it comes from something else. */
+export const BERTH_API_HEADER = 'berth-api';
+
+/**
+ * An answer from a server that is not Berth (another service on that port, a proxy's own page):
+ * say so, rather than report its 404 as "not found" or its JSON as a Berth answer.
+ */
+async function notBerth(res: Response, url: string): Promise<BerthError> {
+  await res.body?.cancel().catch(() => {});
+  return new BerthError('INVALID_ARGUMENT', `${url}: this is not a Berth server (no ${BERTH_API_HEADER} header); check --url / BERTH_URL`, {
+    field: 'url',
+    url,
+    status: res.status,
+  });
 }
 
 /** A network failure: say which server could not be reached and how to fix it. */

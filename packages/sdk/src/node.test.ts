@@ -689,9 +689,9 @@ describe('BerthClient over HTTP', () => {
       client.raw('GET', '/proxy-error'),
       (e: unknown) =>
         e instanceof BerthError &&
-        e.code === 'INTERNAL' &&
-        e.message.includes(`the server at ${wire.url} answered 502`) &&
-        /pointing at a Berth server/.test(e.message),
+        e.code === 'INVALID_ARGUMENT' &&
+        e.message === `${wire.url}: this is not a Berth server (no berth-api header); check --url / BERTH_URL` &&
+        e.details.status === 502,
     );
   });
 

@@ -42,6 +42,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (err, req, reply) => sendFrameworkError(req, reply, err),
     clientErrorHandler,
   });
+  // Lets a client tell Berth from another service answering on the same URL.
+  app.addHook('onRequest', async (_req, reply) => void reply.header('berth-api', '1'));
   const openapi = collectOpenApi(app, '/api/v1');
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler(sendRouteNotFound);

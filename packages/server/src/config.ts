@@ -49,7 +49,8 @@ function readYaml(path: string): Record<string, unknown> {
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw invalid(`cannot read config file ${path}: ${(err as Error).message}`, { field: 'config' });
+    // yaml's message carries a code frame over several lines; its first line names the spot
+    throw invalid(`cannot read config file ${path}: ${(err as Error).message.split('\n')[0]?.replace(/:$/, '')}`, { field: 'config' });
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw invalid(`config file ${path} must be a mapping of settings`, { field: 'config' });

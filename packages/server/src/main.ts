@@ -1,17 +1,23 @@
-import { join } from 'node:path';
-import { openStore } from './store/store.js';
-import { FsBlobStore } from './blobs/fs-blob-store.js';
-import { PartStaging } from './blobs/part-staging.js';
-import { Registry } from './registry/registry.js';
-import { DEFAULT_REGISTRY_CONFIG } from './registry/deps.js';
-import { systemClock } from './registry/actor.js';
-import { buildApp } from './app.js';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { FsBlobStore } from './blobs/fs-blob-store.js';
+import type { buildApp } from './app.js';
 import { checkListenSafety, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { prepareFolder } from './data-folder.js';
 
 export interface RunningServer {
   url: string;
   config: ServerConfig;
   close(): Promise<void>;
+}
+
+/** Binds host:port once and lets go, so listen errors surface before anything is opened. */
+function canListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /**
@@ -21,28 +27,64 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ ...opts, env: opts.env ?? process.env });
   const warning = checkListenSafety(config);
+  // A taken port or a foreign address fails here, in milliseconds, not after the stores open.
+  await canListen(config.host, config.port);
+  // Checked before anything opens them, so a bad folder is one clear error, not a hang or a raw errno.
+  const sqliteFile = config.db.startsWith('sqlite:') && config.db !== 'sqlite::memory:' ? config.db.slice('sqlite:'.length) : undefined;
+  if (sqliteFile) await prepareFolder(dirname(sqliteFile), 'database folder', dirname(sqliteFile) === config.data ? '--data' : '--db');
+  await prepareFolder(config.blobs, 'blob folder', config.blobs === join(config.data, 'blobs') ? '--data' : '--blobs');
+  // The heavy modules (database drivers, Fastify) load only now: a start-up that fails on its
+  // settings fails before spending the time, and the one-line error comes at once.
+  // An unreachable PostgreSQL is found while the store's modules load, not after.
+  const unreachable = /^postgres(ql)?:\/\//.test(config.db)
+    ? import('./store/dialects/postgres-probe.js')
+        .then(({ probePostgres }) => probePostgres(config.db))
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        )
+    : undefined;
+  const { openStore } = await import('./store/store.js');
+  const failed = await unreachable;
+  if (failed !== undefined) throw (await import('./store/errors.js')).translateOpenError(config.db, failed);
   const store = await openStore(config.db);
-  const blobs = await FsBlobStore.open(config.blobs);
-  await blobs.cleanTemp(3600 * 1000);
-  // Multipart parts wait beside the blobs they become, on the same disk.
-  const partStaging = new PartStaging(join(blobs.root, 'multipart'));
-  const registry = new Registry({ store, blobs, partStaging, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
-  const app = await buildApp({
-    registry,
-    bodyLimit: config.bodyLimit,
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
-    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
-    allowedHosts: config.allowedHosts,
-    allowedOrigins: config.allowedOrigins,
+  const [{ FsBlobStore }, { PartStaging }, { Registry }, { DEFAULT_REGISTRY_CONFIG }, { systemClock }, { buildApp }] = await Promise.all([
+    import('./blobs/fs-blob-store.js'),
+    import('./blobs/part-staging.js'),
+    import('./registry/registry.js'),
+    import('./registry/deps.js'),
+    import('./registry/actor.js'),
+    import('./app.js'),
+  ]).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
   });
-  if (warning) app.log.warn(warning);
+  let blobs: FsBlobStore | undefined;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   try {
+    blobs = await FsBlobStore.open(config.blobs);
+    await blobs.cleanTemp(3600 * 1000);
+    // Multipart parts wait beside the blobs they become, on the same disk.
+    const partStaging = new PartStaging(join(blobs.root, 'multipart'));
+    const registry = new Registry({ store, blobs, partStaging, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
+    app = await buildApp({
+      registry,
+      bodyLimit: config.bodyLimit,
+      logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+    });
+    if (warning) app.log.warn(warning);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
-    await app.close();
+    // An open pool or handle would keep the process alive after a failed start.
+    await app?.close();
+    await blobs?.close();
     await store.close();
     throw err;
   }
+  const started = { app, blobs };
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -52,8 +94,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     config,
     close: () =>
       (closing ??= (async () => {
-        await app.close();
-        await blobs.close();
+        await started.app.close();
+        await started.blobs.close();
         await store.close();
       })()),
   };

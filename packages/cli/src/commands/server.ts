@@ -1,4 +1,5 @@
-import { startServer } from '@berth/server';
+// The start-up entry alone: the rest of the server loads once the settings are known to be good.
+import { startServer } from '@berth/server/start';
 import { BerthError } from '@berth/core';
 import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';
@@ -8,6 +9,42 @@ const USAGE = `usage: berth server [--host 127.0.0.1] [--port 7878] [--data ./.b
                     [--public-url URL] [--allowed-hosts NAME,…] [--allowed-origins ORIGIN,…]
 Runs the registry. Precedence: flags > BERTH_* environment > berth.yaml > defaults.
 Stops cleanly on SIGTERM or SIGINT.`;
+
+/** Listen failures are the one foreign error this command meets itself. */
+function listenError(err: unknown, host: string | undefined, port: number | undefined): unknown {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e?.code === 'EADDRINUSE')
+    return new BerthError('FAILED_PRECONDITION', `${e.message.replace(/^listen /, '')}: another process listens there; stop it or pass --port`, {
+      port: port ?? null,
+    });
+  if (e?.code === 'EADDRNOTAVAIL')
+    return new BerthError('INVALID_ARGUMENT', `cannot listen on ${host}: no such local address (${e.code}); use 127.0.0.1 or an address of this machine`, {
+      host: host ?? null,
+    });
+  if (e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN')
+    return new BerthError('INVALID_ARGUMENT', `cannot listen on ${host}: the name does not resolve (${e.code}); use 127.0.0.1 or a name of this machine`, {
+      host: host ?? null,
+    });
+  if (e?.code === 'EACCES')
+    return new BerthError('FAILED_PRECONDITION', `not allowed to listen there (${e.message}): ports below 1024 need privileges; pick another --port`, {
+      port: port ?? null,
+    });
+  return err;
+}
+
+/**
+ * Whatever stops the server from starting is something to fix in its settings or its
+ * surroundings, never a crash: one line on stderr, exit 2 (the stack with BERTH_DEBUG=1).
+ */
+function startupFailure(err: unknown, ctx: Context): number {
+  const e = err as Error | undefined;
+  const message = (e?.message || String(err)).replace(/\s*\n\s*/g, ' ');
+  ctx.io.stderr.write(`error: ${err instanceof BerthError ? message : `cannot start the server: ${message}`}\n`);
+  if (ctx.io.env.BERTH_DEBUG) ctx.io.stderr.write(`${e?.stack ?? ''}\n`);
+  if (ctx.json)
+    ctx.printJson(err instanceof BerthError ? { error: { ...err.toJSON().error, message } } : { error: { code: 'INTERNAL', message, details: {} } });
+  return 2;
+}
 
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values } = parse(
@@ -30,39 +67,28 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   );
   if (values.help) return (ctx.print(USAGE), 0);
   const port = parseCount(values.port, 'port', USAGE, 0, 65535);
-  const server = await startServer({
-    host: values.host as string | undefined,
-    port,
-    data: values.data as string | undefined,
-    db: values.db as string | undefined,
-    blobs: values.blobs as string | undefined,
-    config: values.config as string | undefined,
-    bodyLimit: parseCount(values['body-limit'], 'body-limit', USAGE, 1),
-    logLevel: values['log-level'] as string | undefined,
-    insecureNoAuth: values['insecure-no-auth'] as boolean | undefined,
-    publicUrl: values['public-url'] as string | undefined,
-    allowedHosts: values['allowed-hosts'] as string | undefined,
-    allowedOrigins: values['allowed-origins'] as string | undefined,
-    env: ctx.io.env,
-    cwd: ctx.io.cwd,
-  }).catch((err: NodeJS.ErrnoException) => {
-    // listen failures are the one foreign error this command meets itself
-    if (err?.code === 'EADDRINUSE')
-      throw new BerthError('FAILED_PRECONDITION', `${err.message.replace(/^listen /, '')}: another process listens there; stop it or pass --port`, {
-        port: port ?? null,
-      });
-    if (err?.code === 'EADDRNOTAVAIL')
-      throw new BerthError(
-        'INVALID_ARGUMENT',
-        `cannot listen on ${values.host}: no such local address (${err.code}); use 127.0.0.1 or an address of this machine`,
-        { host: values.host ?? null },
-      );
-    if (err?.code === 'EACCES')
-      throw new BerthError('FAILED_PRECONDITION', `not allowed to listen there (${err.message}): ports below 1024 need privileges; pick another --port`, {
-        port: port ?? null,
-      });
-    throw err;
-  });
+  const bodyLimit = parseCount(values['body-limit'], 'body-limit', USAGE, 1);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      host: values.host as string | undefined,
+      port,
+      data: values.data as string | undefined,
+      db: values.db as string | undefined,
+      blobs: values.blobs as string | undefined,
+      config: values.config as string | undefined,
+      bodyLimit,
+      logLevel: values['log-level'] as string | undefined,
+      insecureNoAuth: values['insecure-no-auth'] as boolean | undefined,
+      publicUrl: values['public-url'] as string | undefined,
+      allowedHosts: values['allowed-hosts'] as string | undefined,
+      allowedOrigins: values['allowed-origins'] as string | undefined,
+      env: ctx.io.env,
+      cwd: ctx.io.cwd,
+    });
+  } catch (err) {
+    return startupFailure(listenError(err, values.host as string | undefined, port), ctx);
+  }
   if (ctx.json) ctx.printJson({ url: server.url, db: server.config.db.replace(/\/\/[^@]*@/, '//***@'), blobs: server.config.blobs });
   else ctx.print(`Berth listening on ${server.url} (db ${server.config.db.replace(/\/\/[^@]*@/, '//***@')}, blobs ${server.config.blobs})`);
   await new Promise<void>((resolve) => {

@@ -16,6 +16,8 @@ export const isMlflowPath = (url: string): boolean => MLFLOW_PATH.test(url);
  */
 export function sendFrameworkError(req: FastifyRequest, reply: FastifyReply, err: FastifyError): FastifyReply {
   const status = err.statusCode ?? 400;
+  // Answered before the hooks that mark every answer as Berth's.
+  reply.header('berth-api', '1');
   if (isMlflowPath(req.url)) {
     const code = status === 404 ? 'ENDPOINT_NOT_FOUND' : 'INVALID_PARAMETER_VALUE';
     return sendMlflowError(req, reply, new MlflowError(code, status, err.message));
@@ -56,7 +58,7 @@ export function clientErrorHandler(this: { log: FastifyBaseLogger }, err: Error 
   this.log.debug({ code: err.code }, 'refused a request Node could not parse');
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nberth-api: 1\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(err);

@@ -1,4 +1,20 @@
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify';
+
+/** The name the document gives a trailing wildcard. */
+const WILDCARD = 'path';
+
+/**
+ * A find-my-way route URL as an OpenAPI path template: `:name` → `{name}` (names may hold
+ * digits: `:sha256`), `::` → a literal `:` (`aliases::batch` serves `aliases:batch`), a
+ * trailing `*` → `{path}`.
+ */
+export function openApiPath(url: string): string {
+  return url
+    .split('::')
+    .map((part) => part.replace(/:([A-Za-z0-9_]+)/g, '{$1}'))
+    .join(':')
+    .replace(/\*$/, `{${WILDCARD}}`);
+}
 
 interface Collected {
   method: string;
@@ -21,22 +37,34 @@ export function collectOpenApi(app: FastifyInstance, prefix: string): () => Reco
     if (doc) return doc;
     const paths: Record<string, Record<string, unknown>> = {};
     for (const r of routes) {
-      // `::` is find-my-way's escape for a literal colon (`aliases::batch` serves `aliases:batch`)
-      const path = r.url
-        .replace(/(?<!:):([A-Za-z_]+)/g, '{$1}')
-        .replace(/::/g, ':')
-        .replace(/\*$/, '{path}');
-      const params = [...path.matchAll(/\{([A-Za-z_]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+      const path = openApiPath(r.url);
+      const bytes = r.schema.bytes as FastifySchema['bytes'];
+      const declared = (r.schema.params as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+      const params: Record<string, unknown>[] = [...path.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => {
+        const name = m[1] as string;
+        // the wildcard's value is params['*'] in Fastify and {path} in the document
+        const schema = declared[name === WILDCARD && !(name in declared) ? '*' : name] ?? { type: 'string' };
+        return { name, in: 'path', required: true, schema };
+      });
       const query = r.schema.querystring as { properties?: Record<string, unknown>; required?: string[] } | undefined;
       for (const [name, schema] of Object.entries(query?.properties ?? {}))
-        params.push({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema: schema as { type: string } });
+        params.push({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema });
       const responses: Record<string, unknown> = {};
       for (const [code, schema] of Object.entries((r.schema.response as Record<string, unknown>) ?? {})) {
-        responses[code] = { description: code.startsWith('2') ? 'OK' : 'Error', content: { 'application/json': { schema } } };
+        const description = code.startsWith('2') ? 'OK' : 'Error';
+        // a null schema is an answer without a body (204)
+        responses[code] = (schema as { type?: unknown }).type === 'null' ? { description } : { description, content: { 'application/json': { schema } } };
+      }
+      if (bytes?.response) {
+        const content = { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } };
+        responses['200'] = { description: 'The bytes', content };
+        responses['206'] = { description: 'The requested range of the bytes', content };
       }
       responses.default = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       const op: Record<string, unknown> = { summary: r.schema.summary, tags: r.schema.tags, parameters: params, responses };
       if (r.schema.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.schema.body } } };
+      else if (r.schema.optionalBody) op.requestBody = { required: false, content: { 'application/json': { schema: r.schema.optionalBody } } };
+      else if (bytes?.request) op.requestBody = { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } };
       paths[path] ??= {};
       paths[path][r.method] = op;
     }
@@ -64,5 +92,9 @@ declare module 'fastify' {
     summary?: string;
     tags?: string[];
     hide?: boolean;
+    /** For the document only: a JSON body the route takes when given (validated by the registry). */
+    optionalBody?: unknown;
+    /** For the document only: the route takes (request) or answers with (response) raw bytes, Range supported. */
+    bytes?: { request?: boolean; response?: boolean };
   }
 }

@@ -11,7 +11,7 @@ import { AuditRepo } from './audit.js';
 import { UploadRepo } from './uploads.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
-import { isSerializationFailure, translateStoreError } from './errors.js';
+import { isSerializationFailure, translateOpenError, translateStoreError } from './errors.js';
 import type { HotReads } from './hot-reads.js';
 
 /** The repositories of every aggregate, bound to one executor (the pool or a transaction). */
@@ -189,14 +189,19 @@ export async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promis
  * default, `postgres://…` / `postgresql://…` for PostgreSQL. Applies pending migrations.
  */
 export async function openStore(url: string, opts: { poolSize?: number } = {}): Promise<Store> {
-  let opened: OpenedDatabase;
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    const { openPostgres } = await import('./dialects/postgres.js');
-    opened = await openPostgres(url, opts.poolSize);
-  } else {
-    const { openSqlite } = await import('./dialects/sqlite.js');
-    opened = openSqlite(url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url);
+  let opened: OpenedDatabase | undefined;
+  try {
+    if (/^postgres(ql)?:\/\//.test(url)) {
+      const { openPostgres } = await import('./dialects/postgres.js');
+      opened = await openPostgres(url, opts.poolSize);
+    } else {
+      const { openSqlite } = await import('./dialects/sqlite.js');
+      opened = openSqlite(url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url);
+    }
+    await migrate(opened.db, opened.dialect);
+  } catch (err) {
+    await opened?.close().catch(() => {});
+    throw translateOpenError(url, err);
   }
-  await migrate(opened.db, opened.dialect);
   return new KyselyStore(opened.db, opened.dialect, opened.hotReads(), opened.dataVersion, () => opened.close());
 }

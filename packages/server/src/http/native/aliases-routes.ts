@@ -6,7 +6,7 @@ import {
   AliasSchema,
   MoveAliasesBody,
   PageSchema,
-  type ReasonBody,
+  ReasonBody,
   SetAliasBody,
   VersionSchema,
   invalid,
@@ -80,6 +80,7 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
         tags: ['aliases'],
         params: AliasParams,
         querystring: Type.Object({ expect: Type.Optional(Type.String()), reason: Type.Optional(Type.String()) }),
+        response: { 204: Type.Null() },
       },
     },
     async (req, reply) => {
@@ -105,7 +106,15 @@ export function aliasRoutes(app: FastifyInstance, registry: Registry): void {
   for (const op of ['freeze', 'unfreeze'] as const) {
     app.post<{ Params: { name: string; alias: string }; Body: ReasonBody | undefined }>(
       `/models/:name/aliases/:alias/${op}`,
-      { schema: { summary: `${op === 'freeze' ? 'Freeze' : 'Unfreeze'} an alias`, tags: ['aliases'], params: AliasParams, response: { 200: AliasSchema } } },
+      {
+        schema: {
+          summary: `${op === 'freeze' ? 'Freeze' : 'Unfreeze'} an alias`,
+          tags: ['aliases'],
+          params: AliasParams,
+          optionalBody: ReasonBody,
+          response: { 200: AliasSchema },
+        },
+      },
       async (req) =>
         toWireAlias(
           await registry.aliases.setFrozen(

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { AuditEventSchema, type GcBody, GcResultSchema, PageSchema, ChainVerdictSchema, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
+import { AuditEventSchema, GcBody, GcResultSchema, PageSchema, ChainVerdictSchema, CreateRunBody, LogRunBody, RunSchema } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { toWireAudit, toWirePage, toWireRun } from './wire.js';
@@ -33,7 +33,7 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.post<{ Body: GcBody | undefined }>(
     '/gc',
-    { schema: { summary: 'Remove unreferenced blobs past a grace period', tags: ['admin'], response: { 200: GcResultSchema } } },
+    { schema: { summary: 'Remove unreferenced blobs past a grace period', tags: ['admin'], optionalBody: GcBody, response: { 200: GcResultSchema } } },
     async (req) => registry.gc.run(actorOf(req), (req.body ?? {}) as GcBody),
   );
 

@@ -69,6 +69,7 @@ export function blobRoutes(app: FastifyInstance, registry: Registry): void {
           params: ShaParams,
           querystring: PutBlobQuery,
           headers: PutBlobHeaders,
+          bytes: { request: true },
           response: { 200: PutBlobResultSchema, 201: PutBlobResultSchema },
         },
       },
@@ -92,7 +93,7 @@ export function blobRoutes(app: FastifyInstance, registry: Registry): void {
     method: ['GET', 'HEAD'],
     url: '/blobs/:sha256',
     exposeHeadRoute: false,
-    schema: { summary: 'Download a blob (Range supported)', tags: ['uploads'], params: ShaParams },
+    schema: { summary: 'Download a blob (Range supported)', tags: ['uploads'], params: ShaParams, bytes: { response: true } },
     handler: async (req, reply) => {
       const info = await registry.blobs.stat(req.params.sha256);
       if (!info) throw notFound(`blob ${req.params.sha256} not found`, { sha256: req.params.sha256 });

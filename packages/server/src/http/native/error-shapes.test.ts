@@ -26,7 +26,7 @@ function assertMlflowShape(body: string, code: string) {
 }
 
 /** Sends raw bytes to the server and reads the whole answer: status and body. */
-async function raw(port: number, request: string): Promise<{ status: number; body: string }> {
+async function raw(port: number, request: string): Promise<{ status: number; head: string; body: string }> {
   const text = await new Promise<string>((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let out = '';
@@ -38,7 +38,8 @@ async function raw(port: number, request: string): Promise<{ status: number; bod
     socket.write(request);
   });
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
-  return { status, body: text.slice(text.indexOf('\r\n\r\n') + 4) };
+  const end = text.indexOf('\r\n\r\n');
+  return { status, head: text.slice(0, end), body: text.slice(end + 4) };
 }
 
 describe('error shapes', () => {
@@ -90,6 +91,7 @@ describe('error shapes', () => {
     const long = 'a'.repeat(9000);
     const res = await app.inject(`/api/v1/models/${long}`);
     assert.equal(res.statusCode, 414);
+    assert.equal(res.headers['berth-api'], '1', 'clients know the answer is from Berth');
     const e = assertBerthShape(res.body, 'PAYLOAD_TOO_LARGE');
     assert.ok(e.message.length < 400, 'the URL is not echoed whole');
   });
@@ -99,6 +101,7 @@ describe('error shapes', () => {
     for (const url of ['/api/v1/models', '/']) {
       const res = await raw(port, `GET ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\n${header}\r\n`);
       assert.equal(res.status, 431, url);
+      assert.match(res.head, /\r\nberth-api: 1\r\n/i, 'clients know the answer is from Berth');
       assertBerthShape(res.body, 'PAYLOAD_TOO_LARGE');
     }
     const m = await raw(port, `GET ${MLFLOW}/registered-models/get?name=a HTTP/1.1\r\nHost: 127.0.0.1\r\n${header}\r\n`);

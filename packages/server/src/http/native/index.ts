@@ -13,7 +13,11 @@ export async function nativeApi(app: FastifyInstance, opts: { registry: Registry
   app.setNotFoundHandler((req, reply) =>
     sendError(req, reply, Object.assign(new Error(`no route ${req.method} ${req.url}: see GET /api/v1/openapi.json`), { statusCode: 404 })),
   );
-  app.get('/openapi.json', { schema: { hide: true } }, async () => opts.openapi());
+  app.get(
+    '/openapi.json',
+    { schema: { summary: 'This document (OpenAPI 3.1)', tags: ['meta'], response: { 200: { type: 'object', additionalProperties: true } } } },
+    async () => opts.openapi(),
+  );
   modelRoutes(app, opts.registry);
   versionRoutes(app, opts.registry);
   aliasRoutes(app, opts.registry);

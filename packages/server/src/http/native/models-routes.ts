@@ -46,7 +46,15 @@ export function modelRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.delete<{ Params: { name: string }; Querystring: { force?: boolean } }>(
     '/models/:name',
-    { schema: { summary: 'Delete a model', tags: ['models'], params: NameParams, querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }) } },
+    {
+      schema: {
+        summary: 'Delete a model',
+        tags: ['models'],
+        params: NameParams,
+        querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
+        response: { 204: Type.Null() },
+      },
+    },
     async (req, reply) => {
       await registry.models.delete(actorOf(req), req.params.name, { force: req.query.force });
       return reply.code(204).send();

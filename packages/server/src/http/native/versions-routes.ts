@@ -77,7 +77,15 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.delete<{ Params: { name: string; version: number }; Querystring: { force?: boolean } }>(
     '/models/:name/versions/:version',
-    { schema: { summary: 'Delete a version', tags: ['versions'], params: VersionParams, querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }) } },
+    {
+      schema: {
+        summary: 'Delete a version',
+        tags: ['versions'],
+        params: VersionParams,
+        querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }),
+        response: { 204: Type.Null() },
+      },
+    },
     async (req, reply) => {
       await registry.versions.delete(actorOf(req), req.params.name, req.params.version, { force: req.query.force });
       return reply.code(204).send();
@@ -91,6 +99,7 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
         summary: 'Download one file of a version (Range supported)',
         tags: ['versions'],
         params: Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }), '*': Type.String() }),
+        bytes: { response: true },
       },
     },
     async (req, reply) => {

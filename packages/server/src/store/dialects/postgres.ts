@@ -3,6 +3,7 @@ import type { Database } from '../schema.js';
 import { PostgresHotReads } from '../hot-reads.js';
 import type { OpenedDatabase } from './opened-database.js';
 import type { SqlDialect } from './sql-dialect.js';
+import { probePostgres } from './postgres-probe.js';
 
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
@@ -30,6 +31,9 @@ export const postgresDialect: SqlDialect = {
  */
 export async function createPostgresDb(url: string, poolSize = 10): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
   const pg = (await import('pg')).default;
+  // Fail fast when the server cannot be reached. The pool keeps no connect timeout of its
+  // own, since that also bounds the wait for a free pooled connection under load.
+  await probePostgres(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -41,9 +45,6 @@ export async function createPostgresDb(url: string, poolSize = 10): Promise<{ db
   // An idle connection that dies (server restart, failover, an admin's terminate) is dropped by
   // the pool and replaced on next use; without a listener its error would crash the process.
   pool.on('error', () => {});
-  // Fail fast with a clear message when the server cannot be reached.
-  const client = await pool.connect();
-  client.release();
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, close: () => db.destroy() };
 }
