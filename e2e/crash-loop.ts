@@ -228,8 +228,7 @@ async function check(server: ServerHandle, workers: WorkerState[], blobDir: stri
       for (const a of (aliases.body.items as { alias: string; version: number }[] | undefined) ?? []) {
         actual.set(a.alias, a.version);
         const target = found.get(a.version);
-        if (!target || target.status !== 'READY')
-          problems.push(`${w.model}@${a.alias} points at v${a.version}, which is ${target ? target.status : 'missing'}`);
+        if (target?.status !== 'READY') problems.push(`${w.model}@${a.alias} points at v${a.version}, which is ${target ? target.status : 'missing'}`);
       }
     }
     for (const [alias, version] of w.aliases) {

@@ -93,13 +93,6 @@ export const brokenBody = fc.oneof(
   fc.string({ maxLength: 60 }),
 );
 
-/** What one request produced, for the failure message: the request and the answer. */
-export interface Exchange {
-  request: InjectOptions;
-  status: number;
-  body: string;
-}
-
 /** Sends `req` and fails when no answer comes within `ms` (a hang). */
 export async function injectWithin(app: FastifyInstance, req: InjectOptions, ms = 10_000): Promise<LightMyRequestResponse> {
   let timer: NodeJS.Timeout | undefined;
