@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import fc from 'fast-check';
 import { openTestApp } from '../../../test-support/app.js';
-import { fuzzSettings, hostileValue, injectWithin, problemWith, shown, toJson } from '../../../test-support/fuzz.js';
+import { fuzzSettings, hostileValue, injectWithin, Nested, problemWith, shown, toJson } from '../../../test-support/fuzz.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -97,18 +97,22 @@ describe('upload protocol under fuzzing', () => {
         fc.constantFrom('fuzz-model', 'fuzz-model', 'Bad Name', '', 'x'.repeat(300), '..', '🦄'),
         fc.dictionary(
           fc.constantFrom('metadata', 'kind', 'description', 'upload_id', 'source', 'run_id', 'dependencies', 'blobs', 'tags', 'unknown'),
-          hostileValue(['fuzz-model', 'model', '1']),
-          { maxKeys: 3 },
+          fc.oneof(
+            hostileValue(['fuzz-model', 'model', '1']),
+            // A map (what metadata and tags are) holding one value nested thousands deep.
+            fc.tuple(fc.integer({ min: 100, max: 6000 }), fc.boolean()).map(([d, a]) => ({ deep: new Nested(d, a) })),
+          ),
+          { maxKeys: 2 },
         ),
         fc.boolean(),
         async (files, ways, model, extra, honest) => {
           examples++;
-          // Half the examples tell the truth, so the commit path and its checks are reached too.
+          // Half the examples send true files, so the commit path and its checks are reached too;
+          // their other fields (metadata, dependencies, ...) stay as hostile as in the rest.
           if (honest) {
             files = files.map((f, i) => ({ ...f, path: `file-${i}.bin`, sizeLie: 'none', hashLie: 'none' }));
             ways = ways.map(() => 'whole');
             model = 'fuzz-model';
-            extra = {};
           }
           const manifest = files.map((f) => ({ path: f.path, size: claimedSize(f), sha256: claimedSha(f) }));
           const opened = await send(json('POST', '/api/v1/uploads', { files: manifest }));
