@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: typecheck and build, check the error catalogue, start a throwaway PostgreSQL when
-// BERTH_TEST_PG_URL is not given, run every test file and the MLflow compatibility suite, and
+// BERTH_TEST_PG_URL is not given, run every test file, schemathesis over the native API and the
+// MLflow compatibility suite, and
 // hold packages/core to 100% line coverage. Fails fast; ends with a summary and a non-zero exit
 // on any failure. `npm test -- <substring>...` runs only the test files whose path contains one
 // of the substrings (and skips the coverage gate). The parts live in scripts/test/;
@@ -10,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { coreCoverageArgs } from './test/coverage.mjs';
-import { allTests, selectTests, wantsCompat } from './test/discover.mjs';
+import { allTests, selectTests, wantsCompat, wantsSchemathesis } from './test/discover.mjs';
 import { addCounts, bin, exec, finish, mustExec, onCleanup, root, StepFailure, skipped, step } from './test/harness.mjs';
 import { junitCounts } from './test/junit.mjs';
 import { pgBinDir, startPostgres } from './test/postgres.mjs';
+import { runSchemathesis, schemathesisFigures, schemathesisSettings, startServer } from './test/schemathesis.mjs';
 import { ensureVenv } from './test/venv.mjs';
 
 const filters = process.argv.slice(2).filter((a) => a !== '');
@@ -24,8 +26,9 @@ onCleanup(() => rmSync(work, { recursive: true, force: true }));
 const all = allTests(root);
 const selected = selectTests(all, filters);
 const compat = wantsCompat(filters);
+const schemathesis = wantsSchemathesis(filters);
 const shownFilters = filters.map((f) => JSON.stringify(f)).join(' or ');
-if (selected.length === 0 && !compat) {
+if (selected.length === 0 && !compat && !schemathesis) {
   console.error(`npm test: no test file matches ${shownFilters}; test files:\n  ${all.join('\n  ')}`);
   process.exit(1);
 }
@@ -90,6 +93,39 @@ if (selected.length === 0) {
     if (code !== 0) throw new StepFailure(counts?.failed ? `${counts.failed} failed (see above)` : `the test runner exited with ${code}`);
     if (!counts || counts.passed === 0) throw new StepFailure('no test ran');
     return { note: `${counts.passed} passed, ${counts.skipped} skipped${counts.todo ? `, ${counts.todo} todo` : ''}` };
+  });
+}
+
+// schemathesis fuzzes the real server from its OpenAPI document: installed into .venv-fuzz from
+// e2e/fuzz/requirements.txt.
+if (!schemathesis) {
+  skipped('schemathesis over /api/v1/openapi.json', 'a filter was given');
+} else {
+  await step('schemathesis over /api/v1/openapi.json', async () => {
+    const venv = await ensureVenv(root, exec, { dir: '.venv-fuzz', requirements: 'e2e/fuzz/requirements.txt', what: 'schemathesis' });
+    if (venv.unavailable) {
+      if (requireAll) throw new StepFailure(`BERTH_REQUIRE_ALL=1 needs schemathesis, but ${venv.unavailable}`);
+      console.log(`skipping schemathesis: ${venv.unavailable}`);
+      addCounts({ skipped: 1 });
+      return { status: 'skipped', note: venv.unavailable };
+    }
+    const settings = schemathesisSettings();
+    const server = await startServer(root, work, env);
+    onCleanup(server.stop);
+    console.log(
+      `berth server on ${server.url}; schemathesis: ${settings.examples} examples per operation, at most ${settings.maxTime} s, seed ${settings.seed}`,
+    );
+    const { code, output } = await runSchemathesis(venv.bin, server.url, work, settings, env);
+    server.stop();
+    const f = schemathesisFigures(output);
+    const figures = `${f.operations ?? '?'} of ${f.selected ?? '?'} operations fuzzed, ${f.examples ?? '?'} examples, ${f.failures} failures, ${f.errors} errors`;
+    console.log(`schemathesis: ${figures}`);
+    const ok = code === 0 && f.operations !== undefined;
+    addCounts(ok ? { passed: 1 } : { failed: 1, failures: [`schemathesis over /api/v1/openapi.json: ${figures}`] });
+    if (f.operations === undefined)
+      throw new StepFailure(`schemathesis exited with ${code} before testing any operation: it could not load the OpenAPI document (see above)`);
+    if (code !== 0) throw new StepFailure(`schemathesis exited with ${code}: ${figures} (see above)`);
+    return { note: figures };
   });
 }
 

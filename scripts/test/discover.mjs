@@ -29,3 +29,8 @@ export function selectTests(all, filters) {
 export function wantsCompat(filters) {
   return filters.length === 0 || filters.some((f) => 'e2e/compat/mlflow/'.includes(f) || f.includes('compat'));
 }
+
+/** Whether the filters ask for the schemathesis run over the native API (e2e/fuzz/, not a *.test.ts file). */
+export function wantsSchemathesis(filters) {
+  return filters.length === 0 || filters.some((f) => 'e2e/fuzz/'.includes(f) || f.includes('fuzz') || f.includes('schemathesis'));
+}

@@ -113,8 +113,22 @@ export function compileArgs(schema: TObject): (data: unknown) => { value: Args }
       required.has(key) && (absent || !field?.message)
         ? `Missing value for required parameter '${key}'.`
         : (inner.length && field?.itemMessage) || field?.message || `Invalid value {value} for parameter '{key}' supplied: ${e.message.toLowerCase()}.`;
-    return { error: invalid(message.replaceAll('{key}', key).replaceAll('{value}', JSON.stringify(value)), { field: key }) };
+    return {
+      error: invalid(
+        message.replaceAll('{key}', key).replaceAll('{value}', () => shownValue(value)),
+        { field: key },
+      ),
+    };
   };
+}
+
+/** The value a message quotes. JSON.stringify throws on a value nested thousands deep (a hostile body): that is a 400 too, not a 500. */
+function shownValue(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return '(a value nested too deep to show)';
+  }
 }
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
