@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, type Version } from '@berth/core';
@@ -149,11 +149,14 @@ class Cutter {
   cutAfter: number | undefined;
   url = '';
   private server!: NetServer;
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly upstream: () => string) {}
 
   async start(): Promise<void> {
     this.server = createNetServer((client) => {
+      this.sockets.add(client);
+      client.on('close', () => this.sockets.delete(client));
       const { hostname, port } = new URL(this.upstream());
       const server = connect(Number(port), hostname);
       let passed = 0;
@@ -177,7 +180,9 @@ class Cutter {
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /** Closes idle keep-alive connections too, which would otherwise hold the close until they time out. */
   stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
     return new Promise((r) => this.server.close(() => r()));
   }
 }
@@ -669,6 +674,33 @@ describe('nodeFetch', () => {
     assert.deepEqual(r, { sha256: sha(data), size: data.length, created: true });
     assert.equal(wire.seen.at(-1)?.headers['content-length'], String(data.length));
     assert.equal(wire.seen.at(-1)?.bytes, data.length);
+  });
+
+  it('sends a GET again on a fresh socket when the server closed the idle keep-alive one it went out on', async () => {
+    // An HTTP server that answers each connection's first request, keeps the socket open, and
+    // closes it without answering when a second request arrives on it (as a server does when its
+    // keep-alive timeout fires just as the client reuses the socket).
+    const sockets: Socket[] = [];
+    const server = createNetServer((socket) => {
+      sockets.push(socket);
+      let answered = false;
+      socket.on('data', () => {
+        if (answered) return void socket.destroy();
+        answered = true;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\nok');
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      assert.equal(await (await nodeFetch(url)).text(), 'ok');
+      assert.equal(await (await nodeFetch(url)).text(), 'ok', 'the second GET, first sent on the reused socket, succeeds');
+      assert.equal(sockets.length, 2);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('follows a redirect for GET', async () => {

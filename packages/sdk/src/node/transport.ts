@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 const SMALL_ANSWER = 1024 * 1024;
 
 const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 16 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 16 }) };
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 /** The node stream behind a Response made by nodeFetch, while nobody has read its web body. */
 const rawBodies = new WeakMap<Response, IncomingMessage>();
 
@@ -36,7 +37,15 @@ function send(
   };
   return new Promise((resolvePromise, reject) => {
     const req = (isHttps ? httpsRequest : httpRequest)(opts, resolvePromise);
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // A keep-alive socket the server closed while idle fails the next request sent on it
+      // before the server reads a byte of it (Node's docs, `request.reusedSocket`): send an
+      // idempotent request with a replayable body once more, on a fresh socket.
+      const replayable = !(payload instanceof Readable) && IDEMPOTENT.has(method);
+      if (req.reusedSocket && replayable && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+        send(url, method, headers, payload, signal).then(resolvePromise, reject);
+      else reject(err);
+    });
     if (payload instanceof Readable) {
       // pipeline destroys the source if the request fails, so no file stays open
       pipeline(payload, req).catch((err) => {

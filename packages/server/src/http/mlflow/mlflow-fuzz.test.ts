@@ -30,7 +30,7 @@ async function mlflowRoutes(registry: Registry): Promise<Route[]> {
     }
   });
   await probe.register(mlflowApi, { prefix: '/api/2.0/mlflow', registry });
-  await probe.register(mlflowArtifactsApi, { prefix: '/api/2.0/mlflow-artifacts', registry });
+  await probe.register(mlflowArtifactsApi, { prefix: '/api/2.0/mlflow-artifacts', registry, publicUrl: () => 'http://127.0.0.1' });
   await probe.ready();
   await probe.close();
   return routes;
