@@ -43,7 +43,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler,
   });
   // Lets a client tell Berth from another service answering on the same URL.
-  app.addHook('onRequest', async (_req, reply) => void reply.header('berth-api', '1'));
+  // Callback hooks, not async ones: they run on every request, and a promise per hook shows on the hot read path.
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.header('berth-api', '1');
+    done();
+  });
   const openapi = collectOpenApi(app, '/api/v1');
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler(sendRouteNotFound);
