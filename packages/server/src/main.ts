@@ -34,19 +34,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   if (sqliteFile) await prepareFolder(dirname(sqliteFile), 'database folder', dirname(sqliteFile) === config.data ? '--data' : '--db');
   await prepareFolder(config.blobs, 'blob folder', config.blobs === join(config.data, 'blobs') ? '--data' : '--blobs');
   // The heavy modules (database drivers, Fastify) load only now: a start-up that fails on its
-  // settings fails before spending the time, and the one-line error comes at once.
-  // An unreachable PostgreSQL is found while the store's modules load, not after.
-  const unreachable = /^postgres(ql)?:\/\//.test(config.db)
-    ? import('./store/dialects/postgres-probe.js')
-        .then(({ probePostgres }) => probePostgres(config.db))
-        .then(
-          () => undefined,
-          (err: unknown) => err,
-        )
-    : undefined;
+  // settings fails before spending the time, and the one-line error comes at once. openStore
+  // probes PostgreSQL with a short timeout and words every open failure as one line.
   const { openStore } = await import('./store/store.js');
-  const failed = await unreachable;
-  if (failed !== undefined) throw (await import('./store/errors.js')).translateOpenError(config.db, failed);
   const store = await openStore(config.db);
   const [{ FsBlobStore }, { PartStaging }, { Registry }, { DEFAULT_REGISTRY_CONFIG }, { systemClock }, { buildApp }] = await Promise.all([
     import('./blobs/fs-blob-store.js'),
