@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -214,6 +215,29 @@ describe('berth server configuration', () => {
       assert.equal(r.code, 2);
       assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0 without authentication/);
     } finally {
+      await cleanup();
+    }
+  });
+
+  it('answers only the names it is told to: --allowed-hosts and --public-url on the real binary', async () => {
+    const { dir, cleanup } = await tempDir();
+    const s = await startBerth(dir, ['--allowed-hosts', 'models.internal', '--public-url', 'https://registry.example.com']);
+    try {
+      const status = (host: string) =>
+        new Promise<number>((resolvePromise, reject) => {
+          const u = new URL(`${s.url}/api/v1/models`);
+          const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, headers: { host } }, (res) => {
+            res.resume();
+            resolvePromise(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      assert.equal(await status('models.internal:8080'), 200);
+      assert.equal(await status('registry.example.com'), 200, 'the public URL names the server');
+      assert.equal(await status('rebound.example.net'), 400, 'a DNS-rebinding name is refused');
+    } finally {
+      await s.stop();
       await cleanup();
     }
   });
