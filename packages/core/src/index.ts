@@ -11,3 +11,4 @@ export * from './cursor.js';
 export * from './schemas.js';
 export * from './mlflow-filter.js';
 export * from './offset-token.js';
+export * from './patterns.js';

@@ -20,6 +20,11 @@ export type ChangeSubject =
   | { type: 'experiment'; id: string }
   | { type: 'run'; id: string }
   | { type: 'logged_model'; id: string }
+  /** A promotion of a version to an alias (its id), filed under the model. */
+  | { type: 'promotion'; model: ModelRef; id: string }
+  | { type: 'policy'; name: string }
+  | { type: 'token'; name: string }
+  | { type: 'webhook'; id: string }
   | { type: 'system'; name: string };
 
 export interface Change {
@@ -45,6 +50,14 @@ function auditSubject(s: ChangeSubject): { subject_type: SubjectType; subject: s
     case 'run':
     case 'logged_model':
       return { subject_type: 'run', subject: s.id, model: null };
+    case 'promotion':
+      return { subject_type: 'promotion', subject: s.id, model: s.model };
+    case 'policy':
+      return { subject_type: 'policy', subject: s.name, model: null };
+    case 'token':
+      return { subject_type: 'token', subject: s.name, model: null };
+    case 'webhook':
+      return { subject_type: 'webhook', subject: s.id, model: null };
     case 'system':
       return { subject_type: 'system', subject: s.name, model: null };
   }
