@@ -12,3 +12,4 @@ export * from './schemas.js';
 export * from './mlflow-filter.js';
 export * from './offset-token.js';
 export * from './patterns.js';
+export * from './events.js';

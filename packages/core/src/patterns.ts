@@ -1,13 +1,13 @@
 import { invalid } from './errors.js';
-
-const PATTERN = /^[A-Za-z0-9._/*-]{1,256}$/;
+import { isModelName } from './names.js';
 
 /**
  * Checks a model-name pattern as tokens, policies and imports take it (`chatbot*`, `team/*`):
- * the characters of a model name plus `*`, which stands for any run of characters.
+ * a model name in which `*` stands for any run of characters (checked as a name with each `*`
+ * read as one letter).
  */
 export function validateModelPattern(pattern: string, field = 'models'): string {
-  if (typeof pattern !== 'string' || !PATTERN.test(pattern)) {
+  if (typeof pattern !== 'string' || !isModelName(pattern.replaceAll('*', 'x'))) {
     throw invalid(`${field} pattern ${JSON.stringify(pattern)} is not a model-name pattern: use name characters and * (e.g. 'chatbot*')`, {
       field,
     });

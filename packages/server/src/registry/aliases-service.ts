@@ -50,7 +50,7 @@ export class AliasService {
    * the new version. Returns the aliases after the move (deleted ones are left out).
    */
   async move(actor: Actor, name: string, moves: AliasMove[], reason?: string | null): Promise<AliasView[]> {
-    requireRole(actor, 'editor', 'moving an alias');
+    requireRole(actor, 'editor', 'moving an alias', name);
     validateModelName(name);
     if (!Array.isArray(moves) || moves.length === 0) throw invalid('give at least one alias move', { field: 'moves' });
     const seen = new Set<string>();
@@ -74,7 +74,7 @@ export class AliasService {
 
   private async moveOne(tx: StoreTx, actor: Actor, model: ModelRecord, m: AliasMove, reason: string | null | undefined): Promise<AliasView | undefined> {
     const isProtected = model.protected_aliases.includes(m.alias);
-    if (isProtected) requireRole(actor, 'approver', `moving protected alias ${model.name}@${m.alias}`);
+    if (isProtected) requireRole(actor, 'approver', `moving protected alias ${model.name}@${m.alias}`, model.name);
     const recorded = isProtected ? protectedReason(reason, actor.via) : cleanReason(reason);
     const cur = await tx.aliases.find(model.id, m.alias);
     const current = cur?.version ?? null;

@@ -1,3 +1,4 @@
+import { eventTypeOf, type BerthEvent } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { AuditRecord, SubjectType } from '../store/audit.js';
 import type { Actor } from './actor.js';
@@ -68,11 +69,37 @@ function versionOrNull(v: number | null): { version: number } | null {
 }
 
 /**
+ * The event subscribers get for a recorded change. Alias events name the alias, the previous
+ * and the new version, and the promotion that moved it (a promotion passes `after.promotion`).
+ */
+function eventOf(e: AuditRecord, s: ChangeSubject): BerthEvent {
+  let data: Record<string, unknown>;
+  if (s.type === 'alias') {
+    const after = e.after as { promotion?: unknown } | null;
+    data = { alias: s.alias, previous_version: s.from, version: s.to, promotion: after?.promotion ?? null, before: e.before, after: e.after };
+  } else if (s.type === 'version') {
+    data = { version: s.version, before: e.before, after: e.after };
+  } else {
+    data = { before: e.before, after: e.after };
+  }
+  return {
+    seq: e.seq,
+    type: eventTypeOf(e.action),
+    timestamp: new Date(e.at).toISOString(),
+    actor: e.actor,
+    model: e.model,
+    subject: e.subject,
+    reason: e.reason,
+    data,
+  };
+}
+
+/**
  * Records a state change inside the transaction that makes it: the audit event (the hash
  * chain, and time travel over models through their snapshots) and, for an alias, its history
- * row (time travel over aliases). Every service records its changes through here and nowhere
- * else, so whatever else must follow each change in the same transaction (a durable event for
- * subscribers) has exactly one place to be written.
+ * row (time travel over aliases), and the outbox row subscribers are told from (webhooks, the
+ * event stream). Every service records its changes through here and nowhere else, so nothing
+ * that changes state can be missed by the audit trail or by subscribers.
  */
 export async function recordChange(tx: StoreTx, actor: Actor, at: number, change: Change): Promise<AuditRecord> {
   const s = change.subject;
@@ -92,6 +119,7 @@ export async function recordChange(tx: StoreTx, actor: Actor, at: number, change
     after,
     reason,
   });
+  await tx.events.append(eventOf(e, s), at);
   if (s.type === 'alias') {
     await tx.aliases.appendHistory({
       seq: e.seq,

@@ -310,6 +310,49 @@ for (const backend of BACKENDS) {
       assert.equal((await reg.aliases.at('tt@champion', t1)).version, 1);
     });
 
+    it('writes an outbox event in the same transaction as each change, and tells commit listeners', async () => {
+      await push('outbox', { a: '1' });
+      await push('outbox', { a: '2' });
+      let commits = 0;
+      const stop = store.onCommit(() => commits++);
+      const before = await store.read.events.last();
+      await reg.aliases.set(admin, 'outbox', 'staging', { version: 1 });
+      await reg.aliases.set(admin, 'outbox', 'staging', { version: 2, reason: 'v2 is better' });
+      stop();
+      assert.ok(commits >= 2, 'each committed change is announced');
+      const events = await store.read.events.after(before, 10);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.event.data.previous_version, e.event.data.version, e.event.reason]),
+        [
+          ['alias.moved', null, 1, null],
+          ['alias.moved', 1, 2, 'v2 is better'],
+        ],
+      );
+      const audit = await store.read.audit.list({ afterSeq: before, limit: 10 });
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        audit.map((a) => a.seq),
+        'one event per audit event, under its seq',
+      );
+      assert.equal(events[0]?.event.subject, 'outbox@staging');
+      assert.equal(events[0]?.event.actor, admin.name);
+      assert.equal((await store.read.events.find(events[1]!.seq))?.event.data.version, 2);
+      assert.equal(await store.read.events.last(), events[1]!.seq);
+      // a refused change writes no event
+      await expectCode(reg.aliases.set(admin, 'outbox', 'staging', { version: 1, expect: 1 }), 'CONFLICT');
+      assert.equal(await store.read.events.last(), events[1]!.seq);
+    });
+
+    it('holds scoped roles only for the models inside the scope', async () => {
+      await push('scoped-a', { a: '1' });
+      await push('other-b', { a: '1' });
+      const ci: Actor = { name: 'ci', roles: new Set(['viewer', 'editor']), via: 'api', scopes: ['scoped-*'] };
+      await reg.aliases.set(ci, 'scoped-a', 'staging', { version: 1 });
+      await expectCode(reg.aliases.set(ci, 'other-b', 'staging', { version: 1 }), 'PERMISSION_DENIED', /outside the models ci may change \(scoped-\*\)/);
+      assert.deepEqual(await reg.aliases.list('other-b'), []);
+      await expectCode(reg.aliases.set(editor, 'scoped-a', 'champion', { version: 1 }), 'PERMISSION_DENIED', /needs the approver role/);
+    });
+
     it('writes a hash-chained audit event for every change and detects tampering', async () => {
       const events = await reg.audit.list({ limit: 1000 });
       assert.ok(events.items.length > 10);

@@ -90,6 +90,16 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+/** The outbox (migration 0005): one row per state change, keyed by the audit seq. */
+export interface EventsTable {
+  seq: number;
+  at: number;
+  type: string;
+  model: string | null;
+  /** The event as subscribers receive it (JSON of core's BerthEvent). */
+  payload: string;
+}
+
 export interface AuditHeadTable {
   id: number;
   seq: number;
@@ -192,6 +202,7 @@ export interface Database {
   alias_history: AliasHistoryTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  events: EventsTable;
   uploads: UploadsTable;
   upload_blobs: UploadBlobsTable;
   runs: RunsTable;

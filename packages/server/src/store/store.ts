@@ -8,6 +8,7 @@ import { ModelRepo } from './models.js';
 import { VersionRepo } from './versions.js';
 import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
+import { EventRepo } from './events.js';
 import { UploadRepo } from './uploads.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
@@ -20,6 +21,7 @@ export class StoreTx {
   readonly versions: VersionRepo;
   readonly aliases: AliasRepo;
   readonly audit: AuditRepo;
+  readonly events: EventRepo;
   readonly uploads: UploadRepo;
   readonly runs: RunRepo;
   readonly experiments: ExperimentRepo;
@@ -31,6 +33,7 @@ export class StoreTx {
     this.versions = new VersionRepo(db, dialect);
     this.aliases = new AliasRepo(db);
     this.audit = new AuditRepo(db);
+    this.events = new EventRepo(db);
     this.uploads = new UploadRepo(db);
     this.runs = new RunRepo(db, dialect);
     this.experiments = new ExperimentRepo(db, dialect);
@@ -60,6 +63,12 @@ export interface Store {
    * cached answer is good while the token is unchanged.
    */
   changeToken(): string | undefined;
+  /**
+   * Calls `listener` after each transaction this process commits (the outbox may have grown):
+   * wakes the webhook dispatcher and the event stream without polling. Other servers' commits
+   * are not seen here; followers poll for those. Returns the unsubscribe function.
+   */
+  onCommit(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -78,6 +87,7 @@ class KyselyStore implements Store {
   private draining = false;
   /** Bumped after every transaction of this process, committed or not. */
   private generation = 0;
+  private readonly commitListeners = new Set<() => void>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -91,6 +101,21 @@ class KyselyStore implements Store {
 
   changeToken(): string | undefined {
     return this.externalVersion ? `${this.generation}:${this.externalVersion()}` : undefined;
+  }
+
+  onCommit(listener: () => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  private committed(): void {
+    for (const l of this.commitListeners) {
+      try {
+        l();
+      } catch {
+        // A listener's failure is its own; the commit stands and the other listeners still run.
+      }
+    }
   }
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -108,7 +133,9 @@ class KyselyStore implements Store {
   private async transactionOnce<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute((trx) => fn(new StoreTx(trx, this.dialect)));
+        const out = await this.db.transaction().execute((trx) => fn(new StoreTx(trx, this.dialect)));
+        this.committed();
+        return out;
       } catch (err) {
         if (attempt < 5 && isSerializationFailure(err)) continue;
         throw translateStoreError(err);
@@ -157,6 +184,7 @@ class KyselyStore implements Store {
       return;
     }
     this.generation++;
+    this.committed();
     for (const [i, p] of batch.entries()) p.resolve(values[i]);
   }
 
