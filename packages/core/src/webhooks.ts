@@ -19,7 +19,9 @@ export function validateEventFilters(filters: readonly string[]): string[] {
   const known = families();
   for (const f of filters) {
     const family = f.endsWith('.*') ? f.slice(0, -2) : f.slice(0, Math.max(0, f.indexOf('.')));
-    const ok = f === '*' || (f.endsWith('.*') ? known.has(family) : KNOWN_EVENT_TYPES.includes(f) || (GOVERNANCE_EVENT_PREFIXES.includes(family) && /^[a-z_]+\.[a-z_.]+$/.test(f)));
+    const ok =
+      f === '*' ||
+      (f.endsWith('.*') ? known.has(family) : KNOWN_EVENT_TYPES.includes(f) || (GOVERNANCE_EVENT_PREFIXES.includes(family) && /^[a-z_]+\.[a-z_.]+$/.test(f)));
     if (!ok) {
       throw invalid(`unknown event type ${JSON.stringify(f)}: use *, a family such as alias.*, or one of ${KNOWN_EVENT_TYPES.join(', ')}`, {
         field: 'events',

@@ -186,7 +186,8 @@ export class WebhookService {
     const newId = deliveryId();
     await this.deps.store.transaction(async (tx) => {
       const d = await this.requireDelivery(tx, id);
-      if (!(await tx.events.find(d.event_seq))) throw new BerthError('FAILED_PRECONDITION', `event ${d.event_seq} of delivery ${id} is no longer in the outbox`, { delivery: id });
+      if (!(await tx.events.find(d.event_seq)))
+        throw new BerthError('FAILED_PRECONDITION', `event ${d.event_seq} of delivery ${id} is no longer in the outbox`, { delivery: id });
       await recordChange(tx, actor, now, {
         action: 'webhook.replay',
         subject: { type: 'webhook', id: d.webhook_id },

@@ -11,7 +11,12 @@ import { secretBytes, sign } from './signature.js';
  * UTF-8 bytes, so receivers written against MLflow verify it unchanged. `id` is the same on
  * every retry and replay of the event: receivers deduplicate on it.
  */
-export function compose(w: Pick<WebhookRecord, 'flavor' | 'secret'>, e: BerthEvent, id: string, nowMs: number): { headers: Record<string, string>; body: string } {
+export function compose(
+  w: Pick<WebhookRecord, 'flavor' | 'secret'>,
+  e: BerthEvent,
+  id: string,
+  nowMs: number,
+): { headers: Record<string, string>; body: string } {
   const timestamp = String(Math.floor(nowMs / 1000));
   if (w.flavor === 'mlflow') {
     const body = JSON.stringify(mlflowBody(e, mlflowEventOf(e.type) ?? e.type));
