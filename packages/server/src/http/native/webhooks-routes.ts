@@ -58,6 +58,7 @@ function toWireDeliveryDetail(d: DeliveryView): DeliveryDetail {
 }
 
 const IdParams = Type.Object({ id: Type.String() });
+const NoBody = Type.Object({}, { additionalProperties: false });
 const Paging = {
   cursor: Type.Optional(Type.String()),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
@@ -120,6 +121,7 @@ export function webhookRoutes(app: FastifyInstance, registry: Registry): void {
         summary: 'Send a made-up webhook.test event now and report the answer (not logged, not retried)',
         tags: ['webhooks'],
         params: IdParams,
+        optionalBody: NoBody,
         response: { 200: WebhookTestResultSchema },
       },
     },
@@ -156,6 +158,7 @@ export function webhookRoutes(app: FastifyInstance, registry: Registry): void {
         summary: 'Send the event of a delivery again (a new delivery, the same webhook-id)',
         tags: ['webhooks'],
         params: IdParams,
+        optionalBody: NoBody,
         response: { 201: DeliverySchema },
       },
     },
