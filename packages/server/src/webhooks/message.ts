@@ -20,8 +20,9 @@ export function compose(
   const timestamp = String(Math.floor(nowMs / 1000));
   if (w.flavor === 'mlflow') {
     const body = JSON.stringify(mlflowBody(e, mlflowEventOf(e.type) ?? e.type));
-    const headers: Record<string, string> = { 'x-mlflow-delivery-id': id, 'x-mlflow-timestamp': timestamp };
-    if (w.secret) headers['x-mlflow-signature'] = sign(Buffer.from(w.secret, 'utf8'), id, timestamp, body);
+    // Spelled as MLflow spells them: a receiver reading a plain dict of headers finds them.
+    const headers: Record<string, string> = { 'X-MLflow-Delivery-Id': id, 'X-MLflow-Timestamp': timestamp };
+    if (w.secret) headers['X-MLflow-Signature'] = sign(Buffer.from(w.secret, 'utf8'), id, timestamp, body);
     return { headers, body };
   }
   const body = JSON.stringify(e);
