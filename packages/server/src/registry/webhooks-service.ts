@@ -12,6 +12,9 @@ import { Keyset } from './paging.js';
 import type { RegistryDeps } from './deps.js';
 import type { ResultPage } from './results.js';
 
+/** What the fronts map to their wire shapes. */
+export type { DeliveryRecord, WebhookRecord };
+
 export interface CreateWebhook {
   url: string;
   events?: string[];

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { type BerthEvent, eventMatches } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import type { WebhookRecord } from '../../store/webhooks.js';
+import type { WebhookRecord } from '../../registry/webhooks-service.js';
 import { MLFLOW_EVENTS } from '../../webhooks/mlflow-payload.js';
 import { actorOf } from '../actor.js';
 import { MlflowError } from './errors.js';

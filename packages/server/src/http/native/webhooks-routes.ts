@@ -14,8 +14,7 @@ import {
   type Webhook,
 } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import type { DeliveryView } from '../../registry/webhooks-service.js';
-import type { DeliveryRecord, WebhookRecord } from '../../store/webhooks.js';
+import type { DeliveryRecord, DeliveryView, WebhookRecord } from '../../registry/webhooks-service.js';
 import { actorOf } from '../actor.js';
 import { toWirePage } from './wire.js';
 
