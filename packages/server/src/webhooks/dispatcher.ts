@@ -24,7 +24,10 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** Endpoints delivered to at once. */
   concurrency?: number;
-  /** How long a server owns an endpoint without renewing; another takes over after. */
+  /**
+   * How long a server owns an endpoint without renewing it (renewed every third of it while it
+   * delivers); a server that dies holding it delays its endpoints by at most this.
+   */
   leaseMs?: number;
   random?: () => number;
   /** Called when a delivery ends `failed` (the server counts these for /metrics). */
@@ -74,7 +77,7 @@ export class WebhookDispatcher {
       maxDelayMs: opts.maxDelayMs ?? 10 * 60_000,
       pollMs: opts.pollMs ?? 1000,
       concurrency: opts.concurrency ?? 16,
-      leaseMs: opts.leaseMs ?? attemptTimeoutMs + 5000,
+      leaseMs: opts.leaseMs ?? 6000,
       random: opts.random ?? Math.random,
     };
     this.limit = pLimit(this.o.concurrency);
@@ -160,6 +163,17 @@ export class WebhookDispatcher {
 
   private async serve(h: DispatchRecord): Promise<void> {
     if (this.stopping.signal.aborted || !(await this.lease(h))) return;
+    let lost = false;
+    // Renewed while a slow attempt runs too, so the lease can be shorter than an attempt.
+    const heartbeat = setInterval(() => {
+      this.lease(h).then(
+        (held) => {
+          if (!held) lost = true;
+        },
+        () => {},
+      );
+    }, this.o.leaseMs / 3);
+    heartbeat.unref();
     try {
       await this.enqueue(h);
       while (!this.stopping.signal.aborted) {
@@ -170,10 +184,11 @@ export class WebhookDispatcher {
           this.retryAt(d.next_attempt_at);
           break;
         }
-        if (!(await this.lease(h))) return;
+        if (lost || !(await this.lease(h))) return;
         await this.attempt(h, d);
       }
     } finally {
+      clearInterval(heartbeat);
       await this.store.read.webhooks.releaseLease(h.id, this.owner);
     }
   }

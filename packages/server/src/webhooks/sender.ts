@@ -1,5 +1,5 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ALLOW_PRIVATE_HINT, SsrfError, guardedLookup, refusedAddress } from './ssrf.js';
 
 export interface SendResult {
@@ -22,6 +22,23 @@ export interface SendOptions {
 }
 
 const KEEP_BODY = 2048;
+
+/**
+ * Connections kept open between calls: an endpoint gets its events one after another, and a new
+ * TCP (and TLS) handshake per event would cap it at a few hundred a second. Sockets are checked
+ * by the guard when they connect, so pools are kept apart by whether private targets are allowed.
+ */
+const agents = new Map<string, HttpAgent>();
+function agentFor(https: boolean, allowPrivate: boolean): HttpAgent {
+  const key = `${https}:${allowPrivate}`;
+  let a = agents.get(key);
+  if (!a) {
+    const opts = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: 4, maxFreeSockets: 4, timeout: 30_000 };
+    a = https ? new HttpsAgent(opts) : new HttpAgent(opts);
+    agents.set(key, a);
+  }
+  return a;
+}
 
 /**
  * POSTs one webhook call. Never throws: every outcome is a result to record. The time limit
@@ -51,7 +68,7 @@ export function send(url: string, headers: Record<string, string>, body: string,
         headers: { 'content-type': 'application/json', 'user-agent': 'berth-webhooks/1', ...headers, 'content-length': String(Buffer.byteLength(body)) },
         lookup: guardedLookup(opts.allowPrivate),
         signal,
-        agent: false,
+        agent: agentFor(u.protocol === 'https:', opts.allowPrivate),
       },
       (res) => {
         const chunks: Buffer[] = [];
