@@ -22,6 +22,8 @@ def berth_url():
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # The webhook tests' receivers listen on loopback, which webhooks may not call by default.
+        env={**os.environ, "BERTH_WEBHOOK_ALLOW_PRIVATE": "1"},
     )
     url = None
     deadline = time.time() + 30

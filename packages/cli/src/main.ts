@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   rm: { summary: 'delete a version or a model', load: async () => (await import('./commands/rm.js')).run },
   gc: { summary: 'remove unreferenced blobs past a grace period', load: async () => (await import('./commands/gc.js')).run },
   model: { summary: 'create | rename a model', load: async () => (await import('./commands/model.js')).run },
+  webhook: { summary: 'add | ls | rm | deliveries | replay | test webhooks', load: async () => (await import('./commands/webhook.js')).run },
 };
 
 export function topUsage(): string {

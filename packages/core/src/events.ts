@@ -29,6 +29,10 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   'logged_model.create': 'logged_model.created',
   'logged_model.update': 'logged_model.updated',
   'blobs.gc': 'blobs.collected',
+  'webhook.create': 'webhook.created',
+  'webhook.update': 'webhook.updated',
+  'webhook.delete': 'webhook.deleted',
+  'webhook.replay': 'webhook.replayed',
 };
 
 /** The event type an audit action publishes; an action without an entry publishes under its own name. */

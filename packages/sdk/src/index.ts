@@ -9,6 +9,9 @@ import {
   type AuditEvent,
   type ChainVerdict,
   type CreateModelBody,
+  type CreateWebhookBody,
+  type Delivery,
+  type DeliveryDetail,
   type CreateRunBody,
   type CreateVersionBody,
   type ErrorCode,
@@ -24,8 +27,11 @@ import {
   type Run,
   type UpdateModelBody,
   type UpdateVersionBody,
+  type UpdateWebhookBody,
   type UploadBlobState,
   type Version,
+  type Webhook,
+  type WebhookTestResult,
 } from '@berth/core';
 
 export type {
@@ -41,6 +47,12 @@ export type {
   ModelAt,
   GcResult,
   ChainVerdict,
+  CreateWebhookBody,
+  UpdateWebhookBody,
+  Webhook,
+  Delivery,
+  DeliveryDetail,
+  WebhookTestResult,
 };
 
 /** Where `berth server` listens by default (DESIGN §3). The client never reads the environment. */
@@ -362,6 +374,44 @@ export class BerthClient {
   /** Removes unreferenced blobs older than the grace period (admin). */
   gc(opts: { dry_run?: boolean; grace_seconds?: number } = {}): Promise<GcResult> {
     return this.json('POST', '/api/v1/gc', { body: opts });
+  }
+
+  // ---- webhooks (admin)
+
+  /** Registers a webhook; the answer is the only one that carries its secret. */
+  createWebhook(input: CreateWebhookBody): Promise<Webhook> {
+    return this.json('POST', '/api/v1/webhooks', { body: input });
+  }
+  listWebhooks(opts: { cursor?: string; limit?: number } = {}): Promise<Page<Webhook>> {
+    return this.json('GET', '/api/v1/webhooks', { query: opts });
+  }
+  iterWebhooks(pageSize = 1000): AsyncIterable<Webhook> {
+    return this.paginate((cursor) => this.listWebhooks({ limit: pageSize, cursor }));
+  }
+  getWebhook(id: string): Promise<Webhook> {
+    return this.json('GET', `/api/v1/webhooks/${seg(id)}`);
+  }
+  updateWebhook(id: string, patch: UpdateWebhookBody): Promise<Webhook> {
+    return this.json('PATCH', `/api/v1/webhooks/${seg(id)}`, { body: patch });
+  }
+  deleteWebhook(id: string): Promise<void> {
+    return this.json('DELETE', `/api/v1/webhooks/${seg(id)}`);
+  }
+  /** Sends a made-up `webhook.test` event now and reports what the receiver answered. */
+  testWebhook(id: string): Promise<WebhookTestResult> {
+    return this.json('POST', `/api/v1/webhooks/${seg(id)}/test`, { body: {} });
+  }
+  /** One page of a webhook's delivery log, newest first. */
+  listDeliveries(id: string, opts: { state?: 'pending' | 'delivered' | 'failed'; cursor?: string; limit?: number } = {}): Promise<Page<Delivery>> {
+    return this.json('GET', `/api/v1/webhooks/${seg(id)}/deliveries`, { query: opts });
+  }
+  /** A delivery with each of its attempts. */
+  getDelivery(id: string): Promise<DeliveryDetail> {
+    return this.json('GET', `/api/v1/deliveries/${seg(id)}`);
+  }
+  /** Sends a delivery's event again: a new delivery with the same `webhook-id`. */
+  replayDelivery(id: string): Promise<Delivery> {
+    return this.json('POST', `/api/v1/deliveries/${seg(id)}/replay`, { body: {} });
   }
 }
 

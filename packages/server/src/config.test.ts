@@ -41,4 +41,16 @@ describe('resolveConfig: browser safety settings', () => {
     assert.throws(() => resolveConfig({ cwd, env: {}, allowedOrigins: 'ui.example.com' }), /allowed_origins has "ui.example.com", which is not an origin/);
     assert.throws(() => resolveConfig({ cwd, env: {}, allowedOrigins: 'https://ui.example.com/app' }), /allowed_origins/);
   });
+  it('allows private webhook targets from BERTH_WEBHOOK_ALLOW_PRIVATE or webhooks.allow_private, and refuses a malformed webhooks setting', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'berth-cfg-wh-'));
+    assert.equal(resolveConfig({ cwd, env: {} }).webhookAllowPrivate, false);
+    assert.equal(resolveConfig({ cwd, env: { BERTH_WEBHOOK_ALLOW_PRIVATE: '1' } }).webhookAllowPrivate, true);
+    await writeFile(join(cwd, 'berth.yaml'), 'webhooks:\n  allow_private: true\n');
+    assert.equal(resolveConfig({ cwd, env: {} }).webhookAllowPrivate, true);
+    await writeFile(join(cwd, 'berth.yaml'), 'webhooks:\n  allow_privat: true\n');
+    assert.throws(() => resolveConfig({ cwd, env: {} }), /webhooks has unknown setting\(s\) allow_privat: known is allow_private/);
+    await writeFile(join(cwd, 'berth.yaml'), 'webhooks: yes\n');
+    assert.throws(() => resolveConfig({ cwd, env: {} }), /webhooks must be a mapping/);
+    await rm(cwd, { recursive: true, force: true });
+  });
 });

@@ -23,6 +23,8 @@ export interface ServerConfig {
   allowedHosts: string[];
   /** Origins allowed to change the registry besides the server's own; `*` for any. */
   allowedOrigins: string[];
+  /** Webhooks may call loopback, private and link-local addresses (a receiver inside the network). */
+  webhookAllowPrivate: boolean;
 }
 
 export interface ServerOptions {
@@ -42,7 +44,20 @@ export interface ServerOptions {
   cwd?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'data', 'db', 'blobs', 'body_limit', 'log_level', 'insecure_no_auth', 'public_url', 'allowed_hosts', 'allowed_origins'];
+const FILE_KEYS = [
+  'host',
+  'port',
+  'data',
+  'db',
+  'blobs',
+  'body_limit',
+  'log_level',
+  'insecure_no_auth',
+  'public_url',
+  'allowed_hosts',
+  'allowed_origins',
+  'webhooks',
+];
 
 function readYaml(path: string): Record<string, unknown> {
   let doc: unknown;
@@ -102,6 +117,15 @@ function publicUrl(value: unknown): string | undefined {
   return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
 
+/** The `webhooks:` mapping of berth.yaml: `allow_private` is its one setting. */
+function webhookSettings(value: unknown): { allow_private?: unknown } {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('webhooks must be a mapping such as {allow_private: true}', { field: 'webhooks' });
+  const unknown = Object.keys(value).filter((k) => k !== 'allow_private');
+  if (unknown.length) throw invalid(`webhooks has unknown setting(s) ${unknown.join(', ')}: known is allow_private`, { field: 'webhooks' });
+  return value as { allow_private?: unknown };
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -140,6 +164,7 @@ export function resolveConfig(opts: ServerOptions = {}): ServerConfig {
       const u = httpUrl(o);
       return u?.pathname === '/' ? u.origin : undefined;
     }),
+    webhookAllowPrivate: bool(env.BERTH_WEBHOOK_ALLOW_PRIVATE || undefined) ?? bool(webhookSettings(file.webhooks).allow_private) ?? false,
   };
 }
 

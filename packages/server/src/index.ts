@@ -6,3 +6,4 @@ export { FsBlobStore } from './blobs/fs-blob-store.js';
 export { Registry } from './registry/registry.js';
 export { DEFAULT_REGISTRY_CONFIG, type RegistryConfig } from './registry/deps.js';
 export { localActor, systemClock, type Actor, type Clock } from './registry/actor.js';
+export { WebhookDispatcher, type DispatcherOptions } from './webhooks/dispatcher.js';

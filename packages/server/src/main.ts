@@ -38,25 +38,41 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // probes PostgreSQL with a short timeout and words every open failure as one line.
   const { openStore } = await import('./store/store.js');
   const store = await openStore(config.db);
-  const [{ FsBlobStore }, { PartStaging }, { Registry }, { DEFAULT_REGISTRY_CONFIG }, { systemClock }, { buildApp }] = await Promise.all([
-    import('./blobs/fs-blob-store.js'),
-    import('./blobs/part-staging.js'),
-    import('./registry/registry.js'),
-    import('./registry/deps.js'),
-    import('./registry/actor.js'),
-    import('./app.js'),
-  ]).catch(async (err: unknown) => {
+  const [{ FsBlobStore }, { PartStaging }, { Registry }, { DEFAULT_REGISTRY_CONFIG }, { systemClock }, { buildApp }, { WebhookDispatcher }] = await Promise.all(
+    [
+      import('./blobs/fs-blob-store.js'),
+      import('./blobs/part-staging.js'),
+      import('./registry/registry.js'),
+      import('./registry/deps.js'),
+      import('./registry/actor.js'),
+      import('./app.js'),
+      import('./webhooks/dispatcher.js'),
+    ],
+  ).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
   let blobs: FsBlobStore | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  // Delivers what the outbox holds, from before a crash too, once the server listens.
+  const dispatcher = new WebhookDispatcher({
+    store,
+    now: () => systemClock.now(),
+    allowPrivate: config.webhookAllowPrivate,
+    onError: (err) => app?.log.warn({ err }, 'webhook dispatch failed; retrying on the next round'),
+  });
   try {
     blobs = await FsBlobStore.open(config.blobs);
     await blobs.cleanTemp(3600 * 1000);
     // Multipart parts wait beside the blobs they become, on the same disk.
     const partStaging = new PartStaging(join(blobs.root, 'multipart'));
-    const registry = new Registry({ store, blobs, partStaging, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG });
+    const registry = new Registry({
+      store,
+      blobs,
+      partStaging,
+      clock: systemClock,
+      config: { ...DEFAULT_REGISTRY_CONFIG, webhookAllowPrivate: config.webhookAllowPrivate },
+    });
     app = await buildApp({
       registry,
       bodyLimit: config.bodyLimit,
@@ -67,6 +83,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     });
     if (warning) app.log.warn(warning);
     await app.listen({ host: config.host, port: config.port });
+    dispatcher.start();
   } catch (err) {
     // An open pool or handle would keep the process alive after a failed start.
     await app?.close();
@@ -84,6 +101,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     config,
     close: () =>
       (closing ??= (async () => {
+        await dispatcher.stop();
         await started.app.close();
         await started.blobs.close();
         await store.close();

@@ -14,6 +14,8 @@ export interface RegistryConfig {
   uploadTtlMs: number;
   /** Largest single blob accepted. */
   maxBlobBytes: number;
+  /** Webhooks may call loopback, private and link-local addresses (BERTH_WEBHOOK_ALLOW_PRIVATE). */
+  webhookAllowPrivate?: boolean;
 }
 
 export const DEFAULT_REGISTRY_CONFIG: RegistryConfig = {

@@ -100,6 +100,54 @@ export interface EventsTable {
   payload: string;
 }
 
+/** Webhook subscriptions (migration 0008); `events` is a JSON array of event types or patterns. */
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  events: string;
+  secret: string;
+  description: string | null;
+  active: number;
+  flavor: string;
+  name: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Per webhook: the last outbox seq turned into deliveries, and which server delivers until when. */
+export interface WebhookDispatchTable {
+  webhook_id: string;
+  cursor: number;
+  lease_owner: string | null;
+  lease_until: number;
+}
+
+export interface WebhookDeliveriesTable {
+  n: Generated<number>;
+  id: string;
+  webhook_id: string;
+  event_seq: number;
+  event_type: string;
+  state: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  latency_ms: number | null;
+  next_attempt_at: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  at: number;
+  status: number | null;
+  error: string | null;
+  latency_ms: number;
+}
+
 export interface AuditHeadTable {
   id: number;
   seq: number;
@@ -203,6 +251,10 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   events: EventsTable;
+  webhooks: WebhooksTable;
+  webhook_dispatch: WebhookDispatchTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   uploads: UploadsTable;
   upload_blobs: UploadBlobsTable;
   runs: RunsTable;

@@ -9,6 +9,7 @@ import { VersionRepo } from './versions.js';
 import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
 import { EventRepo } from './events.js';
+import { WebhookRepo } from './webhooks.js';
 import { UploadRepo } from './uploads.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
@@ -22,6 +23,7 @@ export class StoreTx {
   readonly aliases: AliasRepo;
   readonly audit: AuditRepo;
   readonly events: EventRepo;
+  readonly webhooks: WebhookRepo;
   readonly uploads: UploadRepo;
   readonly runs: RunRepo;
   readonly experiments: ExperimentRepo;
@@ -34,6 +36,7 @@ export class StoreTx {
     this.aliases = new AliasRepo(db);
     this.audit = new AuditRepo(db);
     this.events = new EventRepo(db);
+    this.webhooks = new WebhookRepo(db);
     this.uploads = new UploadRepo(db);
     this.runs = new RunRepo(db, dialect);
     this.experiments = new ExperimentRepo(db, dialect);

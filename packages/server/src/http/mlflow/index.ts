@@ -6,6 +6,7 @@ import { useMlflowArgs } from './params.js';
 import { registryRoutes } from './registry-routes.js';
 import { trackingRoutes } from './tracking-routes.js';
 import { artifactRoutes } from './artifacts-routes.js';
+import { webhookRoutes } from './webhooks-routes.js';
 
 /**
  * The MLflow REST front, mounted at /api/2.0/mlflow and /ajax-api/2.0/mlflow, with MLflow's
@@ -33,6 +34,7 @@ export async function mlflowApi(app: FastifyInstance, opts: { registry: Registry
   useMlflowArgs(app);
   registryRoutes(app, opts.registry);
   trackingRoutes(app, opts.registry);
+  webhookRoutes(app, opts.registry);
 }
 
 /** The artifact proxy at /api/2.0/mlflow-artifacts: raw bodies, streamed both ways. */
