@@ -13,3 +13,4 @@ export * from './mlflow-filter.js';
 export * from './offset-token.js';
 export * from './patterns.js';
 export * from './events.js';
+export * from './tokens.js';

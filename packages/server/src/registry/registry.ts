@@ -10,6 +10,7 @@ import { LoggedModelService } from './logged-models-service.js';
 import { ArtifactService } from './artifacts-service.js';
 import { SearchService } from './search-service.js';
 import { ArtifactMultipartService } from './artifact-multipart.js';
+import { TokenService } from './tokens-service.js';
 import type { RegistryDeps } from './deps.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
@@ -26,6 +27,7 @@ export class Registry {
   readonly gc: GcService;
   readonly search: SearchService;
   readonly multipart: ArtifactMultipartService;
+  readonly tokens: TokenService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -40,5 +42,6 @@ export class Registry {
     this.gc = new GcService(deps);
     this.search = new SearchService(deps);
     this.multipart = new ArtifactMultipartService(deps, this.artifacts);
+    this.tokens = new TokenService(deps);
   }
 }

@@ -5,6 +5,7 @@ import { aliasRoutes } from './aliases-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { blobRoutes } from './blobs-routes.js';
 import { modelRoutes } from './models-routes.js';
+import { tokenRoutes } from './tokens-routes.js';
 import { versionRoutes } from './versions-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
@@ -23,4 +24,5 @@ export async function nativeApi(app: FastifyInstance, opts: { registry: Registry
   aliasRoutes(app, opts.registry);
   blobRoutes(app, opts.registry);
   auditRoutes(app, opts.registry);
+  tokenRoutes(app, opts.registry);
 }
