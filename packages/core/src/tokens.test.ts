@@ -21,7 +21,11 @@ describe('tokens', () => {
   it('accepts token names of name characters and refuses others and the local user', () => {
     assert.equal(validateTokenName('ci-bot.v2_1'), 'ci-bot.v2_1');
     for (const bad of ['', '-x', 'a b', 'a:b', 'x'.repeat(65), 'local', 'self-declared:x']) {
-      assert.throws(() => validateTokenName(bad), (e: unknown) => e instanceof BerthError && e.details.field === 'name', bad);
+      assert.throws(
+        () => validateTokenName(bad),
+        (e: unknown) => e instanceof BerthError && e.details.field === 'name',
+        bad,
+      );
     }
   });
   it('tells the shape of a token from other text', () => {

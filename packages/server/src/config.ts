@@ -45,7 +45,20 @@ export interface ServerOptions {
   cwd?: string;
 }
 
-const FILE_KEYS = ['host', 'port', 'data', 'db', 'blobs', 'body_limit', 'log_level', 'auth', 'insecure_no_auth', 'public_url', 'allowed_hosts', 'allowed_origins'];
+const FILE_KEYS = [
+  'host',
+  'port',
+  'data',
+  'db',
+  'blobs',
+  'body_limit',
+  'log_level',
+  'auth',
+  'insecure_no_auth',
+  'public_url',
+  'allowed_hosts',
+  'allowed_origins',
+];
 
 function readYaml(path: string): Record<string, unknown> {
   let doc: unknown;

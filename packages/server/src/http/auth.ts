@@ -56,7 +56,9 @@ export function authentication(app: FastifyInstance, opts: AuthOptions): void {
     const header = req.headers.authorization;
     if (header === undefined) {
       if (!opts.required || OPEN_PATHS.has(req.url)) return done();
-      return done(unauthenticated(reply, 'this server requires a token: send Authorization: Bearer <token> (berth --token, BERTH_TOKEN, MLFLOW_TRACKING_TOKEN)'));
+      return done(
+        unauthenticated(reply, 'this server requires a token: send Authorization: Bearer <token> (berth --token, BERTH_TOKEN, MLFLOW_TRACKING_TOKEN)'),
+      );
     }
     if (OPEN_PATHS.has(req.url)) return done();
     const secret = credential(header);

@@ -65,13 +65,20 @@ for (const backend of BACKENDS) {
       assert.notEqual(other.token, token);
       const rows = await store.db.selectFrom('tokens').selectAll().execute();
       assert.ok(!JSON.stringify(rows).includes(token), 'the secret is not stored');
-      const trail = JSON.stringify([await store.db.selectFrom('audit_events').selectAll().execute(), await store.db.selectFrom('events').selectAll().execute()]);
+      const trail = JSON.stringify([
+        await store.db.selectFrom('audit_events').selectAll().execute(),
+        await store.db.selectFrom('events').selectAll().execute(),
+      ]);
       assert.ok(!trail.includes(token) && !trail.includes(record.hash), 'neither the secret nor its hash reaches the audit trail or the outbox');
       const [audit] = await store.db.selectFrom('audit_events').selectAll().where('subject', '=', 'ci-bot').execute();
       assert.equal(audit?.action, 'token.create');
       assert.equal(audit?.subject_type, 'token');
       assert.equal(audit?.actor, 'local');
-      assert.deepEqual(JSON.parse(audit?.after ?? 'null'), { role: 'editor', models: ['chatbot*'], expires_at: new Date(record.expires_at ?? 0).toISOString() });
+      assert.deepEqual(JSON.parse(audit?.after ?? 'null'), {
+        role: 'editor',
+        models: ['chatbot*'],
+        expires_at: new Date(record.expires_at ?? 0).toISOString(),
+      });
     });
 
     it('identifies a token as its name with every role up to its own and its model patterns', async () => {
@@ -113,7 +120,11 @@ for (const backend of BACKENDS) {
       const e3 = await expectCode(reg.tokens.create(admin, { name: 'r', role: 'owner' as 'admin' }), 'INVALID_ARGUMENT', /owner/);
       assert.equal(e3.details.field, 'role');
       await expectCode(reg.tokens.create(admin, { name: 'd', role: 'viewer', expires_in: '2w' }), 'INVALID_ARGUMENT', /expires_in "2w"/);
-      await expectCode(reg.tokens.create(admin, { name: 'd', role: 'viewer', expires_in: '1d', expires_at: '2030-01-01T00:00:00Z' }), 'INVALID_ARGUMENT', /not both/);
+      await expectCode(
+        reg.tokens.create(admin, { name: 'd', role: 'viewer', expires_in: '1d', expires_at: '2030-01-01T00:00:00Z' }),
+        'INVALID_ARGUMENT',
+        /not both/,
+      );
       await expectCode(reg.tokens.create(admin, { name: 'd', role: 'viewer', expires_at: '2020-01-01T00:00:00Z' }), 'INVALID_ARGUMENT', /in the past/);
       await expectCode(reg.tokens.create(admin, { name: 'd', role: 'viewer', expires_at: 'soon' }), 'INVALID_ARGUMENT', /not an ISO time/);
       assert.equal((await reg.tokens.list(admin)).length, before);
@@ -124,7 +135,10 @@ for (const backend of BACKENDS) {
       await expectCode(reg.tokens.create(editor, { name: 'sneaky', role: 'admin' }), 'PERMISSION_DENIED', /admin role/);
       await expectCode(reg.tokens.list(editor), 'PERMISSION_DENIED');
       await expectCode(reg.tokens.revoke(editor, 'ci-bot'), 'PERMISSION_DENIED');
-      assert.equal((await reg.tokens.list(admin)).find((t) => t.name === 'sneaky'), undefined);
+      assert.equal(
+        (await reg.tokens.list(admin)).find((t) => t.name === 'sneaky'),
+        undefined,
+      );
       assert.equal((await reg.tokens.list(admin)).find((t) => t.name === 'ci-bot')?.revoked_at, null);
     });
 

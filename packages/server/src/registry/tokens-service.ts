@@ -120,8 +120,7 @@ export class TokenService {
   }
 
   private expiry(input: CreateTokenBody, now: number): number | null {
-    if (input.expires_in !== undefined && input.expires_at !== undefined)
-      throw invalid('give expires_in or expires_at, not both', { field: 'expires_in' });
+    if (input.expires_in !== undefined && input.expires_at !== undefined) throw invalid('give expires_in or expires_at, not both', { field: 'expires_in' });
     if (input.expires_in !== undefined) return now + parseExpiresIn(input.expires_in);
     if (input.expires_at === undefined) return null;
     const at = Date.parse(input.expires_at);

@@ -38,7 +38,13 @@ export function tokenRoutes(app: FastifyInstance, registry: Registry): void {
 
   app.get(
     '/tokens',
-    { schema: { summary: 'Tokens, revoked ones too, never their secrets (admin)', tags: ['tokens'], response: { 200: Type.Object({ items: Type.Array(TokenSchema) }) } } },
+    {
+      schema: {
+        summary: 'Tokens, revoked ones too, never their secrets (admin)',
+        tags: ['tokens'],
+        response: { 200: Type.Object({ items: Type.Array(TokenSchema) }) },
+      },
+    },
     async (req) => ({ items: (await registry.tokens.list(actorOf(req))).map(toWireToken) }),
   );
 
