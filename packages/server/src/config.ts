@@ -179,7 +179,7 @@ export function checkListenSafety(cfg: ServerConfig, activeTokens: number): stri
     if (activeTokens > 0) return undefined;
     throw new BerthError(
       'FAILED_PRECONDITION',
-      `refusing to listen on ${cfg.host}: it requires a token and none exists. Create one on loopback first ` +
+      `refusing to listen on ${cfg.host} without authentication: no token exists yet. Create one on loopback first ` +
         `(berth server, then berth token create admin --role admin), or pass --insecure-no-auth (BERTH_INSECURE_NO_AUTH=1) if a proxy in front authenticates`,
       { host: cfg.host },
     );
