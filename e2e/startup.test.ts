@@ -142,7 +142,10 @@ describe('berth server start-up failures', () => {
           if (m) res((clearTimeout(timer), m[1]!));
         });
       });
-      assert.match(err, /^WARNING: listening on 0\.0\.0\.0 with authentication disabled \(--insecure-no-auth\): every client that can reach it has every role\n/);
+      assert.match(
+        err,
+        /^WARNING: listening on 0\.0\.0\.0 with authentication disabled \(--insecure-no-auth\): every client that can reach it has every role\n/,
+      );
       const res = await fetch(`${url}/api/v1/models`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"open"}' });
       assert.equal(res.status, 201);
     } finally {

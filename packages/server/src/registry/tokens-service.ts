@@ -40,6 +40,9 @@ function newSecret(): string {
   return out;
 }
 
+/** A token as the registry hands it out: its row, whose `hash` fronts must not show. */
+export type TokenView = TokenRecord;
+
 export function hashToken(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');
 }

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CreateTokenBody, CreatedTokenSchema, TOKEN_ROLES, TokenSchema, WhoAmISchema, isoTime, type Token, type TokenRole, type WhoAmI } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import type { TokenRecord } from '../../store/tokens.js';
+import type { TokenView } from '../../registry/tokens-service.js';
 import { actorOf } from '../actor.js';
 
-function toWireToken(t: TokenRecord): Token {
+function toWireToken(t: TokenView): Token {
   return {
     name: t.name,
     role: t.role as TokenRole,
