@@ -97,6 +97,8 @@ def test_reads_and_writes_with_the_right_token(auth_server, as_token, kind):
     run = client.create_run(exp)
     client.log_metric(run.info.run_id, "val_loss", 0.3)
     assert client.get_run(run.info.run_id).data.metrics == {"val_loss": 0.3}
+    client.log_text(run.info.run_id, "hello", "notes/readme.txt")
+    assert [f.path for f in client.list_artifacts(run.info.run_id, "notes")] == ["notes/readme.txt"]
     events = [e for e in urllib_json(f"{url}/api/v1/audit?model={name}", tokens["admin"])["items"]]
     assert {e["actor"] for e in events} == {"mlflow-editor"}
 

@@ -186,6 +186,30 @@ describe('authentication and roles over HTTP', () => {
     assert.deepEqual((await t.registry.models.get('chatbot')).tags, { team: 'nlp' });
   });
 
+  it('takes the parts of an MLflow multipart upload without a token: the upload id made by an editor authorises them', async () => {
+    const url = '/api/2.0/mlflow-artifacts/mpu/create/1/runs/r/artifacts/big.bin';
+    const anon = await inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: { path: 'big.bin', num_parts: 1 } });
+    assert.equal(anon.statusCode, 401);
+    const created = await inject({
+      method: 'POST',
+      url,
+      headers: { ...bearer(tokens['ci-bot'] as string), 'content-type': 'application/json' },
+      payload: { path: 'big.bin', num_parts: 1 },
+    });
+    assert.equal(created.statusCode, 200, created.body);
+    const part = new URL(created.json().credentials[0].url);
+    const put = await inject({ method: 'PUT', url: part.pathname, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from('part one') });
+    assert.equal(put.statusCode, 200, put.body);
+    assert.ok(put.headers.etag);
+    const forged = await inject({
+      method: 'PUT',
+      url: part.pathname.replace(/\/part\/[0-9a-f]+\//, `/part/${'0'.repeat(40)}/`),
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: Buffer.from('x'),
+    });
+    assert.equal(forged.statusCode, 404, 'an upload id nobody created authorises nothing');
+  });
+
   it('answers 401 to a revoked token at once, and to an expired one', async () => {
     const local = localActor();
     const { token } = await t.registry.tokens.create(local, { name: 'soon-gone', role: 'viewer' });

@@ -22,6 +22,13 @@ export interface AuthOptions {
 const OPEN_PATHS = new Set(['/healthz']);
 
 /**
+ * A part of an MLflow multipart artifact upload. The client PUTs it, without credentials, to
+ * the URL `mpu/create` handed out (it treats it like a presigned cloud URL); the 160-bit
+ * upload id in it, created by an authenticated editor, is what authorises the part.
+ */
+const MPU_PART = /^\/(?:ajax-)?api\/2\.0\/mlflow-artifacts\/mpu\/part\//;
+
+/**
  * The secret in an Authorization header: `Bearer <token>` (every client, MLflow's
  * MLFLOW_TRACKING_TOKEN), or `Basic` with the token as the password and any user name
  * (MLflow's MLFLOW_TRACKING_USERNAME/PASSWORD, `curl -u`). undefined: neither.
@@ -55,7 +62,7 @@ export function authentication(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onRequest', (req: FastifyRequest, reply, done) => {
     const header = req.headers.authorization;
     if (header === undefined) {
-      if (!opts.required || OPEN_PATHS.has(req.url)) return done();
+      if (!opts.required || OPEN_PATHS.has(req.url) || (req.method === 'PUT' && MPU_PART.test(req.url))) return done();
       return done(
         unauthenticated(reply, 'this server requires a token: send Authorization: Bearer <token> (berth --token, BERTH_TOKEN, MLFLOW_TRACKING_TOKEN)'),
       );
