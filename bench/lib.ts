@@ -83,8 +83,8 @@ export interface LoadResult {
   non2xx: number;
 }
 
-export async function load(url: string, opts: { connections?: number; duration?: number } = {}): Promise<LoadResult> {
-  const r = await autocannon({ url, connections: opts.connections ?? 64, duration: opts.duration ?? 10, pipelining: 1 });
+export async function load(url: string, opts: { connections?: number; duration?: number; headers?: Record<string, string> } = {}): Promise<LoadResult> {
+  const r = await autocannon({ url, connections: opts.connections ?? 64, duration: opts.duration ?? 10, pipelining: 1, headers: opts.headers });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
 }
 

@@ -119,7 +119,60 @@ describe('berth server start-up failures', () => {
     }
     // 192.0.2.1 is reserved for documentation: no machine has it
     await refusesToStart(['--data', join(dir, 'd6'), '--host', '192.0.2.1', '--insecure-no-auth'], /cannot listen on 192\.0\.2\.1: no such local address/);
-    await refusesToStart(['--data', join(dir, 'd6'), '--host', '0.0.0.0'], /refusing to listen on 0\.0\.0\.0 without authentication/);
+    await refusesToStart(
+      ['--data', join(dir, 'd6'), '--host', '0.0.0.0'],
+      /refusing to listen on 0\.0\.0\.0 without authentication: no token exists yet\. .*berth token create admin --role admin.*--insecure-no-auth/,
+    );
+  });
+
+  it('starts on a non-loopback address with --insecure-no-auth, warning loudly, every client with every role', async () => {
+    const proc = spawn(process.execPath, [BIN, 'server', '--port', '0', '--host', '0.0.0.0', '--insecure-no-auth', '--data', join(dir, 'd7')], {
+      env: { ...process.env, BERTH_LOG_LEVEL: 'silent', BERTH_DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      let err = '';
+      proc.stderr.on('data', (d) => (err += d));
+      const url = await new Promise<string>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error(`no start in 20 s: ${err}`)), 20_000);
+        proc.stdout.on('data', (d) => {
+          out += d;
+          const m = /listening on (http:\/\/\S+)/.exec(out);
+          if (m) res((clearTimeout(timer), m[1]!));
+        });
+      });
+      assert.match(
+        err,
+        /^WARNING: listening on 0\.0\.0\.0 with authentication disabled \(--insecure-no-auth\): every client that can reach it has every role\n/,
+      );
+      const res = await fetch(`${url}/api/v1/models`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"open"}' });
+      assert.equal(res.status, 201);
+    } finally {
+      proc.kill('SIGTERM');
+      await once(proc, 'exit');
+    }
+  });
+
+  it('starts on a non-loopback address once a token exists (made on loopback first) and then requires it', async () => {
+    const data = join(dir, 'd8');
+    const loopback = await startBerth(data);
+    const made = await berth(['token', 'create', 'admin', '--role', 'admin'], { url: loopback.url });
+    await loopback.stop();
+    assert.equal(made.code, 0, made.stderr);
+    const token = made.stdout.trim();
+    const open = await startBerth(data, ['--host', '0.0.0.0']);
+    try {
+      const anon = await fetch(`${open.url}/api/v1/models`);
+      assert.equal(anon.status, 401);
+      assert.equal(((await anon.json()) as { error: { code: string } }).error.code, 'UNAUTHENTICATED');
+      assert.equal((await fetch(`${open.url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${open.url}/api/v1/models`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+      const me = await berth(['whoami', '--json'], { url: open.url, env: { BERTH_TOKEN: token } });
+      assert.equal(JSON.parse(me.stdout).name, 'admin');
+    } finally {
+      await open.stop();
+    }
   });
 
   it('refuses a berth.yaml that does not parse or has unknown settings', async () => {

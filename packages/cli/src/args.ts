@@ -5,6 +5,7 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const GLOBAL_OPTIONS: Options = {
   url: { type: 'string' },
+  token: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };

@@ -37,13 +37,20 @@ export function serverUrl(flag: unknown, env: Io['env']): string {
   return url;
 }
 
-export function makeContext(io: Io, values: { url?: unknown; json?: unknown }): Context {
+/** --token, else BERTH_TOKEN; none: the server takes the caller as its local user (loopback only). */
+function tokenOf(flag: unknown, env: Io['env']): string | undefined {
+  if (typeof flag === 'string') return flag;
+  return env.BERTH_TOKEN || undefined;
+}
+
+export function makeContext(io: Io, values: { url?: unknown; json?: unknown; token?: unknown }): Context {
   let client: BerthClient | undefined;
   return {
     io,
     json: values.json === true,
     client() {
-      client ??= new BerthClient({ url: serverUrl(values.url, io.env), actor: actorName(io.env), fetch: io.fetch ?? nodeFetch });
+      const token = tokenOf(values.token, io.env);
+      client ??= new BerthClient({ url: serverUrl(values.url, io.env), actor: actorName(io.env), ...(token ? { token } : {}), fetch: io.fetch ?? nodeFetch });
       return client;
     },
     print(text: string) {

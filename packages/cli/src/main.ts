@@ -20,6 +20,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   gc: { summary: 'remove unreferenced blobs past a grace period', load: async () => (await import('./commands/gc.js')).run },
   model: { summary: 'create | rename a model', load: async () => (await import('./commands/model.js')).run },
   webhook: { summary: 'add | ls | rm | deliveries | replay | test webhooks', load: async () => (await import('./commands/webhook.js')).run },
+  token: { summary: 'create | ls | revoke bearer tokens (admin)', load: async () => (await import('./commands/token.js')).run },
+  whoami: { summary: 'who the server takes you for (token name, roles, models)', load: async () => (await import('./commands/token.js')).whoami },
 };
 
 export function topUsage(): string {
@@ -30,7 +32,7 @@ export function topUsage(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     '',
-    'global options: --url URL (or BERTH_URL, default http://127.0.0.1:7878), --json, --help',
+    'global options: --url URL (or BERTH_URL, default http://127.0.0.1:7878), --token TOKEN (or BERTH_TOKEN), --json, --help',
     "`berth help <command>` (or `berth <command> --help`) shows a command's options",
     'exit codes: 0 ok, 1 failure, 2 usage or invalid argument, 3 not found, 4 conflict or already exists',
     'docs: docs/cli.md',

@@ -29,6 +29,8 @@ const EVENT_TYPES: Readonly<Record<string, string>> = {
   'logged_model.create': 'logged_model.created',
   'logged_model.update': 'logged_model.updated',
   'blobs.gc': 'blobs.collected',
+  'token.create': 'token.created',
+  'token.revoke': 'token.revoked',
   'webhook.create': 'webhook.created',
   'webhook.update': 'webhook.updated',
   'webhook.delete': 'webhook.deleted',

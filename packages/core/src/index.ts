@@ -14,3 +14,4 @@ export * from './offset-token.js';
 export * from './patterns.js';
 export * from './events.js';
 export * from './webhooks.js';
+export * from './tokens.js';

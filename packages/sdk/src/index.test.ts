@@ -10,6 +10,17 @@ function berthAnswer(res: Response): Response {
 }
 
 describe('BerthClient', () => {
+  it('sends the token as Authorization: Bearer on every request, and nothing without one', async () => {
+    const seen: (string | null)[] = [];
+    const fetchStub = async (_url: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(new Headers(init?.headers).get('authorization'));
+      return berthAnswer(Response.json({ items: [], next_cursor: null }));
+    };
+    await new BerthClient({ url: 'http://h:1', token: 'hf_abc', fetch: fetchStub as typeof fetch }).listModels();
+    await new BerthClient({ url: 'http://h:1', token: 'hf_abc', fetch: fetchStub as typeof fetch }).headBlob('a'.repeat(64)).catch(() => undefined);
+    await new BerthClient({ url: 'http://h:1', fetch: fetchStub as typeof fetch }).listModels();
+    assert.deepEqual(seen, ['Bearer hf_abc', 'Bearer hf_abc', null]);
+  });
   it('turns the server error shape into a BerthError with its code and details', async () => {
     const e = await errorFrom(
       new Response(JSON.stringify({ error: { code: 'CONFLICT', message: 'champion is at 2 now', details: { current: 2 } } }), { status: 409 }),

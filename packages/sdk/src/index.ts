@@ -8,6 +8,8 @@ import {
   type AliasHistoryEntry,
   type AuditEvent,
   type ChainVerdict,
+  type CreateTokenBody,
+  type CreatedToken,
   type CreateModelBody,
   type CreateWebhookBody,
   type Delivery,
@@ -19,6 +21,8 @@ import {
   type LogRunBody,
   type ManifestFile,
   type Model,
+  type Token,
+  type WhoAmI,
   type ModelAt,
   type MoveAliasesBody,
   type OpenUploadResult,
@@ -63,6 +67,8 @@ export interface ClientOptions {
   url?: string;
   /** Who is asking, recorded in the audit trail (sent as x-berth-actor). */
   actor?: string;
+  /** A bearer token (`berth token create`), sent as `Authorization: Bearer` on every request. */
+  token?: string;
   /** A fetch to send requests with (default: the global one). */
   fetch?: typeof fetch;
 }
@@ -99,17 +105,19 @@ const seg = encodeURIComponent;
 export class BerthClient {
   readonly url: string;
   private readonly actor?: string;
+  private readonly authorization?: string;
   private readonly fetchImpl: typeof fetch;
 
   constructor(opts: ClientOptions = {}) {
     this.url = (opts.url ?? DEFAULT_URL).replace(/\/+$/, '');
     this.actor = opts.actor;
+    this.authorization = opts.token ? `Bearer ${opts.token}` : undefined;
     this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
   }
 
   /** Headers every request carries. */
   headers(extra: Record<string, string> = {}): Record<string, string> {
-    return { ...(this.actor ? { 'x-berth-actor': this.actor } : {}), ...extra };
+    return { ...(this.actor ? { 'x-berth-actor': this.actor } : {}), ...(this.authorization ? { authorization: this.authorization } : {}), ...extra };
   }
 
   endpoint(path: string, query?: Query): string {
@@ -412,6 +420,25 @@ export class BerthClient {
   /** Sends a delivery's event again: a new delivery with the same `webhook-id`. */
   replayDelivery(id: string): Promise<Delivery> {
     return this.json('POST', `/api/v1/deliveries/${seg(id)}/replay`, { body: {} });
+  }
+
+  // ---- tokens
+
+  /** Creates a token (admin); the answer's `token` is the only time its secret is shown. */
+  createToken(input: CreateTokenBody): Promise<CreatedToken> {
+    return this.json('POST', '/api/v1/tokens', { body: input });
+  }
+  /** Every token, revoked ones too, without secrets (admin). */
+  async listTokens(): Promise<Token[]> {
+    return (await this.json<{ items: Token[] }>('GET', '/api/v1/tokens')).items;
+  }
+  /** Revokes a token (admin); it stays listed, revoked. */
+  revokeToken(name: string, reason?: string): Promise<Token> {
+    return this.json('DELETE', `/api/v1/tokens/${seg(name)}`, { query: { reason } });
+  }
+  /** Who the server takes this client for: the token's name, roles and models, or the local user. */
+  whoami(): Promise<WhoAmI> {
+    return this.json('GET', '/api/v1/whoami');
   }
 }
 

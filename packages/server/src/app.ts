@@ -8,6 +8,7 @@ import { mlflowApi, mlflowArtifactsApi } from './http/mlflow/index.js';
 import { sendError } from './http/errors.js';
 import { clientErrorHandler, sendFrameworkError, sendRouteNotFound } from './http/framework-errors.js';
 import { browserGuard } from './http/guard.js';
+import { authentication } from './http/auth.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -21,6 +22,8 @@ export interface AppOptions {
   allowedHosts?: readonly string[];
   /** Origins allowed to change the registry besides the server's own (guard.ts); `*` for any. */
   allowedOrigins?: readonly string[];
+  /** Every request but /healthz needs a valid token (http/auth.ts); default: only requests that send one are checked. */
+  authRequired?: boolean;
 }
 
 /** `http://<address>:<port>` of the listener; before it listens (inject()), plain loopback. */
@@ -55,6 +58,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('preValidation', async (req) => checkJsonDepth(req.body, 'the request body'));
   const publicUrl = () => opts.publicUrl ?? listenerUrl(app);
   browserGuard(app, { publicUrl, allowedHosts: opts.allowedHosts ?? [], allowedOrigins: opts.allowedOrigins ?? [] });
+  authentication(app, { tokens: opts.registry.tokens, required: opts.authRequired ?? false });
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) await app.register(mlflowApi, { prefix, registry: opts.registry });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from './config.js';
+import { BerthError } from '@berth/core';
+import { authRequired, checkListenSafety, resolveConfig } from './config.js';
 
 describe('resolveConfig: browser safety settings', () => {
   it('reads public_url, allowed_hosts and allowed_origins with flags > environment > berth.yaml', async () => {
@@ -52,5 +53,41 @@ describe('resolveConfig: browser safety settings', () => {
     await writeFile(join(cwd, 'berth.yaml'), 'webhooks: yes\n');
     assert.throws(() => resolveConfig({ cwd, env: {} }), /webhooks must be a mapping/);
     await rm(cwd, { recursive: true, force: true });
+  });
+});
+
+describe('resolveConfig: authentication', () => {
+  it('reads auth with flags > environment > berth.yaml, off by default', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'berth-config-auth-'));
+    after(() => rm(cwd, { recursive: true, force: true }));
+    assert.equal(resolveConfig({ cwd, env: {} }).auth, false);
+    await writeFile(join(cwd, 'berth.yaml'), 'auth: true\n');
+    assert.equal(resolveConfig({ cwd, env: {} }).auth, true);
+    assert.equal(resolveConfig({ cwd, env: { BERTH_AUTH: '0' } }).auth, false);
+    assert.equal(resolveConfig({ cwd, env: { BERTH_AUTH: '0' }, auth: true }).auth, true);
+  });
+
+  it('requires tokens with --auth, or on a non-loopback address unless --insecure-no-auth', () => {
+    const cfg = (o: object) => ({ ...resolveConfig({ cwd: tmpdir(), env: {} }), ...o });
+    assert.equal(authRequired(cfg({ host: '127.0.0.1' })), false);
+    assert.equal(authRequired(cfg({ host: '::1', auth: true })), true);
+    assert.equal(authRequired(cfg({ host: '0.0.0.0' })), true);
+    assert.equal(authRequired(cfg({ host: '0.0.0.0', insecureNoAuth: true })), false);
+    assert.equal(authRequired(cfg({ host: '0.0.0.0', insecureNoAuth: true, auth: true })), true);
+  });
+
+  it('refuses a non-loopback listener that requires tokens while none exists, and warns when it is open to all', () => {
+    const cfg = (o: object) => ({ ...resolveConfig({ cwd: tmpdir(), env: {} }), ...o });
+    assert.equal(checkListenSafety(cfg({ host: '127.0.0.1' }), 0), undefined);
+    assert.equal(checkListenSafety(cfg({ host: '10.0.0.5' }), 1), undefined);
+    assert.throws(
+      () => checkListenSafety(cfg({ host: '10.0.0.5' }), 0),
+      (e: unknown) => e instanceof BerthError && e.code === 'FAILED_PRECONDITION' && /refusing to listen on 10\.0\.0\.5 without authentication/.test(e.message),
+    );
+    assert.throws(() => checkListenSafety(cfg({ host: '10.0.0.5', insecureNoAuth: true, auth: true }), 0), /no token exists yet/);
+    assert.match(
+      checkListenSafety(cfg({ host: '10.0.0.5', insecureNoAuth: true }), 0) ?? '',
+      /^WARNING: listening on 10\.0\.0\.5 with authentication disabled/,
+    );
   });
 });

@@ -15,7 +15,9 @@ export interface ServerConfig {
   blobs: string;
   bodyLimit: number;
   logLevel: string;
-  /** Allow a non-loopback listener without authentication (tokens arrive in a later release). */
+  /** Every request but /healthz needs a token even on loopback (`--auth`); a non-loopback listener always needs one. */
+  auth: boolean;
+  /** Allow a non-loopback listener without authentication (a proxy in front authenticates). */
   insecureNoAuth: boolean;
   /** The URL clients reach the server by (behind a proxy: the proxy's); unset: the listener's own address. */
   publicUrl?: string;
@@ -36,6 +38,7 @@ export interface ServerOptions {
   config?: string;
   bodyLimit?: number;
   logLevel?: string;
+  auth?: boolean;
   insecureNoAuth?: boolean;
   publicUrl?: string;
   allowedHosts?: string;
@@ -52,6 +55,7 @@ const FILE_KEYS = [
   'blobs',
   'body_limit',
   'log_level',
+  'auth',
   'insecure_no_auth',
   'public_url',
   'allowed_hosts',
@@ -155,6 +159,7 @@ export function resolveConfig(opts: ServerOptions = {}): ServerConfig {
     blobs,
     bodyLimit: num(pick(opts.bodyLimit, 'BERTH_BODY_LIMIT', 'body_limit'), 'body_limit') ?? 16 * 1024 * 1024,
     logLevel: String(pick(opts.logLevel, 'BERTH_LOG_LEVEL', 'log_level') ?? 'info'),
+    auth: bool(pick(opts.auth, 'BERTH_AUTH', 'auth')) ?? false,
     insecureNoAuth: bool(pick(opts.insecureNoAuth, 'BERTH_INSECURE_NO_AUTH', 'insecure_no_auth')) ?? false,
     publicUrl: publicUrl(pick(opts.publicUrl, 'BERTH_PUBLIC_URL', 'public_url')),
     allowedHosts: list(pick(opts.allowedHosts, 'BERTH_ALLOWED_HOSTS', 'allowed_hosts'), 'allowed_hosts', (h) =>
@@ -168,15 +173,29 @@ export function resolveConfig(opts: ServerOptions = {}): ServerConfig {
   };
 }
 
-export function checkListenSafety(cfg: ServerConfig): string | undefined {
+/**
+ * Whether every request but /healthz needs a valid token: with `--auth`, or on an address other
+ * machines can reach unless `--insecure-no-auth` says a proxy in front authenticates.
+ */
+export function authRequired(cfg: ServerConfig): boolean {
+  return cfg.auth || (!isLoopback(cfg.host) && !cfg.insecureNoAuth);
+}
+
+/**
+ * Refuses a non-loopback listener that nobody could use safely: without `--insecure-no-auth`
+ * it needs at least one active token (the first one is made on loopback, docs/decisions/0013).
+ * Returns the warning to log when the listener is open to every client.
+ */
+export function checkListenSafety(cfg: ServerConfig, activeTokens: number): string | undefined {
   if (isLoopback(cfg.host)) return undefined;
-  if (!cfg.insecureNoAuth) {
+  if (authRequired(cfg)) {
+    if (activeTokens > 0) return undefined;
     throw new BerthError(
       'FAILED_PRECONDITION',
-      `refusing to listen on ${cfg.host} without authentication: anyone who can reach it could change the registry. ` +
-        `Listen on 127.0.0.1, or pass --insecure-no-auth (BERTH_INSECURE_NO_AUTH=1) if a proxy in front authenticates`,
+      `refusing to listen on ${cfg.host} without authentication: no token exists yet. Create one on loopback first ` +
+        `(berth server, then berth token create admin --role admin), or pass --insecure-no-auth (BERTH_INSECURE_NO_AUTH=1) if a proxy in front authenticates`,
       { host: cfg.host },
     );
   }
-  return `WARNING: listening on ${cfg.host} with authentication disabled: every client has every role`;
+  return `WARNING: listening on ${cfg.host} with authentication disabled (--insecure-no-auth): every client that can reach it has every role`;
 }

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { FsBlobStore } from './blobs/fs-blob-store.js';
 import type { buildApp } from './app.js';
-import { checkListenSafety, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
+import { authRequired, checkListenSafety, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
 import { prepareFolder } from './data-folder.js';
 
 export interface RunningServer {
@@ -26,7 +26,6 @@ function canListen(host: string, port: number): Promise<void> {
  */
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const config = resolveConfig({ ...opts, env: opts.env ?? process.env });
-  const warning = checkListenSafety(config);
   // A taken port or a foreign address fails here, in milliseconds, not after the stores open.
   await canListen(config.host, config.port);
   // Checked before anything opens them, so a bad folder is one clear error, not a hang or a raw errno.
@@ -73,6 +72,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       clock: systemClock,
       config: { ...DEFAULT_REGISTRY_CONFIG, webhookAllowPrivate: config.webhookAllowPrivate },
     });
+    const warning = checkListenSafety(config, await registry.tokens.countActive());
     app = await buildApp({
       registry,
       bodyLimit: config.bodyLimit,
@@ -80,8 +80,13 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
+      authRequired: authRequired(config),
     });
-    if (warning) app.log.warn(warning);
+    if (warning) {
+      // On stderr as well as in the log: a log level of silent or warn-filtering must not hide it.
+      process.stderr.write(`${warning}\n`);
+      app.log.warn(warning);
+    }
     await app.listen({ host: config.host, port: config.port });
     dispatcher.start();
   } catch (err) {

@@ -5,7 +5,7 @@ import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';
 
 const USAGE = `usage: berth server [--host 127.0.0.1] [--port 7878] [--data ./.berth] [--db sqlite:<path>|postgres://…] [--blobs DIR]
-                    [--config berth.yaml] [--body-limit BYTES] [--log-level info] [--insecure-no-auth]
+                    [--config berth.yaml] [--body-limit BYTES] [--log-level info] [--auth] [--insecure-no-auth]
                     [--public-url URL] [--allowed-hosts NAME,…] [--allowed-origins ORIGIN,…]
 Runs the registry. Precedence: flags > BERTH_* environment > berth.yaml > defaults.
 Stops cleanly on SIGTERM or SIGINT.`;
@@ -58,6 +58,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       config: { type: 'string' },
       'body-limit': { type: 'string' },
       'log-level': { type: 'string' },
+      auth: { type: 'boolean' },
       'insecure-no-auth': { type: 'boolean' },
       'public-url': { type: 'string' },
       'allowed-hosts': { type: 'string' },
@@ -79,6 +80,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       config: values.config as string | undefined,
       bodyLimit,
       logLevel: values['log-level'] as string | undefined,
+      auth: values.auth as boolean | undefined,
       insecureNoAuth: values['insecure-no-auth'] as boolean | undefined,
       publicUrl: values['public-url'] as string | undefined,
       allowedHosts: values['allowed-hosts'] as string | undefined,

@@ -4,12 +4,15 @@ import { localActor, type Actor } from '../registry/actor.js';
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /**
- * The caller. Without tokens (the single-user loopback default, DESIGN §5) the local user
- * holds every role; `x-berth-actor` only names them in the audit trail. Nothing checks that
- * name, so it is recorded as `self-declared:<name>`: the trail never passes a claim off as an
- * identity (tokens, when they come, record who was verified).
+ * The caller. A request with a token (http/auth.ts verified it) is that token: its name is the
+ * actor on every audit event, its role and model patterns apply. Without one (allowed only in
+ * the single-user loopback default, DESIGN §5) the local user holds every role; `x-berth-actor`
+ * only names them in the audit trail. Nothing checks that name, so it is recorded as
+ * `self-declared:<name>`: the trail never passes a claim off as an identity.
  */
 export function actorOf(request: FastifyRequest, via = 'api'): Actor {
+  const t = request.berthToken;
+  if (t) return t.scopes ? { name: t.name, roles: t.roles, via, scopes: t.scopes } : { name: t.name, roles: t.roles, via };
   const h = request.headers['x-berth-actor'];
   const name = typeof h === 'string' && NAME.test(h) ? `self-declared:${h}` : 'local';
   return localActor(name, via);

@@ -147,7 +147,7 @@ export class AliasService {
   }
 
   async setFrozen(actor: Actor, name: string, alias: string, frozen: boolean, reason?: string | null): Promise<AliasView> {
-    requireRole(actor, 'approver', frozen ? 'freezing an alias' : 'unfreezing an alias');
+    requireRole(actor, 'approver', frozen ? 'freezing an alias' : 'unfreezing an alias', name);
     validateModelName(name);
     validateAliasName(alias);
     return this.deps.store.transaction(async (tx) => {

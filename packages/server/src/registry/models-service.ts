@@ -60,7 +60,7 @@ export class ModelService {
   }
 
   async create(actor: Actor, input: CreateModelBody): Promise<ModelView> {
-    requireRole(actor, 'editor', 'creating a model');
+    requireRole(actor, 'editor', 'creating a model', input.name);
     const m = await this.deps.store.transaction((tx) => this.createIn(tx, actor, input));
     return this.view(this.deps.store.read, m);
   }
@@ -86,13 +86,17 @@ export class ModelService {
   }
 
   async update(actor: Actor, name: string, input: UpdateModelBody): Promise<ModelView> {
-    requireRole(actor, 'editor', 'editing a model');
+    requireRole(actor, 'editor', 'editing a model', name);
     validateModelName(name);
     const patch: { name?: string; description?: string; tags?: Record<string, string>; protected_aliases?: string[] } = {};
     if (input.description !== undefined) patch.description = validateDescription(input.description);
-    if (input.new_name !== undefined) patch.name = validateModelName(input.new_name);
+    if (input.new_name !== undefined) {
+      patch.name = validateModelName(input.new_name);
+      // A scoped token must not rename a model out of (or into) its patterns.
+      requireRole(actor, 'editor', 'renaming a model', patch.name);
+    }
     if (input.protected_aliases !== undefined) {
-      requireRole(actor, 'admin', 'changing which aliases are protected');
+      requireRole(actor, 'admin', 'changing which aliases are protected', name);
       patch.protected_aliases = validateProtected(input.protected_aliases);
     }
     if (input.tags) validateTags(input.tags);
@@ -123,7 +127,7 @@ export class ModelService {
    * `dropOrdinaryAliases` too (MLflow), a protected or frozen alias still refuses (DeleteOptions).
    */
   async delete(actor: Actor, name: string, opts: DeleteOptions = {}): Promise<void> {
-    requireRole(actor, 'editor', 'deleting a model');
+    requireRole(actor, 'editor', 'deleting a model', name);
     validateModelName(name);
     await this.deps.store.transaction(async (tx) => {
       const m = await requireModel(tx, name);
@@ -138,7 +142,7 @@ export class ModelService {
           },
         );
       }
-      if (count > 0) requireRole(actor, 'admin', 'deleting a model with its versions');
+      if (count > 0) requireRole(actor, 'admin', 'deleting a model with its versions', name);
       const pinned = (await tx.versions.dependents(m.id)).filter((d) => d.model !== m.name);
       if (pinned.length > 0) {
         throw new BerthError(

@@ -11,6 +11,7 @@ import { ArtifactService } from './artifacts-service.js';
 import { SearchService } from './search-service.js';
 import { ArtifactMultipartService } from './artifact-multipart.js';
 import { WebhookService } from './webhooks-service.js';
+import { TokenService } from './tokens-service.js';
 import type { RegistryDeps } from './deps.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
@@ -28,6 +29,7 @@ export class Registry {
   readonly search: SearchService;
   readonly multipart: ArtifactMultipartService;
   readonly webhooks: WebhookService;
+  readonly tokens: TokenService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -43,5 +45,6 @@ export class Registry {
     this.search = new SearchService(deps);
     this.multipart = new ArtifactMultipartService(deps, this.artifacts);
     this.webhooks = new WebhookService(deps);
+    this.tokens = new TokenService(deps);
   }
 }

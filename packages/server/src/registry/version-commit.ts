@@ -42,7 +42,7 @@ export class VersionCommitter {
 
   /** A version whose blobs are uploaded or inline; also says how many inline bytes were new to the store (undefined: none were inline). */
   async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: VersionView; storedBytes: number | undefined }> {
-    requireRole(actor, 'editor', 'registering a version');
+    requireRole(actor, 'editor', 'registering a version', name);
     validateModelName(name);
     const checked = checkVersionInput(input);
     // Inline blobs are stored only once everything else is known to be valid.
@@ -59,7 +59,7 @@ export class VersionCommitter {
   async fromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<VersionView> {
     const files = await this.artifacts.snapshot(await this.artifacts.dirOf(source));
     if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
-    requireRole(actor, 'editor', 'registering a version');
+    requireRole(actor, 'editor', 'registering a version', name);
     validateModelName(name);
     const full: UncheckedVersionCommit = { ...input, files, source };
     return this.register(actor, name, full, checkVersionInput(full));

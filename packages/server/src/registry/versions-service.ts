@@ -15,7 +15,7 @@ import {
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { VersionRecord } from '../store/versions.js';
-import { requireRole, type Actor } from './actor.js';
+import { hasRole, requireRole, type Actor } from './actor.js';
 import { refuseGuardedAliases, requireModel, requireVersion, type DeleteOptions, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
 import { Keyset } from './paging.js';
@@ -154,7 +154,7 @@ export class VersionService {
   }
 
   async update(actor: Actor, name: string, version: number, input: UpdateVersionBody): Promise<VersionView> {
-    requireRole(actor, 'editor', 'editing a version');
+    requireRole(actor, 'editor', 'editing a version', name);
     validateModelName(name);
     if (input.description !== undefined) validateDescription(input.description);
     if (input.metadata !== undefined) validateMetadata(input.metadata);
@@ -201,7 +201,7 @@ export class VersionService {
    * protected or frozen one refuses (DeleteOptions). The number is never handed out again.
    */
   async delete(actor: Actor, name: string, version: number, opts: DeleteOptions = {}): Promise<void> {
-    requireRole(actor, 'editor', 'deleting a version');
+    requireRole(actor, 'editor', 'deleting a version', name);
     validateModelName(name);
     await this.deps.store.transaction(async (tx) => {
       const model = await requireModel(tx, name);
@@ -229,7 +229,7 @@ export class VersionService {
             },
           );
         }
-        if (!actor.roles.has('admin')) {
+        if (!hasRole(actor, 'admin', name)) {
           throw new BerthError(
             'PERMISSION_DENIED',
             `${name}:${version} is what ${names.map((a) => `@${a}`).join(', ')} point(s) at: only an admin may delete it together with those aliases`,
@@ -254,7 +254,7 @@ export class VersionService {
    * transaction. Each change is audited.
    */
   async setStage(actor: Actor, name: string, version: number, stage: Stage, archiveOthers = false): Promise<VersionView> {
-    requireRole(actor, 'editor', 'changing a stage');
+    requireRole(actor, 'editor', 'changing a stage', name);
     validateModelName(name);
     const { model, after } = await this.deps.store.transaction(async (tx) => {
       const model = await requireModel(tx, name);

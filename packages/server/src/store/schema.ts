@@ -241,6 +241,19 @@ export interface RunMetricsTable {
   timestamp: number;
 }
 
+/** Bearer tokens (migration 0007); `models` is a JSON array of name patterns, NULL for every model. */
+export interface TokensTable {
+  name: string;
+  hash: string;
+  role: string;
+  models: string | null;
+  expires_at: number | null;
+  created_by: string;
+  created_at: number;
+  revoked_at: number | null;
+  revoked_by: string | null;
+}
+
 export interface Database {
   models: ModelsTable;
   versions: VersionsTable;
@@ -265,4 +278,5 @@ export interface Database {
   artifacts: ArtifactsTable;
   model_tags: ModelTagsTable;
   version_tags: VersionTagsTable;
+  tokens: TokensTable;
 }

@@ -10,6 +10,7 @@ import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
 import { EventRepo } from './events.js';
 import { WebhookRepo } from './webhooks.js';
+import { TokenRepo } from './tokens.js';
 import { UploadRepo } from './uploads.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
@@ -29,6 +30,7 @@ export class StoreTx {
   readonly experiments: ExperimentRepo;
   readonly loggedModels: LoggedModelRepo;
   readonly artifacts: ArtifactRepo;
+  readonly tokens: TokenRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -42,6 +44,7 @@ export class StoreTx {
     this.experiments = new ExperimentRepo(db, dialect);
     this.loggedModels = new LoggedModelRepo(db);
     this.artifacts = new ArtifactRepo(db);
+    this.tokens = new TokenRepo(db);
   }
 }
 

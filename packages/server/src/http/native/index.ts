@@ -5,6 +5,7 @@ import { aliasRoutes } from './aliases-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { blobRoutes } from './blobs-routes.js';
 import { modelRoutes } from './models-routes.js';
+import { tokenRoutes } from './tokens-routes.js';
 import { versionRoutes } from './versions-routes.js';
 import { webhookRoutes } from './webhooks-routes.js';
 
@@ -25,4 +26,5 @@ export async function nativeApi(app: FastifyInstance, opts: { registry: Registry
   blobRoutes(app, opts.registry);
   auditRoutes(app, opts.registry);
   webhookRoutes(app, opts.registry);
+  tokenRoutes(app, opts.registry);
 }
