@@ -214,7 +214,7 @@ describe('governance routes', () => {
       '[gate-1] accuracy 0.923 >= 0.90 PASS',
       '[gate-2] safety 0.971 >= 0.95 PASS',
       '[gate-3] p99 latency 412ms <= 500ms PASS',
-      '[gate-4] candidate 0.923 vs champion 0.918 (delta +0.005, max drop 0.01) PASS',
+      '[gate-4] candidate 0.923 vs champion 0.918 (delta +0.005) PASS',
     ]);
     assert.equal(await aliasOf('chatbot', 'champion'), v2);
     const event = await store.db.selectFrom('events').selectAll().where('type', '=', 'alias.moved').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
