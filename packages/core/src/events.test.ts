@@ -9,7 +9,7 @@ test('an alias set publishes alias.moved; a version create, version.created', ()
 });
 
 test('an action without an entry publishes under its own name', () => {
-  assert.equal(eventTypeOf('promotion.passed'), 'promotion.passed');
+  assert.equal(eventTypeOf('promotion.nonexistent'), 'promotion.nonexistent');
   assert.equal(eventTypeOf('toString'), 'toString');
 });
 

@@ -15,3 +15,6 @@ export * from './patterns.js';
 export * from './events.js';
 export * from './webhooks.js';
 export * from './tokens.js';
+export * from './governance-schemas.js';
+export * from './policy.js';
+export * from './gates.js';

@@ -1,3 +1,4 @@
+import { BerthError } from '@berth/core';
 import { AliasService } from './aliases-service.js';
 import { AuditService } from './audit-service.js';
 import { BlobService } from './blobs-service.js';
@@ -13,6 +14,9 @@ import { ArtifactMultipartService } from './artifact-multipart.js';
 import { WebhookService } from './webhooks-service.js';
 import { TokenService } from './tokens-service.js';
 import type { RegistryDeps } from './deps.js';
+import { EvaluationService } from './evaluations-service.js';
+import { PolicyService } from './policies-service.js';
+import { PromotionService } from './promotions-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -30,6 +34,9 @@ export class Registry {
   readonly multipart: ArtifactMultipartService;
   readonly webhooks: WebhookService;
   readonly tokens: TokenService;
+  readonly evaluations: EvaluationService;
+  readonly policies: PolicyService;
+  readonly promotions: PromotionService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -38,7 +45,23 @@ export class Registry {
     this.runs = new RunService(deps, this.experiments);
     this.loggedModels = new LoggedModelService(deps, this.experiments, this.runs);
     this.artifacts = new ArtifactService(deps, this.runs, this.loggedModels);
-    this.aliases = new AliasService(deps);
+    this.evaluations = new EvaluationService(deps);
+    this.policies = new PolicyService(deps);
+    this.promotions = new PromotionService(deps);
+    const promotions = this.promotions;
+    this.aliases = new AliasService(deps, {
+      boundPolicy: (name, alias) => promotions.boundPolicyName(name, alias),
+      promote: async (actor, name, input) => {
+        const p = await promotions.request(actor, name, input);
+        if (p.state === 'pending') {
+          throw new BerthError(
+            'FAILED_PRECONDITION',
+            `promotion ${p.id} of ${name}:${p.version} to ${p.alias} passed its gates and awaits ${p.required_approvals} approval(s) (\`berth approve ${p.id}\`); ${p.alias} did not move yet`,
+            { promotion: p.id, state: p.state },
+          );
+        }
+      },
+    });
     this.versions = new VersionService(deps, this.models, this.blobs, this.runs, this.artifacts, this.aliases);
     this.audit = new AuditService(deps);
     this.gc = new GcService(deps);

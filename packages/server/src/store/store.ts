@@ -12,6 +12,9 @@ import { EventRepo } from './events.js';
 import { WebhookRepo } from './webhooks.js';
 import { TokenRepo } from './tokens.js';
 import { UploadRepo } from './uploads.js';
+import { EvaluationRepo } from './evaluations.js';
+import { PolicyRepo } from './policies.js';
+import { PromotionRepo } from './promotions.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
 import { isSerializationFailure, translateOpenError, translateStoreError } from './errors.js';
@@ -31,6 +34,9 @@ export class StoreTx {
   readonly loggedModels: LoggedModelRepo;
   readonly artifacts: ArtifactRepo;
   readonly tokens: TokenRepo;
+  readonly evaluations: EvaluationRepo;
+  readonly policies: PolicyRepo;
+  readonly promotions: PromotionRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -45,6 +51,9 @@ export class StoreTx {
     this.loggedModels = new LoggedModelRepo(db);
     this.artifacts = new ArtifactRepo(db);
     this.tokens = new TokenRepo(db);
+    this.evaluations = new EvaluationRepo(db);
+    this.policies = new PolicyRepo(db);
+    this.promotions = new PromotionRepo(db, dialect);
   }
 }
 

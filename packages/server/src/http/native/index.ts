@@ -8,6 +8,9 @@ import { modelRoutes } from './models-routes.js';
 import { tokenRoutes } from './tokens-routes.js';
 import { versionRoutes } from './versions-routes.js';
 import { webhookRoutes } from './webhooks-routes.js';
+import { evaluationRoutes } from './evaluations-routes.js';
+import { policyRoutes } from './policies-routes.js';
+import { promotionRoutes } from './promotions-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
 export async function nativeApi(app: FastifyInstance, opts: { registry: Registry; openapi: () => Record<string, unknown> }): Promise<void> {
@@ -27,4 +30,7 @@ export async function nativeApi(app: FastifyInstance, opts: { registry: Registry
   auditRoutes(app, opts.registry);
   webhookRoutes(app, opts.registry);
   tokenRoutes(app, opts.registry);
+  evaluationRoutes(app, opts.registry);
+  policyRoutes(app, opts.registry);
+  promotionRoutes(app, opts.registry);
 }
