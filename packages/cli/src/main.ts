@@ -19,6 +19,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   rm: { summary: 'delete a version or a model', load: async () => (await import('./commands/rm.js')).run },
   gc: { summary: 'remove unreferenced blobs past a grace period', load: async () => (await import('./commands/gc.js')).run },
   model: { summary: 'create | rename a model', load: async () => (await import('./commands/model.js')).run },
+  eval: { summary: 'record | run | latency | ls evaluations of a version', load: async () => (await import('./commands/eval.js')).run },
+  policy: { summary: 'apply | ls | show promotion policies', load: async () => (await import('./commands/policy.js')).run },
+  gate: { summary: "check a version against a policy's gates, here (exit 1 if one fails)", load: async () => (await import('./commands/gate.js')).run },
+  promote: { summary: 'move an alias to a version under a policy (exit 1 if a gate fails)', load: async () => (await import('./commands/promote.js')).run },
+  promotions: { summary: 'ls | show promotions and their stored gate reports', load: async () => (await import('./commands/promotions.js')).run },
+  approve: { summary: 'approve a pending promotion', load: async () => (await import('./commands/approve.js')).run },
+  reject: { summary: 'reject a pending promotion', load: async () => (await import('./commands/approve.js')).reject },
+  rollback: { summary: 'move an alias back to its previous holder', load: async () => (await import('./commands/rollback.js')).run },
 };
 
 export function topUsage(): string {
