@@ -13,3 +13,6 @@ export * from './mlflow-filter.js';
 export * from './offset-token.js';
 export * from './patterns.js';
 export * from './events.js';
+export * from './governance-schemas.js';
+export * from './policy.js';
+export * from './gates.js';
