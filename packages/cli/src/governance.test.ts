@@ -98,7 +98,10 @@ describe('berth eval record', () => {
 
     const j = await berth(['eval', 'ls', 'chatbot:1', '--json']);
     assert.equal(j.code, 0, j.stderr);
-    assert.deepEqual((JSON.parse(j.stdout) as Evaluation[]).map((x) => x.id), [e?.id]);
+    assert.deepEqual(
+      (JSON.parse(j.stdout) as Evaluation[]).map((x) => x.id),
+      [e?.id],
+    );
   });
 
   it('refuses metrics that are not numbers, naming them, and records nothing', async () => {
@@ -131,7 +134,8 @@ describe('berth eval record', () => {
 describe('berth eval run', () => {
   it('runs the command on the pulled version and records what it wrote to {output}', async () => {
     const v = await commit('chatbot', 'twelve bytes');
-    const script = "const fs=require('fs');const [dir,out]=process.argv.slice(1);console.log('evaluating',dir);fs.writeFileSync(out,JSON.stringify({bytes:fs.statSync(dir+'/weights.txt').size,accuracy:0.93}))";
+    const script =
+      "const fs=require('fs');const [dir,out]=process.argv.slice(1);console.log('evaluating',dir);fs.writeFileSync(out,JSON.stringify({bytes:fs.statSync(dir+'/weights.txt').size,accuracy:0.93}))";
     const command = `${node} -e ${JSON.stringify(script)} {model_dir} {output}`;
     const r = await berth(['eval', 'run', 'chatbot:1', '--command', command, '--dataset', 'golden-set']);
     assert.equal(r.code, 0, r.stderr);
@@ -164,7 +168,13 @@ describe('berth eval run', () => {
     const words = await berth(['eval', 'run', 'chatbot:1', '--command', `${node} -e "require('fs').writeFileSync(process.argv[1], 'done')" {output}`]);
     assert.equal(words.code, 1);
     assert.match(words.stderr, /the command output .*metrics\.json is not JSON/);
-    const text = await berth(['eval', 'run', 'chatbot:1', '--command', `${node} -e "require('fs').writeFileSync(process.argv[1], '{\\"accuracy\\": \\"high\\"}')" {output}`]);
+    const text = await berth([
+      'eval',
+      'run',
+      'chatbot:1',
+      '--command',
+      `${node} -e "require('fs').writeFileSync(process.argv[1], '{\\"accuracy\\": \\"high\\"}')" {output}`,
+    ]);
     assert.equal(text.code, 1);
     assert.match(text.stderr, /every metric must be a finite number; not: accuracy \("high"\); nothing was recorded/);
     assert.deepEqual(await evaluations('chatbot', 1), []);
@@ -172,7 +182,14 @@ describe('berth eval run', () => {
 
   it('keeps the folder with --keep, and needs --command', async () => {
     await commit('chatbot');
-    const r = await berth(['eval', 'run', 'chatbot:1', '--keep', '--command', `${node} -e "require('fs').writeFileSync(process.argv[1], '{\\"a\\": 1}')" {output}`]);
+    const r = await berth([
+      'eval',
+      'run',
+      'chatbot:1',
+      '--keep',
+      '--command',
+      `${node} -e "require('fs').writeFileSync(process.argv[1], '{\\"a\\": 1}')" {output}`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const kept = /kept (\S+)/.exec(r.stderr)?.[1];
     assert.ok(kept);
@@ -316,11 +333,18 @@ describe('berth gate check', () => {
     const report = JSON.parse(j.stdout) as { policy: { name: string; version: number }; report: { passed: boolean } };
     assert.deepEqual([report.policy.name, report.policy.version, report.report.passed], ['chatbot-promotion', 1, false]);
 
-    await writeFile(join(work, 'relaxed.yaml'), 'policy: relaxed\ntarget_alias: champion\ngates:\n  - { name: no-regression, metric: accuracy, compare_to: champion }\n');
+    await writeFile(
+      join(work, 'relaxed.yaml'),
+      'policy: relaxed\ntarget_alias: champion\ngates:\n  - { name: no-regression, metric: accuracy, compare_to: champion }\n',
+    );
     const file = await berth(['gate', 'check', 'chatbot:2', '--policy-file', 'relaxed.yaml']);
     assert.equal(file.code, 0, file.stderr);
     assert.match(file.stdout, /^\[gate-1\] candidate 0\.95 vs champion 0\.918 \(delta \+0\.032\) PASS\n/);
-    assert.deepEqual((await direct.listPolicies()).items.map((p) => p.name), ['chatbot-promotion'], 'the file was not applied');
+    assert.deepEqual(
+      (await direct.listPolicies()).items.map((p) => p.name),
+      ['chatbot-promotion'],
+      'the file was not applied',
+    );
   });
 
   it('needs exactly one of --policy and --policy-file', async () => {
@@ -376,7 +400,9 @@ describe('berth promote', () => {
     await applyPolicy(`${POLICY}require_approvals: 1\n`);
     const r = await berth(['promote', 'chatbot:2', '--policy', 'chatbot-promotion']);
     assert.equal(r.code, 0, r.stderr);
-    const id = /promotion (prm_\w+) of chatbot:2 to champion is pending: 1 of 1 approval\(s\) missing; approve with `berth approve prm_\w+`/.exec(r.stdout)?.[1];
+    const id = /promotion (prm_\w+) of chatbot:2 to champion is pending: 1 of 1 approval\(s\) missing; approve with `berth approve prm_\w+`/.exec(
+      r.stdout,
+    )?.[1];
     assert.ok(id, r.stdout);
     assert.equal((await direct.resolve('chatbot@champion')).version, 1);
 

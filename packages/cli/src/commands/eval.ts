@@ -78,8 +78,11 @@ export function shellQuote(s: string): string {
   return /^[\w./:@%+=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
-function printRecorded(ctx: Context, e: Evaluation, extra: Record<string, unknown> = {}): void {
-  if (ctx.json) return ctx.printJson({ ...e, ...extra });
+function printRecorded(ctx: Context, e: Evaluation): void {
+  if (ctx.json) {
+    ctx.printJson(e);
+    return;
+  }
   const metrics = Object.entries(e.metrics)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');

@@ -30,7 +30,12 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const document = local?.document ?? policy.document;
   const report = evaluateGates(document, evidence);
   if (ctx.json) {
-    ctx.printJson({ model: v.model, version: v.version, policy: local ? { name: document.policy, version: null, digest: null } : { name: policy.name, version: policy.version, digest: policy.digest }, report });
+    ctx.printJson({
+      model: v.model,
+      version: v.version,
+      policy: local ? { name: document.policy, version: null, digest: null } : { name: policy.name, version: policy.version, digest: policy.digest },
+      report,
+    });
   } else {
     ctx.print(formatGateReport(report).join('\n'));
     const failed = report.gates.filter((g) => !g.passed).length;

@@ -20,7 +20,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     case 'ls': {
       if (positionals.length !== 2) throw new UsageError('promotions ls takes one model name', USAGE);
       const state = values.state as string | undefined;
-      if (state !== undefined && !STATES.includes(state)) throw new UsageError(`--state must be one of ${STATES.join(', ')}, not ${JSON.stringify(state)}`, USAGE);
+      if (state !== undefined && !STATES.includes(state))
+        throw new UsageError(`--state must be one of ${STATES.join(', ')}, not ${JSON.stringify(state)}`, USAGE);
       const limit = parseCount(values.limit, 'limit', USAGE) ?? Infinity;
       const items: Promotion[] = [];
       for await (const p of ctx.client().iterPromotions(arg ?? '', { alias: values.alias as string | undefined, state, pageSize: Math.min(1000, limit) })) {
