@@ -169,8 +169,9 @@ async function runCommand(ctx: Context, ref: string, values: Values, dataset: st
     }
     const e = await client.recordEvaluation(version.model, version.version, {
       metrics,
-      source: `berth eval run: ${command}`,
+      source: runSource(command),
       ...(dataset ? { dataset } : {}),
+      details: { command },
     });
     printRecorded(ctx, e);
     return 0;
@@ -180,12 +181,20 @@ async function runCommand(ctx: Context, ref: string, values: Values, dataset: st
   }
 }
 
+/** The source of an `eval run` evaluation: the command, shortened to what the server keeps (500 characters); details keep it whole. */
+export function runSource(command: string): string {
+  const source = `berth eval run: ${command}`;
+  return source.length <= 500 ? source : `${source.slice(0, 499)}…`;
+}
+
 /** Runs a command line in the user's shell, its output on our stderr (stdout stays for --json); resolves with how it ended. */
 function shell(line: string, ctx: Context, env: Record<string, string>): Promise<0 | string> {
   return new Promise((done) => {
     const child = spawn(line, { shell: true, cwd: ctx.io.cwd, env: { ...ctx.io.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => ctx.io.stderr.write(chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => ctx.io.stderr.write(chunk.toString()));
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.setEncoding('utf8');
+      stream.on('data', (text: string) => ctx.io.stderr.write(text));
+    }
     child.on('error', (err) => done(`could not start (${err.message})`));
     child.on('close', (code, signal) => done(code === 0 ? 0 : signal ? `was killed by ${signal}` : `exited with code ${code}`));
   });
