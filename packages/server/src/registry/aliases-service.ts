@@ -16,6 +16,17 @@ export interface AliasMove {
   expect?: number | null;
 }
 
+/**
+ * A policy bound to an alias (issue 9) turns every move of that alias into a promotion under it.
+ * registry.ts wires the promotions service in here, so this file does not import it (no cycle).
+ */
+export interface AliasBinding {
+  /** The name of the policy bound to name@alias, if any. */
+  boundPolicy(name: string, alias: string): Promise<string | undefined>;
+  /** Promotes `version` to the alias under its bound policy; resolves once the alias moved, or refuses. */
+  promote(actor: Actor, name: string, input: { alias: string; version: number; expect?: number | null; reason?: string | null }): Promise<void>;
+}
+
 function checkVersionNumber(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(`${field} must be a positive version number`, { field });
   return v;
@@ -26,7 +37,10 @@ function view(model: ModelRecord, a: AliasRecord): AliasView {
 }
 
 export class AliasService {
-  constructor(private readonly deps: RegistryDeps) {}
+  constructor(
+    private readonly deps: RegistryDeps,
+    private readonly binding?: AliasBinding,
+  ) {}
 
   async list(name: string): Promise<AliasView[]> {
     validateModelName(name);
@@ -61,6 +75,10 @@ export class AliasService {
       if (m.version !== null) checkVersionNumber(m.version, 'version');
       if (m.expect !== undefined && m.expect !== null) checkVersionNumber(m.expect, 'expect');
     }
+    if (this.binding) {
+      const promoted = await this.throughBinding(this.binding, actor, name, moves, reason);
+      if (promoted) return promoted;
+    }
     return this.deps.store.transaction(async (tx) => {
       const model = await requireModel(tx, name);
       const out: AliasView[] = [];
@@ -70,6 +88,37 @@ export class AliasService {
       }
       return out;
     });
+  }
+
+  /**
+   * A move of a policy-bound alias is a promotion under its policy: a single set goes through
+   * it and answers the alias as the promotion left it; a delete, or a batch with other moves, is
+   * refused, since a promotion moves one alias with its evidence. Undefined: no alias is bound.
+   */
+  private async throughBinding(
+    binding: AliasBinding,
+    actor: Actor,
+    name: string,
+    moves: AliasMove[],
+    reason: string | null | undefined,
+  ): Promise<AliasView[] | undefined> {
+    for (const m of moves) {
+      const policy = await binding.boundPolicy(name, m.alias);
+      if (policy === undefined) continue;
+      if (m.version === null || moves.length > 1) {
+        throw new BerthError(
+          'FAILED_PRECONDITION',
+          `${name}@${m.alias} is bound to policy ${policy}: it moves only through a promotion (\`berth promote ${name}:<version> --to ${m.alias}\`), so a ${m.version === null ? 'delete' : 'swap or batch'} touching it is refused`,
+          { alias: m.alias, policy },
+        );
+      }
+      await binding.promote(actor, name, { alias: m.alias, version: m.version, expect: m.expect, reason });
+      const tx = this.deps.store.read;
+      const model = await requireModel(tx, name);
+      const a = await tx.aliases.find(model.id, m.alias);
+      return a ? [view(model, a)] : [];
+    }
+    return undefined;
   }
 
   private async moveOne(tx: StoreTx, actor: Actor, model: ModelRecord, m: AliasMove, reason: string | null | undefined): Promise<AliasView | undefined> {

@@ -1,3 +1,4 @@
+import { BerthError } from '@berth/core';
 import { AliasService } from './aliases-service.js';
 import { AuditService } from './audit-service.js';
 import { BlobService } from './blobs-service.js';
@@ -11,6 +12,9 @@ import { ArtifactService } from './artifacts-service.js';
 import { SearchService } from './search-service.js';
 import { ArtifactMultipartService } from './artifact-multipart.js';
 import type { RegistryDeps } from './deps.js';
+import { EvaluationService } from './evaluations-service.js';
+import { PolicyService } from './policies-service.js';
+import { PromotionService } from './promotions-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -26,6 +30,9 @@ export class Registry {
   readonly gc: GcService;
   readonly search: SearchService;
   readonly multipart: ArtifactMultipartService;
+  readonly evaluations: EvaluationService;
+  readonly policies: PolicyService;
+  readonly promotions: PromotionService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -34,7 +41,23 @@ export class Registry {
     this.runs = new RunService(deps, this.experiments);
     this.loggedModels = new LoggedModelService(deps, this.experiments, this.runs);
     this.artifacts = new ArtifactService(deps, this.runs, this.loggedModels);
-    this.aliases = new AliasService(deps);
+    this.evaluations = new EvaluationService(deps);
+    this.policies = new PolicyService(deps);
+    this.promotions = new PromotionService(deps);
+    const promotions = this.promotions;
+    this.aliases = new AliasService(deps, {
+      boundPolicy: (name, alias) => promotions.boundPolicyName(name, alias),
+      promote: async (actor, name, input) => {
+        const p = await promotions.request(actor, name, input);
+        if (p.state === 'pending') {
+          throw new BerthError(
+            'FAILED_PRECONDITION',
+            `promotion ${p.id} of ${name}:${p.version} to ${p.alias} passed its gates and awaits ${p.required_approvals} approval(s) (\`berth approve ${p.id}\`); ${p.alias} did not move yet`,
+            { promotion: p.id, state: p.state },
+          );
+        }
+      },
+    });
     this.versions = new VersionService(deps, this.models, this.blobs, this.runs, this.artifacts, this.aliases);
     this.audit = new AuditService(deps);
     this.gc = new GcService(deps);

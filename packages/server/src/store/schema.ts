@@ -193,6 +193,60 @@ export interface RunMetricsTable {
   timestamp: number;
 }
 
+/** Governance (migration 0006). JSON columns are text. */
+export interface EvaluationsTable {
+  id: Generated<number>;
+  model_id: number;
+  version: number;
+  metrics: string;
+  dataset: string | null;
+  source: string | null;
+  details: string;
+  recorded_by: string;
+  measured_at: number;
+  recorded_at: number;
+}
+
+export interface PoliciesTable {
+  id: Generated<number>;
+  name: string;
+  version: number;
+  digest: string;
+  document: string;
+  yaml: string;
+  target_alias: string;
+  bound: number;
+  latest: number;
+  created_by: string;
+  created_at: number;
+}
+
+export interface PromotionsTable {
+  id: string;
+  model_id: number;
+  version: number;
+  alias: string;
+  kind: string;
+  state: string;
+  previous_version: number | null;
+  policy_name: string | null;
+  policy_version: number | null;
+  policy_digest: string | null;
+  report: string | null;
+  required_approvals: number;
+  requested_by: string;
+  reason: string | null;
+  created_at: number;
+  decided_at: number | null;
+}
+
+export interface ApprovalsTable {
+  promotion_id: string;
+  approver: string;
+  at: number;
+  reason: string | null;
+}
+
 export interface Database {
   models: ModelsTable;
   versions: VersionsTable;
@@ -213,4 +267,8 @@ export interface Database {
   artifacts: ArtifactsTable;
   model_tags: ModelTagsTable;
   version_tags: VersionTagsTable;
+  evaluations: EvaluationsTable;
+  policies: PoliciesTable;
+  promotions: PromotionsTable;
+  approvals: ApprovalsTable;
 }

@@ -10,6 +10,9 @@ import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
 import { EventRepo } from './events.js';
 import { UploadRepo } from './uploads.js';
+import { EvaluationRepo } from './evaluations.js';
+import { PolicyRepo } from './policies.js';
+import { PromotionRepo } from './promotions.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
 import { isSerializationFailure, translateOpenError, translateStoreError } from './errors.js';
@@ -27,6 +30,9 @@ export class StoreTx {
   readonly experiments: ExperimentRepo;
   readonly loggedModels: LoggedModelRepo;
   readonly artifacts: ArtifactRepo;
+  readonly evaluations: EvaluationRepo;
+  readonly policies: PolicyRepo;
+  readonly promotions: PromotionRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -39,6 +45,9 @@ export class StoreTx {
     this.experiments = new ExperimentRepo(db, dialect);
     this.loggedModels = new LoggedModelRepo(db);
     this.artifacts = new ArtifactRepo(db);
+    this.evaluations = new EvaluationRepo(db);
+    this.policies = new PolicyRepo(db);
+    this.promotions = new PromotionRepo(db);
   }
 }
 

@@ -6,6 +6,9 @@ import { auditRoutes } from './audit-routes.js';
 import { blobRoutes } from './blobs-routes.js';
 import { modelRoutes } from './models-routes.js';
 import { versionRoutes } from './versions-routes.js';
+import { evaluationRoutes } from './evaluations-routes.js';
+import { policyRoutes } from './policies-routes.js';
+import { promotionRoutes } from './promotions-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
 export async function nativeApi(app: FastifyInstance, opts: { registry: Registry; openapi: () => Record<string, unknown> }): Promise<void> {
@@ -23,4 +26,7 @@ export async function nativeApi(app: FastifyInstance, opts: { registry: Registry
   aliasRoutes(app, opts.registry);
   blobRoutes(app, opts.registry);
   auditRoutes(app, opts.registry);
+  evaluationRoutes(app, opts.registry);
+  policyRoutes(app, opts.registry);
+  promotionRoutes(app, opts.registry);
 }

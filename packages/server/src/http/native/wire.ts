@@ -4,11 +4,14 @@ import {
   type AliasAt,
   type AliasHistoryEntry,
   type AuditEvent,
+  type Evaluation,
   type Model,
   type ModelAt,
   type ModelKind,
   type OpenUploadResult,
   type Page,
+  type Policy,
+  type Promotion,
   type Run,
   type Version,
 } from '@berth/core';
@@ -24,6 +27,9 @@ import type {
   VersionView,
 } from '../../registry/results.js';
 import type { RunWithLatestMetrics } from '../../registry/tracking.js';
+import { evaluationId, type EvaluationView } from '../../registry/evaluations-service.js';
+import type { PromotionView } from '../../registry/promotions-service.js';
+import type { PolicyView } from '../../registry/policies-service.js';
 
 /** Registry results → the native API's JSON (the core schemas): the only place they turn into it. */
 export function toWireModel(m: ModelView): Model {
@@ -119,4 +125,52 @@ export function toWireUpload(u: UploadSession): OpenUploadResult {
 
 export function toWirePage<T, W>(page: ResultPage<T>, map: (item: T) => W): Page<W> {
   return { items: page.items.map(map), next_cursor: page.next_cursor };
+}
+
+export function toWireEvaluation(e: EvaluationView): Evaluation {
+  return {
+    id: evaluationId(e.id),
+    model: e.model,
+    version: e.version,
+    metrics: e.metrics,
+    dataset: e.dataset,
+    source: e.source,
+    recorded_by: e.recorded_by,
+    measured_at: isoTime(e.measured_at),
+    recorded_at: isoTime(e.recorded_at),
+    details: e.details,
+  };
+}
+
+export function toWirePolicy(p: Omit<PolicyView, 'unchanged'> & { unchanged?: boolean }): Policy {
+  return {
+    name: p.name,
+    version: p.version,
+    digest: p.digest,
+    document: p.document,
+    yaml: p.yaml,
+    created_by: p.created_by,
+    created_at: isoTime(p.created_at),
+    unchanged: p.unchanged ?? false,
+  };
+}
+
+export function toWirePromotion(p: PromotionView): Promotion {
+  return {
+    id: p.id,
+    model: p.model,
+    version: p.version,
+    alias: p.alias,
+    kind: p.kind,
+    state: p.state,
+    previous_version: p.previous_version,
+    policy: p.policy,
+    report: p.report,
+    required_approvals: p.required_approvals,
+    approvals: p.approvals.map((a) => ({ by: a.by, at: isoTime(a.at), reason: a.reason })),
+    requested_by: p.requested_by,
+    reason: p.reason,
+    created_at: isoTime(p.created_at),
+    decided_at: p.decided_at === null ? null : isoTime(p.decided_at),
+  };
 }

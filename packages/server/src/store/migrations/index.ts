@@ -5,6 +5,7 @@ import * as m0002 from './0002-tracking.js';
 import * as m0003 from './0003-search.js';
 import * as m0004 from './0004-runs-index.js';
 import * as m0005 from './0005-events.js';
+import * as m0006 from './0006-governance.js';
 
 export interface BerthMigration {
   name: string;
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0003-search', up: m0003.up },
   { name: '0004-runs-index', up: m0004.up },
   { name: '0005-events', up: m0005.up },
+  { name: '0006-governance', up: m0006.up },
 ];
