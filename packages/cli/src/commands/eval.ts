@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { BerthError, type Evaluation, type Version } from '@berth/core';
 import { pullVersion } from '@berth/sdk/node';
 import { parse, parseCount, parsePairs } from '../args.js';
-import type { Context } from '../context.js';
+import { makeContext, type Context } from '../context.js';
 import { UsageError } from '../io.js';
 import { latencyMetrics, probe } from '../latency-probe.js';
 import { table, when } from '../output/format.js';
@@ -14,7 +14,7 @@ import { ProgressBar } from '../output/progress.js';
 const USAGE = `usage: berth eval record <ref> (--metrics FILE.json | --metric k=v ...) [--dataset NAME@sha256:...] [--by SOURCE]
        berth eval run <ref> --command "... {model_dir} ... {output}" [--dataset D] [--keep]
        berth eval latency <ref> --url URL [--method POST] [--body FILE] [--header k:v ...]
-                          [--requests 100] [--concurrency 8] [--timeout 30s] [--dataset D]
+                          [--requests 100] [--concurrency 8] [--timeout 30s] [--dataset D] [--berth-url URL]
        berth eval ls <ref>
 <ref>: name:12, name@alias or name@sha256:...; every evaluation is recorded for that version.
 record  stores metrics measured elsewhere (a JSON object of numbers in FILE, or k=v pairs; a
@@ -25,7 +25,8 @@ run     pulls the version into a temporary folder, runs the command on this mach
         wrote to {output}. A failing command records nothing (exit 1). --keep keeps the folder.
 latency sends --requests requests to URL, at most --concurrency at a time, and records
         p50_latency_ms, p95_latency_ms, p99_latency_ms (over the 2xx answers), error_rate
-        (answers that are not 2xx, and failures) and throughput_rps.
+        (answers that are not 2xx, and failures) and throughput_rps. Its --url is the endpoint
+        probed; the Berth server is --berth-url, else BERTH_URL.
 exit codes: 0 recorded, 1 the command or every probe request failed, 2 usage or bad metrics, 3 not found.`;
 
 const OPTIONS = {
@@ -42,6 +43,7 @@ const OPTIONS = {
   requests: { type: 'string' },
   concurrency: { type: 'string' },
   timeout: { type: 'string' },
+  'berth-url': { type: 'string' },
 } as const;
 
 /** A JSON object of finite numbers, or an error naming what is wrong with it and where it came from. */
@@ -97,6 +99,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   if (!sub) throw new UsageError('give an eval command: record, run, latency or ls', USAGE);
   if (!['record', 'run', 'latency', 'ls'].includes(sub)) throw new UsageError(`unknown eval command ${JSON.stringify(sub)}`, USAGE);
   if (positionals.length !== 2 || !ref) throw new UsageError(`eval ${sub} takes one version reference (name:12 or name@alias)`, USAGE);
+  if (values['berth-url'] !== undefined && sub !== 'latency')
+    throw new UsageError(`--berth-url is for eval latency; eval ${sub} takes the server from --url`, USAGE);
   const dataset = values.dataset as string | undefined;
   switch (sub) {
     case 'record':
@@ -232,8 +236,10 @@ async function latency(ctx: Context, ref: string, values: Values, dataset: strin
   if (!/^[A-Z]+$/.test(method)) throw new UsageError(`--method ${JSON.stringify(values.method)} is not an HTTP method`, USAGE);
   if (body && (method === 'GET' || method === 'HEAD')) throw new UsageError(`--body cannot be sent with ${method}: use --method POST`, USAGE);
 
+  // Here --url is the endpoint (as in curl): the server is --berth-url, else BERTH_URL, else the default.
+  const client = makeContext(ctx.io, { url: values['berth-url'], json: ctx.json }).client();
   // Resolve first: a typo in the reference should not cost a whole probe.
-  const version: Version = await ctx.client().resolve(ref);
+  const version: Version = await client.resolve(ref);
   const tty = Boolean(ctx.io.stderr.isTTY);
   const started = Date.now();
   let last = 0;
@@ -259,7 +265,7 @@ async function latency(ctx: Context, ref: string, values: Values, dataset: strin
     });
   }
   const metrics = latencyMetrics(result);
-  const e = await ctx.client().recordEvaluation(version.model, version.version, {
+  const e = await client.recordEvaluation(version.model, version.version, {
     metrics,
     source: 'berth eval latency',
     ...(dataset ? { dataset } : {}),

@@ -50,8 +50,10 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     if (ctx.json) ctx.printJson(err.toJSON());
     else ctx.print(formatGateReport(d.report).join('\n'));
     const failed = d.report.gates.filter((g) => !g.passed).length;
+    // Without --to the alias is the policy's target: the stored refusal names it.
+    const target = alias ?? (d.promotion ? (await client.getPromotion(d.promotion).catch(() => undefined))?.alias : undefined) ?? 'the alias';
     ctx.io.stderr.write(
-      `error: promotion ${d.promotion ?? ''} refused: ${failed} of ${d.report.gates.length} gate(s) failed; ${v.model}@${alias ?? 'the alias'} did not move\n`,
+      `error: promotion ${d.promotion ?? ''} refused: ${failed} of ${d.report.gates.length} gate(s) failed; ${v.model}@${target} did not move\n`,
     );
     return 1;
   }
