@@ -80,6 +80,21 @@ async function applyPolicy(yaml = POLICY): Promise<void> {
 /** A shell word for this node binary, for commands `eval run` hands to the shell. */
 const node = JSON.stringify(process.execPath);
 
+describe('governance commands', () => {
+  it('show their usage with --help and refuse an unknown subcommand with exit 2, before talking to a server', async () => {
+    for (const cmd of ['eval', 'policy', 'gate', 'promote', 'promotions', 'approve', 'reject', 'rollback']) {
+      const help = await berth([cmd, '--help'], { BERTH_URL: 'http://127.0.0.1:9' });
+      assert.equal(help.code, 0, cmd);
+      assert.match(help.stdout, new RegExp(`^usage: berth ${cmd} `), cmd);
+    }
+    for (const argv of [['eval', 'frob', 'm:1'], ['policy', 'frob'], ['gate', 'frob'], ['promotions', 'frob'], ['promote'], ['approve'], ['rollback', 'm']]) {
+      const r = await berth(argv, { BERTH_URL: 'http://127.0.0.1:9' });
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.match(r.stderr, /^error: .*\n\nusage: berth /, argv.join(' '));
+    }
+  });
+});
+
 describe('berth eval record', () => {
   it('records a metrics file merged with --metric pairs, its dataset and source, for the version an alias names', async () => {
     await commit('chatbot');
@@ -418,7 +433,7 @@ describe('berth promote', () => {
     assert.match(ok.stdout, /^chatbot@champion -> 2 \(promotion /);
     assert.equal((await direct.resolve('chatbot@champion')).version, 2);
     const twice = await berth(['approve', id], { USER: 'bob' });
-    assert.notEqual(twice.code, 0);
+    assert.equal(twice.code, 1, 'a passed promotion is not pending any more');
 
     await commit('chatbot');
     await direct.recordEvaluation('chatbot', 3, { metrics: { accuracy: 0.93, p99_latency_ms: 400 } });
@@ -429,6 +444,24 @@ describe('berth promote', () => {
     assert.equal(no.code, 0, no.stderr);
     assert.match(no.stdout, /was rejected; chatbot@champion did not move/);
     assert.equal((await direct.getPromotion(pending.id)).state, 'rejected');
+  });
+
+  it('refuses a second approval by the same approver (exit 4) and an approval after the alias moved (exit 4, stale)', async () => {
+    await candidate({ accuracy: 0.923, p99_latency_ms: 412 });
+    await applyPolicy(`${POLICY}require_approvals: 2\n`);
+    const pending = JSON.parse((await berth(['promote', 'chatbot:2', '--policy', 'chatbot-promotion', '--json'])).stdout) as Promotion;
+    const first = await berth(['approve', pending.id], { USER: 'bob' });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /pending: 1 of 2 approval\(s\) missing/);
+    const again = await berth(['approve', pending.id], { USER: 'bob' });
+    assert.equal(again.code, 4);
+    await commit('chatbot');
+    await direct.setAlias('chatbot', 'champion', 3);
+    const stale = await berth(['approve', pending.id], { USER: 'eve' });
+    assert.equal(stale.code, 4);
+    assert.match(stale.stderr, /champion is at 3 now, not 1 .*stale/);
+    assert.equal((await direct.getPromotion(pending.id)).state, 'stale');
+    assert.equal((await direct.resolve('chatbot@champion')).version, 3);
   });
 });
 

@@ -1,4 +1,3 @@
-import { BerthError } from '@berth/core';
 import { parse } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
@@ -21,17 +20,10 @@ async function decide(argv: string[], ctx: Context, approve: boolean): Promise<n
   if (positionals.length !== 1) throw new UsageError('give exactly one promotion id (see `berth promotions ls <model> --state pending`)', usage);
   const id = positionals[0] ?? '';
   const reason = values.reason as string | undefined;
-  try {
-    const p = approve ? await ctx.client().approvePromotion(id, reason) : await ctx.client().rejectPromotion(id, reason);
-    if (ctx.json) ctx.printJson(p);
-    else ctx.print(outcomeLine(p));
-    return 0;
-  } catch (err) {
-    if (err instanceof BerthError && err.code === 'CONFLICT') {
-      throw new BerthError('CONFLICT', `${err.message}; the promotion is stale: request it again with \`berth promote\``, err.details);
-    }
-    throw err;
-  }
+  const p = approve ? await ctx.client().approvePromotion(id, reason) : await ctx.client().rejectPromotion(id, reason);
+  if (ctx.json) ctx.printJson(p);
+  else ctx.print(outcomeLine(p));
+  return 0;
 }
 
 export const run = (argv: string[], ctx: Context) => decide(argv, ctx, true);
