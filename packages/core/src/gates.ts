@@ -122,10 +122,11 @@ function evaluateGate(gate: PolicyGate, policy: PolicyDocument, evidence: GateEv
         result.compared_value = compared.value;
         result.delta = delta;
         if (gate.min === null && gate.max === null) result.threshold = compared.value - maxDrop;
-        result.passed &&= delta >= -maxDrop - 1e-12;
+        const within = delta >= -maxDrop - 1e-12;
+        result.passed &&= within;
         const sign = delta >= 0 ? '+' : '-';
-        const drop = maxDrop > 0 ? `, max drop ${show(maxDrop)}` : '';
-        parts.push(`candidate ${show(observed)} vs ${gate.compare_to} ${show(compared.value)} (delta ${sign}${show(Math.abs(delta))}${drop})`);
+        const allowed = within ? '' : `, max drop ${show(maxDrop)}`;
+        parts.push(`candidate ${show(observed)} vs ${gate.compare_to} ${show(compared.value)} (delta ${sign}${show(Math.abs(delta))}${allowed})`);
       }
     }
   }
