@@ -335,7 +335,7 @@ describe('berth gate check', () => {
       [
         '[gate-1] accuracy 0.923 >= 0.90 PASS',
         '[gate-2] p99 latency 412ms <= 500ms PASS',
-        '[gate-3] candidate 0.923 vs champion 0.918 (delta +0.005, max drop 0.01) PASS',
+        '[gate-3] candidate 0.923 vs champion 0.918 (delta +0.005) PASS',
         'chatbot:2 passes chatbot-promotion (3 gate(s))',
         '',
       ].join('\n'),
