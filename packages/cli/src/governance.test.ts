@@ -239,6 +239,7 @@ describe('berth eval latency', () => {
     await writeFile(join(work, 'request.json'), '{"messages":[]}');
     const r = await berth(['eval', 'latency', 'chatbot:1', '--url', endpoint, '--body', 'request.json', '--requests', '100', '--concurrency', '5']);
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^probing POST http:\/\/127\.0\.0\.1:\d+\/v1\/chat\/completions: 100 request\(s\), 5 at a time\n/);
     assert.match(r.stderr, /100\/100 requests/);
     assert.match(r.stderr, /4 of 100 request\(s\) failed; the first: POST \S+ answered 500/);
     assert.equal(bodies.length, 100);

@@ -242,7 +242,8 @@ async function latency(ctx: Context, ref: string, values: Values, dataset: strin
   const version: Version = await client.resolve(ref);
   const tty = Boolean(ctx.io.stderr.isTTY);
   const started = Date.now();
-  let last = 0;
+  let last = started;
+  ctx.io.stderr.write(`probing ${method} ${target.href}: ${requests} request(s), ${Math.min(concurrency, requests)} at a time\n`);
   const result = await probe({
     url: target.href,
     method,
