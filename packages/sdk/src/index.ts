@@ -401,14 +401,10 @@ export class BerthClient {
     return this.json('GET', `/api/v1/policies/${seg(name)}`, { query: opts });
   }
   /** What the gates of a policy read for a version: the same input the server's promote evaluates. */
-  gateEvidence(
-    name: string,
-    version: number,
-    of: { policy: string; policyVersion?: number } | { yaml: string },
-  ): Promise<{ policy: Policy; evidence: GateEvidence }> {
-    const path = `/api/v1/models/${seg(name)}/versions/${version}/gate-evidence`;
-    if ('yaml' in of) return this.json('POST', path, { body: { yaml: of.yaml } });
-    return this.json('GET', path, { query: { policy: of.policy, policy_version: of.policyVersion } });
+  gateEvidence(name: string, version: number, of: { policy: string; policyVersion?: number }): Promise<{ policy: Policy; evidence: GateEvidence }> {
+    return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}/gate-evidence`, {
+      query: { policy: of.policy, policy_version: of.policyVersion },
+    });
   }
   /**
    * Asks to move an alias to a version under a policy. Resolves with the promotion when it passed
