@@ -368,6 +368,47 @@ describe('berth gate check', () => {
     );
   });
 
+  it('gives the same report for a policy file as for the applied policy: evaluations, source-run metrics and compared holders', async () => {
+    const run = await direct.createRun({ name: 'train' });
+    await direct.logRun(run.run_id, {
+      metrics: [
+        { key: 'val_accuracy', value: 0.8, step: 1 },
+        { key: 'val_accuracy', value: 0.94, step: 2 },
+      ],
+    });
+    const text = 'weights with a run';
+    await commit('chatbot');
+    await direct.createVersion('chatbot', {
+      files: [{ path: 'weights.txt', size: text.length, sha256: sha(text) }],
+      blobs: [{ sha256: sha(text), base64: Buffer.from(text).toString('base64') }],
+      run_id: run.run_id,
+    });
+    await direct.setAlias('chatbot', 'champion', 1);
+    await direct.recordEvaluation('chatbot', 1, { metrics: { accuracy: 0.93 }, dataset: 'golden@sha256:1' });
+    await direct.recordEvaluation('chatbot', 2, { metrics: { accuracy: 0.95 }, dataset: 'golden@sha256:2' });
+    await direct.recordEvaluation('chatbot', 2, { metrics: { accuracy: 0.91 }, dataset: 'other' });
+    const yaml = `policy: parity
+target_alias: champion
+dataset: golden
+gates:
+  - { name: accuracy, metric: accuracy, min: 0.9, compare_to: champion, max_drop: 0.01 }
+  - { name: val, metric: 'run:val_accuracy', min: 0.9 }
+  - { name: typo, metric: 'run:val_acc', min: 0.9 }
+  - { name: unset, metric: accuracy, compare_to: challenger }
+`;
+    await applyPolicy(yaml);
+    const viaServer = await berth(['gate', 'check', 'chatbot:2', '--policy', 'parity', '--json']);
+    const viaFile = await berth(['gate', 'check', 'chatbot:2', '--policy-file', 'policy.yaml', '--json']);
+    assert.equal(viaServer.code, 1, viaServer.stderr);
+    assert.equal(viaFile.code, 1, viaFile.stderr);
+    const server = JSON.parse(viaServer.stdout) as { report: unknown };
+    const file = JSON.parse(viaFile.stdout) as { report: unknown; policy: unknown };
+    assert.deepEqual(file.report, server.report);
+    assert.deepEqual(file.policy, { name: 'parity', version: null, digest: null });
+    const lines = (await berth(['gate', 'check', 'chatbot:2', '--policy-file', 'policy.yaml'])).stdout;
+    assert.match(lines, /\[gate-1\] .*0\.95.* PASS\n\[gate-2\] .*0\.94.* PASS\n\[gate-3\] typo: no metric val_acc in run \w+ of chatbot:2 FAIL\n/);
+  });
+
   it('needs exactly one of --policy and --policy-file', async () => {
     for (const args of [[], ['--policy', 'a', '--policy-file', 'b.yaml']]) {
       const r = await berth(['gate', 'check', 'chatbot:2', ...args], { BERTH_URL: 'http://127.0.0.1:9' });
