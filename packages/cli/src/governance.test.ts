@@ -101,7 +101,21 @@ describe('berth eval record', () => {
     await direct.setAlias('chatbot', 'challenger', 1);
     await writeFile(join(work, 'eval.json'), JSON.stringify({ accuracy: 0.9, safety_score: 0.97 }));
     const digest = `golden-set@sha256:${'a'.repeat(64)}`;
-    const r = await berth(['eval', 'record', 'chatbot@challenger', '--metrics', 'eval.json', '--metric', 'accuracy=0.923', '--dataset', digest, '--by', 'ci']);
+    const r = await berth([
+      'eval',
+      'record',
+      'chatbot@challenger',
+      '--metrics',
+      'eval.json',
+      '--metric',
+      'accuracy=0.923',
+      '--dataset',
+      digest,
+      '--by',
+      'ci',
+      '--measured-at',
+      '2026-03-08',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^chatbot:1 evaluation \S+ recorded: accuracy=0.923, safety_score=0.97 \(dataset golden-set@sha256:a+, by ci\)\n$/);
     const [e, ...rest] = await evaluations('chatbot', 1);
@@ -110,6 +124,7 @@ describe('berth eval record', () => {
     assert.equal(e?.dataset, digest);
     assert.equal(e?.source, 'ci');
     assert.equal(e?.recorded_by, 'self-declared:ana');
+    assert.equal(e?.measured_at, '2026-03-08T00:00:00.000Z');
 
     const j = await berth(['eval', 'ls', 'chatbot:1', '--json']);
     assert.equal(j.code, 0, j.stderr);
@@ -133,6 +148,9 @@ describe('berth eval record', () => {
     const missing = await berth(['eval', 'record', 'chatbot:1', '--metrics', 'nope.json']);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /cannot read --metrics file .*nope\.json: ENOENT/);
+    const when = await berth(['eval', 'record', 'chatbot:1', '--metric', 'a=1', '--measured-at', 'yesterday']);
+    assert.equal(when.code, 2);
+    assert.match(when.stderr, /measured-at/);
     const none = await berth(['eval', 'record', 'chatbot:1']);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /give --metrics FILE\.json or at least one --metric/);

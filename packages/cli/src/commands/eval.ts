@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BerthError, type Evaluation, type Version } from '@berth/core';
+import { BerthError, parseInstant, type Evaluation, type Version } from '@berth/core';
 import { pullVersion } from '@berth/sdk/node';
 import { parse, parseCount, parsePairs } from '../args.js';
 import { makeContext, type Context } from '../context.js';
@@ -11,14 +11,15 @@ import { latencyMetrics, probe } from '../latency-probe.js';
 import { table, when } from '../output/format.js';
 import { ProgressBar } from '../output/progress.js';
 
-const USAGE = `usage: berth eval record <ref> (--metrics FILE.json | --metric k=v ...) [--dataset NAME@sha256:...] [--by SOURCE]
+const USAGE = `usage: berth eval record <ref> (--metrics FILE.json | --metric k=v ...) [--dataset NAME@sha256:...] [--by SOURCE] [--measured-at T]
        berth eval run <ref> --command "... {model_dir} ... {output}" [--dataset D] [--keep]
        berth eval latency <ref> --url URL [--method POST] [--body FILE] [--header k:v ...]
                           [--requests 100] [--concurrency 8] [--timeout 30s] [--dataset D] [--berth-url URL]
        berth eval ls <ref>
 <ref>: name:12, name@alias or name@sha256:...; every evaluation is recorded for that version.
 record  stores metrics measured elsewhere (a JSON object of numbers in FILE, or k=v pairs; a
-        --metric overrides the same name in the file). --by names who or what measured them.
+        --metric overrides the same name in the file). --by names who or what measured them;
+        --measured-at when (2026-03-08T14:32:00Z, 2026-03-08 or epoch ms; default now).
 run     pulls the version into a temporary folder, runs the command on this machine with
         {model_dir} replaced by that folder and {output} by a file path (also given as
         $BERTH_MODEL_DIR and $BERTH_OUTPUT), then records the JSON object of numbers the command
@@ -44,6 +45,7 @@ const OPTIONS = {
   concurrency: { type: 'string' },
   timeout: { type: 'string' },
   'berth-url': { type: 'string' },
+  'measured-at': { type: 'string' },
 } as const;
 
 /** A JSON object of finite numbers, or an error naming what is wrong with it and where it came from. */
@@ -99,6 +101,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   if (!sub) throw new UsageError('give an eval command: record, run, latency or ls', USAGE);
   if (!['record', 'run', 'latency', 'ls'].includes(sub)) throw new UsageError(`unknown eval command ${JSON.stringify(sub)}`, USAGE);
   if (positionals.length !== 2 || !ref) throw new UsageError(`eval ${sub} takes one version reference (name:12 or name@alias)`, USAGE);
+  if (values['measured-at'] !== undefined && sub !== 'record')
+    throw new UsageError(`--measured-at is for eval record; eval ${sub} records when it measures`, USAGE);
   if (values['berth-url'] !== undefined && sub !== 'latency')
     throw new UsageError(`--berth-url is for eval latency; eval ${sub} takes the server from --url`, USAGE);
   const dataset = values.dataset as string | undefined;
@@ -122,11 +126,14 @@ async function record(ctx: Context, ref: string, values: Values, dataset: string
   if (!file && !pairs) throw new UsageError('give --metrics FILE.json or at least one --metric name=value', USAGE);
   const fromFile = file ? numericMetrics(await readJson(resolve(ctx.io.cwd, file), '--metrics file'), `--metrics ${file}`) : {};
   const fromFlags = pairs ? numericMetrics(parsePairs(pairs, 'metric', USAGE, true), '--metric') : {};
+  const at = values['measured-at'] as string | undefined;
+  const measuredAt = at === undefined ? undefined : new Date(parseInstant(at, 'measured-at')).toISOString();
   const v = await ctx.client().resolve(ref);
   const e = await ctx.client().recordEvaluation(v.model, v.version, {
     metrics: { ...fromFile, ...fromFlags },
     ...(dataset ? { dataset } : {}),
     ...(values.by ? { source: values.by as string } : {}),
+    ...(measuredAt ? { measured_at: measuredAt } : {}),
   });
   printRecorded(ctx, e);
   return 0;
