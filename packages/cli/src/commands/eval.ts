@@ -201,13 +201,30 @@ export function runSource(command: string): string {
 /** Runs a command line in the user's shell, its output on our stderr (stdout stays for --json); resolves with how it ended. */
 function shell(line: string, ctx: Context, env: Record<string, string>): Promise<0 | string> {
   return new Promise((done) => {
-    const child = spawn(line, { shell: true, cwd: ctx.io.cwd, env: { ...ctx.io.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group (POSIX), so a signal reaches the shell and everything it started.
+    const group = process.platform !== 'win32';
+    const child = spawn(line, { shell: true, cwd: ctx.io.cwd, env: { ...ctx.io.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: group });
     for (const stream of [child.stdout, child.stderr]) {
       stream.setEncoding('utf8');
       stream.on('data', (text: string) => ctx.io.stderr.write(text));
     }
-    child.on('error', (err) => done(`could not start (${err.message})`));
-    child.on('close', (code, signal) => done(code === 0 ? 0 : signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    // Ctrl-C or a CI job's SIGTERM stops the command, and berth waits for it to end so that the
+    // pulled copy of the model is removed rather than left in the temp folder.
+    const forward = (signal: NodeJS.Signals) => {
+      try {
+        if (group && child.pid !== undefined) process.kill(-child.pid, signal);
+        else child.kill(signal);
+      } catch {
+        // already gone
+      }
+    };
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    const end = (how: 0 | string) => {
+      process.off('SIGINT', forward).off('SIGTERM', forward);
+      done(how);
+    };
+    child.on('error', (err) => end(`could not start (${err.message})`));
+    child.on('close', (code, signal) => end(code === 0 ? 0 : signal ? `was killed by ${signal}` : `exited with code ${code}`));
   });
 }
 
