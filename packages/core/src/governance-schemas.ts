@@ -13,6 +13,8 @@ const NullableNum = Type.Union([Type.Number(), Type.Null()]);
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
 const Metrics = Type.Record(Type.String(), Type.Number());
 const strict = { additionalProperties: false } as const;
+/** Version numbers are 32-bit integer columns. */
+const VersionNumber = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
 
 function StringEnum<const T extends readonly string[]>(values: T): TUnsafe<T[number]> {
   return Type.Unsafe<T[number]>({ [Kind]: 'String', type: 'string', enum: [...values] });
@@ -163,15 +165,15 @@ export type Promotion = Static<typeof PromotionSchema>;
 
 export const RequestPromotionBody = Type.Object(
   {
-    version: Type.Integer({ minimum: 1 }),
+    version: VersionNumber,
     alias: Type.Optional(Str),
     policy: Type.Optional(Str),
-    expect: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+    expect: Type.Optional(Type.Union([VersionNumber, Type.Null()])),
     reason: Type.Optional(NullableStr),
   },
   strict,
 );
 export type RequestPromotionBody = Static<typeof RequestPromotionBody>;
 
-export const RollbackBody = Type.Object({ reason: Str, expect: Type.Optional(Type.Integer({ minimum: 1 })) }, strict);
+export const RollbackBody = Type.Object({ reason: Str, expect: Type.Optional(VersionNumber) }, strict);
 export type RollbackBody = Static<typeof RollbackBody>;

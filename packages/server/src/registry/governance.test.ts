@@ -161,6 +161,19 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('concurrent approvals of one promotion: the last one counts every approval and moves the alias once', async () => {
+      const v = await push('reviewed');
+      const p = await reg.promotions.request(ci, 'reviewed', { version: v, policy: 'reviewed' });
+      const results = await Promise.all([reg.promotions.approve(alice, p.id), reg.promotions.approve(bob, p.id)]);
+      assert.deepEqual(results.map((r) => r.state).sort(), ['passed', 'pending']);
+      const done = await reg.promotions.get(p.id);
+      assert.equal(done.state, 'passed');
+      assert.equal(done.approvals.length, 2);
+      assert.equal(await holder('reviewed', 'production'), v);
+      const moves = (await reg.aliases.history('reviewed', 'production', {})).items.filter((h) => h.to_version === v);
+      assert.equal(moves.length, 1);
+    });
+
     it('a bound alias set through any front is a promotion; the binding refuses a second policy on the same model and alias', async () => {
       await reg.policies.apply(
         admin,

@@ -54,7 +54,7 @@ function newPromotionId(now: number): string {
 }
 
 function checkVersionNumber(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(`${field} must be a positive version number`, { field });
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) throw invalid(`${field} must be a positive version number`, { field });
   return v;
 }
 
@@ -229,8 +229,9 @@ export class PromotionService {
     return { ...promotion, model: model.name, approvals: await tx.promotions.approvals(id) };
   }
 
-  private async requirePromotion(tx: StoreTx, id: string): Promise<{ promotion: PromotionRecord; model: ModelRecord }> {
-    const promotion = typeof id === 'string' && /^prm_[0-9A-Z]{26}$/.test(id) ? await tx.promotions.find(id) : undefined;
+  private async requirePromotion(tx: StoreTx, id: string, opts: { lock?: boolean } = {}): Promise<{ promotion: PromotionRecord; model: ModelRecord }> {
+    const wellFormed = typeof id === 'string' && /^prm_[0-9A-Z]{26}$/.test(id);
+    const promotion = wellFormed ? await (opts.lock ? tx.promotions.lock(id) : tx.promotions.find(id)) : undefined;
     const model = promotion && (await tx.models.findById(promotion.model_id));
     if (!promotion || !model)
       throw notFound(`promotion ${JSON.stringify(id)} not found: list promotions with \`berth promotions ls <model>\``, { promotion: id });
@@ -269,7 +270,7 @@ export class PromotionService {
     }
     const why = cleanReason(reason);
     const out = await this.deps.store.transaction(async (tx) => {
-      const { promotion: p, model } = await this.requirePromotion(tx, id);
+      const { promotion: p, model } = await this.requirePromotion(tx, id, { lock: true });
       this.requirePending(p);
       const now = this.deps.clock.now();
       const cur = await tx.aliases.find(model.id, p.alias);
@@ -330,7 +331,7 @@ export class PromotionService {
     requireRole(actor, 'approver', 'rejecting a promotion', first.model.name);
     const why = cleanReason(reason);
     return this.deps.store.transaction(async (tx) => {
-      const { promotion: p, model } = await this.requirePromotion(tx, id);
+      const { promotion: p, model } = await this.requirePromotion(tx, id, { lock: true });
       this.requirePending(p);
       const now = this.deps.clock.now();
       if (!(await tx.promotions.decide(id, 'pending', 'rejected', now))) throw conflict(`promotion ${id} was decided meanwhile`, { promotion: id });

@@ -3,6 +3,7 @@ import { BerthError, type GateReport, type PromotionKind, type PromotionState } 
 import type { Database, PromotionsTable } from './schema.js';
 import { nullableNumber, parseJson, toJson } from './json.js';
 import { uniquely } from './errors.js';
+import type { SqlDialect } from './dialects/sql-dialect.js';
 
 export interface ApprovalRecord {
   by: string;
@@ -48,7 +49,10 @@ function toPromotion(row: Selectable<PromotionsTable>): PromotionRecord {
 
 /** Promotions and their approvals (migration 0006). */
 export class PromotionRepo {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: SqlDialect,
+  ) {}
 
   async insert(p: PromotionRecord): Promise<void> {
     await this.db
@@ -76,6 +80,15 @@ export class PromotionRepo {
 
   async find(id: string): Promise<PromotionRecord | undefined> {
     const row = await this.db.selectFrom('promotions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toPromotion(row);
+  }
+
+  /**
+   * Reads a promotion and holds its row until commit (PostgreSQL), so concurrent approvals of
+   * one promotion run one after the other and the last one sees every approval before it.
+   */
+  async lock(id: string): Promise<PromotionRecord | undefined> {
+    const row = await this.dialect.lockRows(this.db.selectFrom('promotions').selectAll().where('id', '=', id)).executeTakeFirst();
     return row && toPromotion(row);
   }
 

@@ -47,7 +47,7 @@ export class StoreTx {
     this.artifacts = new ArtifactRepo(db);
     this.evaluations = new EvaluationRepo(db);
     this.policies = new PolicyRepo(db);
-    this.promotions = new PromotionRepo(db);
+    this.promotions = new PromotionRepo(db, dialect);
   }
 }
 

@@ -5,7 +5,7 @@ import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { toWireEvaluation, toWirePage, toWirePolicy } from './wire.js';
 
-const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1 }) });
+const VersionParams = Type.Object({ name: Type.String(), version: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 }) });
 
 export function evaluationRoutes(app: FastifyInstance, registry: Registry): void {
   app.post<{ Params: { name: string; version: number }; Body: RecordEvaluationBody }>(
@@ -44,7 +44,7 @@ export function evaluationRoutes(app: FastifyInstance, registry: Registry): void
         summary: "What a policy's gates read for a version: the input of core's evaluateGates, as promotions assemble it",
         tags: ['governance'],
         params: VersionParams,
-        querystring: Type.Object({ policy: Type.String(), policy_version: Type.Optional(Type.Integer({ minimum: 1 })) }),
+        querystring: Type.Object({ policy: Type.String(), policy_version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 })) }),
         response: { 200: GateEvidenceResultSchema },
       },
     },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { evaluateGates, formatGateReport, type GateEvidence, type PolicyDocument } from '@berth/core';
-import { openTestApp } from '../../../test-support/app.js';
+import { mlflowCaller, openTestApp } from '../../../test-support/app.js';
 import type { Store } from '../../store/store.js';
 
 const sha = (b: string) => createHash('sha256').update(b).digest('hex');
@@ -458,6 +458,12 @@ describe('governance routes', () => {
     assert.equal(ok.json().version, good);
     const promoted = await app.inject({ method: 'GET', url: '/api/v1/models/guarded/promotions?state=passed' });
     assert.equal(promoted.json().items[0].version, good);
+    const mlflow = mlflowCaller(() => app);
+    const viaMlflow = await mlflow('POST', '/registered-models/alias', { name: 'guarded', alias: 'champion', version: String(bad) });
+    assert.equal(viaMlflow.status, 409);
+    assert.equal(viaMlflow.body.error_code, 'RESOURCE_CONFLICT');
+    assert.match(viaMlflow.body.message, /\[gate-1\] accuracy 0\.50 >= 0\.90 FAIL/);
+    assert.equal(await aliasOf('guarded', 'champion'), good);
     await refused(
       {
         method: 'POST',
