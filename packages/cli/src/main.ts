@@ -22,6 +22,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   webhook: { summary: 'add | ls | rm | deliveries | replay | test webhooks', load: async () => (await import('./commands/webhook.js')).run },
   token: { summary: 'create | ls | revoke bearer tokens (admin)', load: async () => (await import('./commands/token.js')).run },
   whoami: { summary: 'who the server takes you for (token name, roles, models)', load: async () => (await import('./commands/token.js')).whoami },
+  eval: { summary: 'record | run | latency | ls evaluations of a version', load: async () => (await import('./commands/eval.js')).run },
+  policy: { summary: 'apply | ls | show promotion policies', load: async () => (await import('./commands/policy.js')).run },
+  gate: { summary: "check a version against a policy's gates, here (exit 1 if one fails)", load: async () => (await import('./commands/gate.js')).run },
+  promote: { summary: 'move an alias to a version under a policy (exit 1 if a gate fails)', load: async () => (await import('./commands/promote.js')).run },
+  promotions: { summary: 'ls | show promotions and their stored gate reports', load: async () => (await import('./commands/promotions.js')).run },
+  approve: { summary: 'approve a pending promotion', load: async () => (await import('./commands/approve.js')).run },
+  reject: { summary: 'reject a pending promotion', load: async () => (await import('./commands/approve.js')).reject },
+  rollback: { summary: 'move an alias back to its previous holder', load: async () => (await import('./commands/rollback.js')).run },
 };
 
 export function topUsage(): string {

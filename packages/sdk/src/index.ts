@@ -17,6 +17,8 @@ import {
   type CreateRunBody,
   type CreateVersionBody,
   type ErrorCode,
+  type Evaluation,
+  type GateEvidence,
   type GcResult,
   type LogRunBody,
   type ManifestFile,
@@ -27,7 +29,11 @@ import {
   type MoveAliasesBody,
   type OpenUploadResult,
   type Page,
+  type Policy,
+  type Promotion,
   type PutBlobResult,
+  type RecordEvaluationBody,
+  type RequestPromotionBody,
   type Run,
   type UpdateModelBody,
   type UpdateVersionBody,
@@ -57,6 +63,8 @@ export type {
   Delivery,
   DeliveryDetail,
   WebhookTestResult,
+  RecordEvaluationBody,
+  RequestPromotionBody,
 };
 
 /** Where `berth server` listens by default (DESIGN §3). The client never reads the environment. */
@@ -439,6 +447,72 @@ export class BerthClient {
   /** Who the server takes this client for: the token's name, roles and models, or the local user. */
   whoami(): Promise<WhoAmI> {
     return this.json('GET', '/api/v1/whoami');
+  }
+
+  // ---- evaluations, policies, gates, promotions
+
+  /** Records measured metrics for a version, with their source and dataset. */
+  recordEvaluation(name: string, version: number, input: RecordEvaluationBody): Promise<Evaluation> {
+    return this.json('POST', `/api/v1/models/${seg(name)}/versions/${version}/evaluations`, { body: input });
+  }
+  /** One page of a version's evaluations, newest first. */
+  listEvaluations(name: string, version: number, opts: { cursor?: string; limit?: number } = {}): Promise<Page<Evaluation>> {
+    return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}/evaluations`, { query: opts });
+  }
+  iterEvaluations(name: string, version: number, pageSize = 1000): AsyncIterable<Evaluation> {
+    return this.paginate((cursor) => this.listEvaluations(name, version, { limit: pageSize, cursor }));
+  }
+  /** Stores a policy's YAML as its next version (admin); `unchanged` when it equals the latest. */
+  applyPolicy(name: string, yaml: string): Promise<Policy> {
+    return this.json('PUT', `/api/v1/policies/${seg(name)}`, { body: { yaml } });
+  }
+  /** One page of policies, the latest version of each. */
+  listPolicies(opts: { cursor?: string; limit?: number } = {}): Promise<Page<Policy>> {
+    return this.json('GET', '/api/v1/policies', { query: opts });
+  }
+  iterPolicies(pageSize = 1000): AsyncIterable<Policy> {
+    return this.paginate((cursor) => this.listPolicies({ limit: pageSize, cursor }));
+  }
+  /** A policy's latest version, or version `opts.version`. */
+  getPolicy(name: string, opts: { version?: number } = {}): Promise<Policy> {
+    return this.json('GET', `/api/v1/policies/${seg(name)}`, { query: opts });
+  }
+  /** What the gates of a policy read for a version: the same input the server's promote evaluates. */
+  gateEvidence(name: string, version: number, of: { policy: string; policyVersion?: number }): Promise<{ policy: Policy; evidence: GateEvidence }> {
+    return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}/gate-evidence`, {
+      query: { policy: of.policy, policy_version: of.policyVersion },
+    });
+  }
+  /**
+   * Asks to move an alias to a version under a policy. Resolves with the promotion when it passed
+   * or awaits approvals (`state: "pending"`); failed gates reject with FAILED_PRECONDITION whose
+   * `details.report` is the gate report, a lost compare-and-swap with CONFLICT.
+   */
+  promote(name: string, input: RequestPromotionBody): Promise<Promotion> {
+    return this.json('POST', `/api/v1/models/${seg(name)}/promotions`, { body: input });
+  }
+  /** One page of a model's promotions, newest first. */
+  listPromotions(name: string, opts: { alias?: string; state?: string; cursor?: string; limit?: number } = {}): Promise<Page<Promotion>> {
+    return this.json('GET', `/api/v1/models/${seg(name)}/promotions`, { query: opts });
+  }
+  iterPromotions(name: string, opts: { alias?: string; state?: string; pageSize?: number } = {}): AsyncIterable<Promotion> {
+    return this.paginate((cursor) => this.listPromotions(name, { alias: opts.alias, state: opts.state, limit: opts.pageSize ?? 1000, cursor }));
+  }
+  getPromotion(id: string): Promise<Promotion> {
+    return this.json('GET', `/api/v1/promotions/${seg(id)}`);
+  }
+  /** Approves a pending promotion (approver); the Nth approval moves the alias. */
+  approvePromotion(id: string, reason?: string): Promise<Promotion> {
+    return this.json('POST', `/api/v1/promotions/${seg(id)}/approve`, { body: reason ? { reason } : {} });
+  }
+  rejectPromotion(id: string, reason?: string): Promise<Promotion> {
+    return this.json('POST', `/api/v1/promotions/${seg(id)}/reject`, { body: reason ? { reason } : {} });
+  }
+  /** Moves an alias back to the version it held before its current holder (approver); a reason is required. */
+  rollback(name: string, alias: string, reason: string, opts: { expect?: number } = {}): Promise<Promotion> {
+    return this.json('POST', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}/rollback`, {
+      body: { reason, ...(opts.expect !== undefined ? { expect: opts.expect } : {}) },
+    });
   }
 }
 
