@@ -34,8 +34,12 @@ if [ -n "${EVAL_DATASET:-}" ]; then
 else
   $BERTH eval run "$REF" --command "$EVAL_COMMAND"
 fi
-if [ -n "${LATENCY_URL:-}" ]; then
-  $BERTH eval latency "$REF" --url "$LATENCY_URL" ${LATENCY_BODY:+--body "$LATENCY_BODY"} --requests "${LATENCY_REQUESTS:-1000}" --concurrency "${LATENCY_CONCURRENCY:-16}"
+if [ -n "${LATENCY_URL:-}" ] && [ -n "${LATENCY_BODY:-}" ]; then
+  $BERTH eval latency "$REF" --url "$LATENCY_URL" --body "$LATENCY_BODY" \
+    --requests "${LATENCY_REQUESTS:-1000}" --concurrency "${LATENCY_CONCURRENCY:-16}"
+elif [ -n "${LATENCY_URL:-}" ]; then
+  $BERTH eval latency "$REF" --url "$LATENCY_URL" \
+    --requests "${LATENCY_REQUESTS:-1000}" --concurrency "${LATENCY_CONCURRENCY:-16}"
 fi
 
 echo "== stage 2: gates of $POLICY"
