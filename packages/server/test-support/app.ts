@@ -22,14 +22,26 @@ export interface TestApp {
 /** A whole server (SQLite and a blob folder in a fresh temp dir) for HTTP tests through inject() or a real port. */
 export async function openTestApp(
   prefix: string,
-  opts: { clock?: Clock; bodyLimit?: number; logger?: AppOptions['logger']; guard?: Pick<AppOptions, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'> } = {},
+  opts: {
+    clock?: Clock;
+    bodyLimit?: number;
+    logger?: AppOptions['logger'];
+    guard?: Pick<AppOptions, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'>;
+    eventStream?: AppOptions['eventStream'];
+  } = {},
 ): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
   const blobs = await FsBlobStore.open(join(dir, 'blobs'));
   const partStaging = new PartStaging(join(dir, 'blobs', 'multipart'));
   const registry = new Registry({ store, blobs, partStaging, clock: opts.clock ?? systemClock, config: DEFAULT_REGISTRY_CONFIG });
-  const app = await buildApp({ registry, logger: opts.logger, ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}), ...opts.guard });
+  const app = await buildApp({
+    registry,
+    logger: opts.logger,
+    ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
+    ...opts.guard,
+    ...(opts.eventStream ? { eventStream: opts.eventStream } : {}),
+  });
   return {
     app,
     registry,

@@ -4,11 +4,15 @@ import { sendError } from '../errors.js';
 import { aliasRoutes } from './aliases-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { blobRoutes } from './blobs-routes.js';
+import { eventRoutes, type EventStreamOptions } from './events-routes.js';
 import { modelRoutes } from './models-routes.js';
 import { versionRoutes } from './versions-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
-export async function nativeApi(app: FastifyInstance, opts: { registry: Registry; openapi: () => Record<string, unknown> }): Promise<void> {
+export async function nativeApi(
+  app: FastifyInstance,
+  opts: { registry: Registry; openapi: () => Record<string, unknown>; eventStream?: EventStreamOptions },
+): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler((req, reply) =>
     sendError(req, reply, Object.assign(new Error(`no route ${req.method} ${req.url}: see GET /api/v1/openapi.json`), { statusCode: 404 })),
@@ -23,4 +27,5 @@ export async function nativeApi(app: FastifyInstance, opts: { registry: Registry
   aliasRoutes(app, opts.registry);
   blobRoutes(app, opts.registry);
   auditRoutes(app, opts.registry);
+  eventRoutes(app, opts.registry, opts.eventStream);
 }
