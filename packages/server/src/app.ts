@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import { checkJsonDepth } from '@berth/core';
 import type { Registry } from './registry/registry.js';
@@ -46,7 +46,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (err, req, reply) => sendFrameworkError(req, reply, err),
     clientErrorHandler,
     // One line per request instead of Fastify's two, with the route, status, time and actor (http/metrics.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   // Lets a client tell Berth from another service answering on the same URL.
   // Callback hooks, not async ones: they run on every request, and a promise per hook shows on the hot read path.

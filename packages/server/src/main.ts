@@ -60,7 +60,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     app = await buildApp({
       registry,
       bodyLimit: config.bodyLimit,
-      logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+      // One line per request (http/metrics.ts); a header that carries a credential never reaches a line whatever logs it.
+      logger:
+        config.logLevel === 'silent'
+          ? false
+          : { level: config.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' } },
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
