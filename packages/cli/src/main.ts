@@ -19,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   rm: { summary: 'delete a version or a model', load: async () => (await import('./commands/rm.js')).run },
   gc: { summary: 'remove unreferenced blobs past a grace period', load: async () => (await import('./commands/gc.js')).run },
   model: { summary: 'create | rename a model', load: async () => (await import('./commands/model.js')).run },
+  events: { summary: 'events after a seq; --follow keeps following them (SSE, resumable)', load: async () => (await import('./commands/events.js')).run },
 };
 
 export function topUsage(): string {
