@@ -31,8 +31,7 @@ function follow(url: string, after: number): Promise<Follower> {
       res.on('data', (chunk: string) => {
         const now = Date.now();
         buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
           const data = block.split('\n').find((l) => l.startsWith('data: '));

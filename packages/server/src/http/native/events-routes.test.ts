@@ -58,8 +58,7 @@ class Follower {
 
   private feed(chunk: string): void {
     this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
+    for (let i = this.buf.indexOf('\n\n'); i >= 0; i = this.buf.indexOf('\n\n')) {
       const block = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 2);
       const f: Frame = {};
