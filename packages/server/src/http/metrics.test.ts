@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { openTestApp, type TestApp } from '../../test-support/app.js';
 import { serverMetrics } from './metrics.js';
@@ -92,8 +93,19 @@ describe('request log', () => {
         headers: { authorization: `Basic ${Buffer.from(`u:${secret}`).toString('base64')}` },
       });
       await t.app.inject({ method: 'GET', url: '/api/2.0/mlflow/registered-models/get?name=missing', headers });
+      // The event stream, which answers outside Fastify's reply cycle, is logged when it ends.
+      await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const ac = new AbortController();
+      const sse = await fetch(`http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/api/v1/events`, {
+        headers: { ...headers, accept: 'text/event-stream' },
+        signal: ac.signal,
+      });
+      assert.equal(sse.status, 200);
+      ac.abort();
+      for (let i = 0; i < 50 && lines.filter((l) => l.msg === 'request').length < 5; i++) await new Promise((r) => setTimeout(r, 20));
       const requests = lines.filter((l) => l.msg === 'request');
-      assert.equal(requests.length, 4);
+      assert.equal(requests.length, 5);
+      assert.deepEqual([requests[4]?.route, requests[4]?.status, requests[4]?.actor], ['/api/v1/events', 200, 'self-declared:bob']);
       assert.deepEqual(
         { ...requests[1], ms: typeof requests[1]?.ms, time: undefined, pid: undefined, hostname: undefined, reqId: undefined, level: undefined },
         {

@@ -64,7 +64,8 @@ function statusClass(code: number): string {
   return `${Math.floor(code / 100)}xx`;
 }
 
-function observe(request: FastifyRequest, reply: FastifyReply): void {
+/** Counts, times and logs one answered request; a hijacked reply (the event stream) calls it when it ends. */
+export function observe(request: FastifyRequest, reply: FastifyReply): void {
   // The route pattern, never the raw URL: one series per route, not one per model name.
   const route = request.routeOptions.url ?? '(no route)';
   const status = statusClass(reply.statusCode);

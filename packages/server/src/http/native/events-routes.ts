@@ -6,7 +6,7 @@ import type { Registry } from '../../registry/registry.js';
 import { requireRole } from '../../registry/actor.js';
 import { EventFeed, listEvents, parseEventCursor, parseEventTypes, type EventFilter, type FeedItem } from '../../registry/event-feed.js';
 import { actorOf } from '../actor.js';
-import { serverMetrics } from '../metrics.js';
+import { observe, serverMetrics } from '../metrics.js';
 
 export interface EventStreamOptions {
   /** Bytes a follower may leave unread in its socket's buffer before it is dropped. */
@@ -93,6 +93,8 @@ export function eventRoutes(app: FastifyInstance, registry: Registry, opts: Even
       serverMetrics.sseFollowers.dec();
       leave?.();
       res.destroy();
+      // A hijacked reply skips Fastify's onResponse hooks: count and log the stream here, once.
+      observe(req, reply);
     };
     // A client that stopped reading is let go, so its unread events cannot pile up in memory:
     // what it left unread of earlier writes (its kernel buffers full) counts, not the batch at hand.
