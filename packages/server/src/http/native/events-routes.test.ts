@@ -110,7 +110,7 @@ describe('GET /api/v1/events', () => {
   const actor = localActor('alice', 'api');
 
   before(async () => {
-    t = await openTestApp('berth-events-', { eventStream: { maxBufferedBytes: 64 * 1024 } });
+    t = await openTestApp('berth-events-', { eventStream: { maxBufferedBytes: 64 * 1024, heartbeatMs: 100 } });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/api/v1`;
     const content = 'weights';
@@ -165,6 +165,14 @@ describe('GET /api/v1/events', () => {
     assert.equal(e.actor, 'alice');
     assert.equal(e.model, 'chatbot');
     assert.equal(typeof e.data.version, 'number');
+  });
+
+  it('sends heartbeat comments while nothing happens', async () => {
+    const f = new Follower(`${base}/events?after=${await last()}`);
+    await f.open();
+    await f.until((x) => x.frames.filter((fr) => fr.comment === 'heartbeat').length >= 2, 3000);
+    f.close();
+    assert.equal(f.events.length, 0);
   });
 
   it('resumes after Last-Event-ID (which wins over after) with no gap and no duplicate', async () => {
