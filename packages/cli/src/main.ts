@@ -30,6 +30,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   approve: { summary: 'approve a pending promotion', load: async () => (await import('./commands/approve.js')).run },
   reject: { summary: 'reject a pending promotion', load: async () => (await import('./commands/approve.js')).reject },
   rollback: { summary: 'move an alias back to its previous holder', load: async () => (await import('./commands/rollback.js')).run },
+  events: { summary: 'events after a seq; --follow keeps following them (SSE, resumable)', load: async () => (await import('./commands/events.js')).run },
 };
 
 export function topUsage(): string {

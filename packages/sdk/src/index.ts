@@ -7,6 +7,7 @@ import {
   type AliasAt,
   type AliasHistoryEntry,
   type AuditEvent,
+  type BerthEvent,
   type ChainVerdict,
   type CreateTokenBody,
   type CreatedToken,
@@ -43,6 +44,7 @@ import {
   type Webhook,
   type WebhookTestResult,
 } from '@berth/core';
+import { followEvents, type EventQuery } from './events.js';
 
 export type {
   CreateModelBody,
@@ -65,6 +67,8 @@ export type {
   WebhookTestResult,
   RecordEvaluationBody,
   RequestPromotionBody,
+  BerthEvent,
+  EventQuery,
 };
 
 /** Where `berth server` listens by default (DESIGN §3). The client never reads the environment. */
@@ -371,6 +375,23 @@ export class BerthClient {
   /** Re-hashes the audit chain on the server; `ok: false` names the first bad seq. */
   verifyAudit(): Promise<ChainVerdict> {
     return this.json('GET', '/api/v1/audit/verify');
+  }
+
+  // ---- events (DESIGN §2 "Events and webhooks")
+
+  /** One page of events after `after` (or a page's `next_cursor`), oldest first. */
+  listEvents(opts: EventQuery & { cursor?: string; limit?: number } = {}): Promise<Page<BerthEvent>> {
+    return this.json('GET', '/api/v1/events', {
+      query: { after: opts.after, cursor: opts.cursor, types: opts.types?.join(','), model: opts.model, limit: opts.limit },
+    });
+  }
+  /**
+   * The events after `after`, then live ones as they happen, until `signal` aborts (or the
+   * loop breaks). Reconnects after a dropped connection where it left off; `onReconnect` is
+   * told why.
+   */
+  events(opts: EventQuery & { signal?: AbortSignal; onReconnect?: (err: unknown) => void } = {}): AsyncIterable<BerthEvent> {
+    return followEvents(this, opts);
   }
 
   // ---- runs

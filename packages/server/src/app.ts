@@ -1,14 +1,16 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import AjvCompiler from '@fastify/ajv-compiler';
 import { checkJsonDepth } from '@berth/core';
 import type { Registry } from './registry/registry.js';
 import { collectOpenApi } from './http/openapi.js';
 import { nativeApi } from './http/native/index.js';
+import type { EventStreamOptions } from './http/native/events-routes.js';
 import { mlflowApi, mlflowArtifactsApi } from './http/mlflow/index.js';
 import { sendError } from './http/errors.js';
 import { clientErrorHandler, sendFrameworkError, sendRouteNotFound } from './http/framework-errors.js';
 import { browserGuard } from './http/guard.js';
 import { authentication } from './http/auth.js';
+import { observeRequests } from './http/metrics.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -24,6 +26,8 @@ export interface AppOptions {
   allowedOrigins?: readonly string[];
   /** Every request but /healthz needs a valid token (http/auth.ts); default: only requests that send one are checked. */
   authRequired?: boolean;
+  /** Limits of the event stream (GET /api/v1/events as text/event-stream). */
+  eventStream?: EventStreamOptions;
 }
 
 /** `http://<address>:<port>` of the listener; before it listens (inject()), plain loopback. */
@@ -44,6 +48,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Every answer >= 400 in the shape of the front its URL belongs to, Fastify's and Node's own too.
     frameworkErrors: (err, req, reply) => sendFrameworkError(req, reply, err),
     clientErrorHandler,
+    // One line per request instead of Fastify's two, with the route, status, time and actor (http/metrics.ts).
+    logController: new LogController({ disableRequestLogging: true }),
   });
   // Lets a client tell Berth from another service answering on the same URL.
   // Callback hooks, not async ones: they run on every request, and a promise per hook shows on the hot read path.
@@ -51,6 +57,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header('berth-api', '1');
     done();
   });
+  observeRequests(app);
   const openapi = collectOpenApi(app, '/api/v1');
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler(sendRouteNotFound);
@@ -60,7 +67,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   browserGuard(app, { publicUrl, allowedHosts: opts.allowedHosts ?? [], allowedOrigins: opts.allowedOrigins ?? [] });
   authentication(app, { tokens: opts.registry.tokens, required: opts.authRequired ?? false });
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
-  await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi });
+  await app.register(nativeApi, { prefix: '/api/v1', registry: opts.registry, openapi, ...(opts.eventStream ? { eventStream: opts.eventStream } : {}) });
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) await app.register(mlflowApi, { prefix, registry: opts.registry });
   for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'])
     await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry, publicUrl });

@@ -37,8 +37,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   // probes PostgreSQL with a short timeout and words every open failure as one line.
   const { openStore } = await import('./store/store.js');
   const store = await openStore(config.db);
-  const [{ FsBlobStore }, { PartStaging }, { Registry }, { DEFAULT_REGISTRY_CONFIG }, { systemClock }, { buildApp }, { WebhookDispatcher }] = await Promise.all(
-    [
+  const [{ FsBlobStore }, { PartStaging }, { Registry }, { DEFAULT_REGISTRY_CONFIG }, { systemClock }, { buildApp }, { WebhookDispatcher }, { serverMetrics }] =
+    await Promise.all([
       import('./blobs/fs-blob-store.js'),
       import('./blobs/part-staging.js'),
       import('./registry/registry.js'),
@@ -46,11 +46,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       import('./registry/actor.js'),
       import('./app.js'),
       import('./webhooks/dispatcher.js'),
-    ],
-  ).catch(async (err: unknown) => {
-    await store.close();
-    throw err;
-  });
+      import('./http/metrics.js'),
+    ]).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
   let blobs: FsBlobStore | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   // Delivers what the outbox holds, from before a crash too, once the server listens.
@@ -59,7 +59,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     now: () => systemClock.now(),
     allowPrivate: config.webhookAllowPrivate,
     onError: (err) => app?.log.warn({ err }, 'webhook dispatch failed; retrying on the next round'),
+    onDeliveryFailure: (webhook) => serverMetrics.webhookDeliveryFailures.inc({ webhook }),
   });
+  serverMetrics.setOutboxLagSource(() => dispatcher.outboxLag());
   try {
     blobs = await FsBlobStore.open(config.blobs);
     await blobs.cleanTemp(3600 * 1000);
@@ -76,7 +78,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     app = await buildApp({
       registry,
       bodyLimit: config.bodyLimit,
-      logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+      // One line per request (http/metrics.ts); a header that carries a credential never reaches a line whatever logs it.
+      logger:
+        config.logLevel === 'silent'
+          ? false
+          : { level: config.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' } },
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,

@@ -28,6 +28,7 @@ export async function openTestApp(
     bodyLimit?: number;
     logger?: AppOptions['logger'];
     guard?: Pick<AppOptions, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'>;
+    eventStream?: AppOptions['eventStream'];
   } = {},
 ): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -41,6 +42,7 @@ export async function openTestApp(
     ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
     ...opts.guard,
     authRequired: opts.auth ?? false,
+    ...(opts.eventStream ? { eventStream: opts.eventStream } : {}),
   });
   return {
     app,

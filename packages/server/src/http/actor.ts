@@ -17,3 +17,8 @@ export function actorOf(request: FastifyRequest, via = 'api'): Actor {
   const name = typeof h === 'string' && NAME.test(h) ? `self-declared:${h}` : 'local';
   return localActor(name, via);
 }
+
+/** The name the request log records for a request: who the registry would record as its actor. */
+export function actorNameOf(request: FastifyRequest): string {
+  return actorOf(request).name;
+}

@@ -60,6 +60,13 @@ export function collectOpenApi(app: FastifyInstance, prefix: string): () => Reco
         responses['200'] = { description: 'The bytes', content };
         responses['206'] = { description: 'The requested range of the bytes', content };
       }
+      if (r.schema.eventStream) {
+        const ok = responses['200'] as { content: Record<string, unknown> };
+        ok.content['text/event-stream'] = {
+          schema: { type: 'string', description: 'Server-Sent Events: `id: <seq>`, `event: <type>`, `data: <event JSON>` per event; heartbeat comments' },
+        };
+        params.push({ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } });
+      }
       responses.default = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       const op: Record<string, unknown> = { summary: r.schema.summary, tags: r.schema.tags, parameters: params, responses };
       if (r.schema.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.schema.body } } };
@@ -96,5 +103,7 @@ declare module 'fastify' {
     optionalBody?: unknown;
     /** For the document only: the route takes (request) or answers with (response) raw bytes, Range supported. */
     bytes?: { request?: boolean; response?: boolean };
+    /** For the document only: with Accept: text/event-stream the route answers Server-Sent Events. */
+    eventStream?: boolean;
   }
 }

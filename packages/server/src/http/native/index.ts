@@ -4,6 +4,7 @@ import { sendError } from '../errors.js';
 import { aliasRoutes } from './aliases-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { blobRoutes } from './blobs-routes.js';
+import { eventRoutes, type EventStreamOptions } from './events-routes.js';
 import { modelRoutes } from './models-routes.js';
 import { tokenRoutes } from './tokens-routes.js';
 import { versionRoutes } from './versions-routes.js';
@@ -13,7 +14,10 @@ import { policyRoutes } from './policies-routes.js';
 import { promotionRoutes } from './promotions-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
-export async function nativeApi(app: FastifyInstance, opts: { registry: Registry; openapi: () => Record<string, unknown> }): Promise<void> {
+export async function nativeApi(
+  app: FastifyInstance,
+  opts: { registry: Registry; openapi: () => Record<string, unknown>; eventStream?: EventStreamOptions },
+): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err));
   app.setNotFoundHandler((req, reply) =>
     sendError(req, reply, Object.assign(new Error(`no route ${req.method} ${req.url}: see GET /api/v1/openapi.json`), { statusCode: 404 })),
@@ -33,4 +37,5 @@ export async function nativeApi(app: FastifyInstance, opts: { registry: Registry
   evaluationRoutes(app, opts.registry);
   policyRoutes(app, opts.registry);
   promotionRoutes(app, opts.registry);
+  eventRoutes(app, opts.registry, opts.eventStream);
 }
