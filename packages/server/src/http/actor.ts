@@ -18,7 +18,11 @@ export function actorOf(request: FastifyRequest, via = 'api'): Actor {
   return localActor(name, via);
 }
 
-/** The name the request log records for a request: who the registry would record as its actor. */
+/**
+ * The name the request log records for a request: who the registry would record as its actor,
+ * or `unauthenticated` for a request whose credentials were refused (it was never the local user).
+ */
 export function actorNameOf(request: FastifyRequest): string {
+  if (request.berthToken === null && request.headers.authorization !== undefined) return 'unauthenticated';
   return actorOf(request).name;
 }

@@ -95,6 +95,9 @@ describe('request log', () => {
         headers: { authorization: `Basic ${Buffer.from(`u:${secret}`).toString('base64')}` },
       });
       await t.app.inject({ method: 'GET', url: '/api/2.0/mlflow/registered-models/get?name=missing', headers });
+      const forged = `hf_${'F'.repeat(40)}`;
+      const refused = await t.app.inject({ method: 'GET', url: '/api/v1/models', headers: { authorization: `Bearer ${forged}`, 'x-berth-actor': 'mallory' } });
+      assert.equal(refused.statusCode, 401);
       // The event stream, which answers outside Fastify's reply cycle, is logged when it ends.
       await t.app.listen({ host: '127.0.0.1', port: 0 });
       const port = (t.app.server.address() as AddressInfo).port;
@@ -107,10 +110,12 @@ describe('request log', () => {
         req.end();
       });
       assert.equal(status, 200);
-      for (let i = 0; i < 50 && lines.filter((l) => l.msg === 'request').length < 5; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 50 && lines.filter((l) => l.msg === 'request').length < 6; i++) await new Promise((r) => setTimeout(r, 20));
       const requests = lines.filter((l) => l.msg === 'request');
-      assert.equal(requests.length, 5);
-      assert.deepEqual([requests[4]?.route, requests[4]?.status, requests[4]?.actor], ['/api/v1/events', 200, 'ci-bot']);
+      assert.equal(requests.length, 6);
+      // A refused token is logged as such, never as the local user or the name it declared.
+      assert.deepEqual([requests[4]?.status, requests[4]?.actor], [401, 'unauthenticated']);
+      assert.deepEqual([requests[5]?.route, requests[5]?.status, requests[5]?.actor], ['/api/v1/events', 200, 'ci-bot']);
       assert.deepEqual(
         { ...requests[1], ms: typeof requests[1]?.ms, time: undefined, pid: undefined, hostname: undefined, reqId: undefined, level: undefined },
         {
@@ -131,6 +136,7 @@ describe('request log', () => {
       assert.equal(lines.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed').length, 0);
       const all = lines.map((l) => JSON.stringify(l)).join('\n');
       assert.equal(all.includes(secret), false);
+      assert.equal(all.includes(forged), false);
       assert.equal(all.includes(Buffer.from(`u:${secret}`).toString('base64')), false);
       assert.equal(all.toLowerCase().includes('authorization'), false);
     } finally {
