@@ -18,3 +18,4 @@ export * from './tokens.js';
 export * from './governance-schemas.js';
 export * from './policy.js';
 export * from './gates.js';
+export * from './bundles.js';
