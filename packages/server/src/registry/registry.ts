@@ -17,6 +17,7 @@ import type { RegistryDeps } from './deps.js';
 import { EvaluationService } from './evaluations-service.js';
 import { PolicyService } from './policies-service.js';
 import { PromotionService } from './promotions-service.js';
+import { BundleService } from './bundles-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -37,6 +38,7 @@ export class Registry {
   readonly evaluations: EvaluationService;
   readonly policies: PolicyService;
   readonly promotions: PromotionService;
+  readonly bundles: BundleService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -69,5 +71,6 @@ export class Registry {
     this.multipart = new ArtifactMultipartService(deps, this.artifacts);
     this.webhooks = new WebhookService(deps);
     this.tokens = new TokenService(deps);
+    this.bundles = new BundleService(deps, this.versions, this.blobs);
   }
 }

@@ -12,8 +12,7 @@ import type { BlobService } from './blobs-service.js';
 import type { RunService } from './runs-service.js';
 import type { ArtifactService } from './artifacts-service.js';
 import type { UncheckedVersionCommit } from './version-fields.js';
-
-type PinnedDependency = Dependency & { model_id: number };
+import { checkPins, type CheckedPin } from './pin-rules.js';
 
 /** Runs `commit` again once when it failed with ALREADY_EXISTS. */
 async function retryOnceIfRaced<T>(commit: () => Promise<T>): Promise<T> {
@@ -81,6 +80,7 @@ export class VersionCommitter {
     const model = await this.modelFor(tx, actor, name, input);
     if (checked.run_id) await this.runs.ensureIn(tx, actor, now, checked.run_id, name);
     const pinned = await this.pin(tx, checked.dependencies);
+    checkPins(name, model.kind, pinned);
     const number = await tx.models.nextVersion(model.id);
     const { files, digest, size, metadata, tags, description, source, run_id } = checked;
     const dependencies = pinned.map((d) => ({ model: d.model, version: d.version, digest: d.digest }));
@@ -123,15 +123,15 @@ export class VersionCommitter {
   }
 
   /** Each dependency must exist with the digest it is pinned by. */
-  private async pin(tx: StoreTx, deps: Dependency[]): Promise<PinnedDependency[]> {
-    const out: PinnedDependency[] = [];
+  private async pin(tx: StoreTx, deps: Dependency[]): Promise<CheckedPin[]> {
+    const out: CheckedPin[] = [];
     for (const d of deps) {
       const m = await requireModel(tx, d.model);
       const v = await requireVersion(tx, m, d.version);
       if (v.digest !== d.digest) {
         throw invalid(`dependency ${d.model}:${d.version} has digest ${v.digest}, not ${d.digest}`, { field: 'dependencies', dependency: d });
       }
-      out.push({ ...d, model_id: m.id });
+      out.push({ ...d, model_id: m.id, kind: m.kind, pins: v.dependencies });
     }
     return out;
   }

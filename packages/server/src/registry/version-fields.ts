@@ -6,6 +6,7 @@ import {
   manifestSize,
   normalizeManifest,
   parseSha256,
+  parseUpstream,
   validateModelName,
   validateTags,
   type CreateVersionBody,
@@ -29,6 +30,8 @@ export function validateMetadata(m: unknown): Record<string, unknown> {
   if (m === null || typeof m !== 'object' || Array.isArray(m)) throw invalid('metadata must be a JSON object', { field: 'metadata' });
   checkJsonDepth(m, 'metadata', 'metadata');
   if (JSON.stringify(m).length > MAX_METADATA_BYTES) throw invalid('metadata is over 1 MiB: store large data as a file in the version', { field: 'metadata' });
+  // An upstream names the weights' origin at a commit (decision 0017): a branch would move.
+  if ('upstream' in m) parseUpstream((m as Record<string, unknown>).upstream);
   return m as Record<string, unknown>;
 }
 

@@ -6,6 +6,7 @@ import type { SqlDialect } from './dialects/sql-dialect.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { ModelRepo } from './models.js';
 import { VersionRepo } from './versions.js';
+import { LineageRepo } from './lineage.js';
 import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
 import { EventRepo } from './events.js';
@@ -37,6 +38,7 @@ export class StoreTx {
   readonly evaluations: EvaluationRepo;
   readonly policies: PolicyRepo;
   readonly promotions: PromotionRepo;
+  readonly lineage: LineageRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -54,6 +56,7 @@ export class StoreTx {
     this.evaluations = new EvaluationRepo(db);
     this.policies = new PolicyRepo(db);
     this.promotions = new PromotionRepo(db, dialect);
+    this.lineage = new LineageRepo(db);
   }
 }
 

@@ -12,6 +12,7 @@ import { webhookRoutes } from './webhooks-routes.js';
 import { evaluationRoutes } from './evaluations-routes.js';
 import { policyRoutes } from './policies-routes.js';
 import { promotionRoutes } from './promotions-routes.js';
+import { bundleRoutes } from './bundles-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
 export async function nativeApi(
@@ -37,5 +38,6 @@ export async function nativeApi(
   evaluationRoutes(app, opts.registry);
   policyRoutes(app, opts.registry);
   promotionRoutes(app, opts.registry);
+  bundleRoutes(app, opts.registry);
   eventRoutes(app, opts.registry, opts.eventStream);
 }
