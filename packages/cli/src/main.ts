@@ -30,6 +30,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   approve: { summary: 'approve a pending promotion', load: async () => (await import('./commands/approve.js')).run },
   reject: { summary: 'reject a pending promotion', load: async () => (await import('./commands/approve.js')).reject },
   rollback: { summary: 'move an alias back to its previous holder', load: async () => (await import('./commands/rollback.js')).run },
+  bundle: {
+    summary: 'create a bundle version: base, adapters, prompt, RAG config pinned by digest',
+    load: async () => (await import('./commands/bundle.js')).run,
+  },
+  diff: { summary: 'what changed between two versions, component by component, file by file', load: async () => (await import('./commands/diff.js')).run },
   events: { summary: 'events after a seq; --follow keeps following them (SSE, resumable)', load: async () => (await import('./commands/events.js')).run },
 };
 

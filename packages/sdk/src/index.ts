@@ -9,7 +9,10 @@ import {
   type AuditEvent,
   type BerthEvent,
   type ChainVerdict,
+  type CreateBundleBody,
   type CreateTokenBody,
+  type LineageDirection,
+  type LineageEntry,
   type CreatedToken,
   type CreateModelBody,
   type CreateWebhookBody,
@@ -534,6 +537,17 @@ export class BerthClient {
     return this.json('POST', `/api/v1/models/${seg(name)}/aliases/${seg(alias)}/rollback`, {
       body: { reason, ...(opts.expect !== undefined ? { expect: opts.expect } : {}) },
     });
+  }
+
+  // ---- bundles and lineage (docs/decisions/0017)
+
+  /** A new bundle version: components pinned as name:N or name@sha256:…; `from` starts from a bundle and replaces what is given. */
+  createBundle(name: string, input: CreateBundleBody): Promise<Version> {
+    return this.json('POST', `/api/v1/models/${seg(name)}/bundles`, { body: input });
+  }
+  /** What a version pins (`uses`), or one page of what pins it (`used-by`). */
+  lineage(name: string, version: number, direction: LineageDirection, opts: { cursor?: string; limit?: number } = {}): Promise<Page<LineageEntry>> {
+    return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}/lineage`, { query: { direction, ...opts } });
   }
 }
 

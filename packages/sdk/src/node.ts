@@ -9,3 +9,4 @@ export type { Progress } from './node/progress.js';
 export { listFiles, type LocalFile } from './node/walk.js';
 export { pushDirectory, type PushOptions, type PushResult } from './node/push.js';
 export { PARTIAL_DIR, partialName, pullVersion, type PullOptions, type PullResult } from './node/pull.js';
+export { pullBundle, type BundlePullResult } from './node/bundle.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { parseReference } from '@berth/core';
-import { pullVersion } from '@berth/sdk/node';
+import { BUNDLE_MANIFEST_PATH, parseReference } from '@berth/core';
+import { pullBundle, pullVersion } from '@berth/sdk/node';
 import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
@@ -10,7 +10,9 @@ import { ProgressBar } from '../output/progress.js';
 const USAGE = `usage: berth pull <ref> [-o DIR] [--concurrency 4] [--force]
 Downloads a version (name, name:3, name@alias, name@sha256:…) and verifies every file's sha256.
 An interrupted pull resumes where it stopped. DIR defaults to ./<name>-<version>.
-A file in DIR whose bytes differ from the version's is refused (exit 4) unless --force replaces it.`;
+A file in DIR whose bytes differ from the version's is refused (exit 4) unless --force replaces it.
+A bundle is laid out for serving: base/, adapters/<name>/, prompt/, rag/ and berth-bundle.json,
+every component checked against the digest the bundle pins.`;
 
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, { output: { type: 'string', short: 'o' }, concurrency: { type: 'string' }, force: { type: 'boolean' } }, USAGE);
@@ -24,6 +26,25 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const version = await ctx.client().resolve(ref);
   const out = (values.output as string | undefined) ?? `${parsed.name.replace('/', '--')}-${version.version}`;
   const bar = new ProgressBar(ctx.io.stderr);
+  const pullOpts = {
+    concurrency,
+    force: values.force === true,
+    onProgress: (p: { phase: string; done: number; total: number }) => bar.update(p.phase === 'verify' ? 'verifying  ' : 'downloading', p.done, p.total),
+  };
+  if (
+    version.dependencies.length > 0 &&
+    version.files?.some((f) => f.path === BUNDLE_MANIFEST_PATH) &&
+    (await ctx.client().getModel(version.model)).kind === 'bundle'
+  ) {
+    const b = await pullBundle(ctx.client(), version, resolve(ctx.io.cwd, out), pullOpts).finally(() => bar.done());
+    if (ctx.json)
+      return (
+        ctx.printJson({ model: version.model, version: version.version, digest: version.digest, output: resolve(ctx.io.cwd, out), components: b.components }), 0
+      );
+    ctx.print(`${version.model}:${version.version} ${version.digest} -> ${out}`);
+    for (const c of b.components) ctx.print(`  ${c.folder}/  ${c.model}:${c.version} ${c.digest}`);
+    return 0;
+  }
   const result = await pullVersion(ctx.client(), version, resolve(ctx.io.cwd, out), {
     concurrency,
     force: values.force === true,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { invalid } from '@berth/core';
+import { checkAdapterConfig, invalid, parsePin, parseUpstream, type Dependency } from '@berth/core';
 import { pushDirectory } from '@berth/sdk/node';
 import { parse, parseCount, parsePairs } from '../args.js';
 import type { Context } from '../context.js';
@@ -11,7 +11,12 @@ import { ProgressBar } from '../output/progress.js';
 const USAGE = `usage: berth push <dir|file> --model NAME [--kind model|adapter|prompt|rag-config|bundle|dataset]
                   [--metadata k=v ...] [--metadata-file f.json] [--tag k=v ...] [--description D]
                   [--run RUN_ID] [--source S] [--concurrency 4]
-Registers the files as a new immutable version; only blobs the server lacks are uploaded.`;
+                  [--base NAME:N] [--upstream hf:ORG/NAME@<40-hex commit>]
+Registers the files as a new immutable version; only blobs the server lacks are uploaded.
+--kind adapter needs --base, the base version pinned (name:N or name@sha256:…); an
+adapter_config.json (PEFT) naming another base or revision is refused, and its r, lora_alpha,
+target_modules and task_type are recorded as metadata.peft. --upstream records where the
+weights come from, at a commit (a branch or tag is refused).`;
 
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(
@@ -26,6 +31,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       run: { type: 'string' },
       source: { type: 'string' },
       concurrency: { type: 'string' },
+      base: { type: 'string' },
+      upstream: { type: 'string' },
     },
     USAGE,
   );
@@ -48,12 +55,19 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   Object.assign(metadata, parsePairs(values.metadata as string[] | undefined, 'metadata', USAGE, true));
   const tags = parsePairs(values.tag as string[] | undefined, 'tag', USAGE, false) as Record<string, string>;
   const concurrency = parseCount(values.concurrency, 'concurrency', USAGE, 1, 64) ?? 4;
-  const bar = new ProgressBar(ctx.io.stderr);
   const [input = ''] = positionals;
+  if (values.upstream !== undefined) {
+    parseUpstream(values.upstream);
+    metadata.upstream = values.upstream;
+  }
+  const dependencies = values.base === undefined ? undefined : await adapterBase(ctx, values.base as string, resolve(ctx.io.cwd, input), metadata);
+  if (values.kind === 'adapter' && !dependencies) throw new UsageError('--kind adapter needs --base NAME:N, the base version it was trained on', USAGE);
+  const bar = new ProgressBar(ctx.io.stderr);
   const source = (values.source as string | undefined) ?? `upload:${resolve(ctx.io.cwd, input)}`;
   const result = await pushDirectory(ctx.client(), resolve(ctx.io.cwd, input), {
     model: values.model as string,
     kind: values.kind as string | undefined,
+    dependencies,
     description: values.description as string | undefined,
     metadata,
     tags,
@@ -81,4 +95,31 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     );
   }
   return 0;
+}
+
+/**
+ * The base pin of an adapter: the base version by number and digest. The folder's
+ * adapter_config.json, when there is one, must not name another base (decision 0017); what
+ * it says about the adapter goes into `metadata.peft`.
+ */
+async function adapterBase(ctx: Context, ref: string, dir: string, metadata: Record<string, unknown>): Promise<Dependency[]> {
+  parsePin(ref, '--base');
+  const base = await ctx.client().resolve(ref);
+  let text: string | undefined;
+  try {
+    text = await readFile(resolve(dir, 'adapter_config.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+  }
+  if (text !== undefined) {
+    let config: unknown;
+    try {
+      config = JSON.parse(text);
+    } catch (err) {
+      throw invalid(`adapter_config.json is not JSON: ${(err as Error).message}`, { field: 'adapter_config' });
+    }
+    const upstream = typeof base.metadata.upstream === 'string' ? parseUpstream(base.metadata.upstream) : undefined;
+    metadata.peft = checkAdapterConfig(config, { ref, model: base.model, ...(upstream ? { upstream } : {}) });
+  }
+  return [{ model: base.model, version: base.version, digest: base.digest }];
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { BerthError, INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, normalizeManifest, type ManifestFile, type Version } from '@berth/core';
+import { BerthError, INLINE_BLOB_MAX_BYTES, INLINE_TOTAL_MAX_BYTES, normalizeManifest, type Dependency, type ManifestFile, type Version } from '@berth/core';
 import type { BerthClient } from '../index.js';
 import { CHUNK, fsError, hashInto } from './local-fs.js';
 import { pool } from './pool.js';
@@ -11,6 +11,8 @@ import { listFiles, type LocalFile } from './walk.js';
 export interface PushOptions {
   model: string;
   kind?: string;
+  /** Versions this one pins (an adapter's base), each by version and digest. */
+  dependencies?: Dependency[];
   description?: string;
   metadata?: Record<string, unknown>;
   tags?: Record<string, string>;
@@ -134,6 +136,7 @@ export async function pushDirectory(client: BerthClient, root: string, opts: Pus
   const commitBody = {
     files: manifest,
     ...(opts.kind ? { kind: opts.kind } : {}),
+    ...(opts.dependencies ? { dependencies: opts.dependencies } : {}),
     ...(opts.description !== undefined ? { description: opts.description } : {}),
     ...(opts.metadata && Object.keys(opts.metadata).length ? { metadata: opts.metadata } : {}),
     ...(opts.tags && Object.keys(opts.tags).length ? { tags: opts.tags } : {}),
