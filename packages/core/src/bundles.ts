@@ -88,8 +88,12 @@ export function checkAdapterConfig(config: unknown, base: { ref: string; model: 
   return facts;
 }
 
-/** The roles a bundle's components play, by the kind of model they are versions of. */
-export const BUNDLE_ROLES = { model: 'base', adapter: 'adapter', prompt: 'prompt', 'rag-config': 'rag' } as const;
+export const LINEAGE_DIRECTIONS = ['uses', 'used-by'] as const;
+export type LineageDirection = (typeof LINEAGE_DIRECTIONS)[number];
+
+/** One edge of the lineage graph as seen from the version asked about. */
+export const LineageEntrySchema = Type.Object({ model: Type.String(), kind: Type.String(), version: Type.Integer(), digest: Type.String() });
+export type LineageEntry = Static<typeof LineageEntrySchema>;
 
 export const BUNDLE_MANIFEST_PATH = 'berth-bundle.json';
 export const BUNDLE_FORMAT = 'berth-bundle/1';
@@ -129,10 +133,3 @@ export const CreateBundleBody = Type.Object(
   { additionalProperties: false },
 );
 export type CreateBundleBody = Static<typeof CreateBundleBody>;
-
-export const LINEAGE_DIRECTIONS = ['uses', 'used-by'] as const;
-export type LineageDirection = (typeof LINEAGE_DIRECTIONS)[number];
-
-/** One edge of the lineage graph as seen from the version asked about. */
-export const LineageEntrySchema = Type.Object({ model: Type.String(), kind: Type.String(), version: Type.Integer(), digest: Type.String() });
-export type LineageEntry = Static<typeof LineageEntrySchema>;
