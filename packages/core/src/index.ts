@@ -18,3 +18,6 @@ export * from './tokens.js';
 export * from './governance-schemas.js';
 export * from './policy.js';
 export * from './gates.js';
+export * from './prompt.js';
+export * from './rag-config.js';
+export * from './card.js';
