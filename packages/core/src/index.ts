@@ -19,3 +19,6 @@ export * from './governance-schemas.js';
 export * from './policy.js';
 export * from './gates.js';
 export * from './bundles.js';
+export * from './prompt.js';
+export * from './rag-config.js';
+export * from './card.js';
