@@ -18,3 +18,7 @@ export * from './tokens.js';
 export * from './governance-schemas.js';
 export * from './policy.js';
 export * from './gates.js';
+export * from './safetensors-scan.js';
+export * from './pickle-scan.js';
+export * from './zip-scan.js';
+export * from './blob-inspector.js';
