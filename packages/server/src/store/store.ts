@@ -10,6 +10,7 @@ import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
 import { EventRepo } from './events.js';
 import { WebhookRepo } from './webhooks.js';
+import { BlobInspectionRepo } from './blob-inspections.js';
 import { TokenRepo } from './tokens.js';
 import { UploadRepo } from './uploads.js';
 import { EvaluationRepo } from './evaluations.js';
@@ -37,6 +38,7 @@ export class StoreTx {
   readonly evaluations: EvaluationRepo;
   readonly policies: PolicyRepo;
   readonly promotions: PromotionRepo;
+  readonly blobInspections: BlobInspectionRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -54,6 +56,7 @@ export class StoreTx {
     this.evaluations = new EvaluationRepo(db);
     this.policies = new PolicyRepo(db);
     this.promotions = new PromotionRepo(db, dialect);
+    this.blobInspections = new BlobInspectionRepo(db);
   }
 }
 
