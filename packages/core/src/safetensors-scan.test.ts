@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SAFETENSORS_HEADER_MAX_BYTES, SafetensorsScanner, type SafetensorsSummary } from './safetensors-scan.js';
+import { SAFETENSORS_HEADER_MAX_BYTES, SAFETENSORS_METADATA_MAX_BYTES, SafetensorsScanner, type SafetensorsSummary } from './safetensors-scan.js';
 
 type Tensor = { dtype: string; shape: number[]; data_offsets: [number, number] };
 
@@ -104,5 +104,9 @@ describe('SafetensorsScanner', () => {
     assert.match(scan(file({ __metadata__: [] }, 0)).problems?.[0] ?? '', /__metadata__ is not an object/);
     assert.match(scan(file({ __metadata__: { a: 1 } }, 0)).problems?.[0] ?? '', /values must be strings/);
     assert.deepEqual(scan(file({}, 0)).problems, undefined);
+    const big = scan(file({ __metadata__: { notes: 'x'.repeat(SAFETENSORS_METADATA_MAX_BYTES) } }, 0));
+    assert.equal(big.metadata, undefined);
+    assert.equal(big.metadata_bytes_omitted, SAFETENSORS_METADATA_MAX_BYTES + 12);
+    assert.equal(big.problems, undefined);
   });
 });

@@ -8,6 +8,8 @@
 
 /** Headers longer than this are refused unread (the reference reader's own limit is 100 MB). */
 export const SAFETENSORS_HEADER_MAX_BYTES = 100 * 1024 * 1024;
+/** `__metadata__` larger than this (as JSON) is left out of the summary, which lands in version metadata. */
+export const SAFETENSORS_METADATA_MAX_BYTES = 64 * 1024;
 
 /** Bits per element of each dtype the format defines. */
 const DTYPE_BITS: Readonly<Record<string, number>> = {
@@ -40,6 +42,8 @@ export interface SafetensorsSummary {
   parameters: number;
   dtypes: Record<string, { tensors: number; parameters: number }>;
   metadata?: Record<string, string>;
+  /** Size of a `__metadata__` too large to copy into the summary. */
+  metadata_bytes_omitted?: number;
   /** Why the header cannot be trusted; absent when it is valid. */
   problems?: string[];
 }
@@ -104,7 +108,9 @@ export class SafetensorsScanner {
     for (const [name, raw] of Object.entries(parsed as Record<string, unknown>)) {
       if (name === '__metadata__') {
         const meta = checkMetadata(raw);
+        const size = JSON.stringify(raw).length;
         if (typeof meta === 'string') problems.push(meta);
+        else if (size > SAFETENSORS_METADATA_MAX_BYTES) summary.metadata_bytes_omitted = size;
         else summary.metadata = meta;
         continue;
       }
