@@ -134,8 +134,8 @@ try {
         const [status] = await once(curl, 'exit');
         const seconds = (performance.now() - t0) / 1000;
         if (status !== 0) throw new Error(`upload failed: curl exited ${status}`);
-        // curl runs in its own process: what this process read is the socket, plus whatever the server read besides.
-        const extra = rchar() - before - size;
+        // rchar counts the socket (size) and, once reaped, curl's read of the file (size again).
+        const extra = rchar() - before - 2 * size;
         results[side].push(size / 1e6 / seconds);
         (side === 'on' ? results.extraOn : results.extraOff).push(extra);
         await s.blobs.delete(sha);
@@ -164,7 +164,7 @@ try {
   console.log(table(rows));
   console.log(`\n${ratios.join('\n')}`);
   console.log(
-    'read beyond upload: rchar of this process (the server) minus the bytes uploaded; it also counts the database, the event loop and the reaped curl, the same on both sides',
+    "read beyond upload: rchar of this process (the server) minus the bytes received and minus the reaped curl's read of the file; the rest is the database and the runtime, on both sides",
   );
   console.log(`read by inspection (on minus off; target < 1 MiB): ${readByInspection.join(', ')}`);
 } finally {
