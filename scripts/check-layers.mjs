@@ -15,7 +15,8 @@ const root = resolve(new URL('..', import.meta.url).pathname);
 const posix = (p) => p.split(sep).join('/');
 const builtins = new Set(builtinModules);
 const DB_LIBS = ['kysely', 'better-sqlite3', 'pg'];
-const CORE_DEPS = ['@noble/hashes', '@sinclair/typebox', 'yaml'];
+// fflate: pure-JS inflate with a synchronous streaming API, for the zip checkpoint scanner (decision 0016).
+const CORE_DEPS = ['@noble/hashes', '@sinclair/typebox', 'yaml', 'fflate'];
 // Core tests are unit tests: no disk, network or clock (CONVENTIONS "Tests").
 const CORE_TEST_NODE = ['node:test', 'node:assert', 'node:assert/strict'];
 // Beside src/: helpers and contract suites that tests share; test code, never built into dist/.

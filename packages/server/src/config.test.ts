@@ -54,6 +54,19 @@ describe('resolveConfig: browser safety settings', () => {
     assert.throws(() => resolveConfig({ cwd, env: {} }), /webhooks must be a mapping/);
     await rm(cwd, { recursive: true, force: true });
   });
+  it('refuses unsafe pickles from --refuse-unsafe-pickle, BERTH_REFUSE_UNSAFE_PICKLE or uploads.refuse_unsafe_pickle, and refuses a malformed uploads setting', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'berth-cfg-up-'));
+    after(() => rm(cwd, { recursive: true, force: true }));
+    assert.equal(resolveConfig({ cwd, env: {} }).refuseUnsafePickle, false);
+    assert.equal(resolveConfig({ cwd, env: { BERTH_REFUSE_UNSAFE_PICKLE: '1' } }).refuseUnsafePickle, true);
+    await writeFile(join(cwd, 'berth.yaml'), 'uploads:\n  refuse_unsafe_pickle: true\n');
+    assert.equal(resolveConfig({ cwd, env: {} }).refuseUnsafePickle, true);
+    assert.equal(resolveConfig({ cwd, env: {}, refuseUnsafePickle: false }).refuseUnsafePickle, false);
+    await writeFile(join(cwd, 'berth.yaml'), 'uploads:\n  refuse_pickles: true\n');
+    assert.throws(() => resolveConfig({ cwd, env: {} }), /uploads has unknown setting\(s\) refuse_pickles: known is refuse_unsafe_pickle/);
+    await writeFile(join(cwd, 'berth.yaml'), 'uploads: [1]\n');
+    assert.throws(() => resolveConfig({ cwd, env: {} }), /uploads must be a mapping/);
+  });
 });
 
 describe('resolveConfig: authentication', () => {

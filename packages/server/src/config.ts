@@ -27,6 +27,8 @@ export interface ServerConfig {
   allowedOrigins: string[];
   /** Webhooks may call loopback, private and link-local addresses (a receiver inside the network). */
   webhookAllowPrivate: boolean;
+  /** A version commit naming a pickle flagged unsafe fails (decision 0016). */
+  refuseUnsafePickle: boolean;
 }
 
 export interface ServerOptions {
@@ -43,6 +45,7 @@ export interface ServerOptions {
   publicUrl?: string;
   allowedHosts?: string;
   allowedOrigins?: string;
+  refuseUnsafePickle?: boolean;
   env?: Record<string, string | undefined>;
   cwd?: string;
 }
@@ -61,6 +64,7 @@ const FILE_KEYS = [
   'allowed_hosts',
   'allowed_origins',
   'webhooks',
+  'uploads',
 ];
 
 function readYaml(path: string): Record<string, unknown> {
@@ -130,6 +134,15 @@ function webhookSettings(value: unknown): { allow_private?: unknown } {
   return value as { allow_private?: unknown };
 }
 
+/** The `uploads:` mapping of berth.yaml: `refuse_unsafe_pickle` is its one setting. */
+function uploadSettings(value: unknown): { refuse_unsafe_pickle?: unknown } {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('uploads must be a mapping such as {refuse_unsafe_pickle: true}', { field: 'uploads' });
+  const unknown = Object.keys(value).filter((k) => k !== 'refuse_unsafe_pickle');
+  if (unknown.length) throw invalid(`uploads has unknown setting(s) ${unknown.join(', ')}: known is refuse_unsafe_pickle`, { field: 'uploads' });
+  return value as { refuse_unsafe_pickle?: unknown };
+}
+
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -170,6 +183,8 @@ export function resolveConfig(opts: ServerOptions = {}): ServerConfig {
       return u?.pathname === '/' ? u.origin : undefined;
     }),
     webhookAllowPrivate: bool(env.BERTH_WEBHOOK_ALLOW_PRIVATE || undefined) ?? bool(webhookSettings(file.webhooks).allow_private) ?? false,
+    refuseUnsafePickle:
+      opts.refuseUnsafePickle ?? bool(env.BERTH_REFUSE_UNSAFE_PICKLE || undefined) ?? bool(uploadSettings(file.uploads).refuse_unsafe_pickle) ?? false,
   };
 }
 

@@ -72,7 +72,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       blobs,
       partStaging,
       clock: systemClock,
-      config: { ...DEFAULT_REGISTRY_CONFIG, webhookAllowPrivate: config.webhookAllowPrivate },
+      config: { ...DEFAULT_REGISTRY_CONFIG, webhookAllowPrivate: config.webhookAllowPrivate, refuseUnsafePickle: config.refuseUnsafePickle },
     });
     const warning = checkListenSafety(config, await registry.tokens.countActive());
     app = await buildApp({

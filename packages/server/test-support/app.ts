@@ -7,7 +7,7 @@ import { openStore, type Store } from '../src/store/store.js';
 import { FsBlobStore } from '../src/blobs/fs-blob-store.js';
 import { PartStaging } from '../src/blobs/part-staging.js';
 import { Registry } from '../src/registry/registry.js';
-import { DEFAULT_REGISTRY_CONFIG } from '../src/registry/deps.js';
+import { DEFAULT_REGISTRY_CONFIG, type RegistryConfig } from '../src/registry/deps.js';
 import { systemClock, type Clock } from '../src/registry/actor.js';
 
 export interface TestApp {
@@ -29,13 +29,14 @@ export async function openTestApp(
     logger?: AppOptions['logger'];
     guard?: Pick<AppOptions, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'>;
     eventStream?: AppOptions['eventStream'];
+    config?: Partial<RegistryConfig>;
   } = {},
 ): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
   const blobs = await FsBlobStore.open(join(dir, 'blobs'));
   const partStaging = new PartStaging(join(dir, 'blobs', 'multipart'));
-  const registry = new Registry({ store, blobs, partStaging, clock: opts.clock ?? systemClock, config: DEFAULT_REGISTRY_CONFIG });
+  const registry = new Registry({ store, blobs, partStaging, clock: opts.clock ?? systemClock, config: { ...DEFAULT_REGISTRY_CONFIG, ...opts.config } });
   const app = await buildApp({
     registry,
     logger: opts.logger,

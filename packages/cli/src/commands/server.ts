@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 
 const USAGE = `usage: berth server [--host 127.0.0.1] [--port 7878] [--data ./.berth] [--db sqlite:<path>|postgres://…] [--blobs DIR]
                     [--config berth.yaml] [--body-limit BYTES] [--log-level info] [--auth] [--insecure-no-auth]
-                    [--public-url URL] [--allowed-hosts NAME,…] [--allowed-origins ORIGIN,…]
+                    [--public-url URL] [--allowed-hosts NAME,…] [--allowed-origins ORIGIN,…] [--refuse-unsafe-pickle]
 Runs the registry. Precedence: flags > BERTH_* environment > berth.yaml > defaults.
 Stops cleanly on SIGTERM or SIGINT.`;
 
@@ -63,6 +63,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       'public-url': { type: 'string' },
       'allowed-hosts': { type: 'string' },
       'allowed-origins': { type: 'string' },
+      'refuse-unsafe-pickle': { type: 'boolean' },
     },
     USAGE,
   );
@@ -85,6 +86,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
       publicUrl: values['public-url'] as string | undefined,
       allowedHosts: values['allowed-hosts'] as string | undefined,
       allowedOrigins: values['allowed-origins'] as string | undefined,
+      refuseUnsafePickle: values['refuse-unsafe-pickle'] as boolean | undefined,
       env: ctx.io.env,
       cwd: ctx.io.cwd,
     });

@@ -30,6 +30,12 @@ export interface PutOptions {
    * is then the size of the whole blob, not of the body.
    */
   offset?: number;
+  /**
+   * Sees every byte of the blob once, in order, as it is hashed (a resumed put shows the bytes
+   * already held first): how uploads are inspected without a second read (decision 0016).
+   * Whatever it sees counts only once the put succeeds.
+   */
+  observe?: (chunk: Uint8Array) => void;
 }
 
 /** What `cleanTemp` found (and, unless a dry run, removed). */

@@ -64,10 +64,11 @@ function offsetMismatch(offset: number, held: number): BerthError {
 }
 
 /** Feeds the first `length` bytes of a file into `hash`, streaming. */
-async function hashPrefix(path: string, length: number, hash: Hash): Promise<void> {
+async function hashPrefix(path: string, length: number, hash: Hash, observe?: (chunk: Uint8Array) => void): Promise<void> {
   let read = 0;
   for await (const chunk of createReadStream(path, { start: 0, end: length - 1, highWaterMark: READ_CHUNK })) {
     hash.update(chunk as Buffer);
+    observe?.(chunk as Buffer);
     read += (chunk as Buffer).length;
   }
   if (read !== length) throw offsetMismatch(length, read);
@@ -85,13 +86,14 @@ function hashMismatch(expected: string, actual: string): BerthError {
 }
 
 /** A small body of declared size, read into one buffer of exactly that size (never more). */
-async function readSmall(body: AsyncIterable<Uint8Array | string> | Readable, expected: number): Promise<Buffer> {
+async function readSmall(body: AsyncIterable<Uint8Array | string> | Readable, expected: number, observe?: (chunk: Uint8Array) => void): Promise<Buffer> {
   const data = Buffer.allocUnsafe(expected);
   let size = 0;
   for await (const piece of body as AsyncIterable<Uint8Array | string>) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
     if (size + chunk.byteLength > expected) throw longerThan(expected);
     data.set(chunk, size);
+    observe?.(chunk);
     size += chunk.byteLength;
   }
   if (size !== expected) throw shorterThan(size, expected);
@@ -179,7 +181,7 @@ export class FsBlobStore implements BlobStore {
 
   /** put and putUnknown: `expected` is the sha256 the bytes must hash to, when known up front. */
   private async ingest(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, opts: PutOptions): Promise<PutResult> {
-    const { expectedSize, maxBytes, upload, offset = 0 } = opts;
+    const { expectedSize, maxBytes, upload, offset = 0, observe } = opts;
     if (upload !== undefined) checkUpload(upload);
     if (!isByteCount(offset) || (offset > 0 && (upload === undefined || expected === undefined)))
       throw invalid(`offset ${offset} needs an upload session and a known sha256`, { field: 'offset' });
@@ -191,17 +193,17 @@ export class FsBlobStore implements BlobStore {
     const max = maxBytes ?? Number.MAX_SAFE_INTEGER;
     // Refused before reading a byte, so the body is left for the caller (an HTTP reply can still go out).
     if (expectedSize !== undefined && expectedSize > max) throw tooLarge(max, expectedSize);
-    if (expectedSize !== undefined && expectedSize <= SMALL_BLOB && offset === 0) return this.putSmall(expected, body, expectedSize);
+    if (expectedSize !== undefined && expectedSize <= SMALL_BLOB && offset === 0) return this.putSmall(expected, body, expectedSize, observe);
     if (upload !== undefined && expected !== undefined) {
       const partial = this.partialPath(expected, upload);
       const release = await this.lockPartial(partial);
       try {
-        return await this.putStream(expected, body, expectedSize, max, { path: partial, offset });
+        return await this.putStream(expected, body, expectedSize, max, { path: partial, offset }, observe);
       } finally {
         release();
       }
     }
-    return this.putStream(expected, body, expectedSize, max);
+    return this.putStream(expected, body, expectedSize, max, undefined, observe);
   }
 
   private partialPath(sha256: string, upload: string): string {
@@ -280,6 +282,7 @@ export class FsBlobStore implements BlobStore {
     expectedSize: number | undefined,
     max: number,
     partial?: { path: string; offset: number },
+    observe?: (chunk: Uint8Array) => void,
   ): Promise<PutResult> {
     const tmp = partial?.path ?? this.newTempPath();
     const offset = partial?.offset ?? 0;
@@ -298,7 +301,7 @@ export class FsBlobStore implements BlobStore {
           throw offsetMismatch(offset, held);
         }
         // Node cannot serialise a hash state, so the prefix is read again to rebuild it.
-        await hashPrefix(tmp, offset, hash);
+        await hashPrefix(tmp, offset, hash, observe);
         fh = await open(tmp, 'r+');
       } else {
         const wantDirect = expectedSize === undefined || expectedSize >= DIRECT_MIN;
@@ -316,6 +319,7 @@ export class FsBlobStore implements BlobStore {
         },
         direct,
         offset,
+        observe,
       );
       let size: number;
       let sha256: string;
@@ -387,8 +391,13 @@ export class FsBlobStore implements BlobStore {
    * declared size and written with one write, skipping the stream machinery that dominates the
    * cost of tiny files. Same guarantees: hash checked first, fsync, then publish.
    */
-  private async putSmall(expected: string | undefined, body: AsyncIterable<Uint8Array> | Readable, expectedSize: number): Promise<PutResult> {
-    const data = await readSmall(body, expectedSize);
+  private async putSmall(
+    expected: string | undefined,
+    body: AsyncIterable<Uint8Array> | Readable,
+    expectedSize: number,
+    observe?: (chunk: Uint8Array) => void,
+  ): Promise<PutResult> {
+    const data = await readSmall(body, expectedSize, observe);
     const sha256 = createHash('sha256').update(data).digest('hex');
     if (expected !== undefined && sha256 !== expected) throw hashMismatch(expected, sha256);
     if (await this.stat(sha256)) {

@@ -62,6 +62,8 @@ export class HashingFileWriter extends Writable {
     private readonly direct?: Buffer[],
     /** Bytes already in the file (and in `hash`): a resumed upload writes on from there. */
     at = 0,
+    /** Sees each chunk as it is hashed (upload inspection, decision 0016). */
+    private readonly observe?: (chunk: Uint8Array) => void,
   ) {
     super({ highWaterMark: direct?.[0]?.length ?? BATCH });
     this.free = direct ? [...direct] : [];
@@ -110,6 +112,7 @@ export class HashingFileWriter extends Writable {
       return;
     }
     this.hash.update(chunk);
+    this.observe?.(chunk);
     if (this.direct) {
       this.copyDirect(chunk, 0).then(() => cb(this.failure ?? null), cb);
       return;

@@ -4,6 +4,7 @@ import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 import type { LoggedModelService } from './logged-models-service.js';
 import type { RunService } from './runs-service.js';
+import { saveInspection, UploadInspection } from './upload-inspection.js';
 import { loggedModelArtifactRoot, runArtifactRoot, type ArtifactRecord } from './tracking.js';
 
 /**
@@ -21,7 +22,13 @@ export class ArtifactService {
   async put(actor: Actor, path: string, body: Readable, size?: number): Promise<ArtifactRecord> {
     requireRole(actor, 'editor', 'writing artifacts');
     validateFilePath(path);
-    const { sha256, size: written } = await this.deps.blobs.putUnknown(body, { expectedSize: size, maxBytes: this.deps.config.maxBlobBytes });
+    const inspection = UploadInspection.start(this.deps);
+    const { sha256, size: written } = await this.deps.blobs.putUnknown(body, {
+      expectedSize: size,
+      maxBytes: this.deps.config.maxBlobBytes,
+      observe: inspection?.observe,
+    });
+    await saveInspection(this.deps, sha256, inspection);
     const rec: ArtifactRecord = { path, sha256, size: written, updated_at: this.deps.clock.now() };
     await this.deps.store.transaction((tx) => tx.artifacts.set(rec));
     return rec;

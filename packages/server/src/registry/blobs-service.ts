@@ -8,6 +8,7 @@ import {
   normalizeManifest,
   notFound,
   parseSha256,
+  type BlobInspection,
   type ManifestFile,
   type UploadBlobState,
 } from '@berth/core';
@@ -15,6 +16,7 @@ import type { BlobInfo, PutResult } from '../blobs/blob-store.js';
 import { requireRole, type Actor } from './actor.js';
 import type { RegistryDeps } from './deps.js';
 import type { UploadSession } from './results.js';
+import { saveInspection, UploadInspection } from './upload-inspection.js';
 
 async function* once(data: Buffer): AsyncGenerator<Uint8Array> {
   yield data;
@@ -78,9 +80,16 @@ export class BlobService {
    * The small files a commit carries inline (base64): every one is checked first (a file of
    * the manifest, within the limits, bytes matching their sha256), then each is stored like
    * an uploaded blob (fsynced before the commit that follows). Nothing is stored when any
-   * entry is wrong. Returns the blobs now present and the bytes that were new to the store.
+   * entry is wrong. Each is inspected in memory, and `vet` sees those inspections before anything
+   * is stored (a refusal leaves nothing). Returns the blobs now present, the bytes that were new
+   * to the store and the inspections.
    */
-  async putInline(actor: Actor, blobs: unknown, files: readonly ManifestFile[]): Promise<{ present: Set<string>; storedBytes: number }> {
+  async putInline(
+    actor: Actor,
+    blobs: unknown,
+    files: readonly ManifestFile[],
+    vet: (inspections: ReadonlyMap<string, BlobInspection>) => Promise<void>,
+  ): Promise<{ present: Set<string>; storedBytes: number; inspections: Map<string, BlobInspection> }> {
     requireRole(actor, 'editor', 'uploading');
     if (!Array.isArray(blobs)) throw invalid('blobs must be a list of {sha256, base64}', { field: 'blobs' });
     const sizes = new Map(files.map((f) => [f.sha256, f.size]));
@@ -117,12 +126,21 @@ export class BlobService {
         `inline blobs total ${total} bytes; at most ${INLINE_TOTAL_MAX_BYTES} travel in a commit, upload the rest with PUT /api/v1/blobs/<sha256>`,
         { field: 'blobs' },
       );
+    const inspections = new Map<string, BlobInspection>();
+    if (this.deps.config.inspectUploads !== false)
+      for (const [hex, data] of decoded) {
+        const found = UploadInspection.of(data);
+        if (found) inspections.set(hex, found);
+      }
+    await vet(inspections);
     let storedBytes = 0;
     for (const [hex, data] of decoded) {
       const r = await this.deps.blobs.put(hex, once(data), { expectedSize: data.length, maxBytes: this.deps.config.maxBlobBytes });
       if (r.created) storedBytes += data.length;
+      const found = inspections.get(hex);
+      if (found) await this.deps.store.transaction((tx) => tx.blobInspections.set(hex, found, this.deps.clock.now()));
     }
-    return { present: new Set(decoded.keys()), storedBytes };
+    return { present: new Set(decoded.keys()), storedBytes, inspections };
   }
 
   /** Every blob of `files` must be stored, with the declared size; FAILED_PRECONDITION lists those missing. */
@@ -163,7 +181,16 @@ export class BlobService {
     requireRole(actor, 'editor', 'uploading');
     const hex = parseSha256(sha256);
     const upload = resume ? await this.requireOpenUpload(resume.upload_id) : undefined;
-    return this.deps.blobs.put(hex, body, { expectedSize, maxBytes: this.deps.config.maxBlobBytes, upload, offset: resume?.offset });
+    const inspection = UploadInspection.start(this.deps);
+    const result = await this.deps.blobs.put(hex, body, {
+      expectedSize,
+      maxBytes: this.deps.config.maxBlobBytes,
+      upload,
+      offset: resume?.offset,
+      observe: inspection?.observe,
+    });
+    await saveInspection(this.deps, result.sha256, inspection);
+    return result;
   }
 
   async stat(sha256: string): Promise<BlobInfo | undefined> {

@@ -16,6 +16,10 @@ export interface RegistryConfig {
   maxBlobBytes: number;
   /** Webhooks may call loopback, private and link-local addresses (BERTH_WEBHOOK_ALLOW_PRIVATE). */
   webhookAllowPrivate?: boolean;
+  /** A commit naming a pickle flagged unsafe fails (BERTH_REFUSE_UNSAFE_PICKLE, decision 0016). */
+  refuseUnsafePickle?: boolean;
+  /** false: blobs are stored uninspected. Only a benchmark's baseline turns inspection off. */
+  inspectUploads?: boolean;
 }
 
 export const DEFAULT_REGISTRY_CONFIG: RegistryConfig = {

@@ -1,4 +1,4 @@
-import { BerthError, invalid, notFound, validateModelName, type Dependency } from '@berth/core';
+import { BerthError, invalid, notFound, validateModelName, type BlobInspection, type Dependency, type ManifestFile } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { VersionRecord } from '../store/versions.js';
@@ -13,6 +13,7 @@ import type { RunService } from './runs-service.js';
 import type { ArtifactService } from './artifacts-service.js';
 import type { UncheckedVersionCommit } from './version-fields.js';
 import { checkPins, type CheckedPin } from './pin-rules.js';
+import { refuseUnsafePickles, withInspections } from './upload-inspection.js';
 
 /** Runs `commit` again once when it failed with ALREADY_EXISTS. */
 async function retryOnceIfRaced<T>(commit: () => Promise<T>): Promise<T> {
@@ -44,10 +45,23 @@ export class VersionCommitter {
     requireRole(actor, 'editor', 'registering a version', name);
     validateModelName(name);
     const checked = checkVersionInput(input);
+    const found = new Map<string, BlobInspection>();
+    // The files' inspections are looked at (and a refused pickle refused) before any inline blob is stored.
+    const vet = async (inline: ReadonlyMap<string, BlobInspection>) => {
+      for (const [sha, i] of await this.inspectionsOf(checked.files)) found.set(sha, i);
+      for (const [sha, i] of inline) found.set(sha, i);
+      refuseUnsafePickles(this.deps, checked.files, found);
+    };
     // Inline blobs are stored only once everything else is known to be valid.
-    const inline = input.blobs === undefined ? undefined : await this.blobs.putInline(actor, input.blobs, checked.files);
+    const inline = input.blobs === undefined ? undefined : await this.blobs.putInline(actor, input.blobs, checked.files, vet);
+    if (!inline) await vet(new Map());
     await this.blobs.requireStored(inline ? checked.files.filter((f) => !inline.present.has(f.sha256)) : checked.files);
-    return { version: await this.register(actor, name, input, checked), storedBytes: inline?.storedBytes };
+    const inspected = { ...checked, metadata: withInspections(checked.metadata, checked.files, found) };
+    return { version: await this.register(actor, name, input, inspected), storedBytes: inline?.storedBytes };
+  }
+
+  private inspectionsOf(files: readonly ManifestFile[]): Promise<Map<string, BlobInspection>> {
+    return this.deps.store.read.blobInspections.findMany([...new Set(files.map((f) => f.sha256))]);
   }
 
   /**
@@ -61,7 +75,10 @@ export class VersionCommitter {
     requireRole(actor, 'editor', 'registering a version', name);
     validateModelName(name);
     const full: UncheckedVersionCommit = { ...input, files, source };
-    return this.register(actor, name, full, checkVersionInput(full));
+    const checked = checkVersionInput(full);
+    const found = await this.inspectionsOf(checked.files);
+    refuseUnsafePickles(this.deps, checked.files, found);
+    return this.register(actor, name, full, { ...checked, metadata: withInspections(checked.metadata, checked.files, found) });
   }
 
   private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<VersionView> {

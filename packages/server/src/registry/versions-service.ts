@@ -27,6 +27,7 @@ import type { AliasService } from './aliases-service.js';
 import { VersionCommitter } from './version-commit.js';
 import type { ResultPage, VersionView } from './results.js';
 import { validateMetadata, versionSnapshot, type UncheckedVersionCommit } from './version-fields.js';
+import { refuseServerKeys } from './upload-inspection.js';
 
 export type { UncheckedVersionCommit };
 
@@ -157,7 +158,7 @@ export class VersionService {
     requireRole(actor, 'editor', 'editing a version', name);
     validateModelName(name);
     if (input.description !== undefined) validateDescription(input.description);
-    if (input.metadata !== undefined) validateMetadata(input.metadata);
+    if (input.metadata !== undefined) refuseServerKeys(validateMetadata(input.metadata));
     if (input.tags) validateTags(input.tags);
     if (input.untag && (!Array.isArray(input.untag) || input.untag.some((k) => typeof k !== 'string')))
       throw invalid('untag must be a list of tag keys', { field: 'untag' });

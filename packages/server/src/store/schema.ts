@@ -308,6 +308,14 @@ export interface ApprovalsTable {
   reason: string | null;
 }
 
+/** What inspecting a blob on upload found (migration 0009); `inspection` is the core BlobInspection as JSON. */
+export interface BlobInspectionsTable {
+  sha256: string;
+  format: string;
+  inspection: string;
+  inspected_at: number;
+}
+
 export interface Database {
   models: ModelsTable;
   versions: VersionsTable;
@@ -322,6 +330,7 @@ export interface Database {
   webhook_dispatch: WebhookDispatchTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  blob_inspections: BlobInspectionsTable;
   uploads: UploadsTable;
   upload_blobs: UploadBlobsTable;
   runs: RunsTable;

@@ -11,6 +11,7 @@ import { AliasRepo } from './aliases.js';
 import { AuditRepo } from './audit.js';
 import { EventRepo } from './events.js';
 import { WebhookRepo } from './webhooks.js';
+import { BlobInspectionRepo } from './blob-inspections.js';
 import { TokenRepo } from './tokens.js';
 import { UploadRepo } from './uploads.js';
 import { EvaluationRepo } from './evaluations.js';
@@ -39,6 +40,7 @@ export class StoreTx {
   readonly policies: PolicyRepo;
   readonly promotions: PromotionRepo;
   readonly lineage: LineageRepo;
+  readonly blobInspections: BlobInspectionRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -57,6 +59,7 @@ export class StoreTx {
     this.policies = new PolicyRepo(db);
     this.promotions = new PromotionRepo(db, dialect);
     this.lineage = new LineageRepo(db);
+    this.blobInspections = new BlobInspectionRepo(db);
   }
 }
 

@@ -8,6 +8,7 @@ import * as m0005 from './0005-events.js';
 import * as m0006 from './0006-governance.js';
 import * as m0007 from './0007-tokens.js';
 import * as m0008 from './0008-webhooks.js';
+import * as m0009 from './0009-blob-inspections.js';
 import * as m0010 from './0010-lineage.js';
 
 export interface BerthMigration {
@@ -25,5 +26,6 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0006-governance', up: m0006.up },
   { name: '0007-tokens', up: m0007.up },
   { name: '0008-webhooks', up: m0008.up },
+  { name: '0009-blob-inspections', up: m0009.up },
   { name: '0010-lineage', up: m0010.up },
 ];
