@@ -137,6 +137,9 @@ export type GateReport = Static<typeof GateReportSchema>;
 
 export const GateEvidenceResultSchema = Type.Object({ policy: PolicySchema, evidence: GateEvidenceSchema });
 export type GateEvidenceResult = Static<typeof GateEvidenceResultSchema>;
+/** The evidence for a policy that is not applied (POST …/gate-evidence with its YAML): the document as parsed, and what its gates read. */
+export const DraftGateEvidenceSchema = Type.Object({ document: PolicyDocumentSchema, evidence: GateEvidenceSchema });
+export type DraftGateEvidence = Static<typeof DraftGateEvidenceSchema>;
 
 export const PROMOTION_STATES = ['passed', 'failed', 'pending', 'rejected', 'stale'] as const;
 export type PromotionState = (typeof PROMOTION_STATES)[number];

@@ -22,6 +22,7 @@ import {
   type CreateVersionBody,
   type ErrorCode,
   type Evaluation,
+  type DraftGateEvidence,
   type GateEvidence,
   type GcResult,
   type LogRunBody,
@@ -502,6 +503,10 @@ export class BerthClient {
     return this.json('GET', `/api/v1/policies/${seg(name)}`, { query: opts });
   }
   /** What the gates of a policy read for a version: the same input the server's promote evaluates. */
+  /** What the gates of a policy not yet applied (its YAML) read for a version, as the server assembles it; stores nothing. */
+  draftGateEvidence(name: string, version: number, yaml: string): Promise<DraftGateEvidence> {
+    return this.json('POST', `/api/v1/models/${seg(name)}/versions/${version}/gate-evidence`, { body: { yaml } });
+  }
   gateEvidence(name: string, version: number, of: { policy: string; policyVersion?: number }): Promise<{ policy: Policy; evidence: GateEvidence }> {
     return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}/gate-evidence`, {
       query: { policy: of.policy, policy_version: of.policyVersion },

@@ -1,5 +1,4 @@
-import { BerthError, evaluateGates, formatGateReport, type GateEvidence, type GateSubject, type PolicyDocument, type Version } from '@berth/core';
-import type { BerthClient } from '@berth/sdk';
+import { evaluateGates, formatGateReport, type GateEvidence, type PolicyDocument } from '@berth/core';
 import { parse, parseVersionNumber } from '../args.js';
 import type { Context } from '../context.js';
 import { UsageError } from '../io.js';
@@ -12,37 +11,6 @@ the server's promote uses, on the evidence the server holds (recorded evaluation
 metrics, the compare_to aliases' holders). Nothing is stored and nothing moves: run it in CI
 before \`berth promote\`. --policy-file checks a policy that is not applied yet.
 exit codes: 0 every gate passed, 1 a gate failed, 2 usage or invalid policy file, 3 not found.`;
-
-/** How many evaluations of a version the server's evidence carries, newest first (evaluations-service EVIDENCE_EVALUATIONS). */
-const EVIDENCE_EVALUATIONS = 500;
-
-/**
- * The evidence for a policy the server does not hold yet (`--policy-file`): gate-evidence takes
- * only an applied policy, so this reads what the server's assembleGateEvidence reads, through
- * the public routes: the version's newest evaluations and its source run's latest metrics, and
- * the same of the current holder of each alias a compare_to gate names.
- */
-async function assembleEvidence(client: BerthClient, v: Version, policy: PolicyDocument): Promise<GateEvidence> {
-  const subject = async (version: Version | undefined): Promise<GateSubject> => {
-    if (!version) return { version: null, run_id: null, run_metrics: null, evaluations: [] };
-    const [page, run] = await Promise.all([
-      client.listEvaluations(version.model, version.version, { limit: EVIDENCE_EVALUATIONS }),
-      version.run_id === null
-        ? null
-        : client.getRun(version.run_id).catch((err: unknown) => (err instanceof BerthError && err.code === 'NOT_FOUND' ? undefined : Promise.reject(err))),
-    ]);
-    return { version: version.version, run_id: version.run_id, run_metrics: run === null ? null : (run?.metrics ?? {}), evaluations: page.items };
-  };
-  const candidate = await subject(v);
-  const compared = [...new Set(policy.gates.flatMap((g) => (g.compare_to === null ? [] : [g.compare_to])))];
-  const holders = compared.length ? await client.listAliases(v.model) : [];
-  const aliases: Record<string, GateSubject> = {};
-  for (const alias of compared) {
-    const holder = holders.find((a) => a.alias === alias)?.version;
-    aliases[alias] = holder === v.version ? candidate : await subject(holder === undefined ? undefined : await client.getVersion(v.model, holder));
-  }
-  return { model: v.model, version: v.version, candidate, aliases };
-}
 
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(argv, { policy: { type: 'string' }, 'policy-version': { type: 'string' }, 'policy-file': { type: 'string' } }, USAGE);
@@ -63,8 +31,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   let evidence: GateEvidence;
   let applied: { name: string; version: number | null; digest: string | null };
   if (local) {
-    document = local.document;
-    evidence = await assembleEvidence(client, v, document);
+    // The server assembles the evidence for the draft exactly as a promotion would; the gates run here.
+    ({ document, evidence } = await client.draftGateEvidence(v.model, v.version, local.yaml));
     applied = { name: document.policy, version: null, digest: null };
   } else {
     const answer = await client.gateEvidence(v.model, v.version, { policy: name ?? '', policyVersion });

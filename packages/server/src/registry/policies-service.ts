@@ -59,6 +59,13 @@ export function policyDigest(doc: PolicyDocument): string {
   return `sha256:${sha256Hex(canonicalJson(doc))}`;
 }
 
+/** A policy's YAML as a document: the size limit and core's parser, for apply and for a draft checked before it is applied. */
+export function readPolicyText(yaml: string): PolicyDocument {
+  if (typeof yaml !== 'string' || yaml.length > MAX_POLICY_BYTES)
+    throw invalid(`a policy is a YAML text of at most ${MAX_POLICY_BYTES} bytes`, { field: 'yaml' });
+  return parsePolicy(yaml);
+}
+
 export class PolicyService {
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -66,9 +73,7 @@ export class PolicyService {
   async apply(actor: Actor, name: string, yaml: string): Promise<PolicyView> {
     requireRole(actor, 'admin', 'applying a policy');
     checkName(name);
-    if (typeof yaml !== 'string' || yaml.length > MAX_POLICY_BYTES)
-      throw invalid(`a policy is a YAML text of at most ${MAX_POLICY_BYTES} bytes`, { field: 'yaml' });
-    const document = parsePolicy(yaml);
+    const document = readPolicyText(yaml);
     if (document.policy !== name) {
       throw invalid(`the policy document is named ${document.policy}, not ${name}: apply it as ${document.policy} or rename it`, {
         field: 'policy',

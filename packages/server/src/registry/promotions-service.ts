@@ -7,6 +7,7 @@ import {
   isPolicyName,
   notFound,
   PROMOTION_STATES,
+  type PolicyDocument,
   type PromotionState,
   validateAliasName,
   validateModelName,
@@ -22,7 +23,7 @@ import { recordChange } from './changes.js';
 import { Keyset } from './paging.js';
 import type { ResultPage } from './results.js';
 import { assembleGateEvidence, notReady } from './evaluations-service.js';
-import { boundPolicy, requirePolicy } from './policies-service.js';
+import { boundPolicy, readPolicyText, requirePolicy } from './policies-service.js';
 
 /** A promotion with its model's name and its approvals so far. */
 export interface PromotionView extends PromotionRecord {
@@ -78,6 +79,21 @@ function moveReason(p: PromotionRecord, reason: string | null): string {
 
 export class PromotionService {
   constructor(private readonly deps: RegistryDeps) {}
+
+  /**
+   * What the gates of a policy not yet applied would read (POST …/gate-evidence with its YAML):
+   * the same assembly, so `berth gate check --policy-file` judges exactly what a promotion would.
+   * Stores nothing.
+   */
+  async draftEvidence(name: string, version: number, yaml: string): Promise<{ document: PolicyDocument; evidence: GateEvidence }> {
+    validateModelName(name);
+    checkVersionNumber(version, 'version');
+    const document = readPolicyText(yaml);
+    const tx = this.deps.store.read;
+    const model = await requireModel(tx, name);
+    const v = await requireVersion(tx, model, version);
+    return { document, evidence: await assembleGateEvidence(tx, model, v, document) };
+  }
 
   /** What the gates of `policy` read for a version (GET …/gate-evidence): the same assembly promotions use. */
   async evidence(name: string, version: number, policyName: string, policyVersion?: number): Promise<{ policy: PolicyRecord; evidence: GateEvidence }> {

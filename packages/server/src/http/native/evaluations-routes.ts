@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { EvaluationSchema, GateEvidenceResultSchema, PageSchema, RecordEvaluationBody } from '@berth/core';
+import { ApplyPolicyBody, DraftGateEvidenceSchema, EvaluationSchema, GateEvidenceResultSchema, PageSchema, RecordEvaluationBody } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { toWireEvaluation, toWirePage, toWirePolicy } from './wire.js';
@@ -52,5 +52,19 @@ export function evaluationRoutes(app: FastifyInstance, registry: Registry): void
       const { policy, evidence } = await registry.promotions.evidence(req.params.name, req.params.version, req.query.policy, req.query.policy_version);
       return { policy: toWirePolicy(policy), evidence };
     },
+  );
+
+  app.post<{ Params: { name: string; version: number }; Body: ApplyPolicyBody }>(
+    '/models/:name/versions/:version/gate-evidence',
+    {
+      schema: {
+        summary: 'What the gates of a policy not yet applied (its YAML) read for a version; stores nothing',
+        tags: ['governance'],
+        params: VersionParams,
+        body: ApplyPolicyBody,
+        response: { 200: DraftGateEvidenceSchema },
+      },
+    },
+    async (req) => registry.promotions.draftEvidence(req.params.name, req.params.version, req.body.yaml),
   );
 }

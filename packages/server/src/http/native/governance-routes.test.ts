@@ -245,6 +245,26 @@ describe('governance routes', () => {
     assert.equal(evidence.aliases.champion?.version, stored.version);
   });
 
+  it('gate evidence for a policy not applied yet: the same evidence as the applied one, nothing stored, bad YAML refused by line', async () => {
+    const promotions = await app.inject({ method: 'GET', url: '/api/v1/models/chatbot/promotions?state=passed&limit=1' });
+    const { version } = promotions.json().items[0];
+    const applied = await app.inject({ method: 'GET', url: `/api/v1/models/chatbot/versions/${version}/gate-evidence?policy=chatbot-promotion` });
+    const before = await counts();
+    const draft = await app.inject({ method: 'POST', url: `/api/v1/models/chatbot/versions/${version}/gate-evidence`, payload: { yaml: POLICY } });
+    assert.equal(draft.statusCode, 200, draft.body);
+    assert.deepEqual(draft.json().evidence, applied.json().evidence);
+    assert.equal(draft.json().document.policy, 'chatbot-promotion');
+    assert.deepEqual(await counts(), before, 'a draft is never stored');
+    const err = await refused(
+      { method: 'POST', url: `/api/v1/models/chatbot/versions/${version}/gate-evidence`, payload: { yaml: `${POLICY}bogus: 1\n` } },
+      400,
+      'INVALID_ARGUMENT',
+      /bogus/,
+    );
+    assert.equal(err.details.line, 8);
+    await refused({ method: 'POST', url: '/api/v1/models/nope/versions/1/gate-evidence', payload: { yaml: POLICY } }, 404, 'NOT_FOUND');
+  });
+
   it('refuses a promotion whose gate names a mistyped metric: stored as failed, FAILED_PRECONDITION with the gate lines, nothing moved', async () => {
     const typo = await applyPolicy('typo-policy', 'policy: typo-policy\ntarget_alias: champion\ngates:\n  - { name: safety, metric: safety_scor, min: 0.9 }\n');
     assert.equal(typo.statusCode, 200, typo.body);
