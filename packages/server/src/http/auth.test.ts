@@ -3,14 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import { openTestApp, type TestApp } from '../../test-support/app.js';
-import { localActor, type Clock } from '../registry/actor.js';
-
-class FakeClock implements Clock {
-  t = Date.parse('2026-03-01T00:00:00Z');
-  now() {
-    return this.t;
-  }
-}
+import { localActor } from '../registry/actor.js';
+import { FakeClock } from '../../test-support/expect.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const basic = (token: string, user = 'anyone') => ({ authorization: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}` });

@@ -2,28 +2,17 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BUNDLE_MANIFEST_PATH, BerthError, type BundleManifest, type ManifestFile } from '@berth/core';
+import { BUNDLE_MANIFEST_PATH, type BundleManifest, type ManifestFile } from '@berth/core';
 import { BACKENDS } from '../../test-support/backends.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
 import { localActor } from './actor.js';
 import type { Store } from '../store/store.js';
+import { expectCode } from '../../test-support/expect.js';
 
 const admin = localActor('local:tester');
 const SHA = '0123456789abcdef0123456789abcdef01234567';
-
-async function expectCode(p: Promise<unknown>, code: string, match: RegExp): Promise<BerthError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof BerthError, `expected BerthError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    assert.match(err.message, match);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 for (const backend of BACKENDS) {
   describe(`bundles and lineage on ${backend.name}`, { skip: backend.unavailable }, () => {

@@ -2,20 +2,14 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BerthError } from '@berth/core';
+import type { BerthError } from '@berth/core';
 import { BACKENDS } from '../../test-support/backends.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
-import { localActor, type Actor, type Clock } from './actor.js';
+import { localActor, type Actor } from './actor.js';
 import type { Store } from '../store/store.js';
-
-class FakeClock implements Clock {
-  constructor(public t = Date.parse('2026-03-01T00:00:00Z')) {}
-  now() {
-    return this.t++;
-  }
-}
+import { FakeClock, expectCode } from '../../test-support/expect.js';
 
 const admin = localActor('admin');
 const ci: Actor = { name: 'ci', roles: new Set(['viewer', 'editor']), via: 'api' };
@@ -30,18 +24,6 @@ gates:
   - { name: val, metric: run:val_accuracy, min: 0.8 }
   - { name: no-regression, metric: accuracy, compare_to: champion, max_drop: 0.01 }
 `;
-
-async function expectCode(p: Promise<unknown>, code: string, match?: RegExp): Promise<BerthError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof BerthError, `expected BerthError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    if (match) assert.match(err.message, match);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 for (const backend of BACKENDS) {
   describe(`governance on ${backend.name}`, { skip: backend.unavailable }, () => {
@@ -67,7 +49,7 @@ for (const backend of BACKENDS) {
       const opened = await backend.open();
       store = opened.store;
       const blobs = await FsBlobStore.open(`${opened.dir}/blobs`);
-      reg = new Registry({ store, blobs, clock: new FakeClock(), config: DEFAULT_REGISTRY_CONFIG });
+      reg = new Registry({ store, blobs, clock: new FakeClock(undefined, 1), config: DEFAULT_REGISTRY_CONFIG });
       cleanup = async () => {
         await blobs.close();
         await opened.cleanup();

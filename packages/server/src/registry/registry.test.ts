@@ -2,41 +2,20 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BerthError, manifestDigest, type ManifestFile } from '@berth/core';
+import { type BerthError, manifestDigest, type ManifestFile } from '@berth/core';
 import { BACKENDS } from '../../test-support/backends.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
-import { localActor, type Actor, type Clock } from './actor.js';
+import { localActor, type Actor } from './actor.js';
 import { openStore, type Store } from '../store/store.js';
-
-class FakeClock implements Clock {
-  constructor(public t = Date.parse('2026-03-01T00:00:00Z')) {}
-  now() {
-    return this.t;
-  }
-  advance(ms: number) {
-    this.t += ms;
-  }
-}
+import { FakeClock, expectCode } from '../../test-support/expect.js';
 
 const admin = localActor('local:tester');
 const editor: Actor = { name: 'ed', roles: new Set(['viewer', 'editor']), via: 'api' };
 
 function sha(data: string): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-async function expectCode(p: Promise<unknown>, code: string, match?: RegExp): Promise<BerthError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof BerthError, `expected BerthError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    if (match) assert.match(err.message, match);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 for (const backend of BACKENDS) {

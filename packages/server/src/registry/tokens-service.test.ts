@@ -1,34 +1,15 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BerthError } from '@berth/core';
 import { BACKENDS } from '../../test-support/backends.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
-import { localActor, type Actor, type Clock } from './actor.js';
+import { localActor, type Actor } from './actor.js';
 import { TOKEN_CACHE_TTL_MS, hashToken, type TokenIdentity } from './tokens-service.js';
 import { openStore, type Store } from '../store/store.js';
-
-class FakeClock implements Clock {
-  constructor(public t = Date.parse('2026-03-01T00:00:00Z')) {}
-  now() {
-    return this.t;
-  }
-}
+import { FakeClock, expectCode } from '../../test-support/expect.js';
 
 const admin = localActor('local');
-
-async function expectCode(p: Promise<unknown>, code: string, match?: RegExp): Promise<BerthError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof BerthError, `expected BerthError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    if (match) assert.match(err.message, match);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 for (const backend of BACKENDS) {
   describe(`token service on ${backend.name}`, { skip: backend.unavailable }, () => {
