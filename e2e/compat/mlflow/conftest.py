@@ -14,26 +14,22 @@ ROOT = Path(__file__).resolve().parents[3]
 BIN = ROOT / "packages" / "cli" / "bin" / "berth.js"
 
 
-@pytest.fixture(scope="session")
-def berth_url():
-    data = tempfile.mkdtemp(prefix="berth-mlflow-")
+def start_berth(data, *extra, env=None):
+    """Starts `berth server` on a free loopback port over `data`; returns the process and its URL once /healthz answers."""
     proc = subprocess.Popen(
-        ["node", str(BIN), "server", "--host", "127.0.0.1", "--port", "0", "--data", data, "--log-level", "warn"],
+        ["node", str(BIN), "server", "--host", "127.0.0.1", "--port", "0", "--data", data, "--log-level", "warn", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        # The webhook tests' receivers listen on loopback, which webhooks may not call by default.
-        env={**os.environ, "BERTH_WEBHOOK_ALLOW_PRIVATE": "1"},
+        env={**os.environ, **(env or {})},
     )
     url = None
     deadline = time.time() + 30
     while time.time() < deadline and url is None:
         line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                raise RuntimeError(f"berth server exited with {proc.returncode}")
-            continue
-        m = re.search(r"listening on (http://\S+)", line, re.I)
+        if not line and proc.poll() is not None:
+            raise RuntimeError(f"berth server exited with {proc.returncode}")
+        m = re.search(r"listening on (http://\S+)", line or "", re.I)
         if m:
             url = m.group(1)
     assert url, "berth server did not start"
@@ -43,6 +39,14 @@ def berth_url():
             break
         except OSError:
             time.sleep(0.05)
+    return proc, url
+
+
+@pytest.fixture(scope="session")
+def berth_url():
+    data = tempfile.mkdtemp(prefix="berth-mlflow-")
+    # The webhook tests' receivers listen on loopback, which webhooks may not call by default.
+    proc, url = start_berth(data, env={"BERTH_WEBHOOK_ALLOW_PRIVATE": "1"})
     yield url
     proc.terminate()
     proc.wait(timeout=10)

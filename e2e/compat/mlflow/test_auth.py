@@ -1,11 +1,9 @@
 """The unmodified `mlflow` client against a Berth that requires tokens (MLFLOW_TRACKING_TOKEN, or
 MLFLOW_TRACKING_USERNAME/PASSWORD with the token as the password)."""
 import os
-import re
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.request
 import uuid
 
@@ -13,33 +11,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from conftest import BIN
-
-
-def start(data, *extra):
-    proc = subprocess.Popen(
-        ["node", str(BIN), "server", "--host", "127.0.0.1", "--port", "0", "--data", data, "--log-level", "warn", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = None
-    deadline = time.time() + 30
-    while time.time() < deadline and url is None:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            raise RuntimeError(f"berth server exited with {proc.returncode}")
-        m = re.search(r"listening on (http://\S+)", line or "", re.I)
-        if m:
-            url = m.group(1)
-    assert url, "berth server did not start"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
-    return proc, url
+from conftest import BIN, start_berth
 
 
 def berth(url, *args, token=None):
@@ -52,13 +24,13 @@ def berth(url, *args, token=None):
 def auth_server():
     """The first admin token is made on the loopback server without --auth, then the server restarts requiring tokens."""
     data = tempfile.mkdtemp(prefix="berth-mlflow-auth-")
-    proc, url = start(data)
+    proc, url = start_berth(data)
     try:
         admin = berth(url, "token", "create", "admin", "--role", "admin")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    proc, url = start(data, "--auth")
+    proc, url = start_berth(data, "--auth")
     tokens = {
         "admin": admin,
         "editor": berth(url, "token", "create", "mlflow-editor", "--role", "editor", token=admin),
