@@ -58,6 +58,50 @@ for (const backend of BACKENDS) {
     });
     after(async () => cleanup?.());
 
+    it("checks an adapter's adapter_config.json against its pinned base whichever front commits it, recording metadata.peft", async () => {
+      const base = await push('peft-base', { 'model.safetensors': 'peft base' }, { kind: 'model', metadata: { upstream: `hf:meta-llama/Llama-3-8B@${SHA}` } });
+      await expectCode(
+        push(
+          'lora-peft',
+          { 'adapter_config.json': '{"base_model_name_or_path":"mistralai/Mistral-7B-v0.1"}', w: 'x' },
+          { kind: 'adapter', dependencies: [pinOf(base)] },
+        ),
+        'INVALID_ARGUMENT',
+        /adapter_config\.json names base "mistralai\/Mistral-7B-v0\.1", but --base peft-base:1 is meta-llama\/Llama-3-8B@/,
+      );
+      await expectCode(
+        push(
+          'lora-peft',
+          { 'adapter_config.json': `{"base_model_name_or_path":"meta-llama/Llama-3-8B","revision":"${'f'.repeat(40)}"}`, w: 'x' },
+          {
+            kind: 'adapter',
+            dependencies: [pinOf(base)],
+          },
+        ),
+        'INVALID_ARGUMENT',
+        /pins base revision/,
+      );
+      await expectCode(
+        push('lora-peft', { 'adapter_config.json': '{not json', w: 'x' }, { kind: 'adapter', dependencies: [pinOf(base)] }),
+        'INVALID_ARGUMENT',
+        /not JSON/,
+      );
+      await expectCode(reg.models.get('lora-peft'), 'NOT_FOUND'); // a refused adapter stores nothing, not even its model
+      const ok = await push(
+        'lora-peft',
+        {
+          'adapter_config.json': `{"base_model_name_or_path":"meta-llama/Llama-3-8B","revision":"${SHA}","r":16,"lora_alpha":32,"task_type":"CAUSAL_LM"}`,
+          w: 'y',
+        },
+        { kind: 'adapter', dependencies: [pinOf(base)], metadata: { peft: { r: 999 } } },
+      );
+      assert.deepEqual(
+        ok.metadata.peft,
+        { r: 16, lora_alpha: 32, task_type: 'CAUSAL_LM' },
+        'the server records what the config says, not what the client claims',
+      );
+    });
+
     it('refuses an adapter without exactly one base of kind model, and an upstream at a branch', async () => {
       const base = await reg.versions.get('llama-3-8b', 1);
       const prompt = await reg.versions.get('cs-system', 1);

@@ -1,4 +1,14 @@
-import { BerthError, invalid, notFound, validateModelName, type BlobInspection, type Dependency, type ManifestFile } from '@berth/core';
+import {
+  BerthError,
+  checkAdapterConfig,
+  invalid,
+  notFound,
+  parseUpstream,
+  validateModelName,
+  type BlobInspection,
+  type Dependency,
+  type ManifestFile,
+} from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { VersionRecord } from '../store/versions.js';
@@ -14,6 +24,9 @@ import type { ArtifactService } from './artifacts-service.js';
 import type { UncheckedVersionCommit } from './version-fields.js';
 import { checkPins, type CheckedPin } from './pin-rules.js';
 import { refuseUnsafePickles, withInspections } from './upload-inspection.js';
+
+/** Largest adapter_config.json read at commit: PEFT's are a few hundred bytes. */
+const MAX_ADAPTER_CONFIG_BYTES = 1024 * 1024;
 
 /** Runs `commit` again once when it failed with ALREADY_EXISTS. */
 async function retryOnceIfRaced<T>(commit: () => Promise<T>): Promise<T> {
@@ -56,8 +69,36 @@ export class VersionCommitter {
     const inline = input.blobs === undefined ? undefined : await this.blobs.putInline(actor, input.blobs, checked.files, vet);
     if (!inline) await vet(new Map());
     await this.blobs.requireStored(inline ? checked.files.filter((f) => !inline.present.has(f.sha256)) : checked.files);
-    const inspected = { ...checked, metadata: withInspections(checked.metadata, checked.files, found) };
-    return { version: await this.register(actor, name, input, inspected), storedBytes: inline?.storedBytes };
+    const metadata = await this.withAdapterFacts(name, input.kind, checked, withInspections(checked.metadata, checked.files, found));
+    return { version: await this.register(actor, name, input, { ...checked, metadata }), storedBytes: inline?.storedBytes };
+  }
+
+  /**
+   * An adapter's `adapter_config.json` (PEFT) must not name another base than the one it pins
+   * (core's checkAdapterConfig, decision 0017), whichever front committed it; what it says of
+   * the adapter becomes `metadata.peft`. Read before the transaction: blobs and the pinned base
+   * (immutable by digest) are outside it.
+   */
+  private async withAdapterFacts(name: string, kind: string | undefined, checked: CheckedVersion, metadata: Record<string, unknown>) {
+    const file = checked.files.find((f) => f.path === 'adapter_config.json');
+    const [pin, ...more] = checked.dependencies;
+    if (!file || !pin || more.length > 0) return metadata;
+    const read = this.deps.store.read;
+    if (((await read.models.findByName(name))?.kind ?? kind) !== 'adapter') return metadata;
+    if (file.size > MAX_ADAPTER_CONFIG_BYTES)
+      throw invalid(`adapter_config.json is ${file.size} bytes: PEFT's is a small JSON object`, { field: 'adapter_config' });
+    const chunks: Buffer[] = [];
+    for await (const c of (await this.deps.blobs.open(file.sha256)).stream) chunks.push(Buffer.from(c as Uint8Array));
+    let config: unknown;
+    try {
+      config = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (err) {
+      throw invalid(`adapter_config.json is not JSON: ${(err as Error).message}`, { field: 'adapter_config' });
+    }
+    const base = await requireVersion(read, await requireModel(read, pin.model), pin.version);
+    const upstream = typeof base.metadata.upstream === 'string' ? parseUpstream(base.metadata.upstream) : undefined;
+    const peft = checkAdapterConfig(config, { ref: `${pin.model}:${pin.version}`, model: pin.model, ...(upstream ? { upstream } : {}) });
+    return { ...metadata, peft };
   }
 
   private inspectionsOf(files: readonly ManifestFile[]): Promise<Map<string, BlobInspection>> {
