@@ -100,3 +100,22 @@ def test_a_prompt_name_taken_by_a_model_is_refused(tracking):
     mlflow.MlflowClient().create_registered_model(name)
     with pytest.raises(MlflowException, match="same name as an existing model"):
         mlflow.genai.register_prompt(name, "hello {{x}}")
+
+
+def test_prompt_tags_versions_run_link_and_delete(tracking):
+    name = unique("managed")
+    mlflow.genai.register_prompt(name, "One {{x}}", response_format={"type": "object", "properties": {"answer": {"type": "string"}}})
+    mlflow.genai.register_prompt(name, "Two {{x}}", model_config={"temperature": 0.5})
+    assert mlflow.genai.load_prompt(name, version=1).response_format == {"type": "object", "properties": {"answer": {"type": "string"}}}
+    mlflow.genai.delete_prompt_model_config(name, version=2)
+    assert mlflow.genai.load_prompt(name, version=2, cache_ttl_seconds=0).model_config is None
+    mlflow.genai.set_prompt_tag(name, "owner", "support")
+    assert mlflow.genai.get_prompt_tags(name)["owner"] == "support"
+    client = mlflow.MlflowClient()
+    assert [v.version for v in client.search_prompt_versions(name)] == [2, 1]
+    with mlflow.start_run() as run:
+        mlflow.genai.load_prompt(f"prompts:/{name}/2")
+    linked = json.loads(client.get_run(run.info.run_id).data.tags["mlflow.linkedPrompts"])
+    assert linked == [{"name": name, "version": "2"}]
+    client.delete_prompt(name)
+    assert mlflow.genai.load_prompt(name, version=2, allow_missing=True, cache_ttl_seconds=0) is None
