@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { BerthError, invalid, parseMlflowFilter } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
+import type { VersionView } from '../../registry/results.js';
+import { mlflowModelKind } from '../../registry/mlflow-prompts.js';
 import { actorOf } from '../actor.js';
 import { BoolArg, OptStr, Required, StringList, TagList, VersionArg, mlflowRoute, stringList, tags } from './params.js';
 import { mlflowModel, mlflowVersion, stageArg } from './wire.js';
@@ -25,14 +27,18 @@ const mlflowActor = (req: FastifyRequest) => actorOf(req, 'mlflow');
  * artifact store), their tags, aliases, stages and searches.
  */
 export function registryRoutes(app: FastifyInstance, registry: Registry): void {
+  // A prompt's versions carry the tags MLflow's prompt client reads, its template among them (registry/mlflow-prompts.ts).
+  const versionsOut = async (vs: VersionView[]) => (await registry.mlflowPrompts.withTemplateTags(vs)).map(mlflowVersion);
+  const versionOut = async (v: VersionView) => (await versionsOut([v]))[0] as Record<string, unknown>;
   const modelWithLatest = async (name: string) => {
     const [m, latest] = await Promise.all([registry.models.get(name), registry.versions.latestPerStage(name)]);
-    return mlflowModel(m, latest);
+    return mlflowModel(m, await registry.mlflowPrompts.withTemplateTags(latest));
   };
 
   const create = Type.Object({ name: Required, description: OptStr, tags: TagList });
   mlflowRoute(app, 'POST', '/registered-models/create', create, async (a, req) => {
-    const m = await registry.models.create(mlflowActor(req), { name: a.name, description: a.description ?? '', tags: tags(a.tags) });
+    const t = tags(a.tags);
+    const m = await registry.models.create(mlflowActor(req), { name: a.name, description: a.description ?? '', tags: t, kind: mlflowModelKind(t) });
     return { registered_model: mlflowModel(m, []) };
   });
 
@@ -53,7 +59,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
       pageToken: a.page_token,
     });
     return {
-      ...(res.items.length ? { model_versions: res.items.map(mlflowVersion) } : {}),
+      ...(res.items.length ? { model_versions: await versionsOut(res.items) } : {}),
       ...(res.next_page_token ? { next_page_token: res.next_page_token } : {}),
     };
   });
@@ -78,7 +84,7 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
     const stages = stringList(a.stages).map(stageArg);
     const latest = await registry.versions.latestPerStage(a.name);
     const picked = stages.length ? latest.filter((v) => stages.includes(v.stage)) : latest;
-    return picked.length ? { model_versions: picked.map(mlflowVersion) } : {};
+    return picked.length ? { model_versions: await versionsOut(picked) } : {};
   });
 
   mlflowRoute(app, 'POST', '/registered-models/set-tag', Type.Object({ name: Required, key: Required, value: OptStr }), async (a, req) => {
@@ -108,10 +114,10 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
     if (alias.toLowerCase() === 'latest') {
       const [newest] = (await registry.versions.list(name, { limit: 1 })).items;
       if (!newest) throw invalid(`Registered model ${name} has no versions.`, { field: 'alias' });
-      return { model_version: mlflowVersion(newest) };
+      return { model_version: await versionOut(newest) };
     }
     try {
-      return { model_version: mlflowVersion(await registry.versions.resolveAlias(name, alias)) };
+      return { model_version: await versionOut(await registry.versions.resolveAlias(name, alias)) };
     } catch (err) {
       // MLflow answers an unknown alias with INVALID_PARAMETER_VALUE, not 404.
       if (err instanceof BerthError && err.code === 'NOT_FOUND' && err.details.alias === alias)
@@ -122,13 +128,13 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
 
   const createVersion = Type.Object({ name: Required, source: Required, run_id: OptStr, tags: TagList, description: OptStr });
   mlflowRoute(app, 'POST', '/model-versions/create', createVersion, async (a, req) => {
-    const v = await registry.versions.createFromArtifacts(mlflowActor(req), a.name, a.source, {
+    const v = await registry.mlflowPrompts.createModelVersion(mlflowActor(req), a.name, a.source, {
       run_id: a.run_id || null,
       tags: tags(a.tags),
       description: a.description ?? '',
       createModel: false, // MLflow never creates the model here
     });
-    return { model_version: mlflowVersion(v) };
+    return { model_version: await versionOut(v) };
   });
 
   mlflowRoute(app, 'GET', '/model-versions/get-download-uri', NameVersion, async (a) => {
@@ -137,12 +143,12 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
   });
 
   mlflowRoute(app, 'GET', '/model-versions/get', NameVersion, async (a) => ({
-    model_version: mlflowVersion(await registry.versions.get(a.name, Number(a.version))),
+    model_version: await versionOut(await registry.versions.get(a.name, Number(a.version))),
   }));
 
   mlflowRoute(app, 'PATCH', '/model-versions/update', Type.Object({ name: Required, version: VersionArg, description: OptStr }), async (a, req) => {
     const v = await registry.versions.update(mlflowActor(req), a.name, Number(a.version), { description: a.description ?? '' });
-    return { model_version: mlflowVersion(v) };
+    return { model_version: await versionOut(v) };
   });
 
   mlflowRoute(app, 'DELETE', '/model-versions/delete', NameVersion, async (a, req) => {
@@ -150,16 +156,18 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
   });
 
   mlflowRoute(app, 'POST', '/model-versions/set-tag', Type.Object({ name: Required, version: VersionArg, key: Required, value: OptStr }), async (a, req) => {
+    await registry.mlflowPrompts.checkVersionTag(a.name, a.key);
     await registry.versions.update(mlflowActor(req), a.name, Number(a.version), { tags: { [a.key]: a.value ?? '' } });
   });
 
   mlflowRoute(app, 'DELETE', '/model-versions/delete-tag', Type.Object({ name: Required, version: VersionArg, key: Required }), async (a, req) => {
+    await registry.mlflowPrompts.checkVersionTag(a.name, a.key);
     await registry.versions.update(mlflowActor(req), a.name, Number(a.version), { untag: [a.key] });
   });
 
   const transition = Type.Object({ name: Required, version: VersionArg, stage: Required, archive_existing_versions: BoolArg });
   mlflowRoute(app, 'POST', '/model-versions/transition-stage', transition, async (a, req) => {
     const v = await registry.versions.setStage(mlflowActor(req), a.name, Number(a.version), stageArg(a.stage), a.archive_existing_versions ?? false);
-    return { model_version: mlflowVersion(v) };
+    return { model_version: await versionOut(v) };
   });
 }

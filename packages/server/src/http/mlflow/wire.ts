@@ -1,5 +1,6 @@
 import { invalid, type Stage } from '@berth/core';
 import type { ModelView, VersionView } from '../../registry/results.js';
+import { mlflowModelTags } from '../../registry/mlflow-prompts.js';
 
 /**
  * Registry results in MLflow's JSON (proto field names; int64 as numbers, times in epoch
@@ -38,7 +39,7 @@ export function mlflowModel(m: ModelView, latest: VersionView[]): Record<string,
     last_updated_timestamp: m.updated_at,
     description: m.description,
     ...(latest.length ? { latest_versions: latest.map(mlflowVersion) } : {}),
-    ...tags(m.tags),
+    ...tags(mlflowModelTags(m)),
     ...(aliases.length ? { aliases } : {}),
   };
 }
