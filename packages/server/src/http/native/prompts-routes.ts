@@ -6,17 +6,18 @@ import { versionRef } from '../../registry/prompts-service.js';
 
 /** Prompts (docs/decisions/0018): rendering runs on the server, with the same rule for every client. */
 export function promptRoutes(app: FastifyInstance, registry: Registry): void {
-  app.post<{ Params: { name: string; ref: string }; Body: RenderPromptBody }>(
-    '/models/:name/versions/:ref/render',
+  app.post<{ Params: { name: string; version: string }; Body: RenderPromptBody }>(
+    // The segment is named `version` like in every other version route (one parameter name per tree position).
+    '/models/:name/versions/:version/render',
     {
       schema: {
-        summary: 'Render a prompt version (ref: a version number, an alias or sha256:…) with every variable its template declares',
+        summary: 'Render a prompt version (version: a number, an alias, latest or sha256:…) with every variable its template declares',
         tags: ['versions'],
-        params: Type.Object({ name: Type.String(), ref: Type.String() }),
+        params: Type.Object({ name: Type.String(), version: Type.String({ minLength: 1 }) }),
         body: RenderPromptBody,
         response: { 200: RenderedPromptSchema },
       },
     },
-    async (req) => registry.prompts.render(versionRef(req.params.name, req.params.ref), req.body.variables ?? {}),
+    async (req) => registry.prompts.render(versionRef(req.params.name, req.params.version), req.body.variables ?? {}),
   );
 }
