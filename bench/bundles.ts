@@ -84,7 +84,7 @@ try {
     dependencies: [{ model: 'llama-3-8b', version: 1, digest: base.digest }],
   });
   for (const text of ['You help {{customer_name}}.', 'You kindly help {{customer_name}}.']) {
-    const p = small('template.txt', text);
+    const p = small('prompt.txt', text);
     await call('POST', '/api/v1/models/cs-system/versions', { kind: 'prompt', files: [p.file], blobs: [p.blob] });
   }
   await call('POST', '/api/v1/models/cs-bot/bundles', {

@@ -82,19 +82,19 @@ describe('berth CLI against a real server', () => {
 
   it('pushes a small bundle in one commit and still counts only the bytes that changed', async () => {
     await mkdir(join(dir, 'bundle'), { recursive: true });
-    await writeFile(join(dir, 'bundle/system.txt'), 'You are a support assistant.');
-    await writeFile(join(dir, 'bundle/few-shot.jsonl'), '{"q":"hi","a":"hello"}\n');
+    await writeFile(join(dir, 'bundle/prompt.txt'), 'You are a support assistant.');
+    await writeFile(join(dir, 'bundle/examples.json'), '[{"q":"hi","a":"hey"}]\n');
     const first = JSON.parse((await run('push', './bundle', '--model', 'support-prompt', '--kind', 'prompt', '--json')).stdout);
     assert.equal(first.uploaded_bytes, 28 + 23);
     assert.equal(first.skipped_bytes, 0);
-    await writeFile(join(dir, 'bundle/system.txt'), 'You are a patient support assistant.');
+    await writeFile(join(dir, 'bundle/prompt.txt'), 'You are a patient support assistant.');
     const second = JSON.parse((await run('push', './bundle', '--model', 'support-prompt', '--json')).stdout);
     assert.equal(second.version, 2);
     assert.equal(second.uploaded_bytes, 36, 'only the changed file is new');
     assert.equal(second.skipped_bytes, 23);
     const pulled = await run('pull', 'support-prompt:2', '-o', join(dir, 'bundle-out'), '--json');
     assert.equal(pulled.code, 0, pulled.stderr);
-    assert.equal(await readFile(join(dir, 'bundle-out/system.txt'), 'utf8'), 'You are a patient support assistant.');
+    assert.equal(await readFile(join(dir, 'bundle-out/prompt.txt'), 'utf8'), 'You are a patient support assistant.');
   });
 
   it('moves aliases with compare-and-swap and exits 4 with the current value on conflict', async () => {

@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { invalid } from './errors.js';
 
 /**
@@ -137,3 +138,26 @@ export function parseAssignment(text: string, what: string, typed: boolean): [st
     return [name, raw];
   }
 }
+
+/** What the registry records of a prompt version at commit, as `metadata.prompt`. */
+export interface PromptFacts {
+  format: PromptTemplate['format'];
+  variables: string[];
+}
+
+/** Body of `POST /api/v1/models/{name}/versions/{ref}/render`: every variable the template declares, and no other. */
+export const RenderPromptBody = Type.Object({ variables: Type.Optional(Type.Record(Type.String(), Type.String())) }, { additionalProperties: false });
+export type RenderPromptBody = Static<typeof RenderPromptBody>;
+
+/** A rendered prompt version: `text` for a text template, `messages` for a chat one, with its examples and parameters as stored. */
+export const RenderedPromptSchema = Type.Object({
+  model: Type.String(),
+  version: Type.Integer(),
+  digest: Type.String(),
+  format: Type.Union([Type.Literal('text'), Type.Literal('chat')]),
+  text: Type.Optional(Type.String()),
+  messages: Type.Optional(Type.Array(Type.Object({ role: Type.String(), content: Type.String() }))),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  examples: Type.Array(Type.Unknown()),
+});
+export type RenderedPrompt = Static<typeof RenderedPromptSchema>;

@@ -1,6 +1,10 @@
 import {
   BerthError,
+  INLINE_BLOB_MAX_BYTES,
+  PROMPT_FILES,
   isErrorCode,
+  parseReference,
+  sha256Hex,
   isSha256Hex,
   validateFilePath,
   type Alias,
@@ -36,6 +40,7 @@ import {
   type Page,
   type Policy,
   type Promotion,
+  type RenderedPrompt,
   type PutBlobResult,
   type RecordEvaluationBody,
   type RequestPromotionBody,
@@ -73,6 +78,7 @@ export type {
   RequestPromotionBody,
   BerthEvent,
   EventQuery,
+  RenderedPrompt,
 };
 
 /** Where `berth server` listens by default (DESIGN §3). The client never reads the environment. */
@@ -554,6 +560,69 @@ export class BerthClient {
   lineage(name: string, version: number, direction: LineageDirection, opts: { cursor?: string; limit?: number } = {}): Promise<Page<LineageEntry>> {
     return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}/lineage`, { query: { direction, ...opts } });
   }
+
+  // ---- prompts (docs/decisions/0018)
+
+  /**
+   * A new version of prompt model `name` (created with kind `prompt` when new) from the
+   * template's text and, optionally, few-shot examples (a JSON list, or its text as written)
+   * and model parameters. The server checks it: an example naming a variable the template does
+   * not declare is refused.
+   */
+  async pushPrompt(name: string, input: PromptInput): Promise<Version> {
+    const texts: [string, string][] = [[input.format === 'chat' ? PROMPT_FILES.chat : PROMPT_FILES.text, input.template]];
+    if (input.examples !== undefined)
+      texts.push([PROMPT_FILES.examples, typeof input.examples === 'string' ? input.examples : `${JSON.stringify(input.examples, null, 2)}\n`]);
+    if (input.params !== undefined && Object.keys(input.params).length > 0) texts.push([PROMPT_FILES.params, `${JSON.stringify(input.params, null, 2)}\n`]);
+    const files = texts.map(([path, text]) => {
+      const bytes = new TextEncoder().encode(text);
+      return { path, bytes, sha256: sha256Hex(bytes) };
+    });
+    // Prompt files are small: they travel inside the commit, except one over the inline limit.
+    for (const f of files) if (f.bytes.length > INLINE_BLOB_MAX_BYTES) await this.putBlob(f.sha256, f.bytes, f.bytes.length);
+    const inline = files.filter((f) => f.bytes.length <= INLINE_BLOB_MAX_BYTES);
+    const { version } = await this.commitVersion(name, {
+      kind: 'prompt',
+      files: files.map((f) => ({ path: f.path, size: f.bytes.length, sha256: f.sha256 })).sort((a, b) => (a.path < b.path ? -1 : 1)),
+      ...(inline.length ? { blobs: inline.map((f) => ({ sha256: f.sha256, base64: base64Of(f.bytes) })) } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.tags ? { tags: input.tags } : {}),
+    });
+    return version;
+  }
+  /**
+   * Renders a prompt version on the server (`name:3`, `name@production`, `name@sha256:…`, or
+   * `name` for the latest). Every variable the template declares must be given, and no other.
+   */
+  renderPrompt(ref: string, variables: Readonly<Record<string, string>> = {}): Promise<RenderedPrompt> {
+    const { name, selector } = parseReference(ref);
+    const at =
+      selector.kind === 'version'
+        ? String(selector.version)
+        : selector.kind === 'alias'
+          ? selector.alias
+          : selector.kind === 'digest'
+            ? selector.digest
+            : 'latest';
+    return this.json('POST', `/api/v1/models/${seg(name)}/versions/${seg(at)}/render`, { body: { variables } });
+  }
+}
+
+/** What `pushPrompt` registers. `format: 'chat'` makes `template` a JSON list of `{role, content}` messages (prompt.json). */
+export interface PromptInput {
+  template: string;
+  format?: 'text' | 'chat';
+  examples?: string | readonly unknown[];
+  params?: Readonly<Record<string, unknown>>;
+  description?: string;
+  tags?: Record<string, string>;
+}
+
+/** Base64 without Buffer, so the client runs in browsers too; chunked to stay clear of argument-count limits. */
+function base64Of(bytes: Uint8Array): string {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }
 
 function blobKey(sha256: string): string {

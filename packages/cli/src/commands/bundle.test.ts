@@ -44,8 +44,8 @@ describe('berth push --kind adapter, bundle create, show --tree / --used-by, dif
       }),
       'other/adapter_model.safetensors': 'other lora',
       'other/adapter_config.json': JSON.stringify({ base_model_name_or_path: 'mistralai/Mistral-7B' }),
-      'prompt/template.txt': 'You help {{customer_name}}.',
-      'prompt2/template.txt': 'You kindly help {{customer_name}}.',
+      'prompt/prompt.txt': 'You help {{customer_name}}.',
+      'prompt2/prompt.txt': 'You kindly help {{customer_name}}.',
       'rag/rag.yaml': 'top_k: 4\n',
     };
     for (const [p, c] of Object.entries(files)) {
@@ -146,20 +146,17 @@ describe('berth push --kind adapter, bundle create, show --tree / --used-by, dif
     const diff = await ok('diff', 'cs-bot:1', 'cs-bot:2');
     assert.match(diff.stdout, /^same +base: llama-3-8b:1/m);
     assert.match(diff.stdout, /^changed +prompt: cs-system:1 sha256:\S+ -> cs-system:2 sha256:/m);
-    assert.match(
-      diff.stdout,
-      new RegExp(`^ +changed +template.txt ${sha('You help {{customer_name}}.')} -> ${sha('You kindly help {{customer_name}}.')}`, 'm'),
-    );
+    assert.match(diff.stdout, new RegExp(`^ +changed +prompt.txt ${sha('You help {{customer_name}}.')} -> ${sha('You kindly help {{customer_name}}.')}`, 'm'));
     const plain = JSON.parse((await ok('diff', 'cs-system:1', 'cs-system:2', '--json')).stdout);
     assert.deepEqual(plain.files, [
-      { path: 'template.txt', change: 'changed', from: sha('You help {{customer_name}}.'), to: sha('You kindly help {{customer_name}}.') },
+      { path: 'prompt.txt', change: 'changed', from: sha('You help {{customer_name}}.'), to: sha('You kindly help {{customer_name}}.') },
     ]);
 
     const out = join(dir, 'deploy');
     await ok('pull', 'cs-bot@champion', '-o', out);
     assert.equal(await readFile(join(out, 'base/model.safetensors'), 'utf8'), 'base weights');
     assert.match(await readFile(join(out, 'adapters/cs-adapter/adapter_config.json'), 'utf8'), /"r":16/);
-    assert.equal(await readFile(join(out, 'prompt/template.txt'), 'utf8'), 'You kindly help {{customer_name}}.');
+    assert.equal(await readFile(join(out, 'prompt/prompt.txt'), 'utf8'), 'You kindly help {{customer_name}}.');
     assert.equal(await readFile(join(out, 'rag/rag.yaml'), 'utf8'), 'top_k: 4\n');
     const manifest = JSON.parse(await readFile(join(out, 'berth-bundle.json'), 'utf8'));
     assert.equal(manifest.prompt.version, 2);

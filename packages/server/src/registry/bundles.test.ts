@@ -52,8 +52,8 @@ for (const backend of BACKENDS) {
       const base = await push('llama-3-8b', { 'model.safetensors': 'weights-1' }, { kind: 'model', metadata: { upstream: `hf:meta-llama/Llama-3-8B@${SHA}` } });
       await push('llama-3-8b', { 'model.safetensors': 'weights-2' });
       await push('cs-adapter', { 'adapter_config.json': '{"r":8}', 'adapter_model.safetensors': 'lora' }, { kind: 'adapter', dependencies: [pinOf(base)] });
-      await push('cs-system', { 'template.txt': 'Hello {{name}}' }, { kind: 'prompt' });
-      await push('cs-system', { 'template.txt': 'Hi {{name}}' });
+      await push('cs-system', { 'prompt.txt': 'Hello {{name}}' }, { kind: 'prompt' });
+      await push('cs-system', { 'prompt.txt': 'Hi {{name}}' });
       await push('cs-rag', { 'rag.yaml': 'top_k: 4' }, { kind: 'rag-config' });
     });
     after(async () => cleanup?.());

@@ -19,6 +19,7 @@ import { PolicyService } from './policies-service.js';
 import { PromotionService } from './promotions-service.js';
 import { BundleService } from './bundles-service.js';
 import { MlflowPromptService } from './mlflow-prompts.js';
+import { PromptService } from './prompts-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -41,6 +42,7 @@ export class Registry {
   readonly promotions: PromotionService;
   readonly bundles: BundleService;
   readonly mlflowPrompts: MlflowPromptService;
+  readonly prompts: PromptService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -75,5 +77,6 @@ export class Registry {
     this.tokens = new TokenService(deps);
     this.bundles = new BundleService(deps, this.versions, this.blobs);
     this.mlflowPrompts = new MlflowPromptService(deps, this.versions, this.blobs);
+    this.prompts = new PromptService(deps, this.versions);
   }
 }
