@@ -13,6 +13,7 @@ import { evaluationRoutes } from './evaluations-routes.js';
 import { policyRoutes } from './policies-routes.js';
 import { promotionRoutes } from './promotions-routes.js';
 import { bundleRoutes } from './bundles-routes.js';
+import { cardRoutes } from './cards-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
 export async function nativeApi(
@@ -39,5 +40,6 @@ export async function nativeApi(
   policyRoutes(app, opts.registry);
   promotionRoutes(app, opts.registry);
   bundleRoutes(app, opts.registry);
+  cardRoutes(app, opts.registry);
   eventRoutes(app, opts.registry, opts.eventStream);
 }
