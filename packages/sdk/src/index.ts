@@ -8,6 +8,7 @@ import {
   type AliasHistoryEntry,
   type AuditEvent,
   type BerthEvent,
+  type Card,
   type ChainVerdict,
   type CreateBundleBody,
   type CreateTokenBody,
@@ -553,6 +554,17 @@ export class BerthClient {
   /** What a version pins (`uses`), or one page of what pins it (`used-by`). */
   lineage(name: string, version: number, direction: LineageDirection, opts: { cursor?: string; limit?: number } = {}): Promise<Page<LineageEntry>> {
     return this.json('GET', `/api/v1/models/${seg(name)}/versions/${version}/lineage`, { query: { direction, ...opts } });
+  }
+
+  // ---- model cards (docs/decisions/0018)
+
+  /** A version's model card (`ref`: a version number, an alias or a digest): edited, else its README.md, else generated. */
+  getCard(name: string, ref: string | number): Promise<Card> {
+    return this.json('GET', `/api/v1/models/${seg(name)}/versions/${seg(String(ref))}/card`);
+  }
+  /** Replaces a version's card with `text` (Markdown with YAML front matter); its files stay as they are (editor). */
+  setCard(name: string, ref: string | number, text: string): Promise<Card> {
+    return this.json('PUT', `/api/v1/models/${seg(name)}/versions/${seg(String(ref))}/card`, { body: { text } });
   }
 }
 
