@@ -90,7 +90,7 @@ describe('berth card, and berth push of a single RAG configuration file', () => 
     assert.match(broken.stderr, /broken\.md: card front matter line \d+/);
     const edited = await ok('card', 'chatbot:2', '--edit', 'edited.md');
     assert.equal(edited.stdout.trim(), 'chatbot:2 card updated');
-    assert.equal((await ok('card', 'chatbot:2')).stdout, EDITED.trimEnd() + '\n');
+    assert.equal((await ok('card', 'chatbot:2')).stdout, `${EDITED.trimEnd()}\n`);
 
     const diff = await ok('card', 'chatbot:1', '--diff', 'chatbot:2');
     assert.match(diff.stdout, /^--- chatbot:1 \(generated\)\n\+\+\+ chatbot:2 \(edited\)\n@@ /);

@@ -20,7 +20,7 @@ const CARD_FILE = 'README.md';
 const CARD_EVALUATIONS = 100;
 
 /** A version reference within a model, as the version routes take it: a number, an alias or a digest. */
-export function versionRef(name: string, ref: string): Reference {
+function versionRef(name: string, ref: string): Reference {
   validateModelName(name);
   return parseReference(/^\d+$/.test(ref) ? `${name}:${ref}` : `${name}@${ref}`);
 }

@@ -147,6 +147,27 @@ describe('model card routes', () => {
     assert.equal((await t.registry.audit.list({ model: 'chatbot', limit: 1000 })).items.length, auditBefore);
   });
 
+  it('refuses to read a README.md over the card limit as a card, saying how to give one', async () => {
+    const big = `# big\n${'x'.repeat(MAX_CARD_BYTES)}`;
+    const put = await inject({
+      method: 'PUT',
+      url: `/api/v1/blobs/${sha(big)}`,
+      headers: { ...bearer(tokens.editor as string), 'content-type': 'application/octet-stream' },
+      payload: Buffer.from(big),
+    });
+    assert.ok(put.statusCode < 300, put.body);
+    const r = await inject({
+      method: 'POST',
+      url: '/api/v1/models/big-readme/versions',
+      headers: bearer(tokens.editor as string),
+      payload: { files: [{ path: 'README.md', size: Buffer.byteLength(big), sha256: sha(big) }] },
+    });
+    assert.equal(r.statusCode, 201, r.body);
+    const res = await inject({ method: 'GET', url: '/api/v1/models/big-readme/versions/1/card', headers: bearer(tokens.reader as string) });
+    assert.equal(res.statusCode, 412);
+    assert.match(res.json().error.message, /README\.md is \d+ bytes, over the 256 KiB a card may have/);
+  });
+
   it('answers 404 for an unknown version or alias and 400 for a malformed reference', async () => {
     assert.equal((await card('9')).statusCode, 404);
     assert.equal((await card('nowhere')).statusCode, 404);
