@@ -37,6 +37,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   diff: { summary: 'what changed between two versions, component by component, file by file', load: async () => (await import('./commands/diff.js')).run },
   events: { summary: 'events after a seq; --follow keeps following them (SSE, resumable)', load: async () => (await import('./commands/events.js')).run },
   prompt: { summary: 'push | render prompt templates ({{variables}}, examples, parameters)', load: async () => (await import('./commands/prompt.js')).run },
+  card: { summary: "a version's model card (Hub README.md): show, --edit, --diff", load: async () => (await import('./commands/card.js')).run },
 };
 
 export function topUsage(): string {

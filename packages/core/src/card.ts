@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { parseDocument, stringify } from 'yaml';
 import { invalid } from './errors.js';
 
@@ -9,6 +10,22 @@ export const CARD_METADATA_KEY = 'berth.card';
 
 /** Front matter keys of the Hub's model card (huggingface_hub `ModelCardData`) taken from a version's metadata as is. */
 const HUB_KEYS = ['license', 'base_model', 'library_name', 'pipeline_tag', 'language', 'datasets'] as const;
+
+/** Where a version's card comes from, in the order they win (decision 0018). */
+export const CARD_SOURCES = ['edited', 'file', 'generated'] as const;
+
+/** A version's card on the wire: its Markdown text and its front matter parsed. */
+export const CardSchema = Type.Object({
+  model: Type.String(),
+  version: Type.Integer(),
+  source: Type.Union(CARD_SOURCES.map((s) => Type.Literal(s))),
+  text: Type.String(),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+});
+export type Card = Static<typeof CardSchema>;
+
+export const PutCardBody = Type.Object({ text: Type.String() }, { additionalProperties: false });
+export type PutCardBody = Static<typeof PutCardBody>;
 
 export interface CardEvaluation {
   metrics: Record<string, number>;

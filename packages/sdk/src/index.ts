@@ -12,6 +12,7 @@ import {
   type AliasHistoryEntry,
   type AuditEvent,
   type BerthEvent,
+  type Card,
   type ChainVerdict,
   type CreateBundleBody,
   type CreateTokenBody,
@@ -605,6 +606,17 @@ export class BerthClient {
             ? selector.digest
             : 'latest';
     return this.json('POST', `/api/v1/models/${seg(name)}/versions/${seg(at)}/render`, { body: { variables } });
+  }
+
+  // ---- model cards (docs/decisions/0018)
+
+  /** A version's model card (`ref`: a version number, an alias or a digest): edited, else its README.md, else generated. */
+  getCard(name: string, ref: string | number): Promise<Card> {
+    return this.json('GET', `/api/v1/models/${seg(name)}/versions/${seg(String(ref))}/card`);
+  }
+  /** Replaces a version's card with `text` (Markdown with YAML front matter); its files stay as they are (editor). */
+  setCard(name: string, ref: string | number, text: string): Promise<Card> {
+    return this.json('PUT', `/api/v1/models/${seg(name)}/versions/${seg(String(ref))}/card`, { body: { text } });
   }
 }
 

@@ -10,6 +10,8 @@ import { main } from '../main.js';
 import type { Io } from '../io.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
+const RAG_YAML =
+  'index: {name: cs-docs, snapshot: s1}\nembedding_model: bge-small:1\nchunking: {size: 512, overlap: 64, strategy: recursive}\nretriever: {top_k: 4}\n';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe('berth push --kind adapter, bundle create, show --tree / --used-by, diff, pull of a bundle', () => {
@@ -46,7 +48,8 @@ describe('berth push --kind adapter, bundle create, show --tree / --used-by, dif
       'other/adapter_config.json': JSON.stringify({ base_model_name_or_path: 'mistralai/Mistral-7B' }),
       'prompt/prompt.txt': 'You help {{customer_name}}.',
       'prompt2/prompt.txt': 'You kindly help {{customer_name}}.',
-      'rag/rag.yaml': 'top_k: 4\n',
+      'embed/model.safetensors': 'embedder weights',
+      'rag/rag.yaml': RAG_YAML,
     };
     for (const [p, c] of Object.entries(files)) {
       await mkdir(join(dir, p, '..'), { recursive: true });
@@ -101,7 +104,8 @@ describe('berth push --kind adapter, bundle create, show --tree / --used-by, dif
   it('creates bundles, shows the tree and what uses a version, diffs two bundles, and pulls one laid out for serving', async () => {
     await ok('push', './prompt', '--model', 'cs-system', '--kind', 'prompt');
     await ok('push', './prompt2', '--model', 'cs-system');
-    await ok('push', './rag', '--model', 'cs-rag', '--kind', 'rag-config');
+    await ok('push', './embed', '--model', 'bge-small', '--kind', 'model');
+    await ok('push', './rag/rag.yaml', '--model', 'cs-rag', '--kind', 'rag-config');
     const alias = await berth('bundle', 'create', 'cs-bot', '--base', 'llama-3-8b:1', '--prompt', 'cs-system@production');
     assert.equal(alias.code, 2);
     assert.match(alias.stderr, /prompt "cs-system@production" floats/);
@@ -157,7 +161,7 @@ describe('berth push --kind adapter, bundle create, show --tree / --used-by, dif
     assert.equal(await readFile(join(out, 'base/model.safetensors'), 'utf8'), 'base weights');
     assert.match(await readFile(join(out, 'adapters/cs-adapter/adapter_config.json'), 'utf8'), /"r":16/);
     assert.equal(await readFile(join(out, 'prompt/prompt.txt'), 'utf8'), 'You kindly help {{customer_name}}.');
-    assert.equal(await readFile(join(out, 'rag/rag.yaml'), 'utf8'), 'top_k: 4\n');
+    assert.equal(await readFile(join(out, 'rag/rag.yaml'), 'utf8'), RAG_YAML);
     const manifest = JSON.parse(await readFile(join(out, 'berth-bundle.json'), 'utf8'));
     assert.equal(manifest.prompt.version, 2);
     assert.equal(manifest.base.files.find((f: { path: string }) => f.path === 'model.safetensors').sha256, sha('base weights'));

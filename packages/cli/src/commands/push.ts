@@ -16,7 +16,9 @@ Registers the files as a new immutable version; only blobs the server lacks are 
 --kind adapter needs --base, the base version pinned (name:N or name@sha256:…); an
 adapter_config.json (PEFT) naming another base or revision is refused, and its r, lora_alpha,
 target_modules and task_type are recorded as metadata.peft. --upstream records where the
-weights come from, at a commit (a branch or tag is refused).`;
+weights come from, at a commit (a branch or tag is refused).
+--kind rag-config takes one file, rag.yaml (or rag.yml, rag.json), whose embedding_model is
+pinned as name:N or name@sha256:…; the server checks it and pins that model version.`;
 
 export async function run(argv: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parse(

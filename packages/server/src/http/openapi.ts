@@ -67,6 +67,7 @@ export function collectOpenApi(app: FastifyInstance, prefix: string): () => Reco
         };
         params.push({ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } });
       }
+      if (r.schema.markdown) (responses['200'] as { content: Record<string, unknown> }).content['text/markdown'] = { schema: { type: 'string' } };
       responses.default = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       const op: Record<string, unknown> = { summary: r.schema.summary, tags: r.schema.tags, parameters: params, responses };
       if (r.schema.body) op.requestBody = { required: true, content: { 'application/json': { schema: r.schema.body } } };
@@ -105,5 +106,7 @@ declare module 'fastify' {
     bytes?: { request?: boolean; response?: boolean };
     /** For the document only: with Accept: text/event-stream the route answers Server-Sent Events. */
     eventStream?: boolean;
+    /** For the document only: with Accept: text/markdown the route answers the Markdown text alone. */
+    markdown?: boolean;
   }
 }

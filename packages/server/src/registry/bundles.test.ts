@@ -54,7 +54,9 @@ for (const backend of BACKENDS) {
       await push('cs-adapter', { 'adapter_config.json': '{"r":8}', 'adapter_model.safetensors': 'lora' }, { kind: 'adapter', dependencies: [pinOf(base)] });
       await push('cs-system', { 'prompt.txt': 'Hello {{name}}' }, { kind: 'prompt' });
       await push('cs-system', { 'prompt.txt': 'Hi {{name}}' });
-      await push('cs-rag', { 'rag.yaml': 'top_k: 4' }, { kind: 'rag-config' });
+      const embedder = await push('bge-small', { 'model.safetensors': 'embedder' }, { kind: 'model' });
+      const rag = `index: {name: cs-docs, snapshot: s1}\nembedding_model: bge-small:${embedder.version}\nchunking: {size: 512, overlap: 64, strategy: recursive}\nretriever: {top_k: 4}\n`;
+      await push('cs-rag', { 'rag.yaml': rag }, { kind: 'rag-config' });
     });
     after(async () => cleanup?.());
 
@@ -232,7 +234,10 @@ for (const backend of BACKENDS) {
         ['bundle cs-bot:2', 'bundle cs-bot:3', 'bundle cs-bot:4'],
       );
       assert.equal(rest.next_cursor, null);
-      assert.deepEqual((await reg.bundles.lineage('cs-rag', 1, 'uses', {})).items, []);
+      assert.deepEqual(
+        (await reg.bundles.lineage('cs-rag', 1, 'uses', {})).items.map((e) => `${e.kind} ${e.model}:${e.version}`),
+        ['model bge-small:1'],
+      );
       assert.deepEqual((await reg.bundles.lineage('llama-3-8b', 2, 'used-by', {})).items, []);
       await expectCode(reg.bundles.lineage('llama-3-8b', 9, 'used-by', {}), 'NOT_FOUND', /llama-3-8b:9 not found/);
       await expectCode(reg.bundles.lineage('llama-3-8b', 9, 'uses', {}), 'NOT_FOUND', /llama-3-8b:9 not found/);

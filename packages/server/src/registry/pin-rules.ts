@@ -9,7 +9,8 @@ const at = (d: Dependency) => `${d.model}:${d.version}`;
  * The pin rules of the kinds (DESIGN §2 "LLM bundles", docs/decisions/0017), for every front
  * that commits a version: an adapter pins exactly one base (a version of kind `model`); a
  * bundle pins one base, adapters that each pin that same base, at most one prompt and one
- * RAG config, and nothing else. Other kinds pin freely.
+ * RAG config, and nothing else; a RAG config pins exactly its embedding model (a version of kind
+ * `model`, decision 0018). Other kinds pin freely.
  */
 export function checkPins(name: string, kind: string, pins: readonly CheckedPin[]): void {
   if (kind === 'adapter') {
@@ -22,6 +23,19 @@ export function checkPins(name: string, kind: string, pins: readonly CheckedPin[
         { field: 'dependencies' },
       );
     }
+    return;
+  }
+  if (kind === 'rag-config') {
+    const [embedding, ...more] = pins;
+    if (!embedding || more.length > 0 || embedding.kind !== 'model')
+      throw invalid(
+        `a rag-config pins exactly its embedding model, a version of kind model; ${name} pins ${
+          pins.length ? pins.map((p) => `${at(p)} (${p.kind})`).join(', ') : 'nothing'
+        }`,
+        {
+          field: 'dependencies',
+        },
+      );
     return;
   }
   if (kind !== 'bundle') return;

@@ -20,6 +20,7 @@ import { PromotionService } from './promotions-service.js';
 import { BundleService } from './bundles-service.js';
 import { MlflowPromptService } from './mlflow-prompts.js';
 import { PromptService } from './prompts-service.js';
+import { CardService } from './cards-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -43,6 +44,7 @@ export class Registry {
   readonly bundles: BundleService;
   readonly mlflowPrompts: MlflowPromptService;
   readonly prompts: PromptService;
+  readonly cards: CardService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -78,5 +80,6 @@ export class Registry {
     this.bundles = new BundleService(deps, this.versions, this.blobs);
     this.mlflowPrompts = new MlflowPromptService(deps, this.versions, this.blobs);
     this.prompts = new PromptService(deps, this.versions);
+    this.cards = new CardService(deps, this.versions);
   }
 }

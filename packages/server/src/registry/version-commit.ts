@@ -25,6 +25,7 @@ import type { UncheckedVersionCommit } from './version-fields.js';
 import { checkPins, type CheckedPin } from './pin-rules.js';
 import { refuseUnsafePickles, withInspections } from './upload-inspection.js';
 import { promptFacts } from './prompt-rules.js';
+import { withRagConfig } from './rag-rules.js';
 
 /** Largest adapter_config.json read at commit: PEFT's are a few hundred bytes. */
 const MAX_ADAPTER_CONFIG_BYTES = 1024 * 1024;
@@ -72,7 +73,10 @@ export class VersionCommitter {
     await this.blobs.requireStored(inline ? checked.files.filter((f) => !inline.present.has(f.sha256)) : checked.files);
     checked.metadata = { ...checked.metadata, ...(await promptFacts(this.deps, name, input.kind, checked.files)) };
     const metadata = await this.withAdapterFacts(name, input.kind, checked, withInspections(checked.metadata, checked.files, found));
-    return { version: await this.register(actor, name, input, { ...checked, metadata }), storedBytes: inline?.storedBytes };
+    return {
+      version: await this.register(actor, name, input, await withRagConfig(this.deps, name, input.kind, { ...checked, metadata })),
+      storedBytes: inline?.storedBytes,
+    };
   }
 
   /**
@@ -122,7 +126,12 @@ export class VersionCommitter {
     const found = await this.inspectionsOf(checked.files);
     refuseUnsafePickles(this.deps, checked.files, found);
     checked.metadata = { ...checked.metadata, ...(await promptFacts(this.deps, name, input.kind, checked.files)) };
-    return this.register(actor, name, full, { ...checked, metadata: withInspections(checked.metadata, checked.files, found) });
+    return this.register(
+      actor,
+      name,
+      full,
+      await withRagConfig(this.deps, name, input.kind, { ...checked, metadata: withInspections(checked.metadata, checked.files, found) }),
+    );
   }
 
   private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<VersionView> {

@@ -14,6 +14,7 @@ import { policyRoutes } from './policies-routes.js';
 import { promotionRoutes } from './promotions-routes.js';
 import { bundleRoutes } from './bundles-routes.js';
 import { promptRoutes } from './prompts-routes.js';
+import { cardRoutes } from './cards-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
 export async function nativeApi(
@@ -41,5 +42,6 @@ export async function nativeApi(
   promotionRoutes(app, opts.registry);
   bundleRoutes(app, opts.registry);
   promptRoutes(app, opts.registry);
+  cardRoutes(app, opts.registry);
   eventRoutes(app, opts.registry, opts.eventStream);
 }

@@ -1,0 +1,95 @@
+import {
+  BerthError,
+  CARD_METADATA_KEY,
+  MAX_CARD_BYTES,
+  generateCard,
+  isoTime,
+  parseCard,
+  parseReference,
+  validateModelName,
+  type Card,
+  type Reference,
+} from '@berth/core';
+import { requireRole, type Actor } from './actor.js';
+import type { RegistryDeps } from './deps.js';
+import type { VersionService } from './versions-service.js';
+
+/** The file a version's own card is, as on the Hub. */
+const CARD_FILE = 'README.md';
+/** Evaluations a generated card lists in its `model-index`, newest first. */
+const CARD_EVALUATIONS = 100;
+
+/** A version reference within a model, as the version routes take it: a number, an alias or a digest. */
+function versionRef(name: string, ref: string): Reference {
+  validateModelName(name);
+  return parseReference(/^\d+$/.test(ref) ? `${name}:${ref}` : `${name}@${ref}`);
+}
+
+/**
+ * Model cards (decision 0018): a version's card is its edited card (metadata `berth.card`), else
+ * its README.md, else one generated from its metadata and recorded evaluations. An edit goes
+ * through the ordinary version update, so it is audited like any metadata change and its
+ * history is the audit trail; the version's files never change.
+ */
+export class CardService {
+  constructor(
+    private readonly deps: RegistryDeps,
+    private readonly versions: VersionService,
+  ) {}
+
+  async get(name: string, ref: string): Promise<Card> {
+    const tx = this.deps.store.read;
+    const { model, version } = await this.versions.resolveRecord(tx, versionRef(name, ref));
+    const at = { model: model.name, version: version.version };
+    const edited = version.metadata[CARD_METADATA_KEY];
+    if (typeof edited === 'string') return { ...at, source: 'edited', text: edited, metadata: frontMatterOf(edited) };
+    const file = await tx.versions.file(version.id, CARD_FILE);
+    if (file) {
+      if (file.size > MAX_CARD_BYTES) {
+        throw new BerthError(
+          'FAILED_PRECONDITION',
+          `${model.name}:${version.version}'s ${CARD_FILE} is ${file.size} bytes, over the ${MAX_CARD_BYTES / 1024} KiB a card may have: read the file with berth pull, or edit the card (berth card --edit)`,
+          { file: CARD_FILE, size: file.size },
+        );
+      }
+      const chunks: Buffer[] = [];
+      for await (const c of (await this.deps.blobs.open(file.sha256)).stream) chunks.push(Buffer.from(c as Uint8Array));
+      const text = Buffer.concat(chunks).toString('utf8');
+      return { ...at, source: 'file', text, metadata: frontMatterOf(text) };
+    }
+    const evaluations = await tx.evaluations.listForVersion(model.id, version.version, { limit: CARD_EVALUATIONS });
+    const text = generateCard({
+      model: model.name,
+      version: version.version,
+      kind: model.kind,
+      digest: version.digest,
+      description: version.description,
+      metadata: version.metadata,
+      tags: version.tags,
+      evaluations: evaluations.map((e) => ({ metrics: e.metrics, dataset: e.dataset, source: e.source, measured_at: isoTime(e.measured_at) })),
+    });
+    return { ...at, source: 'generated', text, metadata: frontMatterOf(text) };
+  }
+
+  /** Stores an edited card: its size and front matter are checked first (a refused edit changes nothing). */
+  async set(actor: Actor, name: string, ref: string, text: string): Promise<Card> {
+    requireRole(actor, 'editor', 'editing a model card', name);
+    const { frontMatter } = parseCard(text);
+    const { model, version } = await this.versions.resolveRecord(this.deps.store.read, versionRef(name, ref));
+    await this.versions.update(actor, model.name, version.version, { metadata: { [CARD_METADATA_KEY]: text } });
+    return { model: model.name, version: version.version, source: 'edited', text, metadata: frontMatter };
+  }
+}
+
+/**
+ * The front matter of a stored card. A README.md is immutable and a card set through a plain
+ * metadata update was never checked, so unreadable front matter reads as none rather than
+ * making the card unreadable.
+ */
+function frontMatterOf(text: string): Record<string, unknown> {
+  try {
+    return parseCard(text).frontMatter;
+  } catch {
+    return {};
+  }
+}
