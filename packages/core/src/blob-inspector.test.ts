@@ -34,6 +34,25 @@ describe('BlobInspector', () => {
     const { result } = inspect(safetensors({ w: { dtype: 'F16', shape: [64], data_offsets: [0, 128] } }, 100));
     assert.deepEqual(inspectionFlags(result as BlobInspection)?.flag, 'invalid-safetensors');
   });
+  it('recognises GGUF by its magic, holds one value at a time, and flags a broken header as invalid-gguf', () => {
+    const u64 = (n: number) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+      return b;
+    };
+    const head = [...bytes('GGUF\x03\x00\x00\x00'), ...u64(1), ...u64(1), ...u64(12), ...bytes('general.name\x08\x00\x00\x00'), ...u64(3), ...bytes('abc')];
+    const tensor = [...u64(1), ...bytes('w\x01\x00\x00\x00'), ...u64(64), ...bytes('\x01\x00\x00\x00'), ...u64(0)];
+    const header = [...head, ...tensor];
+    const file = new Uint8Array(Math.ceil(header.length / 32) * 32 + 128);
+    file.set(header);
+    const { result, buffered } = inspect(file, 3);
+    assert.equal(result?.format === 'gguf' && result.name, 'abc');
+    assert.equal(result?.format === 'gguf' && result.dtypes.F16?.parameters, 64);
+    assert.equal(inspectionFlags(result as BlobInspection), undefined);
+    assert.equal(buffered, 0);
+    const cut = inspect(file.subarray(0, header.length - 2)).result as BlobInspection;
+    assert.deepEqual(inspectionFlags(cut)?.flag, 'invalid-gguf');
+  });
   it('recognises pickles by PROTO and by their first opcodes, and flags unsafe ones', () => {
     const proto = inspect(bytes('\x80\x02cposix\nsystem\n.'));
     assert.deepEqual(inspectionFlags(proto.result as BlobInspection), { flag: 'unsafe-pickle', reasons: ['imports posix.system'] });

@@ -23,6 +23,7 @@ export * from './prompt.js';
 export * from './rag-config.js';
 export * from './card.js';
 export * from './safetensors-scan.js';
+export * from './gguf-scan.js';
 export * from './pickle-scan.js';
 export * from './zip-scan.js';
 export * from './blob-inspector.js';

@@ -16,6 +16,42 @@ function safetensors(n: number, offsetsEnd = n * 4): Buffer {
   return out;
 }
 
+/** A GGUF v3 file: general.architecture = llama, one F16 tensor of `n` elements; `cut` drops that many header bytes. */
+function gguf(n: number, cut = 0): Buffer {
+  const str = (s: string) => {
+    const b = Buffer.alloc(8 + s.length);
+    b.writeBigUInt64LE(BigInt(s.length));
+    b.write(s, 8);
+    return b;
+  };
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    return b;
+  };
+  const u64 = (v: number) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    return b;
+  };
+  const header = Buffer.concat([
+    Buffer.from('GGUF'),
+    u32(3),
+    u64(1),
+    u64(1),
+    str('general.architecture'),
+    u32(8),
+    str('llama'),
+    str('w'),
+    u32(1),
+    u64(n),
+    u32(1),
+    u64(0),
+  ]);
+  if (cut > 0) return header.subarray(0, header.length - cut);
+  return Buffer.concat([header, Buffer.alloc(Math.ceil(header.length / 32) * 32 - header.length + n * 2)]);
+}
+
 const EVIL = Buffer.from("cos\nsystem\n(S'echo pwned'\ntR.", 'latin1');
 /** A one-entry zip, stored as torch.save stores its entries: local header, name, bytes, end of central directory. */
 function storedZip(name: string, data: Buffer): Buffer {
@@ -77,6 +113,26 @@ describe('inspection on upload', () => {
       },
     });
     assert.equal(v.metadata['berth.flags'], undefined, 'a key the server owns is not taken from the caller');
+  });
+
+  it('records the GGUF summary of an uploaded file, and flags a truncated one without refusing the version', async () => {
+    const res = await commit(t, 'gguf-good', { 'model.gguf': gguf(1000), 'broken.gguf': gguf(1000, 3) });
+    assert.equal(res.statusCode, 201, res.body);
+    const v = (await t.app.inject('/api/v1/models/gguf-good/versions/1')).json();
+    const summary = v.metadata['berth.inspection']['model.gguf'];
+    assert.deepEqual(
+      {
+        format: summary.format,
+        version: summary.version,
+        architecture: summary.architecture,
+        tensors: summary.tensors,
+        parameters: summary.parameters,
+        dtypes: summary.dtypes,
+      },
+      { format: 'gguf', version: 3, architecture: 'llama', tensors: 1, parameters: 1000, dtypes: { F16: { tensors: 1, parameters: 1000 } } },
+    );
+    assert.deepEqual(Object.keys(v.metadata['berth.flags']), ['invalid-gguf']);
+    assert.match(v.metadata['berth.flags']['invalid-gguf']['broken.gguf'][0], /^truncated: the file ends at byte \d+, inside tensor "w"$/);
   });
 
   it('flags a lying safetensors header without refusing the version', async () => {
