@@ -18,6 +18,7 @@ import { EvaluationService } from './evaluations-service.js';
 import { PolicyService } from './policies-service.js';
 import { PromotionService } from './promotions-service.js';
 import { BundleService } from './bundles-service.js';
+import { HubService } from './hub-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -39,6 +40,7 @@ export class Registry {
   readonly policies: PolicyService;
   readonly promotions: PromotionService;
   readonly bundles: BundleService;
+  readonly hub: HubService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -72,5 +74,6 @@ export class Registry {
     this.webhooks = new WebhookService(deps);
     this.tokens = new TokenService(deps);
     this.bundles = new BundleService(deps, this.versions, this.blobs);
+    this.hub = new HubService(deps);
   }
 }
