@@ -65,7 +65,7 @@ export class HubService {
     const tx = this.deps.store.read;
     const model = await this.model(tx, repo);
     const version = await this.version(tx, model, revision);
-    if (!version || version.status !== 'READY') {
+    if (version?.status !== 'READY') {
       throw notFound(
         `revision ${JSON.stringify(revision)} of ${model.name} not found: give main, an alias (\`berth alias ls ${model.name}\`), a 40-hex commit id or a sha256: digest`,
         { model: model.name, revision, missing: 'revision' satisfies HubMissing },

@@ -13,9 +13,8 @@ const notFoundMessage = (method: string, url: string) =>
  */
 export async function hubApi(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    const fields: Record<string, string[]> = {};
-    for (const [k, v] of new URLSearchParams(String(body))) (fields[k] ??= []).push(v);
-    done(null, fields);
+    const form = new URLSearchParams(String(body));
+    done(null, Object.fromEntries([...new Set(form.keys())].map((k) => [k, form.getAll(k)])));
   });
   app.setErrorHandler((err, req, reply) => sendHubError(req, reply, err));
   app.setNotFoundHandler((req, reply) => sendHubError(req, reply, Object.assign(new Error(notFoundMessage(req.method, req.url)), { statusCode: 404 })));

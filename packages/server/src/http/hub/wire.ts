@@ -1,7 +1,5 @@
-import { hubFileEntry, type HubTreeEntry, type ManifestFile } from '@berth/core';
+import { commitIdOf, hubFileEntry, type HubTreeEntry, type ManifestFile } from '@berth/core';
 import type { HubCommit } from '../../registry/hub-service.js';
-import type { VersionRecord } from '../../store/versions.js';
-import { commitIdOf } from '@berth/core';
 
 /** ISO-8601 UTC with `Z`: huggingface_hub's date parser requires it. */
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -40,7 +38,7 @@ export function modelInfo(c: HubCommit, files: readonly ManifestFile[], cardData
 }
 
 /** One entry of list_repo_commits: the version's description is the commit message, its first line the title. */
-export function commitEntry(v: VersionRecord) {
+export function commitEntry(v: HubCommit['version']) {
   const message = v.description ?? '';
   const title = message.split('\n', 1)[0]?.trim() || `version ${v.version}`;
   return { id: commitIdOf(v.digest), title, message, authors: [{ user: v.created_by, avatar: null }], date: iso(v.created_at) };
