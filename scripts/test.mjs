@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: typecheck and build, check the error catalogue, start a throwaway PostgreSQL when
 // BERTH_TEST_PG_URL is not given, run every test file, schemathesis over the native API and the
-// MLflow compatibility suite, and
+// MLflow and Hub compatibility suites, and
 // hold packages/core to 100% line coverage. Fails fast; ends with a summary and a non-zero exit
 // on any failure. `npm test -- <substring>...` runs only the test files whose path contains one
 // of the substrings (and skips the coverage gate). The parts live in scripts/test/;
@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { coreCoverageArgs } from './test/coverage.mjs';
-import { allTests, selectTests, wantsCompat, wantsSchemathesis } from './test/discover.mjs';
+import { allTests, selectTests, wantsCompat, wantsHubCompat, wantsSchemathesis } from './test/discover.mjs';
 import { addCounts, bin, exec, finish, mustExec, onCleanup, root, StepFailure, skipped, step } from './test/harness.mjs';
 import { junitCounts } from './test/junit.mjs';
 import { pgBinDir, startPostgres } from './test/postgres.mjs';
 import { runSchemathesis, schemathesisFigures, schemathesisSettings, startServer } from './test/schemathesis.mjs';
-import { ensureVenv } from './test/venv.mjs';
+import { ensureVenv, HUB } from './test/venv.mjs';
 
 const filters = process.argv.slice(2).filter((a) => a !== '');
 const requireAll = process.env.BERTH_REQUIRE_ALL === '1';
@@ -26,9 +26,10 @@ onCleanup(() => rmSync(work, { recursive: true, force: true }));
 const all = allTests(root);
 const selected = selectTests(all, filters);
 const compat = wantsCompat(filters);
+const hubCompat = wantsHubCompat(filters);
 const schemathesis = wantsSchemathesis(filters);
 const shownFilters = filters.map((f) => JSON.stringify(f)).join(' or ');
-if (selected.length === 0 && !compat && !schemathesis) {
+if (selected.length === 0 && !compat && !hubCompat && !schemathesis) {
   console.error(`npm test: no test file matches ${shownFilters}; test files:\n  ${all.join('\n  ')}`);
   process.exit(1);
 }
@@ -129,20 +130,19 @@ if (!schemathesis) {
   });
 }
 
-// The compatibility suite drives the real third-party client: pytest with the real `mlflow`
-// package, installed into .venv-compat from e2e/compat/mlflow/requirements.txt.
-if (!compat) {
-  skipped('MLflow compatibility suite (pytest)', 'a filter was given');
-} else {
-  await step('MLflow compatibility suite (pytest, real mlflow)', async () => {
-    const venv = await ensureVenv(root, exec);
+// The compatibility suites drive the real third-party clients with pytest, each from its own
+// venv: the `mlflow` package (.venv-compat, e2e/compat/mlflow/requirements.txt), and
+// `huggingface_hub` with `transformers` (.venv-hub, e2e/compat/hub/requirements.txt).
+async function pytestSuite(title, folder, venvOptions, what) {
+  await step(title, async () => {
+    const venv = await ensureVenv(root, exec, venvOptions);
     if (venv.unavailable) {
-      if (requireAll) throw new StepFailure(`BERTH_REQUIRE_ALL=1 needs the MLflow client, but ${venv.unavailable}`);
-      console.log(`skipping the MLflow compatibility suite: ${venv.unavailable}`);
+      if (requireAll) throw new StepFailure(`BERTH_REQUIRE_ALL=1 needs ${what}, but ${venv.unavailable}`);
+      console.log(`skipping ${title}: ${venv.unavailable}`);
       return { status: 'skipped', note: venv.unavailable };
     }
-    const junit = join(work, 'pytest.xml');
-    const code = await exec(venv.python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, 'e2e/compat/mlflow'], {
+    const junit = join(work, `pytest-${folder.replaceAll('/', '-')}.xml`);
+    const code = await exec(venv.python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${junit}`, folder], {
       env: { ...env, PYTHONDONTWRITEBYTECODE: '1' },
     });
     const counts = existsSync(junit) ? junitCounts(readFileSync(junit, 'utf8')) : { passed: 0, failed: 0, skipped: 0, failures: [] };
@@ -154,6 +154,11 @@ if (!compat) {
     return { note: `${counts.passed} passed, ${counts.skipped} skipped` };
   });
 }
+
+if (!compat) skipped('MLflow compatibility suite (pytest)', 'a filter was given');
+else await pytestSuite('MLflow compatibility suite (pytest, real mlflow)', 'e2e/compat/mlflow', undefined, 'the MLflow client');
+if (!hubCompat) skipped('Hub compatibility suite (pytest)', 'a filter was given');
+else await pytestSuite('Hub compatibility suite (pytest, real huggingface_hub)', 'e2e/compat/hub', HUB, 'the Hugging Face clients');
 
 if (filters.length) {
   skipped('packages/core line coverage', 'a filter was given');

@@ -30,6 +30,11 @@ export function wantsCompat(filters) {
   return filters.length === 0 || filters.some((f) => 'e2e/compat/mlflow/'.includes(f) || f.includes('compat'));
 }
 
+/** Whether the filters ask for the Hub compatibility suite (pytest with huggingface_hub). */
+export function wantsHubCompat(filters) {
+  return filters.length === 0 || filters.some((f) => 'e2e/compat/hub/'.includes(f) || f.includes('compat'));
+}
+
 /** Whether the filters ask for the schemathesis run over the native API (e2e/fuzz/, not a *.test.ts file). */
 export function wantsSchemathesis(filters) {
   return filters.length === 0 || filters.some((f) => 'e2e/fuzz/'.includes(f) || f.includes('fuzz') || f.includes('schemathesis'));

@@ -1,5 +1,6 @@
 // The Python venvs of the suites that drive Python tools: `.venv-compat/` (the MLflow client,
-// from e2e/compat/mlflow/requirements.txt) and `.venv-fuzz/` (schemathesis, from
+// from e2e/compat/mlflow/requirements.txt), `.venv-hub/` (huggingface_hub and transformers, from
+// e2e/compat/hub/requirements.txt: their pins conflict with mlflow's) and `.venv-fuzz/` (schemathesis, from
 // e2e/fuzz/requirements.txt), each created with `python3 -m venv`. A stamp file in each holds
 // the requirements it was installed from, so pip runs again only when they change.
 import { spawnSync } from 'node:child_process';
@@ -7,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MLFLOW = { dir: '.venv-compat', requirements: 'e2e/compat/mlflow/requirements.txt', what: 'the MLflow client' };
+export const HUB = { dir: '.venv-hub', requirements: 'e2e/compat/hub/requirements.txt', what: 'the Hugging Face clients' };
 
 /**
  * Makes sure the venv exists and holds the requirements; returns { python, bin } or

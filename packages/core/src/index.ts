@@ -22,6 +22,7 @@ export * from './bundles.js';
 export * from './prompt.js';
 export * from './rag-config.js';
 export * from './card.js';
+export * from './hub.js';
 export * from './safetensors-scan.js';
 export * from './gguf-scan.js';
 export * from './pickle-scan.js';

@@ -6,6 +6,7 @@ import { collectOpenApi } from './http/openapi.js';
 import { nativeApi } from './http/native/index.js';
 import type { EventStreamOptions } from './http/native/events-routes.js';
 import { mlflowApi, mlflowArtifactsApi } from './http/mlflow/index.js';
+import { hubApi, hubFiles } from './http/hub/index.js';
 import { sendError } from './http/errors.js';
 import { clientErrorHandler, sendFrameworkError, sendRouteNotFound } from './http/framework-errors.js';
 import { browserGuard } from './http/guard.js';
@@ -71,6 +72,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   for (const prefix of ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow']) await app.register(mlflowApi, { prefix, registry: opts.registry });
   for (const prefix of ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'])
     await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry, publicUrl });
+  await app.register(hubApi, { prefix: '/api/models', registry: opts.registry });
+  await app.register(hubFiles, { registry: opts.registry });
   // Multipart uploads abandoned for a day (a killed client) leave parts on disk: drop them at start-up.
   app.addHook(
     'onReady',

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } fr
 import { BerthError, type ErrorCode } from '@berth/core';
 import { sendError } from './errors.js';
 import { MLFLOW_ERROR, MlflowError, sendMlflowError } from './mlflow/errors.js';
+import { isHubPath, notFoundMessage, sendHubError } from './hub/index.js';
 
 /** The MLflow fronts (REST and artifact proxy, with and without `ajax-`): they answer in MLflow's shape. */
 const MLFLOW_PATH = /^\/(?:ajax-)?api\/2\.0\/mlflow(?:-artifacts)?(?:[/?]|$)/;
@@ -21,6 +22,10 @@ export function sendFrameworkError(req: FastifyRequest, reply: FastifyReply, err
   if (isMlflowPath(req.url)) {
     const code = status === 404 ? 'ENDPOINT_NOT_FOUND' : 'INVALID_PARAMETER_VALUE';
     return sendMlflowError(req, reply, new MlflowError(code, status, err.message));
+  }
+  if (isHubPath(req.url)) {
+    const message = status === 404 ? notFoundMessage(req.method, req.url) : err.message;
+    return sendHubError(req, reply, Object.assign(new Error(message), { statusCode: status }), status);
   }
   return sendError(req, reply, err, status);
 }

@@ -24,6 +24,9 @@ export interface GuardOptions {
   allowedOrigins: readonly string[];
 }
 
+/** POSTs that only read (the Hub's paths-info, which huggingface_hub sends as a form): a cross-site page may send one, but never reads the answer. */
+const READ_ONLY_POST = /^\/api\/models\/[^?]*\/paths-info\//;
+
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 /** The content types a cross-site form or fetch sends without preflight (Fetch standard, "CORS-safelisted request-header"). */
 const SIMPLE_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
@@ -115,7 +118,7 @@ export function browserGuard(app: FastifyInstance, opts: GuardOptions): void {
     if (SAFE_METHODS.has(req.method)) return;
     const origin = req.headers.origin;
     if (origin !== undefined) checkOrigin(req, origin);
-    if (req.method === 'POST') checkContentType(req);
+    if (req.method === 'POST' && !READ_ONLY_POST.test(req.url)) checkContentType(req);
   }
   // A callback hook, not an async one: it runs on every request, and a promise per request shows on the hot read path.
   app.addHook('onRequest', (req, _reply, done) => {

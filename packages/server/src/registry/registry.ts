@@ -21,6 +21,7 @@ import { BundleService } from './bundles-service.js';
 import { MlflowPromptService } from './mlflow-prompts.js';
 import { PromptService } from './prompts-service.js';
 import { CardService } from './cards-service.js';
+import { HubService } from './hub-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -45,6 +46,7 @@ export class Registry {
   readonly mlflowPrompts: MlflowPromptService;
   readonly prompts: PromptService;
   readonly cards: CardService;
+  readonly hub: HubService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -81,5 +83,6 @@ export class Registry {
     this.mlflowPrompts = new MlflowPromptService(deps, this.versions, this.blobs);
     this.prompts = new PromptService(deps, this.versions);
     this.cards = new CardService(deps, this.versions);
+    this.hub = new HubService(deps);
   }
 }

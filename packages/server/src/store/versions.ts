@@ -117,6 +117,24 @@ export class VersionRepo {
     return row && toVersion(row);
   }
 
+  /**
+   * The newest READY version whose digest starts with `sha256:<prefix>` (a Hub commit id, 40
+   * hex): a range scan on the (model_id, digest) index, `g` sorting after every hex digit.
+   */
+  async findByDigestPrefix(modelId: number, prefix: string): Promise<VersionRecord | undefined> {
+    const row = await this.db
+      .selectFrom('versions')
+      .selectAll()
+      .where('model_id', '=', modelId)
+      .where('digest', '>=', `sha256:${prefix}`)
+      .where('digest', '<', `sha256:${prefix}g`)
+      .where('status', '=', 'READY')
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toVersion(row);
+  }
+
   /** Newest first; `before` is the last version number of the previous page. */
   async list(modelId: number, opts: { before?: number; limit: number }): Promise<VersionRecord[]> {
     let q = this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).orderBy('version', 'desc').limit(opts.limit);

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from '../../registry/registry.js';
+import { sendHubError } from './errors.js';
+import { apiRoutes, resolveRoutes } from './routes.js';
+
+const notFoundMessage = (method: string, url: string) =>
+  `no Hub route ${method} ${url}: repo ids are namespace/name, and the read routes are /{repo}/resolve/{rev}/{path} and /api/models/{repo}[/revision|tree|refs|commits|paths-info]`;
+
+/**
+ * The Hugging Face Hub front, read side (docs/decisions/0020): the routes under /api/models,
+ * with the Hub's error headers. Form bodies (paths-info from huggingface_hub) are read as
+ * `{field: value | value[]}`.
+ */
+export async function hubApi(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    const form = new URLSearchParams(String(body));
+    done(null, Object.fromEntries([...new Set(form.keys())].map((k) => [k, form.getAll(k)])));
+  });
+  app.setErrorHandler((err, req, reply) => sendHubError(req, reply, err));
+  app.setNotFoundHandler((req, reply) => sendHubError(req, reply, Object.assign(new Error(notFoundMessage(req.method, req.url)), { statusCode: 404 })));
+  apiRoutes(app, opts.registry);
+}
+
+/** The file route at the server's root, `/{ns}/{name}/resolve/{rev}/{path}`, with the Hub's error headers. */
+export async function hubFiles(app: FastifyInstance, opts: { registry: Registry }): Promise<void> {
+  app.setErrorHandler((err, req, reply) => sendHubError(req, reply, err));
+  resolveRoutes(app, opts.registry);
+}
+
+/** Whether an unrouted URL belongs to the Hub front, so that its refusal carries the Hub's error headers. */
+export const isHubPath = (url: string): boolean => url.startsWith('/api/models/') || (!url.startsWith('/api/') && /^\/[^?]*\/resolve\//.test(url));
+
+export { sendHubError, notFoundMessage };
