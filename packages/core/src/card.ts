@@ -86,7 +86,7 @@ export function generateCard(src: CardSource): string {
   const body = [
     `# ${src.model}:${src.version}`,
     '',
-    src.description || `A ${src.kind} version registered in Berth.`,
+    src.description || `${/^[aeiou]/.test(src.kind) ? 'An' : 'A'} ${src.kind} version registered in Berth.`,
     '',
     `- Digest: \`${src.digest}\``,
     `- Pull: \`berth pull ${src.model}:${src.version}\``,

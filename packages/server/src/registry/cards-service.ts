@@ -6,12 +6,15 @@ import {
   isoTime,
   parseCard,
   parseReference,
+  parseUpstream,
   validateModelName,
   type Card,
   type Reference,
 } from '@berth/core';
 import { requireRole, type Actor } from './actor.js';
-import type { RegistryDeps } from './deps.js';
+import { requireVersion, type RegistryDeps } from './deps.js';
+import type { VersionRecord } from '../store/versions.js';
+import type { StoreTx } from '../store/store.js';
 import type { VersionService } from './versions-service.js';
 
 /** The file a version's own card is, as on the Hub. */
@@ -64,11 +67,28 @@ export class CardService {
       kind: model.kind,
       digest: version.digest,
       description: version.description,
-      metadata: version.metadata,
+      metadata: await this.withBaseModel(tx, model.kind, version),
       tags: version.tags,
       evaluations: evaluations.map((e) => ({ metrics: e.metrics, dataset: e.dataset, source: e.source, measured_at: isoTime(e.measured_at) })),
     });
     return { ...at, source: 'generated', text, metadata: frontMatterOf(text) };
+  }
+
+  /**
+   * The Hub's `base_model` of an adapter or a bundle, when its metadata does not say: the
+   * pinned base's upstream repo (`hf:org/name@…` → `org/name`), else the base's Berth name, which
+   * is a repo id on Berth's own Hub front. An adapter is also marked `base_model_relation: adapter`.
+   */
+  private async withBaseModel(tx: StoreTx, kind: string, version: VersionRecord): Promise<Record<string, unknown>> {
+    if (version.metadata.base_model !== undefined || (kind !== 'adapter' && kind !== 'bundle')) return version.metadata;
+    for (const dep of version.dependencies) {
+      const base = await tx.models.findByName(dep.model);
+      if (base?.kind !== 'model') continue;
+      const pinned = await requireVersion(tx, base, dep.version);
+      const upstream = typeof pinned.metadata.upstream === 'string' ? parseUpstream(pinned.metadata.upstream) : undefined;
+      return { ...version.metadata, base_model: upstream?.repo ?? dep.model, ...(kind === 'adapter' ? { base_model_relation: 'adapter' } : {}) };
+    }
+    return version.metadata;
   }
 
   /** Stores an edited card: its size and front matter are checked first (a refused edit changes nothing). */
