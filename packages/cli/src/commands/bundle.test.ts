@@ -1,13 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildApp, DEFAULT_REGISTRY_CONFIG, FsBlobStore, openStore, Registry, systemClock } from '@berth/server';
-import { main } from '../main.js';
-import type { Io } from '../io.js';
+import { startCliApp, type CliApp } from '../../test-support/cli-app.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const RAG_YAML =
@@ -15,23 +11,12 @@ const RAG_YAML =
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 describe('berth push --kind adapter, bundle create, show --tree / --used-by, diff, pull of a bundle', () => {
-  let url = '';
+  let cli: CliApp;
   let dir = '';
-  let stop: () => Promise<void>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-cli-bundle-'));
-    const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
-    const blobs = await FsBlobStore.open(join(dir, 'blobs'));
-    const app = await buildApp({ registry: new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG }) });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    stop = async () => {
-      await app.close();
-      await blobs.close();
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    };
+    cli = await startCliApp('berth-cli-bundle-');
+    ({ dir } = cli);
     const files: Record<string, string> = {
       'base/model.safetensors': 'base weights',
       'base/config.json': '{"model_type":"llama"}',
@@ -51,30 +36,12 @@ describe('berth push --kind adapter, bundle create, show --tree / --used-by, dif
       'embed/model.safetensors': 'embedder weights',
       'rag/rag.yaml': RAG_YAML,
     };
-    for (const [p, c] of Object.entries(files)) {
-      await mkdir(join(dir, p, '..'), { recursive: true });
-      await writeFile(join(dir, p), c);
-    }
+    await cli.writeFiles(files);
   });
-  after(async () => stop());
+  after(async () => cli.stop());
 
-  async function berth(...argv: string[]) {
-    const out: string[] = [];
-    const errs: string[] = [];
-    const io: Io = {
-      stdout: { write: (s: string) => out.push(s) },
-      stderr: { write: (s: string) => errs.push(s) },
-      env: { USER: 'ana', BERTH_URL: url },
-      cwd: dir,
-    };
-    const code = await main(argv, io);
-    return { code, stdout: out.join(''), stderr: errs.join('') };
-  }
-  async function ok(...argv: string[]) {
-    const r = await berth(...argv);
-    assert.equal(r.code, 0, r.stderr);
-    return r;
-  }
+  const berth = (...argv: string[]) => cli.berth(...argv);
+  const ok = (...argv: string[]) => cli.ok(...argv);
 
   it('pushes a base at an upstream commit and an adapter pinned to it, refusing an adapter_config.json naming another base', async () => {
     const branch = await berth('push', './base', '--model', 'llama-3-8b', '--kind', 'model', '--upstream', 'hf:meta-llama/Llama-3-8B@main');

@@ -1,33 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildApp, DEFAULT_REGISTRY_CONFIG, FsBlobStore, openStore, Registry, systemClock } from '@berth/server';
-import { main } from '../main.js';
-import type { Io } from '../io.js';
+import { startCliApp, type CliApp } from '../../test-support/cli-app.js';
 
 const EDITED = '---\nlicense: apache-2.0\n---\n\n# chatbot, edited\n';
 
 describe('berth card, and berth push of a single RAG configuration file', () => {
-  let url = '';
-  let dir = '';
-  let stop: () => Promise<void>;
+  let cli: CliApp;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-cli-card-'));
-    const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
-    const blobs = await FsBlobStore.open(join(dir, 'blobs'));
-    const app = await buildApp({ registry: new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG }) });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    stop = async () => {
-      await app.close();
-      await blobs.close();
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    };
+    cli = await startCliApp('berth-cli-card-');
     const files: Record<string, string> = {
       'v1/model.safetensors': 'weights 1',
       'v2/model.safetensors': 'weights 2',
@@ -38,30 +19,12 @@ describe('berth card, and berth push of a single RAG configuration file', () => 
       'rag.yaml': 'index: {name: docs, snapshot: s1}\nembedding_model: bge:1\nchunking: {size: 100, overlap: 10, strategy: fixed}\nretriever: {top_k: 3}\n',
       'bad/rag.yaml': 'index: {name: docs, snapshot: s1}\nchunking: {size: 100, overlap: 10, strategy: fixed}\nretriever: {top_k: 3}\n',
     };
-    for (const [p, c] of Object.entries(files)) {
-      await mkdir(join(dir, p, '..'), { recursive: true });
-      await writeFile(join(dir, p), c);
-    }
+    await cli.writeFiles(files);
   });
-  after(async () => stop());
+  after(async () => cli.stop());
 
-  async function berth(...argv: string[]) {
-    const out: string[] = [];
-    const errs: string[] = [];
-    const io: Io = {
-      stdout: { write: (s: string) => out.push(s) },
-      stderr: { write: (s: string) => errs.push(s) },
-      env: { USER: 'ana', BERTH_URL: url },
-      cwd: dir,
-    };
-    const code = await main(argv, io);
-    return { code, stdout: out.join(''), stderr: errs.join('') };
-  }
-  async function ok(...argv: string[]) {
-    const r = await berth(...argv);
-    assert.equal(r.code, 0, r.stderr);
-    return r;
-  }
+  const berth = (...argv: string[]) => cli.berth(...argv);
+  const ok = (...argv: string[]) => cli.ok(...argv);
 
   it('pushes rag.yaml alone as a rag-config version pinning its embedding model, and refuses one without it', async () => {
     await ok('push', './embed', '--model', 'bge', '--kind', 'model');

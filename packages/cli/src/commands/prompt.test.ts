@@ -1,31 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildApp, DEFAULT_REGISTRY_CONFIG, FsBlobStore, openStore, Registry, systemClock } from '@berth/server';
-import { main } from '../main.js';
-import type { Io } from '../io.js';
+import { startCliApp, type CliApp } from '../../test-support/cli-app.js';
 
 describe('berth prompt push / render', () => {
-  let url = '';
+  let cli: CliApp;
   let dir = '';
-  let stop: () => Promise<void>;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-cli-prompt-'));
-    const store = await openStore(`sqlite:${join(dir, 'berth.db')}`);
-    const blobs = await FsBlobStore.open(join(dir, 'blobs'));
-    const app = await buildApp({ registry: new Registry({ store, blobs, clock: systemClock, config: DEFAULT_REGISTRY_CONFIG }) });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    stop = async () => {
-      await app.close();
-      await blobs.close();
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    };
+    cli = await startCliApp('berth-cli-prompt-');
+    ({ dir } = cli);
     const files: Record<string, string> = {
       'prompts/system_prompt.txt': 'You help {{customer_name}} with their {{ product }}.',
       'prompts/few_shot_examples.json': JSON.stringify([{ variables: { customer_name: 'Ana', product: 'router' }, output: 'Restart it.' }]),
@@ -37,31 +22,13 @@ describe('berth prompt push / render', () => {
       'prompts/broken.json': '[{"role": "user"',
       'prompts/big.txt': 'x'.repeat(1024 * 1024 + 1),
     };
-    for (const [p, c] of Object.entries(files)) {
-      await mkdir(join(dir, p, '..'), { recursive: true });
-      await writeFile(join(dir, p), c);
-    }
+    await cli.writeFiles(files);
     await writeFile(join(dir, 'prompts/latin1.txt'), Buffer.from([0x48, 0xe9, 0x21]));
   });
-  after(async () => stop());
+  after(async () => cli.stop());
 
-  async function berth(...argv: string[]) {
-    const out: string[] = [];
-    const errs: string[] = [];
-    const io: Io = {
-      stdout: { write: (s: string) => out.push(s) },
-      stderr: { write: (s: string) => errs.push(s) },
-      env: { USER: 'ana', BERTH_URL: url },
-      cwd: dir,
-    };
-    const code = await main(argv, io);
-    return { code, stdout: out.join(''), stderr: errs.join('') };
-  }
-  async function ok(...argv: string[]) {
-    const r = await berth(...argv);
-    assert.equal(r.code, 0, r.stderr);
-    return r;
-  }
+  const berth = (...argv: string[]) => cli.berth(...argv);
+  const ok = (...argv: string[]) => cli.ok(...argv);
 
   it('pushes a template with examples and typed parameters as a new prompt version', async () => {
     const r = await ok(
