@@ -1,32 +1,14 @@
-import {
-  BerthError,
-  CARD_METADATA_KEY,
-  MAX_CARD_BYTES,
-  generateCard,
-  isoTime,
-  parseCard,
-  parseReference,
-  parseUpstream,
-  validateModelName,
-  type Card,
-  type Reference,
-} from '@berth/core';
+import { BerthError, CARD_METADATA_KEY, MAX_CARD_BYTES, generateCard, isoTime, parseCard, parseUpstream, type Card } from '@berth/core';
 import { requireRole, type Actor } from './actor.js';
 import { requireVersion, type RegistryDeps } from './deps.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { StoreTx } from '../store/store.js';
-import type { VersionService } from './versions-service.js';
+import { versionRef, type VersionService } from './versions-service.js';
 
 /** The file a version's own card is, as on the Hub. */
 const CARD_FILE = 'README.md';
 /** Evaluations a generated card lists in its `model-index`, newest first. */
 const CARD_EVALUATIONS = 100;
-
-/** A version reference within a model, as the version routes take it: a number, an alias or a digest. */
-function versionRef(name: string, ref: string): Reference {
-  validateModelName(name);
-  return parseReference(/^\d+$/.test(ref) ? `${name}:${ref}` : `${name}@${ref}`);
-}
 
 /**
  * Model cards (decision 0018): a version's card is its edited card (metadata `berth.card`), else

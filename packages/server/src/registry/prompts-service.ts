@@ -1,15 +1,7 @@
-import { invalid, parseReference, renderPrompt, type Reference, type RenderedPrompt } from '@berth/core';
+import { invalid, renderPrompt, type Reference, type RenderedPrompt } from '@berth/core';
 import type { RegistryDeps } from './deps.js';
 import { readPrompt } from './prompt-rules.js';
 import type { VersionService } from './versions-service.js';
-
-/**
- * A version route's `{ref}` segment: a version number, else an alias, `latest` or a digest
- * (`sha256:…`), as after `@` in a reference.
- */
-export function versionRef(name: string, ref: string): Reference {
-  return parseReference(/^[0-9]+$/.test(ref) ? `${name}:${ref}` : `${name}@${ref}`);
-}
 
 /** Rendering prompt versions (docs/decisions/0018); their commit-time check is prompt-rules.ts. */
 export class PromptService {

@@ -8,7 +8,7 @@ import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
 import { localActor, type Actor } from './actor.js';
-import { versionRef } from './prompts-service.js';
+import { versionRef } from './versions-service.js';
 import { FakeClock, expectCode } from '../../test-support/expect.js';
 
 const admin = localActor('admin');

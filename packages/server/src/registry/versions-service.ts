@@ -29,6 +29,14 @@ import type { ResultPage, VersionView } from './results.js';
 import { validateMetadata, versionSnapshot, type UncheckedVersionCommit } from './version-fields.js';
 import { refuseServerKeys } from './upload-inspection.js';
 
+/**
+ * A version route's `{version}` segment: a version number, else an alias, `latest` or a digest
+ * (`sha256:…`), as after `@` in a reference.
+ */
+export function versionRef(name: string, ref: string): Reference {
+  return parseReference(/^[0-9]+$/.test(ref) ? `${name}:${ref}` : `${name}@${ref}`);
+}
+
 export type { UncheckedVersionCommit };
 
 export class VersionService {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { RenderPromptBody, RenderedPromptSchema } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import { versionRef } from '../../registry/prompts-service.js';
+import { versionRef } from '../../registry/versions-service.js';
 
 /** Prompts (docs/decisions/0018): rendering runs on the server, with the same rule for every client. */
 export function promptRoutes(app: FastifyInstance, registry: Registry): void {
