@@ -37,6 +37,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   diff: { summary: 'what changed between two versions, component by component, file by file', load: async () => (await import('./commands/diff.js')).run },
   events: { summary: 'events after a seq; --follow keeps following them (SSE, resumable)', load: async () => (await import('./commands/events.js')).run },
   prompt: { summary: 'push | render prompt templates ({{variables}}, examples, parameters)', load: async () => (await import('./commands/prompt.js')).run },
+  import: {
+    summary: 'import mlflow | hub: move models in from an MLflow server or a Hub endpoint',
+    load: async () => (await import('./commands/import.js')).run,
+  },
   card: { summary: "a version's model card (Hub README.md): show, --edit, --diff", load: async () => (await import('./commands/card.js')).run },
 };
 

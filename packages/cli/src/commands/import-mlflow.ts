@@ -1,0 +1,6 @@
+import type { Context } from '../context.js';
+import { UsageError } from '../io.js';
+
+export async function run(_argv: string[], _ctx: Context): Promise<number> {
+  throw new UsageError('berth import mlflow is being built');
+}
