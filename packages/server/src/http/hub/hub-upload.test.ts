@@ -70,6 +70,7 @@ describe('hub front (upload side)', () => {
     const again = await t.app.inject({ method: 'POST', url: '/api/repos/create', payload: { name: 'fresh', organization: 'team' } });
     assert.equal(again.statusCode, 409);
     assert.equal(again.headers['x-error-code'], 'ALREADY_EXISTS');
+    assert.match(again.json().url, /^http:\/\/localhost(:80)?\/team\/fresh$/);
   });
 
   it('refuses repo ids that are empty, hold .. or have three segments, on every write route', async () => {

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { invalid, parseCard } from '@berth/core';
+import { BerthError, invalid, parseCard } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
+import { sendHubError } from './errors.js';
 
 type RepoParams = { ns: string; name: string };
 type RevParams = RepoParams & { rev: string };
@@ -62,8 +63,15 @@ export function uploadRoutes(app: FastifyInstance, registry: Registry): void {
       throw invalid('give `name` and `organization` (the namespace) as strings', { field: 'name' });
     const repo = organization ? `${organization}/${name}` : name;
     if (repo.split('/').length !== 2) throw invalid(`repo id ${JSON.stringify(repo)} must be namespace/name`, { field: 'name' });
-    await registry.hubCommits.createRepo(actorOf(req), repo);
-    return reply.send({ url: `${originOf(req)}/${repo}`, name: repo, id: repo });
+    const url = `${originOf(req)}/${repo}`;
+    try {
+      await registry.hubCommits.createRepo(actorOf(req), repo);
+    } catch (err) {
+      // huggingface_hub's exist_ok reads `url` from the 409's body too.
+      if (err instanceof BerthError && err.code === 'ALREADY_EXISTS') return sendHubError(req, reply, err, 409, { url });
+      throw err;
+    }
+    return reply.send({ url, name: repo, id: repo });
   });
 
   app.post('/api/validate-yaml', async (req, reply) => {
