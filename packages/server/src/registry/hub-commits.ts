@@ -4,6 +4,7 @@ import {
   BerthError,
   commitIdOf,
   gitBlobOid,
+  INLINE_BLOB_MAX_BYTES,
   invalid,
   isCommitId,
   notFound,
@@ -125,10 +126,15 @@ export class HubCommits {
         throw invalid(`object ${oid}: size must be a non-negative integer`, { field: 'size' });
       return { oid, size };
     });
+    const sizes = new Map<string, number>();
+    for (const o of asked) {
+      if ((sizes.get(o.oid) ?? o.size) !== o.size) throw invalid(`object ${o.oid} is listed twice with different sizes`, { field: 'size', oid: o.oid });
+      sizes.set(o.oid, o.size);
+    }
     await this.requireRepo(this.deps.store.read, repo);
     const session = await this.blobs.openUpload(
       actor,
-      asked.map((o) => ({ path: o.oid, size: o.size, sha256: o.oid })),
+      [...sizes].map(([oid, size]) => ({ path: oid, size, sha256: oid })),
       HUB_UPLOAD_TTL_MS,
     );
     const missing = new Set(session.missing);
@@ -175,6 +181,11 @@ export class HubCommits {
     for (const op of request.operations) {
       if (op.kind === 'file') {
         const data = Buffer.from(op.base64, 'base64');
+        if (data.length > INLINE_BLOB_MAX_BYTES)
+          throw invalid(
+            `file ${op.path}: ${data.length} bytes inline; files over ${INLINE_BLOB_MAX_BYTES} bytes are uploaded through LFS (preupload answers lfs for every non-empty file); nothing was committed`,
+            { field: 'file', path: op.path },
+          );
         const sha256 = createHash('sha256').update(data).digest('hex');
         inline.push({ sha256, base64: op.base64 });
         changes.push({ kind: 'put', path: op.path, sha256, size: data.length });

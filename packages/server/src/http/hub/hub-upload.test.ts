@@ -149,6 +149,32 @@ describe('hub front (upload side)', () => {
     const file = await t.app.inject(`/${repo}/resolve/main/model.safetensors`);
     assert.ok(Buffer.from(file.rawPayload).equals(weights));
     // An object already stored gets no upload action.
+    const twice = await t.app.inject({
+      method: 'POST',
+      url: `/${repo}.git/info/lfs/objects/batch`,
+      headers: LFS,
+      payload: {
+        operation: 'upload',
+        objects: [
+          { oid: sha('dup'), size: 3 },
+          { oid: sha('dup'), size: 3 },
+        ],
+      },
+    });
+    assert.equal(twice.json().objects.length, 2);
+    const clash = await t.app.inject({
+      method: 'POST',
+      url: `/${repo}.git/info/lfs/objects/batch`,
+      headers: LFS,
+      payload: {
+        operation: 'upload',
+        objects: [
+          { oid: sha('dup'), size: 3 },
+          { oid: sha('dup'), size: 4 },
+        ],
+      },
+    });
+    assert.equal(clash.statusCode, 400);
     const again = await uploadLfs(t, repo, weights);
     assert.equal(again.batch.objects[0].actions, undefined);
     assert.equal(again.batch.transfer, 'basic');
@@ -258,10 +284,47 @@ describe('hub front (upload side)', () => {
       assert.equal(r.statusCode, 400, r.body);
       assert.match(r.json().error, why);
     }
+    const big = await commit(t, repo, nd(header(), { key: 'file', value: { path: 'big.txt', content: Buffer.alloc(70 * 1024, 1).toString('base64') } }));
+    assert.equal(big.statusCode, 400);
+    assert.match(big.json().error, /big\.txt: 71680 bytes inline.*through LFS/);
     const notNd = await t.app.inject({ method: 'POST', url: `/api/models/${repo}/commit/main`, payload: { summary: 'json' } });
     assert.equal(notNd.statusCode, 400);
     assert.equal(await versionCount(), before);
     assert.equal(await t.blobs.stat(sha('half')), undefined);
+  });
+
+  it('refuses malformed batch, preupload, upload-link and commit requests with a 400 naming the field', async () => {
+    const batch = (payload: unknown) =>
+      t.app.inject({ method: 'POST', url: `/${repo}.git/info/lfs/objects/batch`, headers: LFS, payload: JSON.stringify(payload) });
+    for (const [payload, why] of [
+      [{ operation: 'download', objects: [{ oid: sha('x'), size: 1 }] }, /only the upload operation/],
+      [{ operation: 'upload', transfers: ['xet'], objects: [{ oid: sha('x'), size: 1 }] }, /basic transfer only/],
+      [{ operation: 'upload', objects: [] }, /needs `objects`/],
+      [{ operation: 'upload', objects: [{ oid: 'abc', size: 1 }] }, /oid must be a sha256/],
+      [{ operation: 'upload', objects: [{ oid: sha('x'), size: -1 }] }, /size must be a non-negative integer/],
+      [[1], /body must be a JSON object/],
+    ] as const) {
+      const r = await batch(payload);
+      assert.equal(r.statusCode, 400, JSON.stringify(payload));
+      assert.match(r.json().error, why);
+    }
+    const pre = (payload: unknown) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/models/${repo}/preupload/main`,
+        payload: JSON.stringify(payload),
+        headers: { 'content-type': 'application/json' },
+      });
+    assert.match((await pre({ files: 'a' })).json().error, /needs `files`/);
+    assert.match((await pre({ files: [{ path: 'a', size: 'big' }] })).json().error, /size must be/);
+    assert.match((await pre({ files: [{ path: '../a', size: 1 }] })).json().error, /'\.\.'/);
+    const badSize = await t.app.inject({ method: 'PUT', url: `/${repo}.git/info/lfs/objects/upload/x/${sha('x')}/12abc`, payload: 'x' });
+    assert.equal(badSize.statusCode, 400);
+    const pr = await t.app.inject({ method: 'POST', url: `/api/models/${repo}/commit/main?create_pr=1`, headers: NDJSON, payload: nd(header()) });
+    assert.equal(pr.statusCode, 400);
+    assert.match(pr.json().error, /pull requests/);
+    const named = await t.app.inject({ method: 'POST', url: '/api/repos/create', payload: { name: 5, organization: 'team' } });
+    assert.equal(named.statusCode, 400);
   });
 
   it('answers RepoNotFound and RevisionNotFound on the write routes', async () => {
@@ -342,6 +405,19 @@ describe('hub front (upload side)', () => {
     assert.ok(
       staged.files?.some((f) => f.path === 'config.json' && f.sha256 === sha('{"v": 1}')),
       'built on the alias head, not on main',
+    );
+    await t.registry.aliases.set(localActor(), repo, 'main', { version: 2 });
+    const onMain = await commit(t, repo, nd(header({ summary: 'on the main alias' }), { key: 'deletedFile', value: { path: 'config.json' } }));
+    assert.equal(onMain.statusCode, 200, onMain.body);
+    const main = await t.registry.versions.resolve(`${repo}@main`, { files: true });
+    assert.equal(commitIdOf(main.digest), onMain.json().commitOid);
+    assert.equal(
+      main.files?.some((f) => f.path === 'config.json'),
+      false,
+    );
+    assert.ok(
+      main.files?.some((f) => f.path === 'extra/notes.txt'),
+      'built on the alias main (version 2), not on the latest version',
     );
     const history = await t.registry.aliases.history(repo, 'staging', {});
     assert.ok(history.items.some((h) => h.from_version === 1 && h.to_version === staged.version && h.reason === 'on staging'));
