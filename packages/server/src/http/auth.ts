@@ -29,6 +29,13 @@ const OPEN_PATHS = new Set(['/healthz']);
 const MPU_PART = /^\/(?:ajax-)?api\/2\.0\/mlflow-artifacts\/mpu\/part\//;
 
 /**
+ * A Hub LFS upload link (http/hub/upload-routes.ts): both Hub clients PUT to it without
+ * credentials; the upload session in it, opened by an authenticated editor for exactly the
+ * objects it may carry and for a short time, is what authorises the bytes.
+ */
+const HUB_LFS_UPLOAD = /^\/[^/?]+\/[^/?]+\.git\/info\/lfs\/objects\/upload\//;
+
+/**
  * The secret in an Authorization header: `Bearer <token>` (every client, MLflow's
  * MLFLOW_TRACKING_TOKEN), or `Basic` with the token as the password and any user name
  * (MLflow's MLFLOW_TRACKING_USERNAME/PASSWORD, `curl -u`). undefined: neither.
@@ -62,7 +69,7 @@ export function authentication(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onRequest', (req: FastifyRequest, reply, done) => {
     const header = req.headers.authorization;
     if (header === undefined) {
-      if (!opts.required || OPEN_PATHS.has(req.url) || (req.method === 'PUT' && MPU_PART.test(req.url))) return done();
+      if (!opts.required || OPEN_PATHS.has(req.url) || (req.method === 'PUT' && (MPU_PART.test(req.url) || HUB_LFS_UPLOAD.test(req.url)))) return done();
       return done(
         unauthenticated(reply, 'this server requires a token: send Authorization: Bearer <token> (berth --token, BERTH_TOKEN, MLFLOW_TRACKING_TOKEN)'),
       );

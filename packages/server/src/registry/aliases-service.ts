@@ -121,6 +121,25 @@ export class AliasService {
     return undefined;
   }
 
+  /**
+   * FAILED_PRECONDITION when a policy binds the alias: it moves only through a promotion, so a
+   * caller that moves it inside its own transaction (moveIn) asks this first, outside it.
+   */
+  async refuseBound(name: string, alias: string): Promise<void> {
+    const policy = this.binding ? await this.binding.boundPolicy(name, alias) : undefined;
+    if (policy !== undefined)
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${name}@${alias} is bound to policy ${policy}: it moves only through a promotion (\`berth promote ${name}:<version> --to ${alias}\`)`,
+        { alias, policy },
+      );
+  }
+
+  /** Inside a caller's transaction: one move with its compare-and-swap, the protected and frozen alias rules, history and audit. */
+  async moveIn(tx: StoreTx, actor: Actor, model: ModelRecord, m: AliasMove, reason?: string | null): Promise<AliasView | undefined> {
+    return this.moveOne(tx, actor, model, m, reason);
+  }
+
   private async moveOne(tx: StoreTx, actor: Actor, model: ModelRecord, m: AliasMove, reason: string | null | undefined): Promise<AliasView | undefined> {
     const isProtected = model.protected_aliases.includes(m.alias);
     if (isProtected) requireRole(actor, 'approver', `moving protected alias ${model.name}@${m.alias}`, model.name);

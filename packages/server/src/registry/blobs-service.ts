@@ -37,13 +37,13 @@ export class BlobService {
    * listed blob from garbage collection until the session is committed or expires. Blobs that
    * exist are touched, so a collector that listed them before this call sees them as fresh.
    */
-  async openUpload(actor: Actor, files: unknown): Promise<UploadSession> {
+  async openUpload(actor: Actor, files: unknown, ttlMs = this.deps.config.uploadTtlMs): Promise<UploadSession> {
     requireRole(actor, 'editor', 'uploading');
     const manifest = normalizeManifest(files);
     const distinct = [...new Set(manifest.map((f) => f.sha256))];
     const now = this.deps.clock.now();
     const id = randomUUID();
-    const expires = now + this.deps.config.uploadTtlMs;
+    const expires = now + ttlMs;
     await this.deps.store.transaction((tx) => tx.uploads.create(id, distinct, actor.name, now, expires));
     const missing: string[] = [];
     await inBatches(distinct, async (sha) => {
@@ -189,6 +189,25 @@ export class BlobService {
       offset: resume?.offset,
       observe: inspection?.observe,
     });
+    await saveInspection(this.deps, result.sha256, inspection);
+    return result;
+  }
+
+  /**
+   * Stores one blob that an open upload session lists, with no other credential: the session's
+   * random id, made by an authorised editor, is the authorisation (the Hub's LFS upload links,
+   * which the clients PUT to without a token). Refused when the session is unknown or expired,
+   * or does not list the blob; the bytes must hash to it and have `size` bytes.
+   */
+  async putInSession(uploadId: string, sha256: string, size: number, body: AsyncIterable<Uint8Array> | Readable): Promise<PutResult> {
+    const hex = parseSha256(sha256);
+    await this.requireOpenUpload(uploadId);
+    if (!(await this.deps.store.read.uploads.holds(uploadId, hex)))
+      throw new BerthError('PERMISSION_DENIED', `this upload link does not cover object ${hex}: ask for a link for it (LFS batch) and upload again`, {
+        sha256: hex,
+      });
+    const inspection = UploadInspection.start(this.deps);
+    const result = await this.deps.blobs.put(hex, body, { expectedSize: size, maxBytes: this.deps.config.maxBlobBytes, observe: inspection?.observe });
     await saveInspection(this.deps, result.sha256, inspection);
     return result;
   }

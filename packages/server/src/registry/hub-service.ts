@@ -35,7 +35,7 @@ const COMMIT_PAGE = 500;
 /**
  * The registry as the Hugging Face Hub sees it (docs/decisions/0020): a repo is a model, a
  * commit a READY version, a revision a commit id, a digest, an alias, or `main` (the alias
- * `main` when set, else the latest version). Reads only; uploads go through VersionService.
+ * `main` when set, else the latest version). Reads only; uploads are hub-commits.ts.
  */
 export class HubService {
   constructor(private readonly deps: RegistryDeps) {}

@@ -22,6 +22,7 @@ import { MlflowPromptService } from './mlflow-prompts.js';
 import { PromptService } from './prompts-service.js';
 import { CardService } from './cards-service.js';
 import { HubService } from './hub-service.js';
+import { HubCommits } from './hub-commits.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -47,6 +48,7 @@ export class Registry {
   readonly prompts: PromptService;
   readonly cards: CardService;
   readonly hub: HubService;
+  readonly hubCommits: HubCommits;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -84,5 +86,6 @@ export class Registry {
     this.prompts = new PromptService(deps, this.versions);
     this.cards = new CardService(deps, this.versions);
     this.hub = new HubService(deps);
+    this.hubCommits = new HubCommits(deps, this.models, this.versions, this.blobs, this.aliases);
   }
 }

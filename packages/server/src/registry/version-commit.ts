@@ -42,6 +42,16 @@ async function retryOnceIfRaced<T>(commit: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * Rules a front adds inside the commit's transaction: `locked` runs once the model's version
+ * counter is taken (concurrent commits of the model are ordered from there on), `inserted` after
+ * the version is written. Either may throw, and then nothing of the commit is kept.
+ */
+export interface CommitHooks {
+  locked?(tx: StoreTx, model: ModelRecord): Promise<void>;
+  inserted?(tx: StoreTx, model: ModelRecord, version: VersionRecord, now: number): Promise<void>;
+}
+
+/**
  * Creating a version, in the order that keeps I/O out of the transaction: check every field,
  * store the inline blobs, check the other blobs are stored, then one transaction writes the
  * model (when new), the run (when only named), the version, its manifest and their audit events.
@@ -56,7 +66,12 @@ export class VersionCommitter {
   ) {}
 
   /** A version whose blobs are uploaded or inline; also says how many inline bytes were new to the store (undefined: none were inline). */
-  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: VersionView; storedBytes: number | undefined }> {
+  async commit(
+    actor: Actor,
+    name: string,
+    input: UncheckedVersionCommit,
+    hooks?: CommitHooks,
+  ): Promise<{ version: VersionView; storedBytes: number | undefined }> {
     requireRole(actor, 'editor', 'registering a version', name);
     validateModelName(name);
     const checked = checkVersionInput(input);
@@ -74,7 +89,7 @@ export class VersionCommitter {
     checked.metadata = { ...checked.metadata, ...(await promptFacts(this.deps, name, input.kind, checked.files)) };
     const metadata = await this.withAdapterFacts(name, input.kind, checked, withInspections(checked.metadata, checked.files, found));
     return {
-      version: await this.register(actor, name, input, await withRagConfig(this.deps, name, input.kind, { ...checked, metadata })),
+      version: await this.register(actor, name, input, await withRagConfig(this.deps, name, input.kind, { ...checked, metadata }), hooks),
       storedBytes: inline?.storedBytes,
     };
   }
@@ -134,8 +149,8 @@ export class VersionCommitter {
     );
   }
 
-  private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion): Promise<VersionView> {
-    const { model, version } = await retryOnceIfRaced(() => this.deps.store.transaction((tx) => this.insertIn(tx, actor, name, input, checked)));
+  private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion, hooks?: CommitHooks): Promise<VersionView> {
+    const { model, version } = await retryOnceIfRaced(() => this.deps.store.transaction((tx) => this.insertIn(tx, actor, name, input, checked, hooks)));
     return { ...version, model: model.name, aliases: [], files: checked.files };
   }
 
@@ -145,6 +160,7 @@ export class VersionCommitter {
     name: string,
     input: UncheckedVersionCommit,
     checked: CheckedVersion,
+    hooks?: CommitHooks,
   ): Promise<{ model: ModelRecord; version: VersionRecord }> {
     const now = this.deps.clock.now();
     const model = await this.modelFor(tx, actor, name, input);
@@ -152,6 +168,7 @@ export class VersionCommitter {
     const pinned = await this.pin(tx, checked.dependencies);
     checkPins(name, model.kind, pinned);
     const number = await tx.models.nextVersion(model.id);
+    await hooks?.locked?.(tx, model);
     const { files, digest, size, metadata, tags, description, source, run_id } = checked;
     const dependencies = pinned.map((d) => ({ model: d.model, version: d.version, digest: d.digest }));
     const v = await tx.versions.insert(
@@ -178,6 +195,7 @@ export class VersionCommitter {
     await tx.versions.insertDependencies(v.id, pinned);
     if (input.upload_id) await tx.uploads.close(input.upload_id);
     await recordChange(tx, actor, now, { action: 'version.create', subject: { type: 'version', model, version: number }, after: versionSnapshot(v) });
+    await hooks?.inserted?.(tx, model, v, now);
     return { model, version: v };
   }
 

@@ -24,7 +24,7 @@ import type { BlobService } from './blobs-service.js';
 import type { RunService } from './runs-service.js';
 import type { ArtifactService } from './artifacts-service.js';
 import type { AliasService } from './aliases-service.js';
-import { VersionCommitter } from './version-commit.js';
+import { VersionCommitter, type CommitHooks } from './version-commit.js';
 import type { ResultPage, VersionView } from './results.js';
 import { validateMetadata, versionSnapshot, type UncheckedVersionCommit } from './version-fields.js';
 import { refuseServerKeys } from './upload-inspection.js';
@@ -63,9 +63,14 @@ export class VersionService {
     return (await this.commit(actor, name, input)).version;
   }
 
-  /** create, also saying how many bytes of the inline blobs were new to the store (undefined: none were inline). */
-  async commit(actor: Actor, name: string, input: UncheckedVersionCommit): Promise<{ version: VersionView; storedBytes: number | undefined }> {
-    return this.committer.commit(actor, name, input);
+  /** create, also saying how many bytes of the inline blobs were new to the store (undefined: none were inline); `hooks` run inside its transaction. */
+  async commit(
+    actor: Actor,
+    name: string,
+    input: UncheckedVersionCommit,
+    hooks?: CommitHooks,
+  ): Promise<{ version: VersionView; storedBytes: number | undefined }> {
+    return this.committer.commit(actor, name, input, hooks);
   }
 
   /**

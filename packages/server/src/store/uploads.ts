@@ -22,6 +22,12 @@ export class UploadRepo {
     return r && { id: r.id, expires_at: Number(r.expires_at) };
   }
 
+  /** Whether upload session `id` lists this blob. */
+  async holds(id: string, sha256: string): Promise<boolean> {
+    const r = await this.db.selectFrom('upload_blobs').select('sha256').where('upload_id', '=', id).where('sha256', '=', sha256).executeTakeFirst();
+    return r !== undefined;
+  }
+
   async close(id: string): Promise<void> {
     await this.db.deleteFrom('upload_blobs').where('upload_id', '=', id).execute();
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();

@@ -13,7 +13,8 @@ const MISSING_CODE: Record<string, string> = { repo: 'RepoNotFound', revision: '
 /** Header values are Latin-1 without control characters; a path echoed in a message may be neither. */
 const headerSafe = (text: string) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000);
 
-export function sendHubError(request: FastifyRequest, reply: FastifyReply, err: unknown, status?: number): FastifyReply {
+/** `extra`: more fields of the JSON body (create-repo's 409 carries the repo's `url`, which `exist_ok` reads). */
+export function sendHubError(request: FastifyRequest, reply: FastifyReply, err: unknown, status?: number, extra: Record<string, unknown> = {}): FastifyReply {
   const be = toBerthError(err, String(request.id));
   if (be.code === 'INTERNAL' && clientGone(request, err)) return reply.code(400).send();
   if (be.code === 'INTERNAL') request.log.error({ err }, 'internal error');
@@ -26,5 +27,5 @@ export function sendHubError(request: FastifyRequest, reply: FastifyReply, err: 
     .header('x-error-code', code)
     .header('x-error-message', headerSafe(be.message))
     .type('application/json; charset=utf-8')
-    .send({ error: be.message });
+    .send({ error: be.message, ...extra });
 }
