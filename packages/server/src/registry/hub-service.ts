@@ -57,6 +57,8 @@ export class HubService {
       const a = await tx.aliases.find(model.id, revision);
       if (a) return tx.versions.find(model.id, a.version);
     }
+    // The npm client asks for HEAD (git's name for the default branch) when no revision is given.
+    if (revision === 'HEAD') return this.version(tx, model, 'main');
     if (revision === 'main') return tx.versions.findLatest(model.id);
     return undefined;
   }
