@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { downloadFile, fileDownloadInfo, HubApiError, listCommits, listFiles, modelInfo } from '@huggingface/hub';
+import { commit, createRepo, downloadFile, fileDownloadInfo, HubApiError, listCommits, listFiles, modelInfo, uploadFiles } from '@huggingface/hub';
 import { berth, startBerth, tempDir, type ServerHandle } from '../../support.js';
 
 const REPO = 'team/chatbot';
@@ -189,5 +189,97 @@ describe('@huggingface/hub (npm) against the Hub front', () => {
     await hubError(() => downloadFile({ ...hub(), repo: REPO, path: 'config.json', revision: '0'.repeat(40) }), 404);
     await hubError(() => collect(listFiles({ ...hub(), repo: REPO, revision: 'no-such-alias' })), 404);
     await hubError(() => collect(listCommits({ ...hub(), repo: 'team/missing' })), 404);
+  });
+
+  describe('uploads (LFS basic transfer, NDJSON commit)', () => {
+    const NEW = 'team/js-bot';
+    const WEIGHTS = randomBytes(10 * 1024 * 1024 + 4096);
+    const CONFIG_A = JSON.stringify({ model_type: 'gpt2', n_layer: 6 });
+    const CONFIG_B = JSON.stringify({ model_type: 'gpt2', n_layer: 8 });
+    const NOTES = 'trained on the March data\n';
+    let first = '';
+    let second = '';
+    const as = (token: string) => ({ hubUrl: server.url, accessToken: token, repo: NEW });
+    const text = async (path: string, revision: string) => (await bytes(await downloadFile({ ...as(reader), path, revision }))).toString();
+    const history = async () => (await collect(listCommits({ ...as(reader) }))).map((c) => c.oid);
+
+    it('createRepo makes the repo on the server host; a second create is 409; a viewer cannot create', async () => {
+      const made = await createRepo({ ...as(editor) });
+      assert.equal(made.repoUrl, `${server.url}/${NEW}`);
+      await hubError(() => createRepo({ ...as(editor) }), 409);
+      await hubError(() => createRepo({ ...as(reader), repo: 'team/viewer-bot' }), 403);
+      await hubError(() => modelInfo({ hubUrl: server.url, accessToken: reader, name: 'team/viewer-bot' }), 404);
+    });
+
+    it('uploadFiles pushes a file over 10 MiB through LFS and makes one commit serving the exact bytes', async () => {
+      const out = await uploadFiles({
+        ...as(editor),
+        commitTitle: 'first weights',
+        files: [
+          { path: 'model.safetensors', content: new Blob([WEIGHTS]) },
+          { path: 'config.json', content: new Blob([CONFIG_A]) },
+          { path: 'extra/notes.txt', content: new Blob([NOTES]) },
+        ],
+      });
+      assert.ok(out);
+      first = out.commit.oid;
+      assert.match(first, /^[0-9a-f]{40}$/);
+      assert.equal(out.commit.url, `${server.url}/${NEW}/commit/${first}`);
+      assert.deepEqual(await history(), [first]);
+      const got = await bytes(await downloadFile({ ...as(reader), path: 'model.safetensors', revision: first }));
+      assert.ok(got.equals(WEIGHTS), 'the uploaded LFS file is byte-identical');
+      const info = await fileDownloadInfo({ ...as(reader), path: 'model.safetensors' });
+      assert.equal(info?.etag.replaceAll('"', ''), sha256(WEIGHTS));
+      assert.equal(await text('config.json', 'main'), CONFIG_A);
+      // The Hub commit is a Berth version: `berth show` names the same commit.
+      const shown = await berth(['show', NEW, '--json'], { url: server.url, env: { BERTH_TOKEN: reader } });
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.equal((JSON.parse(shown.stdout) as { digest: string }).digest.slice('sha256:'.length, 47), first);
+    });
+
+    it('commit adds, updates and deletes on top of its parent; the old commit keeps its old bytes', async () => {
+      const out = await commit({
+        ...as(editor),
+        title: 'new config, card, no notes',
+        parentCommit: first,
+        operations: [
+          { operation: 'addOrUpdate', path: 'config.json', content: new Blob([CONFIG_B]) },
+          { operation: 'addOrUpdate', path: 'README.md', content: new Blob(['# js-bot\n']) },
+          { operation: 'delete', path: 'extra/notes.txt' },
+        ],
+      });
+      assert.ok(out);
+      second = out.commit.oid;
+      assert.notEqual(second, first);
+      assert.deepEqual(await history(), [second, first]);
+      const tree = await collect(listFiles({ ...as(reader), revision: second, recursive: true }));
+      assert.deepEqual(tree.map((e) => e.path).sort(), ['README.md', 'config.json', 'model.safetensors']);
+      assert.equal(await text('config.json', 'main'), CONFIG_B);
+      assert.equal(await downloadFile({ ...as(reader), path: 'extra/notes.txt' }), null);
+      assert.equal(await text('config.json', first), CONFIG_A);
+      assert.equal(await text('extra/notes.txt', first), NOTES);
+      const weights = await bytes(await downloadFile({ ...as(reader), path: 'model.safetensors', revision: second }));
+      assert.ok(weights.equals(WEIGHTS), 'an untouched LFS file carries over unchanged');
+    });
+
+    it('a stale parentCommit is refused with 412 and commits nothing', async () => {
+      await hubError(
+        () => commit({ ...as(editor), title: 'from a stale parent', parentCommit: first, operations: [{ operation: 'delete', path: 'README.md' }] }),
+        412,
+      );
+      assert.deepEqual(await history(), [second, first]);
+      assert.equal(await text('README.md', 'main'), '# js-bot\n');
+    });
+
+    it('a viewer token cannot commit, and nothing changes', async () => {
+      await hubError(() => uploadFiles({ ...as(reader), files: [{ path: 'config.json', content: new Blob(['{}']) }] }), 403);
+      assert.deepEqual(await history(), [second, first]);
+    });
+
+    it('deleting a file the commit does not have is a 404 naming it, and commits nothing', async () => {
+      const err = await hubError(() => commit({ ...as(editor), title: 'delete a ghost', operations: [{ operation: 'delete', path: 'ghost.bin' }] }), 404);
+      assert.match(err.message, /ghost\.bin/);
+      assert.deepEqual(await history(), [second, first]);
+    });
   });
 });
