@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { mlflowCaller, openTestApp } from '../../../test-support/app.js';
+import { localActor } from '../../registry/actor.js';
+import type { Registry } from '../../registry/registry.js';
 
 const HI = createHash('sha256').update('hi').digest('hex');
 
@@ -10,11 +12,13 @@ const HI = createHash('sha256').update('hi').digest('hex');
 describe('external version routes', () => {
   let app: FastifyInstance;
   let closeApp: () => Promise<void>;
+  let registry: Registry;
   const mlflow = mlflowCaller(() => app);
 
   before(async () => {
     const t = await openTestApp('berth-external-');
     app = t.app;
+    registry = t.registry;
     closeApp = t.close;
   });
   after(async () => closeApp?.());
@@ -89,6 +93,14 @@ describe('external version routes', () => {
     const promo = await app.inject({ method: 'POST', url: '/api/v1/models/ext-native/promotions', payload: { version: 1, policy: 'open' } });
     assert.equal(promo.statusCode, 412, promo.body);
     assert.match(promo.json().error.message, /no promotion can put it behind an alias under gates/);
+  });
+
+  it('answers RevisionNotFound on the Hub front for a revision naming an external version', async () => {
+    await registry.versions.create(localActor(), 'team/ext-hub', { files: [], external_uri: 'gs://bucket/m' });
+    const res = await app.inject({ method: 'GET', url: '/api/models/team/ext-hub/revision/main' });
+    assert.equal(res.statusCode, 404, res.body);
+    assert.equal(res.headers['x-error-code'], 'RevisionNotFound');
+    assert.match(res.body, /external version 1 \(its files stay at gs:\/\/bucket\/m\)/);
   });
 
   it('registers an MLflow source in an object store as an external version, marked by a tag and the status message', async () => {
