@@ -60,10 +60,11 @@ for (const backend of BACKENDS) {
           [1, true, null],
         ],
       );
-      const created = (await reg.audit.list({ model: 'ext' })).items.find((e) => e.action === 'version.create' && e.subject === `ext:${v.version}`);
-      assert.equal((created?.after as Record<string, unknown>).external_uri, 's3://bucket/model');
-      const first = (await reg.audit.list({ model: 'ext' })).items.find((e) => e.action === 'version.create' && e.subject === 'ext:1');
-      assert.equal('external_uri' in (first?.after as Record<string, unknown>), false);
+      const audited = (await reg.audit.list({ model: 'ext' })).items.filter((e) => e.action === 'version.create');
+      const after = (subject: string) => (audited.find((e) => e.subject === subject)?.after ?? {}) as Record<string, unknown>;
+      assert.equal(after(`ext:${v.version}`).external_uri, 's3://bucket/model');
+      assert.equal(after('ext:1').version, 1);
+      assert.equal('external_uri' in after('ext:1'), false);
     });
 
     it("registers every external store MLflow sources name, through the MLflow front's service", async () => {
