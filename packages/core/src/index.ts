@@ -28,3 +28,4 @@ export * from './gguf-scan.js';
 export * from './pickle-scan.js';
 export * from './zip-scan.js';
 export * from './blob-inspector.js';
+export * from './external-source.js';

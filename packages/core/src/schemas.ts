@@ -88,6 +88,9 @@ export const VersionSchema = Type.Object({
   description: Str,
   source: NullableStr,
   run_id: NullableStr,
+  /** False for an external version (decision 0021): no files, its bytes at `external_uri`, its digest names no content. */
+  content_addressed: Type.Boolean(),
+  external_uri: NullableStr,
   dependencies: Type.Array(DependencySchema),
   aliases: Type.Array(Str),
   created_by: Str,
@@ -195,6 +198,8 @@ export const CreateVersionBody = Type.Object(
     source: Type.Optional(NullableStr),
     run_id: Type.Optional(NullableStr),
     dependencies: Type.Optional(Type.Array(DependencySchema)),
+    /** Registers an external version (decision 0021): `files` empty, the bytes stay at this URI. */
+    external_uri: Type.Optional(NullableStr),
   },
   strict,
 );

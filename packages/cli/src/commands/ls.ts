@@ -53,7 +53,15 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   ctx.print(
     table(
       ['VERSION', 'DIGEST', 'SIZE', 'FILES', 'ALIASES', 'CREATED', 'BY'],
-      versions.map((v) => [v.version, shortDigest(v.digest), bytes(v.size), v.file_count, v.aliases.join(','), when(v.created_at), v.created_by]),
+      versions.map((v) => [
+        v.version,
+        v.content_addressed === false ? `external ${v.external_uri}` : shortDigest(v.digest),
+        bytes(v.size),
+        v.file_count,
+        v.aliases.join(','),
+        when(v.created_at),
+        v.created_by,
+      ]),
     ),
   );
   return 0;

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { BUNDLE_MANIFEST_PATH, parseReference } from '@berth/core';
+import { BUNDLE_MANIFEST_PATH, notContentAddressed, parseReference } from '@berth/core';
 import { pullBundle, pullVersion } from '@berth/sdk/node';
 import { parse, parseCount } from '../args.js';
 import type { Context } from '../context.js';
@@ -24,6 +24,8 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   // Resolve once: the folder is named after exactly the version that is downloaded, even if
   // an alias moves meanwhile.
   const version = await ctx.client().resolve(ref);
+  if (version.content_addressed === false)
+    throw notContentAddressed(`${version.model}:${version.version}`, version.external_uri ?? '', 'berth pull has nothing to download (fetch it from that URI)');
   const out = (values.output as string | undefined) ?? `${parsed.name.replace('/', '--')}-${version.version}`;
   const bar = new ProgressBar(ctx.io.stderr);
   const pullOpts = {

@@ -43,7 +43,13 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   ctx.print(
     kv([
       ['version', `${v.model}:${v.version}`],
-      ['digest', v.digest],
+      // An external version's digest is the empty manifest's: it names no content (decision 0021).
+      ...(v.content_addressed === false
+        ? [
+            ['digest', 'none: external version, not content-addressed'] as [string, unknown],
+            ['external', `${v.external_uri} (Berth holds no files of it; bundles, adapters and promotions refuse it)`] as [string, unknown],
+          ]
+        : [['digest', v.digest] as [string, unknown]]),
       ['status', v.status],
       ['aliases', v.aliases.length ? v.aliases.join(', ') : '-'],
       ['size', `${bytes(v.size)} in ${v.file_count} file(s)`],

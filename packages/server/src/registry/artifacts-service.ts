@@ -68,7 +68,8 @@ export class ArtifactService {
   /**
    * Where a version's files are, from an MLflow-style source: `models:/<logged model id>`
    * (MLflow 3), `runs:/<run id>/<path>`, or `mlflow-artifacts:/<path>` — all inside Berth's
-   * artifact store. Anything else is refused: Berth pins only files it holds.
+   * artifact store. Anything else is refused: Berth pins only files it holds (a source in an
+   * external store never reaches here: it becomes an external version, decision 0021).
    */
   async dirOf(source: string): Promise<string> {
     let m = /^models:\/(m-[0-9a-f]{32})\/?$/.exec(source);

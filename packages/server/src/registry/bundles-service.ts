@@ -4,6 +4,7 @@ import {
   BUNDLE_MANIFEST_PATH,
   bundleManifestBytes,
   invalid,
+  notContentAddressed,
   parsePin,
   sha256Hex,
   validateModelName,
@@ -116,6 +117,8 @@ export class BundleService {
         value: ref,
       });
     }
+    if (!version.content_addressed)
+      throw notContentAddressed(`${model.name}:${version.version}`, version.external_uri ?? '', `a bundle cannot pin it as its ${label}`);
     if (role === 'adapters') bases.set(`${model.name}:${version.version}`, version.dependencies[0]);
     return { model: model.name, version: version.version, digest: version.digest, files: await tx.versions.files(version.id) };
   }

@@ -73,6 +73,13 @@ export class HubService {
         { model: model.name, revision, missing: 'revision' satisfies HubMissing },
       );
     }
+    if (!version.content_addressed) {
+      // Decision 0021: an external version has no files and no commit id that names content.
+      throw notFound(
+        `revision ${JSON.stringify(revision)} of ${model.name} is the external version ${version.version} (its files stay at ${version.external_uri}): the Hub front serves content-addressed versions only`,
+        { model: model.name, revision, missing: 'revision' satisfies HubMissing },
+      );
+    }
     return { model, version, commit: commitIdOf(version.digest) };
   }
 

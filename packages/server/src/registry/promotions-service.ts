@@ -5,6 +5,7 @@ import {
   failingGateLines,
   invalid,
   isPolicyName,
+  notContentAddressed,
   notFound,
   PROMOTION_STATES,
   type PolicyDocument,
@@ -142,6 +143,9 @@ export class PromotionService {
       if (!policy) throw invalid(`no policy is bound to ${name}@${alias}: name the policy to promote under`, { field: 'policy' });
       const version = await requireVersion(tx, model, input.version);
       if (version.status !== 'READY') throw notReady(name, version);
+      // Gates vouch for bytes: an external version's may change under its URI after they pass.
+      if (!version.content_addressed)
+        throw notContentAddressed(`${name}:${version.version}`, version.external_uri ?? '', 'no promotion can put it behind an alias under gates');
       const current = await this.holder(tx, model, alias, input.expect);
       const evidence = await assembleGateEvidence(tx, model, version, policy.document);
       const report = evaluateGates(policy.document, evidence);

@@ -1,7 +1,10 @@
 import {
   BerthError,
   checkAdapterConfig,
+  checkExternalUri,
   invalid,
+  isExternalSource,
+  notContentAddressed,
   notFound,
   parseUpstream,
   validateModelName,
@@ -72,6 +75,7 @@ export class VersionCommitter {
     input: UncheckedVersionCommit,
     hooks?: CommitHooks,
   ): Promise<{ version: VersionView; storedBytes: number | undefined }> {
+    if (input.external_uri != null) return { version: await this.external(actor, name, input.external_uri, input), storedBytes: undefined };
     requireRole(actor, 'editor', 'registering a version', name);
     validateModelName(name);
     const checked = checkVersionInput(input);
@@ -132,6 +136,7 @@ export class VersionCommitter {
    * keeps it while the artifact index names it, so the per-blob existence check is skipped.
    */
   async fromArtifacts(actor: Actor, name: string, source: string, input: Omit<UncheckedVersionCommit, 'files' | 'source' | 'blobs'>): Promise<VersionView> {
+    if (isExternalSource(source)) return this.external(actor, name, source, { ...input, files: [], source });
     const files = await this.artifacts.snapshot(await this.artifacts.dirOf(source));
     if (files.length === 0) throw invalid(`No artifacts found under source ${source}: log the model's files first`, { field: 'source' });
     requireRole(actor, 'editor', 'registering a version', name);
@@ -149,6 +154,25 @@ export class VersionCommitter {
     );
   }
 
+  /**
+   * An external version (decision 0021): Berth reads no object store, so a source there is
+   * recorded, not copied. It holds no files and pins nothing; its digest is the empty
+   * manifest's and names no content, and `content_addressed` says so in every answer.
+   */
+  private async external(actor: Actor, name: string, uri: unknown, input: UncheckedVersionCommit): Promise<VersionView> {
+    requireRole(actor, 'editor', 'registering a version', name);
+    validateModelName(name);
+    const external_uri = checkExternalUri(uri);
+    const extra = (['blobs', 'upload_id', 'dependencies'] as const).find((k) => input[k] != null && !(Array.isArray(input[k]) && input[k].length === 0));
+    if (!Array.isArray(input.files) || input.files.length > 0 || extra) {
+      throw invalid(`an external version holds no files and pins nothing: leave files empty and ${extra ?? 'blobs, upload_id and dependencies'} out`, {
+        field: extra ?? 'files',
+      });
+    }
+    const checked = checkVersionInput({ ...input, source: input.source ?? external_uri });
+    return this.register(actor, name, input, { ...checked, external_uri });
+  }
+
   private async register(actor: Actor, name: string, input: UncheckedVersionCommit, checked: CheckedVersion, hooks?: CommitHooks): Promise<VersionView> {
     const { model, version } = await retryOnceIfRaced(() => this.deps.store.transaction((tx) => this.insertIn(tx, actor, name, input, checked, hooks)));
     return { ...version, model: model.name, aliases: [], files: checked.files };
@@ -164,12 +188,17 @@ export class VersionCommitter {
   ): Promise<{ model: ModelRecord; version: VersionRecord }> {
     const now = this.deps.clock.now();
     const model = await this.modelFor(tx, actor, name, input);
+    if (checked.external_uri !== null && model.kind !== 'model') {
+      throw invalid(`${name} is of kind ${model.kind}: only a model of kind model takes an external version, whose files Berth cannot read or check`, {
+        field: 'external_uri',
+      });
+    }
     if (checked.run_id) await this.runs.ensureIn(tx, actor, now, checked.run_id, name);
     const pinned = await this.pin(tx, checked.dependencies);
     checkPins(name, model.kind, pinned);
     const number = await tx.models.nextVersion(model.id);
     await hooks?.locked?.(tx, model);
-    const { files, digest, size, metadata, tags, description, source, run_id } = checked;
+    const { files, digest, size, metadata, tags, description, source, run_id, external_uri } = checked;
     const dependencies = pinned.map((d) => ({ model: d.model, version: d.version, digest: d.digest }));
     const v = await tx.versions.insert(
       {
@@ -186,6 +215,7 @@ export class VersionCommitter {
         source,
         run_id,
         dependencies,
+        external_uri,
         created_by: actor.name,
         created_at: now,
         updated_at: now,
@@ -216,6 +246,7 @@ export class VersionCommitter {
     for (const d of deps) {
       const m = await requireModel(tx, d.model);
       const v = await requireVersion(tx, m, d.version);
+      if (!v.content_addressed) throw notContentAddressed(`${d.model}:${d.version}`, v.external_uri ?? '', 'nothing can pin it by digest');
       if (v.digest !== d.digest) {
         throw invalid(`dependency ${d.model}:${d.version} has digest ${v.digest}, not ${d.digest}`, { field: 'dependencies', dependency: d });
       }

@@ -1,4 +1,5 @@
 import {
+  CONTENT_ADDRESSED_TAG,
   MAX_METADATA_BYTES,
   checkJsonDepth,
   invalid,
@@ -47,7 +48,10 @@ function validateDependencies(deps: unknown): Dependency[] {
 }
 
 /** A version's fields once checked: what the version row and its manifest are made of. */
-export type CheckedVersion = Pick<VersionRecord, 'digest' | 'size' | 'metadata' | 'tags' | 'description' | 'source' | 'run_id' | 'dependencies'> & {
+export type CheckedVersion = Pick<
+  VersionRecord,
+  'digest' | 'size' | 'metadata' | 'tags' | 'description' | 'source' | 'run_id' | 'dependencies' | 'external_uri'
+> & {
   files: ManifestFile[];
 };
 
@@ -55,7 +59,7 @@ export type CheckedVersion = Pick<VersionRecord, 'digest' | 'size' | 'metadata' 
 export function checkVersionInput(input: UncheckedVersionCommit): CheckedVersion {
   const files = normalizeManifest(input.files);
   const metadata = validateMetadata(input.metadata ?? {});
-  const tags = validateTags(input.tags ?? {});
+  const tags = validateVersionTags(input.tags ?? {});
   const description = validateDescription(input.description ?? '');
   if (input.source != null && (typeof input.source !== 'string' || input.source.length > MAX_SOURCE)) {
     throw invalid(`source must be a string of at most ${MAX_SOURCE} characters`, { field: 'source' });
@@ -72,7 +76,17 @@ export function checkVersionInput(input: UncheckedVersionCommit): CheckedVersion
     source: input.source ?? null,
     run_id: runId,
     dependencies,
+    external_uri: null,
   };
+}
+
+/** A version's tags; the server's own tag saying a version is not content-addressed (decision 0021) is refused. */
+export function validateVersionTags(tags: Parameters<typeof validateTags>[0]): Record<string, string> {
+  const checked = validateTags(tags);
+  if (CONTENT_ADDRESSED_TAG in checked) {
+    throw invalid(`tag ${CONTENT_ADDRESSED_TAG} is set by the server on external versions and cannot be set by hand`, { field: 'tags' });
+  }
+  return checked;
 }
 
 /** What the audit trail keeps of a version when it is created or deleted. */
@@ -89,5 +103,6 @@ export function versionSnapshot(v: VersionRecord): Record<string, unknown> {
     run_id: v.run_id,
     dependencies: v.dependencies,
     stage: v.stage,
+    ...(v.external_uri === null ? {} : { external_uri: v.external_uri }),
   };
 }

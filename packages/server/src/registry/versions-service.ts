@@ -6,7 +6,6 @@ import {
   validateFilePath,
   validateModelName,
   validateAliasName,
-  validateTags,
   type UpdateVersionBody,
   type ManifestFile,
   type Reference,
@@ -26,7 +25,7 @@ import type { ArtifactService } from './artifacts-service.js';
 import type { AliasService } from './aliases-service.js';
 import { VersionCommitter, type CommitHooks } from './version-commit.js';
 import type { ResultPage, VersionView } from './results.js';
-import { validateMetadata, versionSnapshot, type UncheckedVersionCommit } from './version-fields.js';
+import { validateMetadata, validateVersionTags, versionSnapshot, type UncheckedVersionCommit } from './version-fields.js';
 import { refuseServerKeys } from './upload-inspection.js';
 
 /**
@@ -172,7 +171,7 @@ export class VersionService {
     validateModelName(name);
     if (input.description !== undefined) validateDescription(input.description);
     if (input.metadata !== undefined) refuseServerKeys(validateMetadata(input.metadata));
-    if (input.tags) validateTags(input.tags);
+    if (input.tags) validateVersionTags(input.tags);
     if (input.untag && (!Array.isArray(input.untag) || input.untag.some((k) => typeof k !== 'string')))
       throw invalid('untag must be a list of tag keys', { field: 'untag' });
     const { model, after } = await this.deps.store.transaction(async (tx) => {

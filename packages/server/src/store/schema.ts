@@ -33,6 +33,8 @@ export interface VersionsTable {
   source: string | null;
   run_id: string | null;
   dependencies: string;
+  /** Set on an external version (decision 0021): where its bytes are; null for every content-addressed one. */
+  external_uri: string | null;
   created_by: string;
   created_at: number;
   updated_at: number;

@@ -99,6 +99,42 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await store.read.versions.files(v.id), [{ path: 'dir/ünï.bin', size: 5 * 2 ** 40, sha256: 'c'.repeat(64) }]);
     });
 
+    it("keeps an external version's URI and leaves it out of every lookup by digest (decision 0021)", async () => {
+      const m = await model('external-model');
+      const digest = `sha256:${'e'.repeat(64)}`;
+      const row = (n: number, external_uri: string | null) => ({
+        model_id: m.id,
+        version: n,
+        digest,
+        status: 'READY' as const,
+        stage: 'None' as const,
+        size: 0,
+        file_count: 0,
+        metadata: {},
+        tags: {},
+        description: '',
+        source: external_uri,
+        run_id: null,
+        dependencies: [],
+        external_uri,
+        created_by: 't',
+        created_at: now + n,
+        updated_at: now + n,
+      });
+      const ext = await store.transaction((tx) => tx.versions.insert(row(1, 's3://bucket/model'), []));
+      assert.deepEqual([ext.external_uri, ext.content_addressed], ['s3://bucket/model', false]);
+      assert.deepEqual(await store.read.versions.find(m.id, 1), ext);
+      assert.equal(await store.read.versions.findByDigest(m.id, digest), undefined);
+      assert.equal(await store.read.versions.findByDigestPrefix(m.id, 'e'.repeat(40)), undefined);
+      assert.equal(await store.read.versions.findAnyByDigest(digest), undefined);
+      const plain = await store.transaction((tx) => tx.versions.insert(row(2, null), []));
+      assert.deepEqual([plain.external_uri, plain.content_addressed], [null, true]);
+      assert.equal((await store.read.versions.findByDigest(m.id, digest))?.version, 2);
+      assert.equal((await store.read.versions.findByDigestPrefix(m.id, 'e'.repeat(40)))?.version, 2);
+      assert.equal((await store.read.versions.findAnyByDigest(digest))?.version, 2);
+      assert.equal((await store.read.versions.findLatest(m.id))?.version, 2);
+    });
+
     it('refuses a second model of the same name', async () => {
       await model('unique-name');
       await assert.rejects(model('unique-name'), (e: unknown) => e instanceof BerthError && e.code === 'ALREADY_EXISTS');

@@ -5,13 +5,17 @@ import { parseJson, toJson } from './json.js';
 import { afterSql, filterSql, keysetOrder, orderSql, tagRows, whereSql, type OrderKey, type SearchSqlOptions, type SearchTarget } from './search-sql.js';
 import type { SqlDialect } from './dialects/sql-dialect.js';
 
-/** A versions row with its JSON columns parsed and its status and stage narrowed to their values. */
+/**
+ * A versions row with its JSON columns parsed and its status and stage narrowed to their values;
+ * `content_addressed` is false exactly when the row is an external version (decision 0021).
+ */
 export type VersionRecord = Omit<Selectable<VersionsTable>, 'status' | 'stage' | 'metadata' | 'tags' | 'dependencies'> & {
   status: VersionStatus;
   stage: Stage;
   metadata: Record<string, unknown>;
   tags: Record<string, string>;
   dependencies: Dependency[];
+  content_addressed: boolean;
 };
 
 export function toVersion(row: Selectable<VersionsTable>): VersionRecord {
@@ -30,6 +34,8 @@ export function toVersion(row: Selectable<VersionsTable>): VersionRecord {
     source: row.source,
     run_id: row.run_id,
     dependencies: parseJson(row.dependencies, []),
+    external_uri: row.external_uri ?? null,
+    content_addressed: row.external_uri == null,
     created_by: row.created_by,
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
@@ -53,7 +59,10 @@ export class VersionRepo {
     return row && toVersion(row);
   }
 
-  async insert(v: Omit<VersionRecord, 'id'>, files: readonly ManifestFile[]): Promise<VersionRecord> {
+  async insert(
+    v: Omit<VersionRecord, 'id' | 'content_addressed' | 'external_uri'> & { external_uri?: string | null },
+    files: readonly ManifestFile[],
+  ): Promise<VersionRecord> {
     const row = await this.db
       .insertInto('versions')
       .values({
@@ -70,6 +79,7 @@ export class VersionRepo {
         source: v.source,
         run_id: v.run_id,
         dependencies: toJson(v.dependencies),
+        external_uri: v.external_uri ?? null,
         created_by: v.created_by,
         created_at: v.created_at,
         updated_at: v.updated_at,
@@ -104,13 +114,14 @@ export class VersionRepo {
     return row && toVersion(row);
   }
 
-  /** The newest version with that manifest digest. */
+  /** The newest content-addressed version with that manifest digest (an external version's digest names no content). */
   async findByDigest(modelId: number, digest: string): Promise<VersionRecord | undefined> {
     const row = await this.db
       .selectFrom('versions')
       .selectAll()
       .where('model_id', '=', modelId)
       .where('digest', '=', digest)
+      .where('external_uri', 'is', null)
       .orderBy('version', 'desc')
       .limit(1)
       .executeTakeFirst();
@@ -118,7 +129,7 @@ export class VersionRepo {
   }
 
   /**
-   * The newest READY version whose digest starts with `sha256:<prefix>` (a Hub commit id, 40
+   * The newest READY content-addressed version whose digest starts with `sha256:<prefix>` (a Hub commit id, 40
    * hex): a range scan on the (model_id, digest) index, `g` sorting after every hex digit.
    */
   async findByDigestPrefix(modelId: number, prefix: string): Promise<VersionRecord | undefined> {
@@ -129,6 +140,7 @@ export class VersionRepo {
       .where('digest', '>=', `sha256:${prefix}`)
       .where('digest', '<', `sha256:${prefix}g`)
       .where('status', '=', 'READY')
+      .where('external_uri', 'is', null)
       .orderBy('version', 'desc')
       .limit(1)
       .executeTakeFirst();
@@ -285,9 +297,9 @@ export class VersionRepo {
     return rows.map(toVersion);
   }
 
-  /** Any version with this manifest digest (they all hold the same files). */
+  /** Any content-addressed version with this manifest digest (they all hold the same files). */
   async findAnyByDigest(digest: string): Promise<VersionRecord | undefined> {
-    const row = await this.db.selectFrom('versions').selectAll().where('digest', '=', digest).limit(1).executeTakeFirst();
+    const row = await this.db.selectFrom('versions').selectAll().where('digest', '=', digest).where('external_uri', 'is', null).limit(1).executeTakeFirst();
     return row && toVersion(row);
   }
 

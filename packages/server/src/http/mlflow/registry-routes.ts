@@ -139,6 +139,8 @@ export function registryRoutes(app: FastifyInstance, registry: Registry): void {
 
   mlflowRoute(app, 'GET', '/model-versions/get-download-uri', NameVersion, async (a) => {
     const v = await registry.versions.get(a.name, Number(a.version));
+    // An external version's bytes are where it was registered from, as MLflow answers for any source.
+    if (v.external_uri !== null) return { artifact_uri: v.external_uri };
     return { artifact_uri: `mlflow-artifacts:/${MANIFEST_PREFIX}/${v.digest.slice('sha256:'.length)}` };
   });
 

@@ -1,4 +1,4 @@
-import { invalid, type Stage } from '@berth/core';
+import { CONTENT_ADDRESSED_TAG, invalid, type Stage } from '@berth/core';
 import type { ModelView, VersionView } from '../../registry/results.js';
 import { mlflowModelTags } from '../../registry/mlflow-prompts.js';
 
@@ -11,6 +11,18 @@ import { mlflowModelTags } from '../../registry/mlflow-prompts.js';
 function tags(t: Record<string, string>) {
   const list = Object.entries(t).map(([key, value]) => ({ key, value }));
   return list.length ? { tags: list } : {};
+}
+
+/**
+ * An external version (decision 0021) says so where MLflow's client shows it: a tag and the
+ * status message; its status stays READY, as register_model waits for that.
+ */
+function externalMarks(v: VersionView) {
+  if (v.content_addressed) return { ...tags(v.tags) };
+  return {
+    status_message: `external: not content-addressed, Berth holds no files of it; its bytes stay at ${v.external_uri}`,
+    ...tags({ ...v.tags, [CONTENT_ADDRESSED_TAG]: 'false' }),
+  };
 }
 
 export function mlflowVersion(v: VersionView): Record<string, unknown> {
@@ -26,7 +38,7 @@ export function mlflowVersion(v: VersionView): Record<string, unknown> {
     run_id: v.run_id ?? '',
     run_link: '',
     status: v.status,
-    ...tags(v.tags),
+    ...externalMarks(v),
     ...(v.aliases.length ? { aliases: v.aliases } : {}),
   };
 }

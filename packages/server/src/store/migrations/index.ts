@@ -10,6 +10,7 @@ import * as m0007 from './0007-tokens.js';
 import * as m0008 from './0008-webhooks.js';
 import * as m0009 from './0009-blob-inspections.js';
 import * as m0010 from './0010-lineage.js';
+import * as m0011 from './0011-external-versions.js';
 
 export interface BerthMigration {
   name: string;
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0008-webhooks', up: m0008.up },
   { name: '0009-blob-inspections', up: m0009.up },
   { name: '0010-lineage', up: m0010.up },
+  { name: '0011-external-versions', up: m0011.up },
 ];
