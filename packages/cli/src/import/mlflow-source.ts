@@ -77,8 +77,8 @@ export class MlflowSource {
     try {
       res = await this.fetchImpl(`${this.url}${path}`);
     } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      const own = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+      const why = own.cause?.code ?? own.code ?? own.cause?.message ?? own.message;
       throw new BerthError(
         'FAILED_PRECONDITION',
         `the MLflow server at ${this.url} did not answer while ${what} (${why}): what was imported so far is complete; run the same command again to finish`,
