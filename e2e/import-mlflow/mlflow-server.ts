@@ -92,12 +92,13 @@ export async function startMlflow(dir: string, port?: number): Promise<MlflowSer
   throw new Error(`mlflow server did not start in 60 s: ${err}`);
 }
 
-/** Runs e2e/import-mlflow/seed.py (the real MLflow client) against `url`. */
-export function seedMlflow(url: string, ...args: string[]): void {
+/** Runs e2e/import-mlflow/seed.py (the real MLflow client) against `url`; resolves to what it printed. */
+export function seedMlflow(url: string, ...args: string[]): string {
   const r = spawnSync(PYTHON, [SEED, ...args], {
     env: { ...process.env, MLFLOW_TRACKING_URI: url, GIT_PYTHON_REFRESH: 'quiet' },
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(`seed.py ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
 }

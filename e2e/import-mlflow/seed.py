@@ -1,7 +1,10 @@
-"""Seeds a running MLflow server (MLFLOW_TRACKING_URI) through the real client for the import tests and bench.
+"""The real MLflow client against a running MLflow server (MLFLOW_TRACKING_URI), for the import tests and bench.
 
-usage: seed.py small            two models with versions, runs, aliases, stages, tags and descriptions
-       seed.py many N MODEL     N versions of MODEL, each with its own run and a small artifact
+usage: seed.py small                  three models with versions, runs, aliases, stages, tags and descriptions
+       seed.py many N MODEL           N versions of MODEL, each with its own run and two small files
+       seed.py bulk N MODEL           N versions of MODEL quickly: 100 versions' folders per run
+       seed.py download N MODEL DIR   downloads every version of MODEL as the client does (models:/MODEL/V),
+                                      prints {"versions": N, "seconds": S}
 """
 import os
 import sys
@@ -54,8 +57,42 @@ def many(n, model):
         logged_version(client, model, {"weights.bin": f"version {i}\n".encode() * 100, "MLmodel": b"flavors: {}\n"}, {"i": str(i)}, {"score": i / n})
 
 
+def bulk(n, model):
+    client = MlflowClient()
+    client.create_registered_model(model)
+    mlflow.set_experiment("import-bench")
+    for start in range(0, n, 100):
+        with mlflow.start_run() as run:
+            mlflow.log_params({"first": str(start)})
+            mlflow.log_metric("score", start / n)
+            with tempfile.TemporaryDirectory() as d:
+                for i in range(start, min(n, start + 100)):
+                    os.makedirs(os.path.join(d, f"v{i}"))
+                    with open(os.path.join(d, f"v{i}", "weights.bin"), "wb") as f:
+                        f.write(os.urandom(16 * 1024))
+                    with open(os.path.join(d, f"v{i}", "MLmodel"), "wb") as f:
+                        f.write(f"version: {i}\n".encode())
+                mlflow.log_artifacts(d)
+        for i in range(start, min(n, start + 100)):
+            client.create_model_version(model, f"runs:/{run.info.run_id}/v{i}", run.info.run_id, await_creation_for=0)
+
+
+def download(n, model, dest):
+    import json
+    import time
+
+    t = time.perf_counter()
+    for v in range(1, n + 1):
+        mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model}/{v}", dst_path=os.path.join(dest, str(v)))
+    print(json.dumps({"versions": n, "seconds": time.perf_counter() - t}))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "small":
         small()
-    else:
+    elif sys.argv[1] == "many":
         many(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "bulk":
+        bulk(int(sys.argv[2]), sys.argv[3])
+    else:
+        download(int(sys.argv[2]), sys.argv[3], sys.argv[4])
