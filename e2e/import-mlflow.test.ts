@@ -154,6 +154,18 @@ describe('berth import mlflow', { skip }, () => {
     assert.deepEqual(v1.tags, { checked: 'no' });
     assert.equal((await client.getModel('chatbot')).aliases.previous, 2);
   });
+
+  it('names an MLflow model whose name Berth refuses and a version whose files MLflow does not serve, exits 1, and imports the rest', async () => {
+    await mlflowPost(mlflow.url, 'registered-models/create', { name: 'bad name' });
+    await mlflowPost(mlflow.url, 'model-versions/create', { name: 'ranker', source: 's3://bucket/ranker' });
+    const r = await berth(['import', 'mlflow', '--from', mlflow.url], { url: server.url });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /bad name: not imported: invalid model name "bad name"/);
+    assert.match(r.stdout, /version 2 not copied: its files \(s3:\/\/bucket\/ranker\) are not served by the MLflow server's artifact proxy/);
+    assert.match(r.stdout, /0 version\(s\) copied, 4 already present, 1 not copied/);
+    assert.equal((await client.listModels()).items.filter((m) => m.name === 'bad name').length, 0);
+    assert.equal((await versionsOf(client, 'ranker')).length, 1);
+  });
 });
 
 describe('berth import mlflow from a server that disappears midway', { skip }, () => {

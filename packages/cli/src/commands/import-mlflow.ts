@@ -35,6 +35,8 @@ interface VersionPlan {
 interface ModelPlan {
   mlflow: MlflowModel;
   create: boolean;
+  /** Why the model cannot be imported at all (a name Berth refuses). */
+  refused?: string;
   versions: VersionPlan[];
 }
 
@@ -89,29 +91,35 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const log = (line: string) => ctx.io.stderr.write(`${line}\n`);
 
   const plans = await planImport(source, client, globs, log);
-  const unreadable = plans.flatMap((p) => p.versions.filter((v) => v.action === 'unreadable'));
+  const incomplete = () => plans.some((p) => p.refused || p.versions.some((v) => v.action === 'unreadable'));
   if (values['dry-run']) {
     report(ctx, source, plans, true);
-    return unreadable.length ? 1 : 0;
+    return incomplete() ? 1 : 0;
   }
   const work = await mkdtemp(join(tmpdir(), 'berth-import-mlflow-'));
   try {
     const total = plans.reduce((n, p) => n + p.versions.filter((v) => v.action === 'copy').length, 0);
     const counter = { done: 0, total, bytes: 0 };
     const runs = new RunCopier(source, client);
-    for (const plan of plans) await importModel(source, client, plan, runs, work, concurrency, counter, log);
+    for (const plan of plans.filter((p) => !p.refused)) await importModel(source, client, plan, runs, work, concurrency, counter, log);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   report(ctx, source, plans, false);
-  return unreadable.length ? 1 : 0;
+  return incomplete() ? 1 : 0;
 }
 
 async function planImport(source: MlflowSource, client: BerthClient, globs: RegExp[], log: (s: string) => void): Promise<ModelPlan[]> {
   const models = (await source.models()).filter((m) => globs.length === 0 || globs.some((g) => g.test(m.name)));
   const plans: ModelPlan[] = [];
   for (const m of models.sort((a, b) => a.name.localeCompare(b.name))) {
-    validateModelName(m.name);
+    try {
+      validateModelName(m.name);
+    } catch (err) {
+      plans.push({ mlflow: m, create: false, versions: [], refused: (err as Error).message });
+      log(`${m.name}: not imported: ${(err as Error).message}`);
+      continue;
+    }
     const existing = await importedVersions(client, source.url, m.name);
     const versions: VersionPlan[] = [];
     for (const v of await source.versions(m.name)) {
@@ -311,6 +319,7 @@ function report(ctx: Context, source: MlflowSource, plans: ModelPlan[], dryRun: 
       models: plans.map((p) => ({
         name: p.mlflow.name,
         create: p.create,
+        ...(p.refused ? { refused: p.refused } : {}),
         aliases: p.mlflow.aliases,
         versions: p.versions.map((v) => ({
           mlflow_version: v.mlflow.version,
@@ -325,11 +334,16 @@ function report(ctx: Context, source: MlflowSource, plans: ModelPlan[], dryRun: 
       [dryRun ? 'to_copy' : 'copied']: count('copy'),
       already_present: count('present'),
       not_copied: count('unreadable'),
+      models_refused: plans.filter((p) => p.refused).length,
     });
     return;
   }
   const lines = [dryRun ? `plan for importing from ${source.url} (dry run: nothing changes):` : `imported from ${source.url}:`];
   for (const p of plans) {
+    if (p.refused) {
+      lines.push(`  ${p.mlflow.name}: not imported: ${p.refused}`);
+      continue;
+    }
     const copy = p.versions.filter((v) => v.action === 'copy').map((v) => v.mlflow.version);
     const present = p.versions.filter((v) => v.action === 'present').length;
     const aliases = Object.entries(p.mlflow.aliases).map(([a, n]) => `${a}→${n}`);
