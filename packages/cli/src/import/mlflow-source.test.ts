@@ -19,7 +19,8 @@ describe('MlflowSource', () => {
 
   it('shows an MLflow error answer with its error_code and message, as NOT_FOUND for a 404', async () => {
     const src = new MlflowSource('http://mlflow:5000/', answering(404, '{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Run abc not found"}'));
-    await assert.rejects(src.run('abc'), (err: BerthError) => {
+    await assert.rejects(src.run('abc'), (err: unknown) => {
+      assert.ok(err instanceof BerthError);
       assert.equal(err.code, 'NOT_FOUND');
       assert.equal(err.message, 'the MLflow server at http://mlflow:5000 answered 404 while reading run abc: RESOURCE_DOES_NOT_EXIST: Run abc not found');
       return true;
@@ -32,7 +33,8 @@ describe('MlflowSource', () => {
     const denied = new MlflowSource('http://mlflow:5000', answering(403, 'forbidden'));
     await assert.rejects(
       denied.models(),
-      (err: BerthError) => err.code === 'PERMISSION_DENIED' && /answered 403 while listing registered models: forbidden/.test(err.message),
+      (err: unknown) =>
+        err instanceof BerthError && err.code === 'PERMISSION_DENIED' && /answered 403 while listing registered models: forbidden/.test(err.message),
     );
   });
 
