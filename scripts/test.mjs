@@ -66,6 +66,17 @@ await step('PostgreSQL for the store contract suites', async () => {
   return { status: 'skipped', note: 'PostgreSQL suites skip (see above)' };
 });
 
+// e2e/import-mlflow.test.ts starts a real `mlflow server` from .venv-compat, which on a fresh
+// machine the MLflow compatibility step below would only create after the Node tests.
+if (selected.some((f) => f.includes('import-mlflow'))) {
+  await step('MLflow venv for the import tests (.venv-compat)', async () => {
+    const venv = await ensureVenv(root, exec);
+    if (!venv.unavailable) return { note: venv.bin };
+    if (requireAll) throw new StepFailure(`BERTH_REQUIRE_ALL=1 needs the MLflow server, but ${venv.unavailable}`);
+    return { status: 'skipped', note: venv.unavailable };
+  });
+}
+
 if (selected.length === 0) {
   skipped('tests', 'no Node test file matches the filter');
   addCounts({});
