@@ -49,6 +49,7 @@ class HubSource {
     try {
       res = await nodeFetch(url, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, ...(signal ? { signal } : {}) });
     } catch (err) {
+      if (signal?.aborted) throw err;
       const cause = (err as { cause?: { code?: string }; code?: string; message?: string }) ?? {};
       const why = cause.cause?.code ?? cause.code ?? cause.message ?? String(err);
       throw new BerthError('INTERNAL', `cannot reach the Hub endpoint ${this.endpoint} (${why}): check --from`, { url: this.endpoint, cause: why });
@@ -244,20 +245,23 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
     const queue = [...files];
     // the first file that fails stops the others, and the folder is removed only once they have stopped
     const stop = new AbortController();
+    let failure: unknown;
     const worker = async () => {
       for (let f = queue.shift(); f && !stop.signal.aborted; f = queue.shift()) {
         await fetchVerified(hub, commit, f, join(dir, ...f.path.split('/')), stop.signal, (n) => {
           got += n;
           bar.update('download ', got, total);
         }).catch((err) => {
-          stop.abort();
+          if (!stop.signal.aborted) {
+            failure = err;
+            stop.abort();
+          }
           throw err;
         });
       }
     };
-    const settled = await Promise.allSettled(Array.from({ length: Math.min(concurrency, files.length) }, worker));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof Error && s.reason.name === 'AbortError'));
-    if (failed) throw failed.reason;
+    await Promise.allSettled(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+    if (stop.signal.aborted) throw failure;
     bar.done();
     say(`verified ${files.length} file(s); pushing to ${model}`);
     const result = await pushDirectory(ctx.client(), dir, {
