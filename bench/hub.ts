@@ -84,6 +84,18 @@ async function requestCounts(url: string): Promise<Map<string, number>> {
   return counts;
 }
 
+/** How many HEADs of /resolve the server answered within each histogram bound (seconds), cumulative. */
+async function headBuckets(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('berth_http_request_duration_seconds_bucket{') || !line.includes('method="HEAD"') || !line.includes('/resolve/')) continue;
+    const m = /le="([^"]+)"\} (\d+)/.exec(line);
+    if (m) out.set(m[1] as string, (out.get(m[1] as string) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
 function delta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, n] of after) if (n - (before.get(k) ?? 0) > 0) out[k] = n - (before.get(k) ?? 0);
@@ -186,7 +198,10 @@ try {
     });
   for (let i = 0; i < 200; i++) await head();
   const times: number[] = [];
+  const bucketsBefore = await headBuckets(srv.url);
   for (let i = 0; i < HEADS; i++) times.push(await head());
+  const bucketsAfter = await headBuckets(srv.url);
+  const within = (le: string) => ((bucketsAfter.get(le) ?? 0) - (bucketsBefore.get(le) ?? 0)) / HEADS;
   agent.destroy();
   times.sort((a, b) => a - b);
   const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] as number;
@@ -211,6 +226,10 @@ try {
   console.log(`hf_hub_download of a cached file at an alias: ${total(atAlias)} request(s) (${show(atAlias)}) (target exactly one HEAD)`);
   console.log(
     `HEAD /resolve at an alias, ${HEADS} sequential on one keep-alive connection: p50 ${fmt(pct(50), 3)} ms, p99 ${fmt(pct(99), 3)} ms (target p99 < 2 ms)`,
+  );
+  // the server's own clock (request in to answer written), without the client's scheduling: the histogram's bounds
+  console.log(
+    `  answered by the server within 1 ms: ${fmt(within('0.001') * 100, 2)}%, within 2.5 ms: ${fmt(within('0.0025') * 100, 2)}% (p99 < 2 ms needs >= 99% within 2 ms)`,
   );
 } finally {
   await srv.stop();
