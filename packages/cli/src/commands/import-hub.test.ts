@@ -37,10 +37,15 @@ async function fakeHub(
     const url = req.url ?? '';
     if (url === '/api/models/up/model/revision/main')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sha: commit }));
-    if (url === `/api/models/up/model/tree/${commit}?recursive=true`)
+    // two pages, the second behind a Link header, as the Hub paginates long trees
+    if (url === `/api/models/up/model/tree/${commit}?recursive=true`) {
+      const next = `http://${req.headers.host}/api/models/up/model/tree/${commit}?recursive=true&cursor=2`;
       return void res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify([{ type: 'directory', path: 'w', oid: 'd'.repeat(40) }, ...tree]));
+        .writeHead(200, { 'content-type': 'application/json', ...(tree.length > 1 ? { link: `<${next}>; rel="next"` } : {}) })
+        .end(JSON.stringify([{ type: 'directory', path: 'w', oid: 'd'.repeat(40) }, ...tree.slice(0, 1)]));
+    }
+    if (url === `/api/models/up/model/tree/${commit}?recursive=true&cursor=2`)
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(tree.slice(1)));
     const file = url.startsWith(`/up/model/resolve/${commit}/`) ? served[decodeURIComponent(url.slice(`/up/model/resolve/${commit}/`.length))] : undefined;
     if (file) return void res.writeHead(200, { 'content-length': file.length }).end(file);
     res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end();
@@ -213,6 +218,34 @@ describe('berth import hub', () => {
       }
     });
   }
+
+  it('refuses an endpoint that does not answer like a Hub, and a commit without files', async () => {
+    const html = createServer((req, res) => {
+      if (req.url?.endsWith('/revision/main')) res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hello</html>');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{"sha": "main"}');
+    });
+    await new Promise<void>((r) => html.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(html.address() as AddressInfo).port}`;
+    try {
+      const notJson = await dst.berth('import', 'hub', 'up/model', '--from', url);
+      assert.equal(notJson.code, 1);
+      assert.match(notJson.stderr, /did not answer revision "main" with JSON: is it a Hub endpoint\?/);
+      const noSha = await dst.berth('import', 'hub', 'up/model', '--from', url, '--revision', 'v1');
+      assert.equal(noSha.code, 1);
+      assert.match(noSha.stderr, /answered revision "v1" without a 40-hex commit \(sha: "main"\)/);
+    } finally {
+      await new Promise((r) => html.close(r));
+    }
+    const empty = await fakeHub({}, {});
+    try {
+      const r = await dst.berth('import', 'hub', 'up/model', '--from', empty.url, '--as', 'bad/empty');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /hf:up\/model@c{40} has no files: nothing to import/);
+      assert.equal((await dst.berth('show', 'bad/empty')).code, 3);
+    } finally {
+      await empty.close();
+    }
+  });
 
   for (const [path, message] of [
     ['../etc/passwd', /invalid file path "\.\.\/etc\/passwd"/],
