@@ -4,7 +4,7 @@
 // first `--option` on go to each benchmark (`npm run bench -- transfer --mib 256`).
 // Benchmarks report numbers and assert nothing; this exits non-zero only when one crashed.
 // bench/mlflow.ts needs `wrk` and the MLflow client (.venv-compat, or MLFLOW_BIN): without
-// them it is skipped with the reason.
+// them it is skipped with the reason. bench/hub.ts needs huggingface_hub (.venv-hub, or HUB_PYTHON).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -29,6 +29,10 @@ const chosen = names.length ? names : all;
 
 /** Why a benchmark cannot run on this machine, or undefined. */
 function missing(name) {
+  if (name === 'hub') {
+    const python = process.env.HUB_PYTHON ?? join(root, '.venv-hub', 'bin', 'python');
+    return existsSync(python) ? undefined : `no huggingface_hub python at ${python} (\`npm test -- compat\` builds .venv-hub, or set HUB_PYTHON)`;
+  }
   if (name !== 'mlflow') return undefined;
   const why = [];
   if (spawnSync('wrk', ['--version']).error) why.push('`wrk` is not installed (apt-get install -y wrk)');
