@@ -155,16 +155,24 @@ describe('berth import mlflow', { skip }, () => {
     assert.equal((await client.getModel('chatbot')).aliases.previous, 2);
   });
 
-  it('names an MLflow model whose name Berth refuses and a version whose files MLflow does not serve, exits 1, and imports the rest', async () => {
+  it('registers an s3:// version as external, names a model whose name Berth refuses exits 1, and imports the rest', async () => {
     await mlflowPost(mlflow.url, 'registered-models/create', { name: 'bad name' });
     await mlflowPost(mlflow.url, 'model-versions/create', { name: 'ranker', source: 's3://bucket/ranker' });
-    const r = await berth(['import', 'mlflow', '--from', mlflow.url], { url: server.url });
+    const r = await berth(['--url', server.url, 'import', 'mlflow', '--from', mlflow.url]);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /bad name: not imported: invalid model name "bad name"/);
-    assert.match(r.stdout, /version 2 not copied: its files \(s3:\/\/bucket\/ranker\) are not served by the MLflow server's artifact proxy/);
-    assert.match(r.stdout, /0 version\(s\) copied, 4 already present, 1 not copied/);
+    assert.match(r.stdout, /version 2 registered as external \(not content-addressed\): s3:\/\/bucket\/ranker/);
+    assert.match(r.stdout, /0 version\(s\) copied, 4 already present, 0 not copied/);
     assert.equal((await client.listModels()).items.filter((m) => m.name === 'bad name').length, 0);
-    assert.equal((await versionsOf(client, 'ranker')).length, 1);
+    const ranker = await versionsOf(client, 'ranker');
+    assert.equal(ranker.length, 2);
+    const ext = await client.getVersion('ranker', 2);
+    assert.equal(ext.content_addressed, false);
+    assert.equal(ext.external_uri, 's3://bucket/ranker');
+    assert.equal((ext.metadata.mlflow as { version: number }).version, 2);
+    const again = await berth(['import', 'mlflow', '--from', mlflow.url, '--models', 'ranker'], { url: server.url });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await versionsOf(client, 'ranker')).length, 2, 'a re-run registers the external version once');
   });
 });
 

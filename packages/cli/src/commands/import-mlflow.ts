@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError, validateModelName, type Model, type Version } from '@berth/core';
+import { BerthError, isExternalSource, validateModelName, type Model, type Version } from '@berth/core';
 import type { BerthClient } from '@berth/sdk';
 import { nodeFetch, pushDirectory } from '@berth/sdk/node';
 import { parse, parseCount } from '../args.js';
@@ -18,11 +18,14 @@ and each source run's params, latest metrics and tags. Each version records wher
 metadata.mlflow (server, model, version, run id, source). Running it again copies only what is
 missing, so an interrupted import is finished by running the same command again.
 The artifacts are read through the server's artifact proxy (mlflow server --serve-artifacts);
-a version whose files live elsewhere (s3://, gs://, file:…) is listed as not copied (exit 1).
+a version whose source is in object storage or on the web (s3://, gs://, wasbs://, hdfs://,
+dbfs:/, http(s)://) is registered as an external version: the URI recorded, no files, marked
+not content-addressed (docs/decisions/0021); one in any other place MLflow's server does not
+serve (file:…) is listed as not copied (exit 1).
 --dry-run prints the plan and changes nothing. Progress goes to stderr.`;
 
 /** What the import does with one MLflow version. */
-type VersionAction = 'copy' | 'present' | 'unreadable';
+type VersionAction = 'copy' | 'external' | 'present' | 'unreadable';
 
 interface VersionPlan {
   mlflow: MlflowVersion;
@@ -98,7 +101,7 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   }
   const work = await mkdtemp(join(tmpdir(), 'berth-import-mlflow-'));
   try {
-    const total = plans.reduce((n, p) => n + p.versions.filter((v) => v.action === 'copy').length, 0);
+    const total = plans.reduce((n, p) => n + p.versions.filter((v) => v.action === 'copy' || v.action === 'external').length, 0);
     const counter = { done: 0, total, bytes: 0 };
     const runs = new RunCopier(source, client);
     for (const plan of plans.filter((p) => !p.refused)) await importModel(source, client, plan, runs, work, concurrency, counter, log);
@@ -126,6 +129,7 @@ async function planImport(source: MlflowSource, client: BerthClient, globs: RegE
       const present = existing.get(v.version);
       if (present) versions.push({ mlflow: v, action: 'present', berth_version: present.version });
       else if (v.status !== 'READY') versions.push({ mlflow: v, action: 'unreadable', reason: `its status is ${v.status}, not READY` });
+      else if (isExternalSource(v.source)) versions.push({ mlflow: v, action: 'external' });
       else if (!PROXIED.test(v.source)) versions.push({ mlflow: v, action: 'unreadable', reason: unreadable(v.source) });
       else versions.push({ mlflow: v, action: 'copy' });
     }
@@ -246,8 +250,27 @@ async function importModel(
     fetched.set(v.version, p);
   };
   for (let i = 0; i < concurrency; i++) startFetch();
-  for (const vp of toCopy) {
+  for (const vp of plan.versions.filter((v) => v.action === 'copy' || v.action === 'external')) {
     const v = vp.mlflow;
+    if (vp.action === 'external') {
+      if (v.run_id) await runs.copy(v.run_id);
+      const origin: Origin = { server: source.url, model: m.name, version: v.version, run_id: v.run_id, source: v.source };
+      const created = await client.createVersion(m.name, {
+        files: [],
+        external_uri: v.source,
+        description: v.description,
+        tags: v.tags,
+        metadata: { mlflow: origin },
+        ...(v.run_id ? { run_id: v.run_id } : {}),
+      });
+      vp.berth_version = created.version;
+      if (v.stage !== 'None') await setStage(client, m.name, created.version, v.stage);
+      counter.done++;
+      log(
+        `[${counter.done}/${counter.total}] ${m.name}: MLflow version ${v.version} → ${m.name}:${created.version} (external, not content-addressed: ${v.source})`,
+      );
+      continue;
+    }
     const got = await (fetched.get(v.version) as Promise<{ dir: string; root: string; files: MlflowFile[] } | undefined>);
     fetched.delete(v.version);
     startFetch();
@@ -332,6 +355,7 @@ function report(ctx: Context, source: MlflowSource, plans: ModelPlan[], dryRun: 
         })),
       })),
       [dryRun ? 'to_copy' : 'copied']: count('copy'),
+      [dryRun ? 'to_register_external' : 'registered_external']: count('external'),
       already_present: count('present'),
       not_copied: count('unreadable'),
       models_refused: plans.filter((p) => p.refused).length,
@@ -351,6 +375,8 @@ function report(ctx: Context, source: MlflowSource, plans: ModelPlan[], dryRun: 
       `  ${p.mlflow.name}${p.create ? (dryRun ? ' (new model)' : ' (new)') : ''}: ${dryRun ? 'copy' : 'copied'} ${copy.length} version(s)` +
         `${copy.length ? ` [${copy.join(', ')}]` : ''}, ${present} already present${aliases.length ? `; aliases ${aliases.join(', ')}` : ''}`,
     );
+    for (const v of p.versions.filter((x) => x.action === 'external'))
+      lines.push(`    version ${v.mlflow.version} ${dryRun ? 'to register' : 'registered'} as external (not content-addressed): ${v.mlflow.source}`);
     for (const v of p.versions.filter((x) => x.action === 'unreadable')) lines.push(`    version ${v.mlflow.version} not copied: ${v.reason}`);
   }
   lines.push(`${count('copy')} version(s) ${dryRun ? 'to copy' : 'copied'}, ${count('present')} already present, ${count('unreadable')} not copied`);

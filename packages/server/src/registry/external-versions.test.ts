@@ -103,6 +103,24 @@ for (const backend of BACKENDS) {
       assert.equal((await reg.versions.resolve('by-digest')).external_uri, 'gs://b/only');
     });
 
+    it('the Hub view skips external versions: main is the latest content-addressed one, refs and history leave them out', async () => {
+      const first = await push('hub-mixed', 'hub weights');
+      await reg.versions.create(admin, 'hub-mixed', { files: [], external_uri: 's3://b/later' });
+      await reg.aliases.set(admin, 'hub-mixed', 'remote', { version: 2 });
+      const main = await reg.hub.resolve('hub-mixed', 'main');
+      assert.equal(main.version.version, first.version);
+      const { branches } = await reg.hub.refs('hub-mixed');
+      assert.deepEqual(
+        branches.map((b) => b.name),
+        ['main'],
+      );
+      assert.deepEqual(
+        (await reg.hub.history(main)).map((v) => v.version),
+        [first.version],
+      );
+      await expectCode(reg.hub.resolve('hub-mixed', 'remote'), 'NOT_FOUND', /external version 2/);
+    });
+
     it('refuses files, blobs, an upload, pins, bad URIs, a non-model kind and the server tag, storing nothing', async () => {
       const before = await count('ext');
       const sha = 'a'.repeat(64);

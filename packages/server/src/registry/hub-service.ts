@@ -59,8 +59,22 @@ export class HubService {
     }
     // The npm client asks for HEAD (git's name for the default branch) when no revision is given.
     if (revision === 'HEAD') return this.version(tx, model, 'main');
-    if (revision === 'main') return tx.versions.findLatest(model.id);
+    if (revision === 'main') return this.latest(tx, model);
     return undefined;
+  }
+
+  /** `main` without an alias of that name: the latest READY version the front can serve, skipping external ones (decision 0021). */
+  private async latest(tx: StoreTx, model: ModelRecord): Promise<VersionRecord | undefined> {
+    const v = await tx.versions.findLatest(model.id);
+    if (!v || v.content_addressed) return v;
+    let before = v.version;
+    for (;;) {
+      const page = await tx.versions.list(model.id, { before, limit: COMMIT_PAGE });
+      const found = page.find((x) => x.status === 'READY' && x.content_addressed);
+      const last = page.at(-1);
+      if (found || !last || page.length < COMMIT_PAGE) return found;
+      before = last.version;
+    }
   }
 
   async resolve(repo: string, revision: string): Promise<HubCommit> {
@@ -109,25 +123,25 @@ export class HubService {
     const aliases = await tx.aliases.listForModel(model.id);
     const branches: HubRefs['branches'] = [];
     if (!aliases.some((a) => a.alias === 'main')) {
-      const latest = await tx.versions.findLatest(model.id);
+      const latest = await this.latest(tx, model);
       if (latest) branches.push({ name: 'main', commit: commitIdOf(latest.digest) });
     }
     const sorted = [...aliases].sort((a, b) => (a.alias < b.alias ? -1 : 1));
     for (const a of sorted) {
       const v = await tx.versions.find(model.id, a.version);
-      if (v) branches.push({ name: a.alias, commit: commitIdOf(v.digest) });
+      if (v?.content_addressed) branches.push({ name: a.alias, commit: commitIdOf(v.digest) });
     }
     return { branches };
   }
 
-  /** The history of a commit: it and every older READY version, newest first. */
+  /** The history of a commit: it and every older READY content-addressed version, newest first. */
   async history(c: HubCommit): Promise<VersionRecord[]> {
     const tx = this.deps.store.read;
     const out: VersionRecord[] = [];
     let before = c.version.version + 1;
     for (;;) {
       const page = await tx.versions.list(c.model.id, { before, limit: COMMIT_PAGE });
-      out.push(...page.filter((v) => v.status === 'READY'));
+      out.push(...page.filter((v) => v.status === 'READY' && v.content_addressed));
       const last = page.at(-1);
       if (!last || page.length < COMMIT_PAGE) return out;
       before = last.version;

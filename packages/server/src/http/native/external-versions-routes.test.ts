@@ -95,12 +95,16 @@ describe('external version routes', () => {
     assert.match(promo.json().error.message, /no promotion can put it behind an alias under gates/);
   });
 
-  it('answers RevisionNotFound on the Hub front for a revision naming an external version', async () => {
+  it('answers RevisionNotFound on the Hub front for a revision naming an external version, and main skips it', async () => {
     await registry.versions.create(localActor(), 'team/ext-hub', { files: [], external_uri: 'gs://bucket/m' });
-    const res = await app.inject({ method: 'GET', url: '/api/models/team/ext-hub/revision/main' });
+    await registry.aliases.set(localActor(), 'team/ext-hub', 'remote', { version: 1 });
+    const res = await app.inject({ method: 'GET', url: '/api/models/team/ext-hub/revision/remote' });
     assert.equal(res.statusCode, 404, res.body);
     assert.equal(res.headers['x-error-code'], 'RevisionNotFound');
     assert.match(res.body, /external version 1 \(its files stay at gs:\/\/bucket\/m\)/);
+    const main = await app.inject({ method: 'GET', url: '/api/models/team/ext-hub/revision/main' });
+    assert.equal(main.statusCode, 404, main.body);
+    assert.equal(main.headers['x-error-code'], 'RevisionNotFound', 'main is the latest version the front can serve: there is none');
   });
 
   it('registers an MLflow source in an object store as an external version, marked by a tag and the status message', async () => {
