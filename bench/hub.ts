@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { berth, startBerth, tempDir, table, fmt, ROOT } from './lib.js';
@@ -178,33 +178,36 @@ try {
 
   // the HEAD a cached download at an alias makes, timed from a keep-alive client
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const head = () =>
+  const timedHead = (url: string, ok: (res: IncomingMessage) => boolean) =>
     new Promise<number>((resolve, reject) => {
       const s = performance.now();
-      const req = request(
-        `${srv.url}/${REPO}/resolve/champion/model-0.safetensors`,
-        { method: 'HEAD', agent, headers: { 'accept-encoding': 'identity' } },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            res.statusCode === 200 && res.headers['x-repo-commit'] === commit
-              ? resolve(performance.now() - s)
-              : reject(new Error(`HEAD answered ${res.statusCode}`)),
-          );
-        },
-      );
+      const req = request(url, { method: 'HEAD', agent, headers: { 'accept-encoding': 'identity' } }, (res) => {
+        res.resume();
+        res.on('end', () => (ok(res) ? resolve(performance.now() - s) : reject(new Error(`HEAD ${url} answered ${res.statusCode}`))));
+      });
       req.on('error', reject);
       req.end();
     });
+  const head = () =>
+    timedHead(`${srv.url}/${REPO}/resolve/champion/model-0.safetensors`, (res) => res.statusCode === 200 && res.headers['x-repo-commit'] === commit);
+  // the baseline: the native blob HEAD (a stat of the blob store, no registry lookup), interleaved
+  // on the same connection, so a tail both share is the machine's, not the Hub front's
+  const blobHead = () => timedHead(`${srv.url}/api/v1/blobs/${shas[0]}`, (res) => res.statusCode === 200);
   for (let i = 0; i < 200; i++) await head();
   const times: number[] = [];
+  const blobTimes: number[] = [];
   const bucketsBefore = await headBuckets(srv.url);
-  for (let i = 0; i < HEADS; i++) times.push(await head());
+  for (let i = 0; i < HEADS; i++) {
+    times.push(await head());
+    blobTimes.push(await blobHead());
+  }
   const bucketsAfter = await headBuckets(srv.url);
   const within = (le: string) => ((bucketsAfter.get(le) ?? 0) - (bucketsBefore.get(le) ?? 0)) / HEADS;
   agent.destroy();
   times.sort((a, b) => a - b);
-  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] as number;
+  blobTimes.sort((a, b) => a - b);
+  const pctOf = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] as number;
+  const pct = (p: number) => pctOf(times, p);
 
   console.log(
     table([
@@ -226,6 +229,10 @@ try {
   console.log(`hf_hub_download of a cached file at an alias: ${total(atAlias)} request(s) (${show(atAlias)}) (target exactly one HEAD)`);
   console.log(
     `HEAD /resolve at an alias, ${HEADS} sequential on one keep-alive connection: p50 ${fmt(pct(50), 3)} ms, p99 ${fmt(pct(99), 3)} ms (target p99 < 2 ms)`,
+  );
+  console.log(
+    `  baseline, native HEAD /api/v1/blobs/{sha256} interleaved: p50 ${fmt(pctOf(blobTimes, 50), 3)} ms, p99 ${fmt(pctOf(blobTimes, 99), 3)} ms` +
+      ` (alias HEAD p99 / baseline p99: ${fmt(pct(99) / pctOf(blobTimes, 99), 2)}x)`,
   );
   // the server's own clock (request in to answer written), without the client's scheduling: the histogram's bounds
   console.log(
