@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { parseDocument, stringify } from 'yaml';
+import { noAliases } from './yaml-aliases.js';
 import { invalid } from './errors.js';
 
 /** Largest card the registry stores (it is kept in the version's metadata, decision 0018). */
@@ -58,7 +59,7 @@ export function parseCard(text: string): ParsedCard {
   const doc = parseDocument(m[1] as string, { prettyErrors: false });
   const [err] = doc.errors;
   if (err) throw invalid(`card front matter line ${err.linePos?.[0].line ?? 1}: ${err.message.split('\n')[0]}`, { field: 'card' });
-  const fm: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
+  const fm: unknown = noAliases(() => doc.toJS({ maxAliasCount: 0 }), 'card front matter', 'card') ?? {};
   if (typeof fm !== 'object' || Array.isArray(fm)) throw invalid('card front matter must be a YAML mapping of keys', { field: 'card' });
   return { frontMatter: fm as Record<string, unknown>, body: text.slice(m[0].length) };
 }

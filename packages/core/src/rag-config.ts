@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isNode } from 'yaml';
+import { noAliases } from './yaml-aliases.js';
 import { invalid } from './errors.js';
 import { parseReference } from './reference.js';
 
@@ -75,7 +76,7 @@ export function parseRagConfig(source: string, file: string): RagConfig {
     const line = lines.linePos(syntax.pos[0]).line;
     throw invalid(`${file} line ${line}: ${syntax.message.split('\n')[0]}`, { field: file, line });
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 0 });
+  const value: unknown = noAliases(() => doc.toJS({ maxAliasCount: 0 }), file, file);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(`${file} must be a mapping of keys`, { field: file });
   const where = (path: string[]) => {
     const node = doc.getIn(path, true);

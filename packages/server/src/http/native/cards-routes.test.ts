@@ -126,7 +126,7 @@ describe('model card routes', () => {
     assert.deepEqual(files, ['README.md', 'model.safetensors'], 'the files stay as they were');
   });
 
-  it('refuses an edit with broken front matter naming its line, an oversize card and a viewer, changing nothing', async () => {
+  it('refuses an edit with broken front matter naming its line, YAML aliases, an oversize card and a viewer, changing nothing', async () => {
     const auditBefore = (await t.registry.audit.list({ model: 'chatbot', limit: 1000 })).items.length;
     const broken = await edit('1', '---\nlicense: mit\nbase_model: [unclosed\n---\n# x\n');
     assert.equal(broken.statusCode, 400);
@@ -135,6 +135,9 @@ describe('model card routes', () => {
     const list = await edit('1', '---\n- a\n- b\n---\n');
     assert.equal(list.statusCode, 400);
     assert.match(list.json().error.message, /front matter must be a YAML mapping/);
+    const aliased = await edit('1', '---\nmodel-index:\n  - results:\n      - task: &a1\n          type: model\n      - task: *a1\n---\n');
+    assert.equal(aliased.statusCode, 400, aliased.body);
+    assert.match(aliased.json().error.message, /repeats a node with a YAML alias/);
     const big = await edit('1', `# big\n${'x'.repeat(MAX_CARD_BYTES)}`);
     assert.equal(big.statusCode, 400);
     assert.match(big.json().error.message, /the card is over 256 KiB/);
