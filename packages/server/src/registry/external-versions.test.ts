@@ -177,7 +177,7 @@ for (const backend of BACKENDS) {
       assert.equal(await store.read.models.findByName('ext-bundle'), undefined);
     });
 
-    it('refuses to promote an external version under gates, recording no promotion, and still lets an alias name it', async () => {
+    it('refuses to promote an external version under gates or gate-check it, recording no promotion, and still lets an alias name it', async () => {
       await reg.policies.apply(admin, 'open', 'policy: open\ntarget_alias: champion\ngates: []\n');
       const ext = await reg.versions.create(admin, 'ext-promo', { files: [], external_uri: 'hdfs://nn/m' });
       await expectCode(
@@ -186,6 +186,13 @@ for (const backend of BACKENDS) {
         /ext-promo:1 is an external version .*so no promotion can put it behind an alias under gates/,
       );
       assert.deepEqual((await reg.promotions.list('ext-promo', {})).items, []);
+      // the dry run judges the same way: a gate check never reports an external version as passing
+      await expectCode(reg.promotions.evidence('ext-promo', ext.version, 'open'), 'FAILED_PRECONDITION', /ext-promo:1 is an external version/);
+      await expectCode(
+        reg.promotions.draftEvidence('ext-promo', ext.version, 'policy: open\ntarget_alias: champion\ngates: []\n'),
+        'FAILED_PRECONDITION',
+        /ext-promo:1 is an external version/,
+      );
       // MLflow clients set aliases on any version they registered; the alias shows what it names.
       await reg.aliases.set(admin, 'ext-promo', 'staging', { version: ext.version });
       assert.equal((await reg.versions.resolveAlias('ext-promo', 'staging')).content_addressed, false);

@@ -18,6 +18,7 @@ import type { StoreTx } from '../store/store.js';
 import type { ModelRecord } from '../store/models.js';
 import type { PolicyRecord } from '../store/policies.js';
 import type { ApprovalRecord, PromotionRecord } from '../store/promotions.js';
+import type { VersionRecord } from '../store/versions.js';
 import { requireRole, type Actor } from './actor.js';
 import { cleanReason, conflict, requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { recordChange } from './changes.js';
@@ -78,6 +79,16 @@ function moveReason(p: PromotionRecord, reason: string | null): string {
   return `promotion ${p.id} under policy ${p.policy?.name} v${p.policy?.version}`;
 }
 
+/**
+ * Gates vouch for bytes: an external version's may change under its URI after they pass, so no
+ * gate judges one — neither a promotion nor the dry run `berth gate check` asks for.
+ */
+function gateable(name: string, version: VersionRecord): VersionRecord {
+  if (!version.content_addressed)
+    throw notContentAddressed(`${name}:${version.version}`, version.external_uri ?? '', 'no promotion can put it behind an alias under gates');
+  return version;
+}
+
 export class PromotionService {
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -92,7 +103,7 @@ export class PromotionService {
     const document = readPolicyText(yaml);
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
-    const v = await requireVersion(tx, model, version);
+    const v = gateable(name, await requireVersion(tx, model, version));
     return { document, evidence: await assembleGateEvidence(tx, model, v, document) };
   }
 
@@ -104,7 +115,7 @@ export class PromotionService {
     if (policyVersion !== undefined) checkVersionNumber(policyVersion, 'policy_version');
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
-    const v = await requireVersion(tx, model, version);
+    const v = gateable(name, await requireVersion(tx, model, version));
     const policy = await requirePolicy(tx, policyName, policyVersion);
     return { policy, evidence: await assembleGateEvidence(tx, model, v, policy.document) };
   }
@@ -143,9 +154,7 @@ export class PromotionService {
       if (!policy) throw invalid(`no policy is bound to ${name}@${alias}: name the policy to promote under`, { field: 'policy' });
       const version = await requireVersion(tx, model, input.version);
       if (version.status !== 'READY') throw notReady(name, version);
-      // Gates vouch for bytes: an external version's may change under its URI after they pass.
-      if (!version.content_addressed)
-        throw notContentAddressed(`${name}:${version.version}`, version.external_uri ?? '', 'no promotion can put it behind an alias under gates');
+      gateable(name, version);
       const current = await this.holder(tx, model, alias, input.expect);
       const evidence = await assembleGateEvidence(tx, model, version, policy.document);
       const report = evaluateGates(policy.document, evidence);
