@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError, invalid, isToolState, validateFilePath, type Version } from '@berth/core';
+import { BerthError, invalid, isCommitId, isToolState, validateFilePath, type Version } from '@berth/core';
 import type { BerthClient } from '@berth/sdk';
 import { nodeBody, nodeFetch, pushDirectory } from '@berth/sdk/node';
 import { parse, parseCount } from '../args.js';
@@ -25,7 +25,6 @@ it came from (metadata.origin); importing the same commit again changes nothing.
 --dry-run resolves and lists the files without downloading or pushing.`;
 
 const REPO_ID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9_][A-Za-z0-9._-]{0,95}$/;
-const COMMIT = /^[0-9a-f]{40}$/;
 
 /** A file of the upstream tree at the commit, as the Hub's tree API lists it. */
 interface HubFile {
@@ -96,7 +95,7 @@ class HubSource {
     const what = `revision ${JSON.stringify(revision)}`;
     const { body } = await this.json(this.api(`/revision/${encodeURIComponent(revision)}`), what);
     const sha = (body as { sha?: unknown })?.sha;
-    if (typeof sha !== 'string' || !COMMIT.test(sha))
+    if (typeof sha !== 'string' || !isCommitId(sha))
       throw new BerthError('INTERNAL', `${this.endpoint} answered ${what} without a 40-hex commit (sha: ${JSON.stringify(sha)}): is it a Hub endpoint?`, {
         url: this.endpoint,
       });

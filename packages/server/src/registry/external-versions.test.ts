@@ -119,6 +119,14 @@ for (const backend of BACKENDS) {
         [first.version],
       );
       await expectCode(reg.hub.resolve('hub-mixed', 'remote'), 'NOT_FOUND', /external version 2/);
+      // a commit to main builds on the same head the reads call main
+      const line = (key: string, value: unknown) => JSON.stringify({ key, value });
+      const body = [
+        line('header', { summary: 'on main', parentCommit: main.commit }),
+        line('file', { path: 'notes.txt', content: Buffer.from('hi').toString('base64'), encoding: 'base64' }),
+      ].join('\n');
+      const { version } = await reg.hubCommits.commit(admin, 'hub-mixed', 'main', body);
+      assert.deepEqual(((await reg.versions.get('hub-mixed', version, { files: true })).files ?? []).map((f) => f.path).sort(), ['model.bin', 'notes.txt']);
     });
 
     it('refuses files, blobs, an upload, pins, bad URIs, a non-model kind and the server tag, storing nothing', async () => {

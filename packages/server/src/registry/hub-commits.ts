@@ -23,7 +23,7 @@ import type { AliasService } from './aliases-service.js';
 import type { BlobService } from './blobs-service.js';
 import type { ModelService } from './models-service.js';
 import type { VersionService } from './versions-service.js';
-import type { HubMissing } from './hub-service.js';
+import { latestServable, type HubMissing } from './hub-service.js';
 
 /** How long an LFS upload link stays valid: long enough for a slow upload of a large file, short enough that a leaked link soon stops working. */
 export const HUB_UPLOAD_TTL_MS = 3600 * 1000;
@@ -80,7 +80,7 @@ export class HubCommits {
   private async branch(tx: StoreTx, model: ModelRecord, revision: string): Promise<Branch> {
     const alias = await tx.aliases.find(model.id, revision);
     if (alias) return { model, head: await tx.versions.find(model.id, alias.version), alias: revision };
-    if (revision === 'main') return { model, head: await tx.versions.findLatest(model.id), alias: undefined };
+    if (revision === 'main') return { model, head: await latestServable(tx, model), alias: undefined };
     throw notFound(
       `branch ${JSON.stringify(revision)} of ${model.name} not found: commit to main or to an alias (\`berth alias ls ${model.name}\`)${isCommitId(revision) ? '; a commit id is not a branch' : ''}`,
       { model: model.name, revision, missing: 'revision' satisfies HubMissing },

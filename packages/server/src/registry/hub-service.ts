@@ -37,6 +37,23 @@ const COMMIT_PAGE = 500;
  * commit a READY version, a revision a commit id, a digest, an alias, or `main` (the alias
  * `main` when set, else the latest version). Reads only; uploads are hub-commits.ts.
  */
+/**
+ * `main` without an alias of that name, for reads and commits alike: the latest READY version
+ * the front can serve, skipping external ones (decision 0021).
+ */
+export async function latestServable(tx: StoreTx, model: ModelRecord): Promise<VersionRecord | undefined> {
+  const v = await tx.versions.findLatest(model.id);
+  if (!v || v.content_addressed) return v;
+  let before = v.version;
+  for (;;) {
+    const page = await tx.versions.list(model.id, { before, limit: COMMIT_PAGE });
+    const found = page.find((x) => x.status === 'READY' && x.content_addressed);
+    const last = page.at(-1);
+    if (found || !last || page.length < COMMIT_PAGE) return found;
+    before = last.version;
+  }
+}
+
 export class HubService {
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -59,22 +76,8 @@ export class HubService {
     }
     // The npm client asks for HEAD (git's name for the default branch) when no revision is given.
     if (revision === 'HEAD') return this.version(tx, model, 'main');
-    if (revision === 'main') return this.latest(tx, model);
+    if (revision === 'main') return latestServable(tx, model);
     return undefined;
-  }
-
-  /** `main` without an alias of that name: the latest READY version the front can serve, skipping external ones (decision 0021). */
-  private async latest(tx: StoreTx, model: ModelRecord): Promise<VersionRecord | undefined> {
-    const v = await tx.versions.findLatest(model.id);
-    if (!v || v.content_addressed) return v;
-    let before = v.version;
-    for (;;) {
-      const page = await tx.versions.list(model.id, { before, limit: COMMIT_PAGE });
-      const found = page.find((x) => x.status === 'READY' && x.content_addressed);
-      const last = page.at(-1);
-      if (found || !last || page.length < COMMIT_PAGE) return found;
-      before = last.version;
-    }
   }
 
   async resolve(repo: string, revision: string): Promise<HubCommit> {
@@ -123,7 +126,7 @@ export class HubService {
     const aliases = await tx.aliases.listForModel(model.id);
     const branches: HubRefs['branches'] = [];
     if (!aliases.some((a) => a.alias === 'main')) {
-      const latest = await this.latest(tx, model);
+      const latest = await latestServable(tx, model);
       if (latest) branches.push({ name: 'main', commit: commitIdOf(latest.digest) });
     }
     const sorted = [...aliases].sort((a, b) => (a.alias < b.alias ? -1 : 1));
