@@ -104,6 +104,11 @@ function check(file, pkg, pkgDir) {
       if (lib === '@berth/server' && inSrc !== 'commands/server.ts' && !isTest) bad(line, 'only src/commands/server.ts may import @berth/server');
     }
 
+    if (pkg === 'gateway' && !isTest) {
+      if (lib === '@berth/server' || lib === '@berth/cli') bad(line, `the gateway talks to the registry through @berth/sdk, not ${lib}`);
+      if (DB_LIBS.includes(lib) || lib === 'fastify' || lib?.startsWith('@fastify/')) bad(line, `the gateway keeps no database and serves with node:http, not ${lib}`);
+    }
+
     if (pkg === 'server' && !isTest) {
       if (DB_LIBS.includes(lib) && top !== 'store') bad(line, `${lib} lives only under store/`);
       if ((lib === 'fastify' || lib?.startsWith('@fastify/')) && !['http', 'app.ts', 'main.ts'].includes(top))

@@ -21,6 +21,14 @@ import {
   type CreatedToken,
   type CreateModelBody,
   type CreateWebhookBody,
+  type Deployment,
+  type DeploymentStatus,
+  type Rollout,
+  type RolloutDecisionBody,
+  type RoutingSnapshot,
+  type ServedAt,
+  type ServedReport,
+  type ServedReportBody,
   type Delivery,
   type DeliveryDetail,
   type CreateRunBody,
@@ -617,6 +625,47 @@ export class BerthClient {
   /** Replaces a version's card with `text` (Markdown with YAML front matter); its files stay as they are (editor). */
   setCard(name: string, ref: string | number, text: string): Promise<Card> {
     return this.json('PUT', `/api/v1/models/${seg(name)}/versions/${seg(String(ref))}/card`, { body: { text } });
+  }
+
+  // ---- deployments and the gateway (docs/decisions/0023)
+
+  /** Stores a deployment's YAML as its next version, named by its `deployment:` key (approver on its model). */
+  applyDeployment(yaml: string): Promise<Deployment> {
+    return this.json('POST', '/api/v1/deployments', { body: { yaml } });
+  }
+  listDeployments(opts: { cursor?: string; limit?: number } = {}): Promise<Page<Deployment>> {
+    return this.json('GET', '/api/v1/deployments', { query: opts });
+  }
+  iterDeployments(pageSize = 1000): AsyncIterable<Deployment> {
+    return this.paginate((cursor) => this.listDeployments({ cursor, limit: pageSize }));
+  }
+  /** A deployment's latest version, or the version asked for. */
+  getDeployment(name: string, opts: { version?: number } = {}): Promise<Deployment> {
+    return this.json('GET', `/api/v1/deployments/${seg(name)}`, { query: opts });
+  }
+  /** Removes a deployment (approver on its model); gateways stop serving it. */
+  async deleteDeployment(name: string, reason?: string): Promise<void> {
+    await this.raw('DELETE', `/api/v1/deployments/${seg(name)}`, { query: reason ? { reason } : {} });
+  }
+  /** Everything a gateway routes a deployment by, read at one event sequence number. */
+  deploymentRouting(name: string): Promise<RoutingSnapshot> {
+    return this.json('GET', `/api/v1/deployments/${seg(name)}/routing`);
+  }
+  /** A gateway's rollout decision; 409 CONFLICT when another gateway decided that step first. */
+  decideRollout(name: string, body: RolloutDecisionBody): Promise<Rollout> {
+    return this.json('POST', `/api/v1/deployments/${seg(name)}/rollout`, { body });
+  }
+  /** What a gateway served over a window. */
+  reportServed(name: string, body: ServedReportBody): Promise<ServedReport> {
+    return this.json('POST', `/api/v1/deployments/${seg(name)}/served`, { body });
+  }
+  /** What the gateways actually served at `t` (ISO time). */
+  servedAt(name: string, t: string): Promise<ServedAt> {
+    return this.json('GET', `/api/v1/deployments/${seg(name)}/served`, { query: { at: t } });
+  }
+  /** The deployment, its aliases, its rollout and the latest report of each gateway heard from lately. */
+  deploymentStatus(name: string): Promise<DeploymentStatus> {
+    return this.json('GET', `/api/v1/deployments/${seg(name)}/status`);
   }
 }
 
