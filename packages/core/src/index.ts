@@ -17,6 +17,7 @@ export * from './webhooks.js';
 export * from './tokens.js';
 export * from './governance-schemas.js';
 export * from './deployment-schemas.js';
+export * from './traffic.js';
 export * from './policy.js';
 export * from './gates.js';
 export * from './bundles.js';
