@@ -185,8 +185,9 @@ describe('stickyBucket', () => {
     for (let i = 0; i < 10000; i++) if (stickyBucket(`user-${i}`) < 0.3) below++;
     assert.ok(below > 2700 && below < 3300, `${below} of 10000 below 0.3`);
   });
-  it('hashes the empty key to the FNV offset basis', () => {
-    assert.equal(stickyBucket(''), 0x811c9dc5 / 2 ** 32);
+  it('spreads keys that differ in one last character when they are short', () => {
+    const below = Array.from({ length: 20 }, (_, i) => stickyBucket(`u${i}`) < 0.5).filter(Boolean).length;
+    assert.ok(below > 4 && below < 16, `${below} of 20 below 0.5`);
   });
 });
 

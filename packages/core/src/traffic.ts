@@ -85,14 +85,23 @@ export function pick(weights: ReadonlyMap<number, number>, u: number): number | 
   return last;
 }
 
-/** A stable position in [0, 1) for a request key (32-bit FNV-1a over its UTF-16 code units), so one user always lands on one variant. */
+/**
+ * A stable position in [0, 1) for a request key, so one user always lands on one variant:
+ * 32-bit FNV-1a over its UTF-16 code units, then MurmurHash3's finaliser, because FNV alone
+ * leaves the top bits (which decide the bucket) nearly equal for keys like `u1` and `u2`.
+ */
 export function stickyBucket(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+    h = Math.imul(h, 0x01000193);
   }
-  return h / 0x1_0000_0000;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 0x1_0000_0000;
 }
 
 /** Where an A/B deployment reads its sticky key: `header:<name>` (lower-cased) or `body:<top-level field>`. */
