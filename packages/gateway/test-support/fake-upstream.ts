@@ -137,7 +137,8 @@ export async function startFakeUpstream(name: string, b: FakeUpstreamBehaviour =
           choices: [choice],
           ...(last ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
         };
-        res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        // Each chunk is flushed before the next step, so a cut after N chunks delivers exactly N.
+        await new Promise<void>((resolve) => res.write(`data: ${JSON.stringify(chunk)}\n\n`, () => resolve()));
       }
       res.end('data: [DONE]\n\n');
       return;
