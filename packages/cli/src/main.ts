@@ -42,6 +42,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/import.js')).run,
   },
   card: { summary: "a version's model card (Hub README.md): show, --edit, --diff", load: async () => (await import('./commands/card.js')).run },
+  gateway: { summary: 'serve deployments over the OpenAI API, following the registry', load: async () => (await import('./commands/gateway.js')).run },
 };
 
 export function topUsage(): string {

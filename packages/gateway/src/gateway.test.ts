@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RequestMemory } from './request-memory.js';
+import { startFakeJudge } from '../test-support/fake-upstream.js';
 import { call, chat, startWorld, waitFor, type World } from '../test-support/world.js';
 
 const worlds: World[] = [];
@@ -123,5 +124,23 @@ describe('gateway endpoints', () => {
     assert.equal(a.status, 200);
     await assert.rejects(fetch(`${w.gw.url}/healthz`));
     await w.close();
+  });
+});
+
+describe('fake judge', () => {
+  it('answers the score of the output it was shown as OpenAI JSON', async () => {
+    const judge = await startFakeJudge((output) => (output.includes('good') ? 0.9 : 0.1));
+    try {
+      const res = await fetch(`${judge.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'judge', messages: [{ role: 'user', content: 'Input: hi\nOutput: a good answer' }] }),
+      });
+      const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
+      assert.deepEqual(JSON.parse(body.choices[0]?.message.content ?? ''), { score: 0.9 });
+      assert.deepEqual(judge.scored, ['a good answer']);
+    } finally {
+      await judge.close();
+    }
   });
 });

@@ -409,7 +409,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (Math.random() >= (dep.document.shadow?.sample ?? 1)) return;
     const route = dep.routes.get(version);
     if (!route) return;
-    if (shadowInFlight >= MAX_SHADOW_IN_FLIGHT) return metrics.shadowCopy(dep.name, version, 'dropped');
+    if (shadowInFlight >= MAX_SHADOW_IN_FLIGHT) {
+      metrics.shadowCopy(dep.name, version, 'dropped');
+      return;
+    }
     shadowInFlight++;
     const started = performance.now();
     const suffix = chat ? '/chat/completions' : '/completions';

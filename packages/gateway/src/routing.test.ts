@@ -109,7 +109,7 @@ describe('gateway routing', () => {
         () => chat('chatbot'),
         (i) => ({ 'x-user-id': `user-${i}` }),
       );
-      seen.forEach((v, i) => byUser.set(`user-${i}`, (byUser.get(`user-${i}`) ?? new Set()).add(v)));
+      for (const [i, v] of seen.entries()) byUser.set(`user-${i}`, (byUser.get(`user-${i}`) ?? new Set()).add(v));
     }
     for (const [user, vs] of byUser) assert.equal(vs.size, 1, `${user} saw ${[...vs]}`);
     const variants = new Set([...byUser.values()].flatMap((s) => [...s]));

@@ -103,20 +103,21 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   }
   const notFound = (res: ServerResponse, message: string) => send(res, 404, { error: { code: 'NOT_FOUND', message, details: {} } });
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname;
-    let m: RegExpExecArray | null;
+    const routing = /^\/api\/v1\/deployments\/([^/]+)\/routing$/.exec(p);
+    const file = /^\/api\/v1\/models\/([^/]+)\/versions\/(\d+)\/files\/(.+)$/.exec(p);
     if (p === '/api/v1/deployments') return send(res, 200, { items: [...deployments.values()], next_cursor: null });
-    if ((m = /^\/api\/v1\/deployments\/([^/]+)\/routing$/.exec(p))) {
-      const name = decodeURIComponent(m[1] as string);
+    if (routing) {
+      const name = decodeURIComponent(routing[1] as string);
       routingReads.set(name, (routingReads.get(name) ?? 0) + 1);
       const s = snapshot(name);
       return s ? send(res, 200, s) : notFound(res, `deployment ${name} does not exist`);
     }
-    if ((m = /^\/api\/v1\/models\/([^/]+)\/versions\/(\d+)\/files\/(.+)$/.exec(p))) {
-      const v = versions.get(`${decodeURIComponent(m[1] as string)}:${m[2]}`);
-      const bytes = v?.bytes.get(decodeURIComponent(m[3] as string));
+    if (file) {
+      const v = versions.get(`${decodeURIComponent(file[1] as string)}:${file[2]}`);
+      const bytes = v?.bytes.get(decodeURIComponent(file[3] as string));
       if (!bytes) return notFound(res, 'no such file');
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, 'x-berth-sha256': sha256(bytes), 'berth-api': '1' });
       return void res.end(bytes);
