@@ -586,11 +586,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
-    if (method === 'POST' && url === '/v1/chat/completions') return completions(req, res, true, '/chat/completions');
-    if (method === 'POST' && url === '/v1/completions') return completions(req, res, false, '/completions');
     if (url.startsWith('/d/')) return proxyHttp(req, res, url);
-    if (method === 'POST' && url === '/v1/feedback') return feedback(req, res);
-    const path = url.split('?')[0];
+    const path = url.includes('?') ? (url.split('?')[0] as string) : url;
+    if (method === 'POST' && path === '/v1/chat/completions') return completions(req, res, true, '/chat/completions');
+    if (method === 'POST' && path === '/v1/completions') return completions(req, res, false, '/completions');
+    if (method === 'POST' && path === '/v1/feedback') return feedback(req, res);
     if (method === 'GET' && path === '/healthz') {
       res.writeHead(closing ? 503 : 200, { 'content-type': JSON_TYPE });
       return void res.end(JSON.stringify({ ok: !closing, deployments: follower.all().length, registry_connected: follower.connected }));
@@ -623,9 +623,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     inFlight++;
     res.on('close', () => {
       inFlight--;
-      if (closing) {
-        server.closeIdleConnections();
-        if (inFlight === 0) idle?.();
+      if (closing && inFlight === 0) {
+        // Nothing is in flight, so every connection left is an idle keep-alive one: a streamed
+        // answer's connection may not count as idle yet at this instant, so close them all.
+        server.closeAllConnections();
+        idle?.();
       }
     });
     handle(req, res).catch((err) => {
