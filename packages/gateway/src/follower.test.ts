@@ -95,6 +95,17 @@ describe('gateway following the registry', () => {
     assert.equal((await call(w.gw, '/v1/chat/completions', chat('chatbot'))).headers.get('x-berth-version'), 'cs-bot:2');
   });
 
+  it('keeps reading a deployment that could not be read at start until it can', async () => {
+    const w = await world({}, [], (r) => {
+      r.apply({ deployment: 'late', model: 'cs-bot', upstreams: [] });
+      r.unavailable.add('late');
+    });
+    assert.equal(w.gw.view.get('late'), undefined);
+    assert.equal((await call(w.gw, '/v1/chat/completions', chat('chatbot'))).status, 200, 'the others are served meanwhile');
+    w.registry.unavailable.delete('late');
+    await waitFor('the retry', () => w.gw.view.get('late') !== undefined, 5000);
+  });
+
   it('serves a deployment applied later and stops serving one deleted', async () => {
     const w = await world();
     w.registry.apply({ deployment: 'second', model: 'cs-bot', stable: 'challenger', upstreams: w.gw.view.get('chatbot')?.document.upstreams ?? [] });

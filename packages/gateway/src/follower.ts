@@ -80,10 +80,11 @@ export class Follower implements DeploymentsView {
 
   /** Reads every deployment, then follows events from the oldest snapshot on. Throws when the registry cannot be read at all. */
   async start(): Promise<void> {
-    await this.reloadAll();
+    const failed = await this.reloadAll();
     const seqs = this.all().map((d) => d.seq);
     this.after = seqs.length ? Math.min(...seqs) : 0;
     this.setConnected(true);
+    if (failed > 0) this.catchUp();
     void this.follow();
   }
 
@@ -112,7 +113,8 @@ export class Follower implements DeploymentsView {
     return entry.done;
   }
 
-  private async reloadAll(): Promise<void> {
+  /** Reads every deployment again; resolves with how many could not be read, throws when none could. */
+  private async reloadAll(): Promise<number> {
     let names: string[];
     if (this.names) names = [...this.names];
     else {
@@ -124,6 +126,7 @@ export class Follower implements DeploymentsView {
     const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     if (failed.length === names.length && failed.length > 0) throw failed[0]?.reason;
     for (const f of failed) this.log('warn', 'a deployment could not be read: keeping its last view', { error: String(f.reason) });
+    return failed.length;
   }
 
   private setConnected(connected: boolean): void {
@@ -153,14 +156,20 @@ export class Follower implements DeploymentsView {
   /** The registry went away: serve on, and read everything again as soon as it answers. */
   private disconnected(): void {
     this.setConnected(false);
+    this.catchUp();
+  }
+
+  /** Reads everything again every second until every deployment could be read. */
+  private catchUp(): void {
     if (this.catchingUp) return;
     this.catchingUp = true;
     const attempt = () => {
       if (this.abort.signal.aborted) return;
       this.reloadAll().then(
-        () => {
-          this.catchingUp = false;
+        (failed) => {
           this.setConnected(true);
+          if (failed > 0) setTimeout(attempt, CATCH_UP_EVERY_MS).unref();
+          else this.catchingUp = false;
         },
         () => setTimeout(attempt, CATCH_UP_EVERY_MS).unref(),
       );

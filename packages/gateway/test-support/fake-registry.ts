@@ -27,6 +27,8 @@ export interface FakeRegistry {
   publish(e: Pick<BerthEvent, 'type' | 'model' | 'subject'> & { data?: Record<string, unknown> }): BerthEvent;
   /** How many routing snapshots were read, per deployment. */
   routingReads: Map<string, number>;
+  /** Deployments whose routing snapshot answers 503 UNAVAILABLE while listed here. */
+  unavailable: Set<string>;
   /** Goes away (every connection cut, nothing listening) until `resume`. */
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   const streams = new Set<{ res: ServerResponse; types: string[] }>();
   const sockets = new Set<Socket>();
   const routingReads = new Map<string, number>();
+  const unavailable = new Set<string>();
   let port = 0;
 
   const matches = (types: string[], type: string) =>
@@ -112,6 +115,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     if (routing) {
       const name = decodeURIComponent(routing[1] as string);
       routingReads.set(name, (routingReads.get(name) ?? 0) + 1);
+      if (unavailable.has(name)) return send(res, 503, { error: { code: 'UNAVAILABLE', message: 'try again', details: {} } });
       const s = snapshot(name);
       return s ? send(res, 200, s) : notFound(res, `deployment ${name} does not exist`);
     }
@@ -153,6 +157,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   return {
     url: `http://127.0.0.1:${port}`,
     routingReads,
+    unavailable,
     publish,
     apply(input) {
       const document = documentOf(input);
