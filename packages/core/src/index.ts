@@ -30,3 +30,4 @@ export * from './pickle-scan.js';
 export * from './zip-scan.js';
 export * from './blob-inspector.js';
 export * from './external-source.js';
+export * from './rollout.js';
