@@ -154,6 +154,14 @@ describe('nextRolloutAction for a canary', () => {
     const again = nextRolloutAction(situation({ rollout: rollout({ state: 'held' }), now: T0 + 2000, evaluation: INCONCLUSIVE }));
     assert.equal(again.decision, 'wait');
   });
+  it('gives a step without a pause one analysis interval before holding', () => {
+    const last = rollout({ step: 2 });
+    assert.deepEqual(nextRolloutAction(situation({ rollout: last, now: T0 + 100, evaluation: INCONCLUSIVE })), {
+      decision: 'wait',
+      reason: 'step 2: gathering samples',
+    });
+    assert.equal(nextRolloutAction(situation({ rollout: last, now: T0 + 200, evaluation: INCONCLUSIVE })).decision, 'hold');
+  });
   it('waits when the candidate alias has moved away from the rollout candidate', () => {
     assert.equal(nextRolloutAction(situation({ candidateHolder: 3, now: T0 + 5000 })).decision, 'wait');
   });

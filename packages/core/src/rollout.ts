@@ -108,8 +108,8 @@ export type RolloutAction =
 /**
  * The next decision for a progressing or held rollout. Canary: a failed evaluation aborts at
  * once, even inside a pause; a passing one advances (or completes at the last step) once the
- * step's pause has elapsed; an inconclusive one holds once the pause has elapsed (once per step:
- * a held rollout waits for its sample). Blue-green: `warmup.checks` consecutive healthy probes,
+ * step's pause has elapsed; an inconclusive one holds once the pause (and at least one analysis
+ * interval) has elapsed, once per step: a held rollout waits for its sample. Blue-green: `warmup.checks` consecutive healthy probes,
  * or a healthy sighting within WARM_WITHIN_MS, complete (the switch); `warmup.timeout_ms` since
  * the start without that aborts. Bake: a failed evaluation aborts; `bake_ms` after the step
  * started it completes, conclusive or not.
@@ -141,6 +141,8 @@ export function nextRolloutAction(s: RolloutSituation): RolloutAction {
   if (stepElapsed < pause) return { decision: 'wait', reason: `step ${rollout.step}: pause ${stepElapsed} of ${pause} ms` };
   if (evaluation.verdict === 'inconclusive') {
     if (rollout.state === 'held') return { decision: 'wait', reason: `held at step ${rollout.step}: waiting for samples` };
+    // A step without a pause gets one analysis interval to gather samples before it counts as stuck.
+    if (stepElapsed < doc.analysis_interval_ms) return { decision: 'wait', reason: `step ${rollout.step}: gathering samples` };
     const short = evaluation.checks
       .filter((c) => c.verdict === 'inconclusive')
       .map((c) => `${c.slo} ${c.samples} of ${c.min_samples} samples`)
