@@ -516,6 +516,28 @@ describe('control plane: blue-green', () => {
     assert.equal(h.registry.decisions[2]?.candidate_version, 1);
     assert.equal(h.probes.length, 3, 'no probe was needed');
   });
+  it('starts the switch at the next analysis when the registry was away at the move', async () => {
+    const h = harness(bg(), { champion: 1 });
+    h.registry.moveAlias('champion', 2);
+    h.registry.down = true;
+    await h.view.refresh('chatbot');
+    await h.control.settled();
+    assert.equal(statusOf(h).failures, 1);
+    h.registry.down = false;
+    await h.tick(200);
+    assert.deepEqual(h.decisions(), ['start']);
+    assert.equal(h.registry.rollout?.candidate_version, 2);
+  });
+
+  it('records nothing once stopped', async () => {
+    const h = harness(bg(), { champion: 1 }, 1000);
+    await h.control.stop();
+    h.serve(1, 3);
+    h.control.feedback('chatbot', 1, 0.1, h.time.now());
+    await h.tick(5000);
+    assert.deepEqual(h.registry.reports, []);
+    assert.deepEqual(h.control.status(), {});
+  });
 });
 
 describe('control plane: bake', () => {

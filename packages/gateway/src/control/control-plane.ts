@@ -66,6 +66,8 @@ interface Watch {
   lastReportError: string | null;
 }
 
+type Decided = 'sent' | 'conflict' | 'failed';
+
 function active(r: Rollout | null | undefined): r is Rollout {
   return !!r && (r.state === 'progressing' || r.state === 'held');
 }
@@ -146,7 +148,7 @@ export function createControlPlane(
   }
 
   function recordScore(deployment: string, version: number, score: number, source: 'feedback' | 'judge', at: number): void {
-    const live = data.view.get(deployment);
+    const live = stopped ? undefined : data.view.get(deployment);
     if (!live) return;
     watch(live).stats.score(version, score, source, at, live.document.slos.quality?.min_score ?? null);
   }
@@ -188,7 +190,8 @@ export function createControlPlane(
     if (moved && !undo && moved.to === stableHolder && live.rollout?.candidate_version !== moved.to) {
       const kind: RolloutKind | null = doc.strategy === 'blue-green' ? 'blue-green' : doc.strategy !== 'canary' && doc.bake_ms > 0 ? 'bake' : null;
       if (kind) {
-        await start(w, kind, moved.to, moved.from, `${doc.stable} moved from ${moved.from} to ${moved.to}`);
+        // A start the registry could not take (away, 5xx) is tried again at the next analysis.
+        if ((await start(w, kind, moved.to, moved.from, `${doc.stable} moved from ${moved.from} to ${moved.to}`)) === 'failed') w.moved ??= moved;
         return;
       }
     }
@@ -264,7 +267,7 @@ export function createControlPlane(
     });
   }
 
-  async function start(w: Watch, kind: RolloutKind, candidate: number, stable: number | null, why: string): Promise<void> {
+  async function start(w: Watch, kind: RolloutKind, candidate: number, stable: number | null, why: string): Promise<Decided> {
     w.last = {
       at: new Date(now()).toISOString(),
       rollout: null,
@@ -275,11 +278,12 @@ export function createControlPlane(
       checks: [],
       samples: null,
     };
-    await decide(w, { decision: 'start', kind, candidate_version: candidate, stable_version: stable, gateway: gatewayId, reason: why });
+    return decide(w, { decision: 'start', kind, candidate_version: candidate, stable_version: stable, gateway: gatewayId, reason: why });
   }
 
   /** Sends a decision; a 409 means another gateway decided first. Either way the view is read again. */
-  async function decide(w: Watch, body: RolloutDecisionBody): Promise<void> {
+  async function decide(w: Watch, body: RolloutDecisionBody): Promise<Decided> {
+    let outcome: Decided = 'sent';
     try {
       await client.decideRollout(w.name, body);
       w.decisions++;
@@ -288,12 +292,14 @@ export function createControlPlane(
       if (!(err instanceof BerthError) || err.code !== 'CONFLICT') {
         w.failures++;
         log('warn', `rollout ${body.decision} failed`, { deployment: w.name, error: String((err as Error)?.message ?? err) });
-        return;
+        return 'failed';
       }
+      outcome = 'conflict';
       w.conflicts++;
       log('info', `rollout ${body.decision}: another gateway decided first`, { deployment: w.name });
     }
     await data.view.refresh(w.name);
+    return outcome;
   }
 
   /** Blue-green warm-up: the new side is probed every warmup.interval_ms while its rollout progresses. */
@@ -375,7 +381,7 @@ export function createControlPlane(
 
   return {
     requestFinished(o: RequestOutcome): void {
-      const live = data.view.get(o.deployment);
+      const live = stopped ? undefined : data.view.get(o.deployment);
       if (!live) return;
       const w = watch(live);
       w.stats.request(o);
@@ -383,7 +389,7 @@ export function createControlPlane(
       judge.consider(o, live.document.judge);
     },
     shadowFinished(o: ShadowOutcome): void {
-      const live = data.view.get(o.deployment);
+      const live = stopped ? undefined : data.view.get(o.deployment);
       if (live) watch(live).stats.shadowCopy(o);
     },
     feedback(deployment: string, version: number, score: number, at: number): void {

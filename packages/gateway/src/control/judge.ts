@@ -85,7 +85,10 @@ export class Judge {
         body: JSON.stringify({ model: judge.model, messages, stream: false }),
         signal: AbortSignal.timeout(judge.timeout_ms),
       });
-      if (!res.ok) throw new Error(`the judge answered ${res.status}`);
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`the judge answered ${res.status}`);
+      }
       const body = (await res.json()) as { choices?: Array<{ message?: { content?: unknown } }> };
       const content = body.choices?.[0]?.message?.content;
       const score = typeof content === 'string' ? parseJudgeScore(content) : null;
