@@ -647,6 +647,23 @@ describe('control plane: served reports', () => {
     assert.equal(statusOf(h).reports.pending, 0);
   });
 
+  it('forgets the window of a version the deployment no longer names once it is reported', async () => {
+    const h = harness(document({ strategy: 'single', candidate: null, steps: [] }), { champion: 1 }, 1000);
+    h.serve(1, 2);
+    h.serve(7, 3);
+    h.control.feedback('chatbot', 7, 0.9, h.time.now());
+    assert.deepEqual(statusOf(h).windows, { 1: { requests: 2, scores: 0 }, 7: { requests: 3, scores: 1 } });
+    await h.tick(1000);
+    assert.deepEqual(
+      h.registry.reports[0]?.versions.map((v) => [v.version, v.weight, v.requests, v.judged]),
+      [
+        [1, 100, 2, 0],
+        [7, 0, 3, 1],
+      ],
+    );
+    assert.deepEqual(statusOf(h).windows, { 1: { requests: 2, scores: 0 } });
+  });
+
   it('keeps at most 60 windows while the registry is away', async () => {
     const h = harness(document({ strategy: 'single', candidate: null, steps: [] }), { champion: 1 }, 1000);
     h.registry.down = true;

@@ -334,6 +334,11 @@ export function createControlPlane(
     const { versions, shadow } = w.stats.takeReport(live.weights, live.shadowVersion);
     w.pending.push({ gateway: gatewayId, from: new Date(w.windowFrom).toISOString(), to: new Date(to).toISOString(), versions, shadow });
     w.windowFrom = to;
+    const keep = new Set<number>([...live.weights.keys(), ...Object.values(live.aliases).filter((v): v is number => v !== null)]);
+    if (live.shadowVersion !== null) keep.add(live.shadowVersion);
+    if (live.rollout) keep.add(live.rollout.candidate_version).add(live.rollout.stable_version ?? live.rollout.candidate_version);
+    w.stats.prune(keep);
+    for (const n of w.lastHealthyAt.keys()) if (!keep.has(n)) w.lastHealthyAt.delete(n);
     while (w.pending.length > MAX_PENDING_REPORTS) {
       w.pending.shift();
       w.reportsDropped++;
@@ -416,6 +421,7 @@ export function createControlPlane(
           conflicts: w.conflicts,
           failures: w.failures,
           warmup: w.probing ? { rollout: w.probing.rolloutId, consecutive_healthy: w.healthy.consecutive } : null,
+          windows: w.stats.held(),
           judge: judge.countersOf(name),
           reports: { pending: w.pending.length, sent: w.reportsSent, dropped: w.reportsDropped, last_error: w.lastReportError },
         };

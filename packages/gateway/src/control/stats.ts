@@ -72,6 +72,10 @@ class VersionStats {
     this.scoreFromJudge[i] = source === 'judge' ? 1 : 0;
   }
 
+  held(): { requests: number; scores: number } {
+    return { requests: Math.min(this.written, REQUEST_CAPACITY), scores: Math.min(this.scored, SCORE_CAPACITY) };
+  }
+
   since(from: number, to: number): WindowStats {
     const latencies: number[] = [];
     let errors = 0;
@@ -157,6 +161,16 @@ export class DeploymentStats {
       this.shadow.compared++;
       if (o.differed) this.shadow.differed++;
     }
+  }
+
+  /** How many request samples and scores each version's window holds now. */
+  held(): Record<string, { requests: number; scores: number }> {
+    return Object.fromEntries([...this.versions].sort(([a], [b]) => a - b).map(([n, v]) => [String(n), v.held()]));
+  }
+
+  /** Forgets the windows of versions the deployment no longer names, once their totals are reported: memory stays bounded as versions come and go. */
+  prune(keep: ReadonlySet<number>): void {
+    for (const [n, v] of this.versions) if (!keep.has(n) && v.totals.requests + v.totals.judged === 0) this.versions.delete(n);
   }
 
   window(version: number, from: number, to: number): WindowStats {
