@@ -31,3 +31,4 @@ export * from './zip-scan.js';
 export * from './blob-inspector.js';
 export * from './external-source.js';
 export * from './deployment-yaml.js';
+export * from './rollout.js';
