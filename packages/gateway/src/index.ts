@@ -1,2 +1,3 @@
 export type * from './contract.js';
+export { controlPlane } from './control/index.js';
 export { startGateway, type Gateway, type GatewayOptions } from './gateway.js';
