@@ -59,6 +59,19 @@ describe('berth gateway', () => {
     await assert.rejects(fetch(`${started.url}/healthz`));
   });
 
+  it('runs the control plane and shows its status when analysis is on', async () => {
+    assert.ok(registry, 'the first test started the registry');
+    const stop = new AbortController();
+    const run = cli(['--url', registry.url, '--port', '0', '--report-interval', '10s', '--json'], stop.signal);
+    const started = JSON.parse(await firstLine(run.out)) as { url: string; analysis: boolean };
+    assert.equal(started.analysis, true);
+    const status = (await (await fetch(`${started.url}/status`)).json()) as { control: unknown };
+    assert.equal(typeof status.control, 'object');
+    assert.notEqual(status.control, null);
+    stop.abort();
+    assert.equal(await run.code, 0);
+  });
+
   it('exits 2 with the usage when a flag is wrong', async () => {
     for (const argv of [['--report-interval', 'soon'], ['--port', '70000'], ['--deployments', 'a,,b'], ['extra']]) {
       const run = cli(argv);

@@ -1,5 +1,4 @@
-import * as gateway from '@berth/gateway';
-import type { ControlFactory } from '@berth/gateway';
+import { controlPlane, startGateway, type Gateway } from '@berth/gateway';
 import { BerthError } from '@berth/core';
 import { parse, parseCount } from '../args.js';
 import { serverUrl, type Context } from '../context.js';
@@ -50,19 +49,15 @@ export async function run(argv: string[], ctx: Context): Promise<number> {
   const deployments = typeof values.deployments === 'string' ? values.deployments.split(',').map((s) => s.trim()) : undefined;
   if (deployments?.some((d) => d === '')) throw new UsageError('--deployments takes a comma-separated list of deployment names', USAGE);
   const reportIntervalMs = typeof values['report-interval'] === 'string' ? parseMs(values['report-interval'], 'report-interval') : undefined;
-  let control: ControlFactory | undefined;
-  if (!values['no-analysis']) {
-    control = (gateway as { controlPlane?: ControlFactory }).controlPlane;
-    if (!control) throw new BerthError('FAILED_PRECONDITION', 'this build of the gateway has no control plane: run it with --no-analysis', {});
-  }
+  const control = values['no-analysis'] ? undefined : controlPlane;
   const token = typeof values.token === 'string' ? values.token : ctx.io.env.BERTH_TOKEN || undefined;
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) => {
     if (ctx.json) ctx.io.stderr.write(`${JSON.stringify({ level, msg, ...fields })}\n`);
     else ctx.io.stderr.write(`${level}: ${msg}${Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`);
   };
-  let gw: gateway.Gateway;
+  let gw: Gateway;
   try {
-    gw = await gateway.startGateway({
+    gw = await startGateway({
       url: serverUrl(values.url, ctx.io.env),
       ...(token ? { token } : {}),
       port,
