@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, chat, startWorld, waitFor, type World } from '../test-support/world.js';
+import { call, chat, startWorld, upstream, waitFor, type World } from '../test-support/world.js';
 
 const worlds: World[] = [];
 async function world(...args: Parameters<typeof startWorld>): Promise<World> {
@@ -153,6 +153,37 @@ describe('gateway routing', () => {
     assert.match(metrics, /berth_gateway_shadow_total\{deployment="chatbot",version="2",outcome="same"\} 3/);
     assert.match(metrics, /berth_gateway_shadow_total\{deployment="chatbot",version="2",outcome="differed"\} 1/);
     assert.match(metrics, /berth_gateway_shadow_total\{deployment="chatbot",version="2",outcome="error"\} 1/);
+  });
+
+  it('drops shadow copies beyond 64 in flight and counts them', async () => {
+    const w = await world({}, [{}, { hang: true }]);
+    w.registry.apply({
+      deployment: 'shadowy',
+      model: 'cs-bot',
+      strategy: 'shadow',
+      candidate: 'challenger',
+      shadow: { sample: 1 },
+      upstreams: [upstream(w.ups[0]?.url as string, { versions: [1] }), upstream(w.ups[1]?.url as string, { timeout_ms: 3000 })],
+    });
+    await waitFor('the shadow deployment', () => w.gw.view.get('shadowy')?.shadowVersion === 2);
+    const answers = await Promise.all(Array.from({ length: 70 }, () => call(w.gw, '/v1/chat/completions', chat('shadowy'))));
+    assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+    await waitFor('the copies to arrive', () => w.ups[1]?.count === 64);
+    const metrics = await (await fetch(`${w.gw.url}/metrics`)).text();
+    assert.match(metrics, /berth_gateway_shadow_total\{deployment="shadowy",version="2",outcome="dropped"\} 6/);
+    await waitFor('the hung copies to time out as errors', () => w.rec.shadows.length === 64, 6000);
+    assert.ok(w.rec.shadows.every((s) => s.error));
+  });
+
+  it('keeps blue-green on the old side until the switch completes', async () => {
+    const w = await world({ strategy: 'blue-green', candidate: null });
+    w.registry.setRollout('chatbot', { kind: 'blue-green', stable_version: 1, candidate_version: 2, weight: 0 });
+    w.registry.setAlias('cs-bot', 'champion', 2);
+    await waitFor('the move', () => w.gw.view.get('chatbot')?.aliases.champion === 2);
+    assert.deepEqual(new Set(await versionsOf(w, 10, () => chat('chatbot'))), new Set(['cs-bot:1']));
+    w.registry.setRollout('chatbot', { kind: 'blue-green', stable_version: 1, candidate_version: 2, weight: 100, state: 'completed' });
+    await waitFor('the switch', () => w.gw.view.get('chatbot')?.weights.get(2) === 100);
+    assert.deepEqual(new Set(await versionsOf(w, 10, () => chat('chatbot'))), new Set(['cs-bot:2']));
   });
 
   it('proxies any method below /d/<deployment>/ when the upstream speaks plain http', async () => {

@@ -1,6 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, chat, startWorld, upstream, type World } from '../test-support/world.js';
+import { call, chat, startWorld, upstream, waitFor, type World } from '../test-support/world.js';
 
 const worlds: World[] = [];
 async function world(...args: Parameters<typeof startWorld>): Promise<World> {
@@ -16,11 +16,9 @@ async function metricsOf(w: World): Promise<string> {
 
 describe('gateway upstream failures', () => {
   it('answers 504 within the timeout and counts an error when the upstream hangs', async () => {
-    const w = await world({}, [{ hang: true }], (r) => {
-      void r;
-    });
+    const w = await world({}, [{ hang: true }]);
     w.registry.apply({ deployment: 'slow', model: 'cs-bot', upstreams: [upstream(w.ups[0]?.url as string, { timeout_ms: 300 })] });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the deployment', () => w.gw.view.get('slow') !== undefined);
     const t0 = Date.now();
     const a = await call(w.gw, '/v1/chat/completions', chat('slow'));
     const took = Date.now() - t0;
