@@ -145,23 +145,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     res.end(body);
   }
 
-  function finish(
-    s: Served,
-    result: RequestResult,
-    upstreamFailed: boolean,
-    tokensIn: number,
-    tokensOut: number,
-    input: unknown,
-    output: string | null,
-    answered: boolean,
-  ): void {
+  function finish(s: Served, result: RequestResult, tokensIn: number, tokensOut: number, input: unknown, output: string | null): void {
     const latencyMs = performance.now() - s.started;
     const m = metrics.forVersion(s.dep.name, s.route.version);
     m.outcome[result].inc();
     m.duration.observe(latencyMs / 1000);
     if (tokensIn) m.tokensIn.inc(tokensIn);
     if (tokensOut) m.tokensOut.inc(tokensOut);
-    if (!answered) return;
     const at = now();
     memory.remember(s.requestId, { deployment: s.dep.name, version: s.route.version, at });
     control?.requestFinished({
@@ -170,7 +160,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       version: s.route.version,
       at,
       latencyMs,
-      error: upstreamFailed,
+      error: result === 'error',
       tokensIn,
       tokensOut,
       input,
@@ -323,7 +313,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         s,
         requestId,
       );
-      finish(s, 'error', true, 0, 0, input, null, true);
+      finish(s, 'error', 0, 0, input, null);
       return;
     }
     metrics.forVersion(dep.name, route.version).ttfb.observe((performance.now() - started) / 1000);
@@ -353,7 +343,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       }
       res.end();
       const failed = cut !== undefined && !clientGone;
-      finish(s, failed ? 'error' : 'ok', failed, sse.tokensIn, sse.tokensOut, input, sse.text, true);
+      finish(s, failed ? 'error' : 'ok', sse.tokensIn, sse.tokensOut, input, sse.text);
       if (!failed) shadow(dep, body, chat, sse.text);
       return;
     }
@@ -369,7 +359,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         s,
         requestId,
       );
-      finish(s, 'error', true, 0, 0, input, null, true);
+      finish(s, 'error', 0, 0, input, null);
       return;
     }
     if (up.statusCode >= 200 && up.statusCode < 300) {
@@ -386,19 +376,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
           s,
           requestId,
         );
-        finish(s, 'error', true, 0, 0, input, null, true);
+        finish(s, 'error', 0, 0, input, null);
         return;
       }
       res.writeHead(up.statusCode, headersFor(s, requestId, contentType || JSON_TYPE));
       res.end(bytes);
-      finish(s, 'ok', false, answer.tokensIn, answer.tokensOut, input, answer.output, true);
+      finish(s, 'ok', answer.tokensIn, answer.tokensOut, input, answer.output);
       shadow(dep, body, chat, answer.output);
       return;
     }
     res.writeHead(up.statusCode, headersFor(s, requestId, contentType || JSON_TYPE));
     res.end(bytes);
-    const upstreamFailed = up.statusCode >= 500;
-    finish(s, upstreamFailed ? 'error' : 'client_error', upstreamFailed, 0, 0, input, null, true);
+    finish(s, up.statusCode >= 500 ? 'error' : 'client_error', 0, 0, input, null);
   }
 
   // ---- shadow copies
@@ -492,7 +481,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         s,
         requestId,
       );
-      finish(s, 'error', true, 0, 0, null, null, true);
+      finish(s, 'error', 0, 0, null, null);
       return;
     }
     metrics.forVersion(dep.name, route.version).ttfb.observe((performance.now() - started) / 1000);
@@ -507,7 +496,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     if (!cut) res.end();
     const failed = cut || up.statusCode >= 500;
-    finish(s, failed ? 'error' : up.statusCode >= 400 ? 'client_error' : 'ok', failed, 0, 0, null, null, true);
+    finish(s, failed ? 'error' : up.statusCode >= 400 ? 'client_error' : 'ok', 0, 0, null, null);
   }
 
   // ---- POST /v1/feedback
