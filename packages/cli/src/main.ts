@@ -41,6 +41,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'import mlflow | hub: move models in from an MLflow server or a Hub endpoint',
     load: async () => (await import('./commands/import.js')).run,
   },
+  deploy: { summary: 'apply | ls | show | status | rm deployments served by gateways', load: async () => (await import('./commands/deploy.js')).run },
+  feedback: { summary: 'a quality score (0..1) for one gateway answer, by its request id', load: async () => (await import('./commands/feedback.js')).run },
   card: { summary: "a version's model card (Hub README.md): show, --edit, --diff", load: async () => (await import('./commands/card.js')).run },
   gateway: { summary: 'serve deployments over the OpenAI API, following the registry', load: async () => (await import('./commands/gateway.js')).run },
 };
