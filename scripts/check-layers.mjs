@@ -106,7 +106,8 @@ function check(file, pkg, pkgDir) {
 
     if (pkg === 'gateway' && !isTest) {
       if (lib === '@berth/server' || lib === '@berth/cli') bad(line, `the gateway talks to the registry through @berth/sdk, not ${lib}`);
-      if (DB_LIBS.includes(lib) || lib === 'fastify' || lib?.startsWith('@fastify/')) bad(line, `the gateway keeps no database and serves with node:http, not ${lib}`);
+      if (DB_LIBS.includes(lib) || lib === 'fastify' || lib?.startsWith('@fastify/'))
+        bad(line, `the gateway keeps no database and serves with node:http, not ${lib}`);
     }
 
     if (pkg === 'server' && !isTest) {

@@ -30,3 +30,5 @@ export * from './pickle-scan.js';
 export * from './zip-scan.js';
 export * from './blob-inspector.js';
 export * from './external-source.js';
+export * from './deployment-yaml.js';
+export * from './rollout.js';

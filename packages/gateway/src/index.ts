@@ -1,1 +1,2 @@
 export type * from './contract.js';
+export { controlPlane } from './control/index.js';
