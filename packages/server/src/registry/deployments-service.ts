@@ -40,6 +40,9 @@ export interface DeploymentView extends DeploymentRecord {
   unchanged?: boolean;
 }
 
+/** A served report as the registry holds it (times in epoch milliseconds). */
+export type ServedView = ServedRecord;
+
 /** Everything a gateway routes one deployment by, read in one transaction after the event head `seq`. */
 export interface RoutingView {
   seq: number;
@@ -82,7 +85,7 @@ function checkVersionNumber(v: unknown, field: string): number {
   return v;
 }
 
-export function deploymentDigest(doc: DeploymentDocument): string {
+function deploymentDigest(doc: DeploymentDocument): string {
   return `sha256:${sha256Hex(canonicalJson(doc))}`;
 }
 

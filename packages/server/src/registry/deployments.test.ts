@@ -131,7 +131,7 @@ for (const backend of BACKENDS) {
       const outbox = await store.read.events.after(0, 100000);
       const last = outbox.filter((e) => e.type === 'deployment.applied').at(-1);
       assert.equal(last?.model, 'apply-bot');
-      assert.equal((last?.event.data as { deployment: string }).deployment, 'apply');
+      assert.equal((last?.event.data as { deployment: string } | undefined)?.deployment, 'apply');
     });
 
     it('refuses a document the registry cannot serve, changing nothing', async () => {
@@ -311,7 +311,7 @@ for (const backend of BACKENDS) {
       const move = audit.filter((e) => e.action === 'alias.set' && e.subject === 'abort-bot@challenger').at(-1);
       assert.equal(move?.reason, why);
       const ev = audit.filter((e) => e.action === 'deployment.aborted').at(-1);
-      assert.deepEqual((ev?.after as { alias: unknown }).alias, {
+      assert.deepEqual((ev?.after as { alias: unknown } | undefined)?.alias, {
         alias: 'challenger',
         action: 'rolled_back',
         from: vs[2],
@@ -385,7 +385,7 @@ for (const backend of BACKENDS) {
       assert.equal(done.state, 'completed');
       assert.equal(await holder('bound-bot', 'champion'), vs[1]);
       const move = (await store.read.audit.list({ limit: 10000 })).filter((e) => e.action === 'alias.set' && e.subject === 'bound-bot@champion').at(-1);
-      assert.match(String((move?.after as { promotion?: string }).promotion), /^prm_/);
+      assert.match(String((move?.after as { promotion?: string } | undefined)?.promotion), /^prm_/);
     });
 
     it('stores served reports, audits only a change of mix, and answers what was served at a time', async () => {
@@ -433,7 +433,7 @@ for (const backend of BACKENDS) {
           { version: b, weight: 10, shadow: false },
         ],
       });
-      assert.deepEqual((last?.after as { versions: unknown }).versions, [
+      assert.deepEqual((last?.after as { versions: unknown } | undefined)?.versions, [
         { version: a, weight: 50, shadow: false },
         { version: b, weight: 50, shadow: false },
       ]);

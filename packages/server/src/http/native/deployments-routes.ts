@@ -16,13 +16,11 @@ import {
   type ServedReport,
 } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import type { DeploymentView } from '../../registry/deployments-service.js';
-import { toWireRollout } from '../../registry/deployments-service.js';
-import type { DeploymentRecord, ServedRecord } from '../../store/deployments.js';
+import { toWireRollout, type DeploymentView, type ServedView } from '../../registry/deployments-service.js';
 import { actorOf } from '../actor.js';
 import { toWirePage } from './wire.js';
 
-function toWireDeployment(d: DeploymentRecord | DeploymentView): Deployment {
+function toWireDeployment(d: DeploymentView): Deployment {
   return {
     name: d.name,
     version: d.version,
@@ -36,7 +34,7 @@ function toWireDeployment(d: DeploymentRecord | DeploymentView): Deployment {
   };
 }
 
-function toWireServed(s: ServedRecord): ServedReport {
+function toWireServed(s: ServedView): ServedReport {
   return {
     deployment: s.deployment,
     gateway: s.gateway,
