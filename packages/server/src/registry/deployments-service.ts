@@ -290,7 +290,7 @@ export class DeploymentService {
   async delete(actor: Actor, name: string, reason?: string | null): Promise<void> {
     checkName(name);
     const first = await requireLive(this.deps.store.read, name);
-    requireRole(actor, 'approver', 'deleting a deployment', first.model);
+    requireRole(actor, 'approver', 'deleting a deployment', (await modelRefOf(this.deps.store.read, first)).name);
     const why = cleanReason(reason);
     await this.deps.store.transaction(async (tx) => {
       const dep = await requireLive(tx, name);
@@ -352,7 +352,7 @@ export class DeploymentService {
   async decide(actor: Actor, name: string, body: RolloutDecisionBody): Promise<RolloutRecord> {
     checkName(name);
     const first = await requireLive(this.deps.store.read, name);
-    requireRole(actor, 'approver', 'deciding a rollout', first.model);
+    requireRole(actor, 'approver', 'deciding a rollout', (await modelRefOf(this.deps.store.read, first)).name);
     checkDecision(body);
     const reason = cleanReason(body.reason);
     let out: { rollout: RolloutRecord } | { refused: BerthError };
@@ -610,7 +610,7 @@ export class DeploymentService {
   async reportServed(actor: Actor, name: string, body: ServedReportBody): Promise<ServedRecord> {
     checkName(name);
     const first = await requireLive(this.deps.store.read, name);
-    requireRole(actor, 'editor', 'reporting what a gateway served', first.model);
+    requireRole(actor, 'editor', 'reporting what a gateway served', (await modelRefOf(this.deps.store.read, first)).name);
     const from = parseInstant(body.from, 'from');
     const to = parseInstant(body.to, 'to');
     if (from >= to) throw invalid(`from (${body.from}) must be before to (${body.to})`, { field: 'from' });

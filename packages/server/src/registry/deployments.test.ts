@@ -295,6 +295,21 @@ for (const backend of BACKENDS) {
       assert.equal(starts.candidate_version, vs[2], 'a finished or other rollout is replaced by a new start');
     });
 
+    it('lets several gateways that saw the same alias move start one rollout', async () => {
+      const vs = await model('starts-bot');
+      await reg.deployments.apply(gw, deploymentYaml({ name: 'starts', model: 'starts-bot' }));
+      const results = await Promise.allSettled(['g1', 'g2', 'g3'].map((g) => reg.deployments.decide(gw, 'starts', start(vs[1] as number, 'canary', g))));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(won.length, 1);
+      const winner = (won[0] as PromiseFulfilledResult<RolloutRecord>).value;
+      for (const r of results.filter((x) => x.status === 'rejected')) {
+        const err = (r as PromiseRejectedResult).reason as BerthError;
+        assert.equal(err.code, 'CONFLICT');
+        assert.equal((err.details.rollout as { id: string }).id, winner.id);
+      }
+      assert.equal((await actions('starts')).filter((a) => a === 'deployment.rollout_started').length, 1);
+    });
+
     it('aborts a canary: weight 0 and the candidate alias rolled back through an audited rollback', async () => {
       const vs = await model('abort-bot');
       await reg.aliases.set(admin, 'abort-bot', 'challenger', { version: vs[2] as number });
