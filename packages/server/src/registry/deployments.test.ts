@@ -403,6 +403,42 @@ for (const backend of BACKENDS) {
       assert.match(String((move?.after as { promotion?: string } | undefined)?.promotion), /^prm_/);
     });
 
+    it('answers 412 when the bound policy wants approvals, and leaves the rollout and the alias', async () => {
+      const vs = await model('pend-bot');
+      await reg.policies.apply(
+        admin,
+        'pend-gate',
+        'policy: pend-gate\ntarget_alias: champion\nmodels: [pend-bot]\nrequire_approvals: 1\ngates:\n  - { name: accuracy, metric: accuracy, min: 0.9 }\n',
+      );
+      await reg.evaluations.record(admin, 'pend-bot', vs[1] as number, { metrics: { accuracy: 0.95 } });
+      await reg.deployments.apply(gw, deploymentYaml({ name: 'pend', model: 'pend-bot' }));
+      const r0 = await reg.deployments.decide(gw, 'pend', start(vs[1] as number));
+      const err = await expectCode(reg.deployments.decide(gw, 'pend', next(r0, 'complete')), 'FAILED_PRECONDITION', /awaits 1 approval\(s\)/);
+      assert.equal((await reg.promotions.get(err.details.promotion as string)).state, 'pending');
+      assert.equal(await holder('pend-bot', 'champion'), vs[0]);
+      assert.equal((await store.read.deployments.rollout('pend'))?.state, 'progressing');
+    });
+
+    it('aborts without moving an alias that is frozen or no longer holds the candidate, and says so', async () => {
+      const vs = await model('keep-bot');
+      await reg.aliases.set(admin, 'keep-bot', 'challenger', { version: vs[2] as number });
+      await reg.deployments.apply(gw, deploymentYaml({ name: 'keep', model: 'keep-bot' }));
+      const r0 = await reg.deployments.decide(gw, 'keep', start(vs[2] as number));
+      await reg.aliases.setFrozen(admin, 'keep-bot', 'challenger', true, 'incident');
+      const aborted = await reg.deployments.decide(gw, 'keep', next(r0, 'abort', { reason: 'errors' }));
+      assert.deepEqual([aborted.state, aborted.weight, await holder('keep-bot', 'challenger')], ['aborted', 0, vs[2]]);
+      const outcome = async () =>
+        ((await store.read.audit.list({ limit: 10000 })).filter((e) => e.action === 'deployment.aborted').at(-1)?.after as { alias: unknown } | undefined)
+          ?.alias;
+      assert.deepEqual(await outcome(), { alias: 'challenger', action: 'unchanged', from: vs[2], to: vs[2], why: 'it is frozen' });
+      await reg.aliases.setFrozen(admin, 'keep-bot', 'challenger', false);
+      const r1 = await reg.deployments.decide(gw, 'keep', start(vs[2] as number));
+      await reg.aliases.set(admin, 'keep-bot', 'challenger', { version: vs[0] as number });
+      await reg.deployments.decide(gw, 'keep', next(r1, 'abort', { reason: 'errors' }));
+      assert.equal(await holder('keep-bot', 'challenger'), vs[0], 'a move by hand since the start is not undone');
+      assert.deepEqual(await outcome(), { alias: 'challenger', action: 'unchanged', from: vs[0], to: vs[0], why: 'it no longer holds the candidate' });
+    });
+
     it('stores served reports, audits only a change of mix, and answers what was served at a time', async () => {
       const vs = await model('served-bot');
       await reg.deployments.apply(gw, deploymentYaml({ name: 'served', model: 'served-bot' }));
