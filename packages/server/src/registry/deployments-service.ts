@@ -678,6 +678,8 @@ export class DeploymentService {
     }
     const total = (shadow: boolean) => [...sums.values()].filter((s) => s.shadow === shadow).reduce((n, s) => n + s.requests, 0);
     const versions = [...sums.values()]
+      // A version routed nothing and sent nothing ran nothing at T (a candidate listed at weight 0).
+      .filter((s) => s.requests > 0 || s.weight > 0)
       .sort((a, b) => Number(a.shadow) - Number(b.shadow) || a.version - b.version)
       .map((s) => {
         const all = total(s.shadow);

@@ -474,7 +474,7 @@ for (const backend of BACKENDS) {
       assert.equal(await servedEvents(), 1, 'the same mix is not audited again');
       await reg.deployments.reportServed(editor, 'served', report('g1', t0 - 10000, t0, [version(a, 50, 50), version(b, 50, 50)]));
       assert.equal(await servedEvents(), 2);
-      await reg.deployments.reportServed(editor, 'served', report('g2', t0 - 15000, t0 - 5000, [version(a, 100, 30)]));
+      await reg.deployments.reportServed(editor, 'served', report('g2', t0 - 15000, t0 - 5000, [version(a, 100, 30), version(vs[2] as number, 0, 0)]));
       assert.equal(await servedEvents(), 3, "another gateway's first report is on record");
       const last = (await store.read.audit.list({ limit: 10000 })).filter((e) => e.action === 'deployment.served').at(-2);
       assert.deepEqual(last?.before, {
