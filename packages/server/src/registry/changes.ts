@@ -24,6 +24,8 @@ export type ChangeSubject =
   /** A promotion of a version to an alias (its id), filed under the model. */
   | { type: 'promotion'; model: ModelRef; id: string }
   | { type: 'policy'; name: string }
+  /** A deployment (its name), filed under the model it routes. */
+  | { type: 'deployment'; model: ModelRef; name: string }
   | { type: 'token'; name: string }
   | { type: 'webhook'; id: string }
   | { type: 'system'; name: string };
@@ -55,6 +57,8 @@ function auditSubject(s: ChangeSubject): { subject_type: SubjectType; subject: s
       return { subject_type: 'promotion', subject: s.id, model: s.model };
     case 'policy':
       return { subject_type: 'policy', subject: s.name, model: null };
+    case 'deployment':
+      return { subject_type: 'deployment', subject: s.name, model: s.model };
     case 'token':
       return { subject_type: 'token', subject: s.name, model: null };
     case 'webhook':
@@ -70,7 +74,8 @@ function versionOrNull(v: number | null): { version: number } | null {
 
 /**
  * The event subscribers get for a recorded change. Alias events name the alias, the previous
- * and the new version, and the promotion that moved it (a promotion passes `after.promotion`).
+ * and the new version, and the promotion that moved it (a promotion passes `after.promotion`);
+ * deployment events name the deployment and lift the fields of `after` into data.
  */
 function eventOf(e: AuditRecord, s: ChangeSubject): BerthEvent {
   let data: Record<string, unknown>;
@@ -79,6 +84,10 @@ function eventOf(e: AuditRecord, s: ChangeSubject): BerthEvent {
     data = { alias: s.alias, previous_version: s.from, version: s.to, promotion: after?.promotion ?? null, before: e.before, after: e.after };
   } else if (s.type === 'version') {
     data = { version: s.version, before: e.before, after: e.after };
+  } else if (s.type === 'deployment') {
+    // A rollout decision's `after` is {rollout, decision, evidence}: subscribers read them at the top of data.
+    const fields = e.after !== null && typeof e.after === 'object' && !Array.isArray(e.after) ? (e.after as Record<string, unknown>) : {};
+    data = { ...fields, deployment: s.name, before: e.before, after: e.after };
   } else {
     data = { before: e.before, after: e.after };
   }

@@ -66,7 +66,7 @@ function checkPolicyName(name: string): void {
 }
 
 /** Why a promotion was refused: its failing gate lines, with the stored promotion and the full report. */
-function refusal(model: string, p: PromotionRecord): BerthError {
+export function refusal(model: string, p: PromotionRecord): BerthError {
   const report = p.report ?? { passed: false, gates: [] };
   const header = `promotion ${p.id} of ${model}:${p.version} to ${p.alias} failed policy ${p.policy?.name} v${p.policy?.version}; ${p.alias} did not move:`;
   return new BerthError('FAILED_PRECONDITION', [header, ...failingGateLines(report)].join('\n'), { promotion: p.id, report });
@@ -134,61 +134,69 @@ export class PromotionService {
     if (input.policy !== undefined) checkPolicyName(input.policy);
     if (input.expect !== undefined && input.expect !== null) checkVersionNumber(input.expect, 'expect');
     const reason = cleanReason(input.reason);
-    const out = await this.deps.store.transaction(async (tx) => {
-      const model = await requireModel(tx, name);
-      const named = input.policy === undefined ? undefined : await requirePolicy(tx, input.policy);
-      const alias = input.alias ?? named?.document.target_alias;
-      if (alias === undefined) throw invalid('name the alias to promote to, or a policy (its target_alias is the default)', { field: 'alias' });
-      const bound = await boundPolicy(tx, name, alias);
-      if (bound && named && bound.name !== named.name) {
-        throw new BerthError(
-          'FAILED_PRECONDITION',
-          `${name}@${alias} is bound to policy ${bound.name}: promote under it (leave policy out, or name ${bound.name})`,
-          {
-            alias,
-            policy: bound.name,
-          },
-        );
-      }
-      const policy = named ?? bound;
-      if (!policy) throw invalid(`no policy is bound to ${name}@${alias}: name the policy to promote under`, { field: 'policy' });
-      const version = await requireVersion(tx, model, input.version);
-      if (version.status !== 'READY') throw notReady(name, version);
-      gateable(name, version);
-      const current = await this.holder(tx, model, alias, input.expect);
-      const evidence = await assembleGateEvidence(tx, model, version, policy.document);
-      const report = evaluateGates(policy.document, evidence);
-      const now = this.deps.clock.now();
-      const required = policy.document.require_approvals;
-      const state: PromotionState = !report.passed ? 'failed' : required > 0 ? 'pending' : 'passed';
-      const rec: PromotionRecord = {
-        id: newPromotionId(now),
-        model_id: model.id,
-        version: version.version,
-        alias,
-        kind: 'promotion',
-        state,
-        previous_version: current,
-        policy: { name: policy.name, version: policy.version, digest: policy.digest },
-        report,
-        required_approvals: required,
-        requested_by: actor.name,
-        reason,
-        created_at: now,
-        decided_at: state === 'pending' ? null : now,
-      };
-      await tx.promotions.insert(rec);
-      await recordChange(tx, actor, now, {
-        action: `promotion.${state}`,
-        subject: { type: 'promotion', model, id: rec.id },
-        after: { version: rec.version, alias, previous_version: current, policy: rec.policy, passed: report.passed, state },
-        reason,
-      });
-      if (state === 'passed') await this.moveAlias(tx, actor, now, model, rec, reason);
-      return { ...rec, model: model.name, approvals: [] };
-    });
+    const out = await this.deps.store.transaction(async (tx) => this.requestIn(tx, actor, await requireModel(tx, name), { ...input, reason }));
     if (out.state === 'failed') throw refusal(name, out);
     return out;
+  }
+
+  /**
+   * Inside a caller's transaction, on checked input: the promotion evaluated, stored and (when it
+   * passed) the alias moved. A failed promotion is returned stored, not thrown, so the caller
+   * commits it and refuses afterwards with `refusal`.
+   */
+  async requestIn(tx: StoreTx, actor: Actor, model: ModelRecord, input: PromotionRequest): Promise<PromotionView> {
+    const name = model.name;
+    const reason = cleanReason(input.reason);
+    const named = input.policy === undefined ? undefined : await requirePolicy(tx, input.policy);
+    const alias = input.alias ?? named?.document.target_alias;
+    if (alias === undefined) throw invalid('name the alias to promote to, or a policy (its target_alias is the default)', { field: 'alias' });
+    const bound = await boundPolicy(tx, name, alias);
+    if (bound && named && bound.name !== named.name) {
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${name}@${alias} is bound to policy ${bound.name}: promote under it (leave policy out, or name ${bound.name})`,
+        {
+          alias,
+          policy: bound.name,
+        },
+      );
+    }
+    const policy = named ?? bound;
+    if (!policy) throw invalid(`no policy is bound to ${name}@${alias}: name the policy to promote under`, { field: 'policy' });
+    const version = await requireVersion(tx, model, input.version);
+    if (version.status !== 'READY') throw notReady(name, version);
+    gateable(name, version);
+    const current = await this.holder(tx, model, alias, input.expect);
+    const evidence = await assembleGateEvidence(tx, model, version, policy.document);
+    const report = evaluateGates(policy.document, evidence);
+    const now = this.deps.clock.now();
+    const required = policy.document.require_approvals;
+    const state: PromotionState = !report.passed ? 'failed' : required > 0 ? 'pending' : 'passed';
+    const rec: PromotionRecord = {
+      id: newPromotionId(now),
+      model_id: model.id,
+      version: version.version,
+      alias,
+      kind: 'promotion',
+      state,
+      previous_version: current,
+      policy: { name: policy.name, version: policy.version, digest: policy.digest },
+      report,
+      required_approvals: required,
+      requested_by: actor.name,
+      reason,
+      created_at: now,
+      decided_at: state === 'pending' ? null : now,
+    };
+    await tx.promotions.insert(rec);
+    await recordChange(tx, actor, now, {
+      action: `promotion.${state}`,
+      subject: { type: 'promotion', model, id: rec.id },
+      after: { version: rec.version, alias, previous_version: current, policy: rec.policy, passed: report.passed, state },
+      reason,
+    });
+    if (state === 'passed') await this.moveAlias(tx, actor, now, model, rec, reason);
+    return { ...rec, model: model.name, approvals: [] };
   }
 
   /** The alias's holder now (null: unset); refuses a frozen alias and a failed `expect`. */
@@ -385,57 +393,65 @@ export class PromotionService {
     const reason = cleanReason(input.reason);
     if (reason === null) throw invalid('a rollback needs a reason: say why the current version goes', { field: 'reason' });
     if (input.expect !== undefined) checkVersionNumber(input.expect, 'expect');
-    return this.deps.store.transaction(async (tx) => {
-      const model = await requireModel(tx, name);
-      const current = await this.holder(tx, model, alias, input.expect);
-      if (current === null) throw new BerthError('FAILED_PRECONDITION', `${name}@${alias} is not set: there is nothing to roll back`, { alias });
-      const last = await tx.aliases.previousVersion(model.id, alias);
-      const target = last?.to_version === current ? last.from_version : null;
-      if (target === null) {
-        throw new BerthError('FAILED_PRECONDITION', `${name}@${alias} had no holder before ${current}: there is no version to roll back to`, {
+    return this.deps.store.transaction(async (tx) => this.rollbackIn(tx, actor, await requireModel(tx, name), alias, { reason, expect: input.expect }));
+  }
+
+  /**
+   * Inside a caller's transaction, on checked input (a deployment's abort rolls its alias back
+   * in the transaction that aborts the rollout): the rollback promotion stored and the alias
+   * moved back, audited. Refuses a frozen alias, an unset one, and one with no version to go back to.
+   */
+  async rollbackIn(tx: StoreTx, actor: Actor, model: ModelRecord, alias: string, input: { reason: string; expect?: number }): Promise<PromotionView> {
+    const name = model.name;
+    const reason = input.reason;
+    const current = await this.holder(tx, model, alias, input.expect);
+    if (current === null) throw new BerthError('FAILED_PRECONDITION', `${name}@${alias} is not set: there is nothing to roll back`, { alias });
+    const last = await tx.aliases.previousVersion(model.id, alias);
+    const target = last?.to_version === current ? last.from_version : null;
+    if (target === null) {
+      throw new BerthError('FAILED_PRECONDITION', `${name}@${alias} had no holder before ${current}: there is no version to roll back to`, {
+        alias,
+        current,
+      });
+    }
+    const version = await tx.versions.find(model.id, target);
+    if (!version) {
+      throw new BerthError(
+        'FAILED_PRECONDITION',
+        `${name}@${alias} was at ${target} before ${current}, but ${name}:${target} was deleted: set the alias instead`,
+        {
           alias,
           current,
-        });
-      }
-      const version = await tx.versions.find(model.id, target);
-      if (!version) {
-        throw new BerthError(
-          'FAILED_PRECONDITION',
-          `${name}@${alias} was at ${target} before ${current}, but ${name}:${target} was deleted: set the alias instead`,
-          {
-            alias,
-            current,
-            version: target,
-          },
-        );
-      }
-      const now = this.deps.clock.now();
-      const rec: PromotionRecord = {
-        id: newPromotionId(now),
-        model_id: model.id,
-        version: target,
-        alias,
-        kind: 'rollback',
-        state: 'passed',
-        previous_version: current,
-        policy: null,
-        report: null,
-        required_approvals: 0,
-        requested_by: actor.name,
-        reason,
-        created_at: now,
-        decided_at: now,
-      };
-      await tx.promotions.insert(rec);
-      await recordChange(tx, actor, now, {
-        action: 'promotion.rolled_back',
-        subject: { type: 'promotion', model, id: rec.id },
-        after: { version: target, alias, previous_version: current },
-        reason,
-      });
-      await this.moveAlias(tx, actor, now, model, rec, reason);
-      return { ...rec, model: model.name, approvals: [] };
+          version: target,
+        },
+      );
+    }
+    const now = this.deps.clock.now();
+    const rec: PromotionRecord = {
+      id: newPromotionId(now),
+      model_id: model.id,
+      version: target,
+      alias,
+      kind: 'rollback',
+      state: 'passed',
+      previous_version: current,
+      policy: null,
+      report: null,
+      required_approvals: 0,
+      requested_by: actor.name,
+      reason,
+      created_at: now,
+      decided_at: now,
+    };
+    await tx.promotions.insert(rec);
+    await recordChange(tx, actor, now, {
+      action: 'promotion.rolled_back',
+      subject: { type: 'promotion', model, id: rec.id },
+      after: { version: target, alias, previous_version: current },
+      reason,
     });
+    await this.moveAlias(tx, actor, now, model, rec, reason);
+    return { ...rec, model: model.name, approvals: [] };
   }
 
   /** Whether a policy is bound to name@alias (AliasService asks before every move). */

@@ -23,6 +23,7 @@ import { PromptService } from './prompts-service.js';
 import { CardService } from './cards-service.js';
 import { HubService } from './hub-service.js';
 import { HubCommits } from './hub-commits.js';
+import { DeploymentService } from './deployments-service.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -49,6 +50,7 @@ export class Registry {
   readonly cards: CardService;
   readonly hub: HubService;
   readonly hubCommits: HubCommits;
+  readonly deployments: DeploymentService;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -87,5 +89,6 @@ export class Registry {
     this.cards = new CardService(deps, this.versions);
     this.hub = new HubService(deps);
     this.hubCommits = new HubCommits(deps, this.models, this.versions, this.blobs, this.aliases);
+    this.deployments = new DeploymentService(deps, this.aliases, this.promotions);
   }
 }

@@ -3,7 +3,7 @@ import { chainEvent } from '@berth/core';
 import type { AuditEventsTable, Database } from './schema.js';
 import { parseJson, toJson } from './json.js';
 
-export type SubjectType = 'model' | 'version' | 'alias' | 'run' | 'promotion' | 'policy' | 'token' | 'webhook' | 'system';
+export type SubjectType = 'model' | 'version' | 'alias' | 'run' | 'promotion' | 'policy' | 'token' | 'webhook' | 'system' | 'deployment';
 
 /** An audit_events row with `before` and `after` parsed: a link of the chain (ChainedAuditEvent) and what it is about. */
 export type AuditRecord = Omit<Selectable<AuditEventsTable>, 'subject_type' | 'before' | 'after'> & {

@@ -310,6 +310,47 @@ export interface ApprovalsTable {
   reason: string | null;
 }
 
+export interface DeploymentsTable {
+  id: Generated<number>;
+  name: string;
+  version: number;
+  digest: string;
+  model_id: number;
+  model: string;
+  document: string;
+  yaml: string;
+  latest: number;
+  created_by: string;
+  created_at: number;
+}
+
+export interface DeploymentRolloutsTable {
+  deployment: string;
+  id: string;
+  kind: string;
+  stable_version: number | null;
+  candidate_version: number;
+  state: string;
+  step: number;
+  weight: number;
+  started_at: number;
+  step_started_at: number;
+  updated_at: number;
+  last_decision: string | null;
+}
+
+export interface DeploymentServedTable {
+  id: Generated<number>;
+  deployment: string;
+  gateway: string;
+  from_at: number;
+  to_at: number;
+  versions: string;
+  shadow: string | null;
+  mix: string;
+  received_at: number;
+}
+
 /** What inspecting a blob on upload found (migration 0009); `inspection` is the core BlobInspection as JSON. */
 export interface BlobInspectionsTable {
   sha256: string;
@@ -348,4 +389,7 @@ export interface Database {
   policies: PoliciesTable;
   promotions: PromotionsTable;
   approvals: ApprovalsTable;
+  deployments: DeploymentsTable;
+  deployment_rollouts: DeploymentRolloutsTable;
+  deployment_served: DeploymentServedTable;
 }

@@ -17,6 +17,7 @@ import { UploadRepo } from './uploads.js';
 import { EvaluationRepo } from './evaluations.js';
 import { PolicyRepo } from './policies.js';
 import { PromotionRepo } from './promotions.js';
+import { DeploymentRepo } from './deployments.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
 import { isSerializationFailure, translateOpenError, translateStoreError } from './errors.js';
@@ -41,6 +42,7 @@ export class StoreTx {
   readonly promotions: PromotionRepo;
   readonly lineage: LineageRepo;
   readonly blobInspections: BlobInspectionRepo;
+  readonly deployments: DeploymentRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -60,6 +62,7 @@ export class StoreTx {
     this.promotions = new PromotionRepo(db, dialect);
     this.lineage = new LineageRepo(db);
     this.blobInspections = new BlobInspectionRepo(db);
+    this.deployments = new DeploymentRepo(db);
   }
 }
 

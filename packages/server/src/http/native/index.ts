@@ -15,6 +15,7 @@ import { promotionRoutes } from './promotions-routes.js';
 import { bundleRoutes } from './bundles-routes.js';
 import { promptRoutes } from './prompts-routes.js';
 import { cardRoutes } from './cards-routes.js';
+import { deploymentRoutes } from './deployments-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
 export async function nativeApi(
@@ -43,5 +44,6 @@ export async function nativeApi(
   bundleRoutes(app, opts.registry);
   promptRoutes(app, opts.registry);
   cardRoutes(app, opts.registry);
+  deploymentRoutes(app, opts.registry);
   eventRoutes(app, opts.registry, opts.eventStream);
 }

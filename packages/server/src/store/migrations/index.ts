@@ -11,6 +11,7 @@ import * as m0008 from './0008-webhooks.js';
 import * as m0009 from './0009-blob-inspections.js';
 import * as m0010 from './0010-lineage.js';
 import * as m0011 from './0011-external-versions.js';
+import * as m0012 from './0012-deployments.js';
 
 export interface BerthMigration {
   name: string;
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0009-blob-inspections', up: m0009.up },
   { name: '0010-lineage', up: m0010.up },
   { name: '0011-external-versions', up: m0011.up },
+  { name: '0012-deployments', up: m0012.up },
 ];
