@@ -145,7 +145,11 @@ analysis_interval: ${INTERVAL_MS}ms
     const results = await Promise.all(candidateIds.slice(0, 5).map((id) => feedbackCli(reg, gw, id, 0.1)));
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     await new Promise((r) => setTimeout(r, 3 * INTERVAL_MS));
-    assert.equal((await deploymentEvents(reg.client, 'fb-m', 'fb-bot')).filter((e) => e.type === 'deployment.aborted').length, 0, 'no verdict under the minimum sample');
+    assert.equal(
+      (await deploymentEvents(reg.client, 'fb-m', 'fb-bot')).filter((e) => e.type === 'deployment.aborted').length,
+      0,
+      'no verdict under the minimum sample',
+    );
     const last = await feedbackCli(reg, gw, candidateIds[5]!, 0.1);
     const reached = Date.now();
     assert.equal(last.code, 0, last.stderr);
@@ -157,7 +161,10 @@ analysis_interval: ${INTERVAL_MS}ms
     assert.deepEqual([rolloutOf(event).state, rolloutOf(event).weight], ['aborted', 0]);
     const evidence = event.data.evidence as { slos?: { verdict?: string; checks?: { slo: string; verdict: string }[] } };
     assert.equal(evidence.slos?.verdict, 'fail');
-    assert.ok(evidence.slos?.checks?.some((c) => c.slo === 'quality' && c.verdict === 'fail'), JSON.stringify(evidence));
+    assert.ok(
+      evidence.slos?.checks?.some((c) => c.slo === 'quality' && c.verdict === 'fail'),
+      JSON.stringify(evidence),
+    );
 
     assert.equal((await reg.client.resolveAlias('fb-m', 'challenger')).version, 1, 'the candidate alias moved back');
     assert.equal((await reg.client.resolveAlias('fb-m', 'champion')).version, 1);

@@ -110,7 +110,9 @@ export async function startFakeOpenAI(name: string, initial: Partial<FakeBehavio
     }
     const chat = path === '/v1/chat/completions';
     if (method !== 'POST' || (!chat && path !== '/v1/completions')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${method} ${path}`, type: 'invalid_request_error' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `no route ${method} ${path}`, type: 'invalid_request_error' } }));
       return;
     }
     if (body === null) {
@@ -150,7 +152,9 @@ export async function startFakeOpenAI(name: string, initial: Partial<FakeBehavio
       }
       if (i > 0 && b.chunkDelayMs) await sleep(b.chunkDelayMs);
       const piece = content.slice(i * size, (i + 1) * size);
-      const choice = chat ? { index: 0, delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece }, finish_reason: null } : { index: 0, text: piece };
+      const choice = chat
+        ? { index: 0, delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece }, finish_reason: null }
+        : { index: 0, text: piece };
       res.write(`data: ${JSON.stringify({ id, object, created, model, choices: [choice] })}\n\n`);
     }
     const last = chat ? { index: 0, delta: {}, finish_reason: 'stop' } : { index: 0, text: '', finish_reason: 'stop' };

@@ -223,15 +223,13 @@ analysis_interval: 200ms
     await routed('shadow-bot');
     const before = challenger.completions().length;
     const answers = [];
-    for (let i = 0; i < 10; i++) answers.push(await chat(gw.url, 'shadow-bot', { stream: i % 2 === 1, body: { messages: [{ role: 'user', content: `question ${i}` }] } }));
+    for (let i = 0; i < 10; i++)
+      answers.push(await chat(gw.url, 'shadow-bot', { stream: i % 2 === 1, body: { messages: [{ role: 'user', content: `question ${i}` }] } }));
     for (const a of answers) assert.deepEqual([a.status, a.version, a.content], [200, 'shadow-m:1', 'the stable answer']);
     await waitUntil('ten shadow copies', () => challenger.completions().length - before >= 10);
     const copies = challenger.completions().slice(before);
     assert.deepEqual(copies.map((c) => c.body?.stream === true).filter(Boolean), [], 'copies are never streamed');
-    assert.deepEqual(
-      copies.map((c) => c.body?.messages?.[0]?.content).sort(),
-      answers.map((_, i) => `question ${i}`).sort(),
-    );
+    assert.deepEqual(copies.map((c) => c.body?.messages?.[0]?.content).sort(), answers.map((_, i) => `question ${i}`).sort());
 
     // The shadow side hanging never slows the client.
     challenger.set({ hang: true });
@@ -287,7 +285,9 @@ analysis_interval: 200ms
     assert.ok((counts['ab-m:1'] ?? 0) >= 15 && (counts['ab-m:2'] ?? 0) >= 15, JSON.stringify(counts));
     const now = await metrics(gw.url);
     for (const v of ['1', '2']) {
-      const served = metricSum(now, 'berth_gateway_requests_total', { deployment: 'ab-bot', version: v }) - metricSum(base, 'berth_gateway_requests_total', { deployment: 'ab-bot', version: v });
+      const served =
+        metricSum(now, 'berth_gateway_requests_total', { deployment: 'ab-bot', version: v }) -
+        metricSum(base, 'berth_gateway_requests_total', { deployment: 'ab-bot', version: v });
       assert.equal(served, counts[`ab-m:${v}`], `requests of version ${v} in /metrics`);
     }
     assert.equal(metricSum(now, 'berth_gateway_weight', { deployment: 'ab-bot', version: '1' }), 50);

@@ -142,7 +142,8 @@ export async function waitUntil<T>(what: string, fn: () => T | Promise<T>, timeo
     } catch (err) {
       last = err;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
     await sleep(everyMs);
   }
 }
@@ -153,7 +154,10 @@ export async function pushVersions(client: BerthClient, model: string, count: nu
   for (let i = 0; i < count; i++) {
     const bytes = Buffer.from(`${model} weights ${i} ${Date.now()}`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const v = await client.createVersion(model, { files: [{ path: 'model.bin', size: bytes.length, sha256 }], blobs: [{ sha256, base64: bytes.toString('base64') }] });
+    const v = await client.createVersion(model, {
+      files: [{ path: 'model.bin', size: bytes.length, sha256 }],
+      blobs: [{ sha256, base64: bytes.toString('base64') }],
+    });
     out.push(v.version);
   }
   return out;
@@ -254,7 +258,11 @@ export function feedbackCli(reg: Registry, gw: GatewayProcess, requestId: string
 
 /** `POST /v1/feedback` on a gateway. */
 export async function feedback(gatewayUrl: string, requestId: string, score: number): Promise<{ status: number; json: unknown }> {
-  const r = await fetch(`${gatewayUrl}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ request_id: requestId, score }) });
+  const r = await fetch(`${gatewayUrl}/v1/feedback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ request_id: requestId, score }),
+  });
   return { status: r.status, json: (await r.json()) as unknown };
 }
 
