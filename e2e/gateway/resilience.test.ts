@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Rollout } from '@berth/core';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
 import {
   Load,
@@ -145,7 +146,7 @@ analysis_interval: 200ms
     await waitUntil('resume-bot routed', async () => (await chat(gw.url, 'resume-bot')).status === 200);
     const load = new Load([gw.url], 'resume-bot', 2);
     await reg.client.setAlias('resume-m', 'challenger', 2);
-    let before;
+    let before: Rollout;
     try {
       before = await waitUntil(
         'the canary at step 1',
