@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditEvent, ServedAt, ServedReport } from '@berth/core';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
-import { Load, applyDeployment, chat, pushVersions, startGateway, startRegistry, waitUntil, type GatewayProcess, type Registry } from './support.js';
+import { Load, applyDeployment, chat, pushVersions, sleep, startGateway, startRegistry, waitUntil, type GatewayProcess, type Registry } from './support.js';
 
 /** The middle of a report's window: a time it certainly covers. */
 const inside = (r: ServedReport) => new Date((Date.parse(r.from) + Date.parse(r.to)) / 2).toISOString();
@@ -58,9 +58,12 @@ analysis_interval: 200ms
           (r) => r.versions.some((v) => v.version === 2 && v.weight === 50 && v.requests > 0) && r.versions.some((v) => v.version === 1 && v.weight === 50),
         ),
       );
+      // A few more windows of the same mix: reported, but not audited again.
+      await sleep(2000);
     } finally {
       await load.stop();
     }
+    const end = Date.now();
     assert.deepEqual(load.failures(), []);
 
     const then = JSON.parse(await reg.ok(['at', inside(allStable), '--served', 'served-bot', '--json'])) as ServedAt;
@@ -102,7 +105,7 @@ analysis_interval: 200ms
       served.some((r) => Date.parse(r.at) >= Date.parse(allStable.to)),
       'the canary mix is audited',
     );
-    const reports = Math.floor((Date.parse(canary.to) - Date.parse(allStable.from)) / 500);
-    assert.ok(served.length < reports, `${served.length} audit rows for about ${reports} reports`);
+    const reports = Math.floor((end - Date.parse(allStable.from)) / 500);
+    assert.ok(served.length <= reports / 2, `${served.length} audit rows for about ${reports} reports`);
   });
 });
