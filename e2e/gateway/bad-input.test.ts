@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
 import {
   applyDeployment,
@@ -17,6 +18,21 @@ import {
   type GatewayProcess,
   type Registry,
 } from './support.js';
+
+/**
+ * The status of a POST whose body the server may refuse before it has all been sent (node:http,
+ * which reports the answer even when the server closes the connection on the rest).
+ */
+function postStatus(url: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', (err) => setTimeout(() => reject(err), 1000));
+    req.end(body);
+  });
+}
 
 interface OpenAIError {
   error: { message: string; type: string; param?: string | null; code: string };
@@ -224,7 +240,6 @@ upstreams:
     const notJson = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": ' });
     assert.equal(notJson.status, 400);
     assert.equal(((await notJson.json()) as OpenAIError).error.type, 'invalid_request_error');
-    const big = await chat(gw.url, 'flaky-bot', { body: { messages: [{ role: 'user', content: 'x'.repeat(11 * 1024 * 1024) }] } });
-    assert.equal(big.status, 413);
+    assert.equal(await postStatus(`${gw.url}/v1/chat/completions`, Buffer.alloc(11 * 1024 * 1024, 'x')), 413);
   });
 });

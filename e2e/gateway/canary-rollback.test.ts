@@ -100,8 +100,9 @@ analysis_interval: 200ms
 
     const rows = await audit('pass-m');
     assert.ok(rows.some((r) => r.action === 'deployment.completed' && r.subject === 'pass-bot'));
-    const champion = rows.filter((r) => r.action === 'alias.set' && r.subject.includes('champion')).at(-1);
+    const champion = rows.find((r) => r.action === 'alias.set' && r.subject === 'pass-m@champion' && (r.after as { version?: number } | null)?.version === 2);
     assert.ok(champion, 'the champion move is in the audit trail');
+    assert.equal((champion.before as { version?: number } | null)?.version, 1);
     await waitUntil('the completion reached the webhook', () => hook.events.some((e) => e.type === 'deployment.completed' && e.subject === 'pass-bot'));
     assert.equal((await chat(gw.url, 'pass-bot')).version, 'pass-m:2');
   });
@@ -175,7 +176,13 @@ analysis_interval: ${INTERVAL_MS}ms
     const abortRow = rows.find((r) => r.action === 'deployment.aborted' && r.subject === 'fb-bot');
     assert.ok(abortRow, 'the abort is audited');
     assert.match(abortRow.reason ?? '', /quality/);
-    const moveBack = rows.find((r) => /deployment fb-bot: canary of fb-m:2 aborted: .*quality/.test(r.reason ?? '') && r.subject.includes('challenger'));
+    const moveBack = rows.find(
+      (r) =>
+        r.action === 'alias.set' &&
+        r.subject === 'fb-m@challenger' &&
+        (r.after as { version?: number } | null)?.version === 1 &&
+        /deployment fb-bot: canary of fb-m:2 aborted: .*quality/.test(r.reason ?? ''),
+    );
     assert.ok(moveBack, `the alias move back is audited with the reason: ${JSON.stringify(rows.map((r) => [r.action, r.subject, r.reason]))}`);
 
     await waitUntil('the webhook got the abort and the alias move', () => {

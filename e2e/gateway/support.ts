@@ -322,9 +322,12 @@ export class Load {
     return this.samples.filter((s) => s.failure !== null);
   }
 
-  /** The samples sent after `t` (epoch ms). */
+  /** The samples sent after `t` (epoch ms), oldest answer first. */
   since(t: number): Sample[] {
-    return this.samples.filter((s) => s.start >= t);
+    // Samples are appended as answers complete, so only the tail can have been sent after t.
+    let i = this.samples.length;
+    while (i > 0 && this.samples[i - 1]!.end >= t) i--;
+    return this.samples.slice(i).filter((s) => s.start >= t);
   }
 
   async stop(): Promise<Sample[]> {
