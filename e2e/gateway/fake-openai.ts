@@ -142,11 +142,14 @@ export async function startFakeOpenAI(name: string, initial: Partial<FakeBehavio
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.flushHeaders();
     const n = Math.max(1, b.chunks);
     const size = Math.ceil(content.length / n);
     const object = chat ? 'chat.completion.chunk' : 'text_completion';
     for (let i = 0; i < n; i++) {
       if (b.cutStreamAfter > 0 && i === b.cutStreamAfter) {
+        // Let the chunks written so far reach the reader, then hang up without ending the stream.
+        await sleep(20);
         res.socket?.destroy();
         return;
       }
