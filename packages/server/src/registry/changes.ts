@@ -1,7 +1,9 @@
-import { eventTypeOf, type BerthEvent } from '@berth/core';
+import { BerthError, eventTypeOf, type BerthEvent } from '@berth/core';
 import type { StoreTx } from '../store/store.js';
 import type { AuditRecord, SubjectType } from '../store/audit.js';
 import type { Actor } from './actor.js';
+import type { RolloutRecord } from '../store/deployments.js';
+import { newRolloutId, toWireRollout } from './rollout-records.js';
 
 /** The model a change belongs to, by id (which survives renames) and by its name at the time. */
 export interface ModelRef {
@@ -141,6 +143,77 @@ export async function recordChange(tx: StoreTx, actor: Actor, at: number, change
       at,
       reason,
     });
+    if (s.to !== null && s.to !== s.from) await startBlueGreenSwitches(tx, actor, at, s);
   }
   return e;
+}
+
+/**
+ * A blue-green deployment switches only once its new side is warm (DESIGN §2): so the move of
+ * its stable alias starts the switch in the same transaction, and no gateway, restarted or
+ * not, ever reads the moved alias without the rollout that keeps traffic on the side serving
+ * until then. Moving the alias back to that side before the switch ends the rollout instead.
+ */
+async function startBlueGreenSwitches(tx: StoreTx, actor: Actor, at: number, s: Extract<ChangeSubject, { type: 'alias' }>): Promise<void> {
+  for (const dep of await tx.deployments.liveOfModel(s.model.id)) {
+    if (dep.document.strategy !== 'blue-green' || dep.document.stable !== s.alias) continue;
+    const current = (await tx.deployments.rollout(dep.name)) ?? null;
+    // A failed bake's rollback returns to the side that served until just now: it switches at once.
+    if (current?.kind === 'bake' && current.state === 'aborted' && current.candidate_version === s.from && current.stable_version === s.to) continue;
+    const switching = current?.kind === 'blue-green';
+    // The side clients get now: a switch not (yet) completed still serves its old side.
+    const serving = switching && current.state !== 'completed' ? current.stable_version : s.from;
+    const active = current !== null && (current.state === 'progressing' || current.state === 'held');
+    const decision = (name: string, reason: string) => ({
+      decision: name,
+      at,
+      gateway: 'registry',
+      reason,
+      evidence: { alias: s.alias, from: s.from, to: s.to },
+    });
+    let next: RolloutRecord;
+    let action: string;
+    if (serving === s.to) {
+      if (!active || !switching) continue;
+      const reason = `${s.model.name}@${s.alias} moved back to ${s.to}, which still serves, before the switch to ${current.candidate_version}`;
+      next = { ...current, state: 'aborted', weight: 0, updated_at: at, last_decision: decision('abort', reason) };
+      action = 'deployment.aborted';
+    } else {
+      const reason = `${s.model.name}@${s.alias} moved to ${s.to}: ${s.model.name}:${s.to} warms before the switch`;
+      next = {
+        id: newRolloutId(at),
+        deployment: dep.name,
+        kind: 'blue-green',
+        stable_version: serving,
+        candidate_version: s.to as number,
+        state: 'progressing',
+        step: 0,
+        weight: 0,
+        started_at: at,
+        step_started_at: at,
+        updated_at: at,
+        last_decision: decision('start', reason),
+      };
+      action = 'deployment.rollout_started';
+    }
+    if (current) {
+      if (!(await tx.deployments.swapRollout(current, next)))
+        throw new BerthError('CONFLICT', `the rollout of deployment ${dep.name} changed meanwhile: move ${s.model.name}@${s.alias} again`, {
+          deployment: dep.name,
+        });
+    } else await tx.deployments.insertRollout(next);
+    await recordChange(tx, actor, at, {
+      action,
+      subject: { type: 'deployment', model: s.model, name: dep.name },
+      before: current ? toWireRollout(current) : null,
+      after: {
+        rollout: toWireRollout(next),
+        decision: next.last_decision?.decision,
+        gateway: 'registry',
+        evidence: next.last_decision?.evidence ?? {},
+        replaced: current && active ? toWireRollout(current) : null,
+      },
+      reason: next.last_decision?.reason ?? null,
+    });
+  }
 }

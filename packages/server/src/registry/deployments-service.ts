@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   BUNDLE_MANIFEST_PATH,
   BerthError,
@@ -29,6 +28,7 @@ import type { DeploymentRecord, RolloutDecisionRecord, RolloutRecord, ServedReco
 import { requireRole, type Actor } from './actor.js';
 import { cleanReason, conflict, requireModel, requireVersion, type RegistryDeps } from './deps.js';
 import { recordChange, type ModelRef } from './changes.js';
+import { newRolloutId, toWireRollout } from './rollout-records.js';
 import { Keyset } from './paging.js';
 import type { ResultPage } from './results.js';
 import { boundPolicy } from './policies-service.js';
@@ -99,29 +99,6 @@ function namedAliases(doc: DeploymentDocument): Map<string, string> {
 
 function servedByUpstream(doc: DeploymentDocument, version: number): boolean {
   return doc.upstreams.some((u) => u.versions === '*' || u.versions.includes(version));
-}
-
-/** `rol_` + time and randomness: unique, and sorting roughly by start. */
-function newRolloutId(now: number): string {
-  return `rol_${now.toString(36).padStart(9, '0')}${randomBytes(10).toString('hex')}`;
-}
-
-/** The rollout as the wire carries it (answers, and CONFLICT details so a losing gateway sees the winner's rollout). */
-export function toWireRollout(r: RolloutRecord): Rollout {
-  return {
-    id: r.id,
-    deployment: r.deployment,
-    kind: r.kind,
-    stable_version: r.stable_version,
-    candidate_version: r.candidate_version,
-    state: r.state,
-    step: r.step,
-    weight: r.weight,
-    started_at: isoTime(r.started_at),
-    step_started_at: isoTime(r.step_started_at),
-    updated_at: isoTime(r.updated_at),
-    last_decision: r.last_decision === null ? null : { ...r.last_decision, at: isoTime(r.last_decision.at) },
-  };
 }
 
 /** The mix a report served: versions with rounded weights and shadow flags, sorted; a version at 0% that is no shadow ran nothing. */

@@ -363,21 +363,43 @@ for (const backend of BACKENDS) {
       assert.equal(await holder('done-bot', 'champion'), vs[0]);
     });
 
-    it('switches blue-green on complete and rolls the stable alias back on abort', async () => {
+    it('starts a blue-green switch with the stable alias move, switches on complete and rolls the alias back on abort', async () => {
       const vs = await model('bg-bot');
       await reg.deployments.apply(gw, deploymentYaml({ name: 'bg', model: 'bg-bot', strategy: 'blue-green' }));
+      // The move itself starts the switch, in its transaction: traffic stays on the side serving.
       await reg.aliases.set(admin, 'bg-bot', 'champion', { version: vs[1] as number });
-      const r0 = await reg.deployments.decide(gw, 'bg', { ...start(vs[1] as number, 'blue-green'), stable_version: vs[0] });
-      assert.deepEqual([r0.weight, r0.stable_version], [0, vs[0]]);
+      const r0 = (await store.read.deployments.rollout('bg'))!;
+      assert.deepEqual([r0.kind, r0.state, r0.weight, r0.stable_version, r0.candidate_version], ['blue-green', 'progressing', 0, vs[0], vs[1]]);
+      await expectCode(reg.deployments.decide(gw, 'bg', { ...start(vs[1] as number, 'blue-green') }), 'CONFLICT', /already has a blue-green rollout/);
       await expectCode(reg.deployments.decide(gw, 'bg', next(r0, 'advance')), 'FAILED_PRECONDITION', /has no steps/);
       const aborted = await reg.deployments.decide(gw, 'bg', next(r0, 'abort', { reason: 'warm-up timed out' }));
       assert.equal(aborted.state, 'aborted');
       assert.equal(await holder('bg-bot', 'champion'), vs[0]);
+      // The rollback went back to the side still serving: no second switch.
+      assert.equal((await store.read.deployments.rollout('bg'))?.id, r0.id);
+
       await reg.aliases.set(admin, 'bg-bot', 'champion', { version: vs[2] as number });
-      const r1 = await reg.deployments.decide(gw, 'bg', { ...start(vs[2] as number, 'blue-green'), stable_version: vs[0] });
-      const done = await reg.deployments.decide(gw, 'bg', next(r1, 'complete'));
+      const r1 = (await store.read.deployments.rollout('bg'))!;
+      assert.deepEqual([r1.stable_version, r1.candidate_version, r1.state], [vs[0], vs[2], 'progressing']);
+      // Moving on before the switch keeps the side serving; moving back to it ends the switch.
+      await reg.aliases.set(admin, 'bg-bot', 'champion', { version: vs[1] as number });
+      const r2 = (await store.read.deployments.rollout('bg'))!;
+      assert.deepEqual([r2.stable_version, r2.candidate_version], [vs[0], vs[1]]);
+      await reg.aliases.set(admin, 'bg-bot', 'champion', { version: vs[0] as number });
+      const ended = (await store.read.deployments.rollout('bg'))!;
+      assert.deepEqual([ended.id, ended.state, ended.last_decision?.gateway], [r2.id, 'aborted', 'registry']);
+
+      await reg.aliases.set(admin, 'bg-bot', 'champion', { version: vs[2] as number });
+      const r3 = (await store.read.deployments.rollout('bg'))!;
+      const done = await reg.deployments.decide(gw, 'bg', next(r3, 'complete'));
       assert.deepEqual([done.state, done.weight, done.kind], ['completed', 100, 'blue-green']);
       assert.equal(await holder('bg-bot', 'champion'), vs[2]);
+      // Switching back (a rollback) is a switch too, from the side now serving.
+      await reg.promotions.rollback(admin, 'bg-bot', 'champion', { reason: 'back' });
+      const back = (await store.read.deployments.rollout('bg'))!;
+      assert.deepEqual([back.kind, back.state, back.stable_version, back.candidate_version], ['blue-green', 'progressing', vs[2], vs[0]]);
+      const started = (await store.read.audit.list({ limit: 10000 })).filter((e) => e.action === 'deployment.rollout_started' && e.subject === 'bg');
+      assert.ok(started.every((e) => e.actor === admin.name));
     });
 
     it('completes through the bound policy: a refusal answers 412, stores the failed promotion and leaves the rollout', async () => {

@@ -149,6 +149,12 @@ export class DeploymentRepo {
     return (await q.execute()).map(toDeployment);
   }
 
+  /** The newest version of each live deployment of a model (index deployments_model). */
+  async liveOfModel(modelId: number): Promise<DeploymentRecord[]> {
+    const rows = await this.db.selectFrom('deployments').selectAll().where('model_id', '=', modelId).where('latest', '=', 1).orderBy('name').execute();
+    return rows.map(toDeployment);
+  }
+
   /** Adds the next version and makes it the latest; a concurrent apply of the same name loses on the unique constraint. */
   async insertLatest(d: DeploymentRecord): Promise<void> {
     await this.db.updateTable('deployments').set({ latest: 0 }).where('name', '=', d.name).where('latest', '=', 1).execute();

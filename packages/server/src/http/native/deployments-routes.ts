@@ -16,7 +16,8 @@ import {
   type ServedReport,
 } from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
-import { toWireRollout, type DeploymentView, type ServedView } from '../../registry/deployments-service.js';
+import type { DeploymentView, ServedView } from '../../registry/deployments-service.js';
+import { toWireRollout } from '../../registry/rollout-records.js';
 import { actorOf } from '../actor.js';
 import { toWirePage } from './wire.js';
 

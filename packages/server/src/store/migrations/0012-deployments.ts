@@ -28,6 +28,8 @@ export async function up(db: Kysely<unknown>, dialect: SqlDialect): Promise<void
     .addUniqueConstraint('deployments_name_version_unique', ['name', 'version'])
     .execute();
   await db.schema.createIndex('deployments_latest').on('deployments').columns(['latest', 'name']).execute();
+  // Every alias move asks which live deployments follow its model (a blue-green switch starts with the move).
+  await db.schema.createIndex('deployments_model').on('deployments').columns(['model_id', 'latest']).execute();
 
   await db.schema
     .createTable('deployment_rollouts')
