@@ -14,7 +14,6 @@ import {
   parsePin,
   sha256Hex,
   type DeploymentDocument,
-  type Rollout,
   type RolloutDecisionBody,
   type RolloutKind,
   type RolloutState,
