@@ -38,7 +38,7 @@ function postAll(url: string, head: string, chunks: Buffer[]): Promise<{ status:
     // The gateway closes the connection after a 413: the whole answer is in by then.
     socket.on('close', () => {
       const status = /^HTTP\/1\.1 (\d{3})/.exec(got);
-      const json = /\r\n\r\n[^]*?(\{[^]*\})/.exec(got);
+      const json = /\r\n\r\n.*?(\{.*\})/s.exec(got);
       if (status && json) resolve({ status: Number(status[1]), text: json[1] as string });
       else reject(new Error(`the connection closed with no answer: ${JSON.stringify(got.slice(0, 200))}`));
     });
