@@ -248,8 +248,19 @@ analysis_interval: 200ms
     assert.equal(report.shadow?.diff_rate, 1, JSON.stringify(report.shadow));
     assert.equal(report.shadow?.differed, report.shadow?.compared);
     assert.ok(report.versions.some((v) => v.version === 2 && v.shadow));
-    const shown = JSON.parse(await reg.ok(['deploy', 'status', 'shadow-bot', '--json'])) as typeof status;
-    assert.ok(shown.reports.some((r) => r.shadow?.diff_rate === 1));
+    // Status holds each gateway's latest report window only: one without traffic compares
+    // nothing, so the CLI is read while copies keep being compared.
+    challenger.set({ hang: false });
+    const load = new Load([gw.url], 'shadow-bot', 2);
+    try {
+      await waitUntil('berth deploy status showing the difference rate', async () => {
+        const shown = JSON.parse(await reg.ok(['deploy', 'status', 'shadow-bot', '--json'])) as typeof status;
+        return shown.reports.some((r) => r.shadow?.diff_rate === 1 && r.versions.some((v) => v.version === 2 && v.shadow));
+      });
+    } finally {
+      await load.stop();
+    }
+    assert.deepEqual(load.failures(), []);
   });
 
   it('ab: sticky by the x-user-id header, both variants served, counted per variant in /metrics', async () => {

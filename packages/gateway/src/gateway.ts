@@ -49,6 +49,8 @@ const MAX_FEEDBACK_BODY = 64 * 1024;
 const MAX_SHADOW_IN_FLIGHT = 64;
 const JSON_TYPE = 'application/json';
 const TOO_LARGE = Symbol('too large');
+/** The most of an oversized body read and thrown away so that its 413 reaches the client. */
+const MAX_DRAIN = 64 * 1024 * 1024;
 
 interface Served {
   dep: RoutedDeployment;
@@ -63,24 +65,55 @@ function errorBody(message: string, type: string, code: string, param: string | 
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | typeof TOO_LARGE> {
   const declared = Number(req.headers['content-length']);
-  if (declared > limit) {
-    req.resume();
-    return Promise.resolve(TOO_LARGE);
-  }
+  if (declared > limit) return discard(req, 0, declared > MAX_DRAIN).then(() => TOO_LARGE);
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        parts.length = 0;
-        resolve(TOO_LARGE);
-        req.removeAllListeners('data');
-        req.resume();
-      } else parts.push(c);
-    });
-    req.on('end', () => resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)));
+      if (size <= limit) return void parts.push(c);
+      parts.length = 0;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', reject);
+      void discard(req, size, false).then(() => resolve(TOO_LARGE));
+    };
+    const onEnd = () => resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
+  });
+}
+
+/**
+ * Reads the rest of a body that is over the limit and throws it away, up to MAX_DRAIN bytes in
+ * all. Answering before the body is in and then closing would make the kernel reset the
+ * connection on the client's unread bytes, and the client would lose the 413 that was sent.
+ * Beyond MAX_DRAIN (or when `skip`) the answer goes out at once and the client may lose it.
+ */
+function discard(req: IncomingMessage, seen: number, skip: boolean): Promise<void> {
+  if (skip || req.readableEnded) {
+    req.resume();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    let total = seen;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+      req.off('close', done);
+      resolve();
+    };
+    const onData = (c: Buffer) => {
+      total += c.length;
+      if (total > MAX_DRAIN) done();
+    };
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.on('close', done);
+    req.resume();
   });
 }
 

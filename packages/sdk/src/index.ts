@@ -656,8 +656,8 @@ export class BerthClient {
     return this.json('POST', `/api/v1/deployments/${seg(name)}/rollout`, { body });
   }
   /** What a gateway served over a window. */
-  reportServed(name: string, body: ServedReportBody): Promise<ServedReport> {
-    return this.json('POST', `/api/v1/deployments/${seg(name)}/served`, { body });
+  reportServed(name: string, body: ServedReportBody, opts: { signal?: AbortSignal } = {}): Promise<ServedReport> {
+    return this.json('POST', `/api/v1/deployments/${seg(name)}/served`, { body, signal: opts.signal });
   }
   /** What the gateways actually served at `t` (ISO time). */
   servedAt(name: string, t: string): Promise<ServedAt> {

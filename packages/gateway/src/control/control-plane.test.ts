@@ -72,6 +72,10 @@ class FakeRegistry {
   rollout: Rollout | null = null;
   seq = 1;
   down = false;
+  /** Calls never answer (a registry gone silent); only the caller's signal ends them. */
+  hang = false;
+  /** A policy gate refusing completions (412) with this message. */
+  gate: string | null = null;
   decisions: RolloutDecisionBody[] = [];
   reports: ServedReportBody[] = [];
   renders: Array<{ ref: string; variables: Record<string, string> }> = [];
@@ -98,6 +102,7 @@ class FakeRegistry {
 
   private async fetch(url: string, init?: RequestInit): Promise<Response> {
     if (this.down) throw new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } });
+    if (this.hang) return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true }));
     const path = new URL(url).pathname;
     const body = JSON.parse(String(init?.body ?? '{}')) as Record<string, unknown>;
     if (path === '/api/v1/deployments/chatbot/rollout') return this.decide(body as unknown as RolloutDecisionBody);
@@ -133,6 +138,8 @@ class FakeRegistry {
     const r = this.rollout;
     const current = r && (r.state === 'progressing' || r.state === 'held');
     const conflict = () => answer(409, { error: { code: 'CONFLICT', message: 'the rollout moved on', details: { rollout: r } } });
+    if (b.decision === 'complete' && this.gate && current && r.id === b.rollout_id && r.step === b.expect_step)
+      return answer(412, { error: { code: 'FAILED_PRECONDITION', message: this.gate, details: {} } });
     if (b.decision === 'start') {
       if (current && r.kind === b.kind && r.candidate_version === b.candidate_version) return conflict();
       const kind = b.kind ?? 'canary';
@@ -254,7 +261,7 @@ after(async () => {
   for (const h of open) await h.control.stop();
 });
 
-function harness(doc: DeploymentDocument, aliases: Record<string, number | null>, reportIntervalMs = 60_000): Harness {
+function harness(doc: DeploymentDocument, aliases: Record<string, number | null>, reportIntervalMs = 60_000, stopTimeoutMs?: number): Harness {
   const time = new FakeTime();
   const registry = new FakeRegistry(doc, aliases, time.now);
   const view = new FakeView(registry);
@@ -275,7 +282,12 @@ function harness(doc: DeploymentDocument, aliases: Record<string, number | null>
     recordJudgeScore: (_d, version, score) => h.judged.push({ version, score }),
   };
   let seq = 0;
-  h.control = createControlPlane({ client: registry.client(), data, gatewayId: 'gw-1', reportIntervalMs, now: time.now, log: () => {} }, time, () => 0);
+  h.control = createControlPlane(
+    { client: registry.client(), data, gatewayId: 'gw-1', reportIntervalMs, now: time.now, log: () => {} },
+    time,
+    () => 0,
+    stopTimeoutMs,
+  );
   h.tick = (ms) => time.advance(ms, () => h.control.settled());
   h.serve = (version, n, over = {}) => {
     for (let i = 0; i < n; i++)
@@ -451,6 +463,118 @@ describe('control plane: canary', () => {
     );
     assert.equal(view.get('chatbot')?.rollout?.id, 'ro_other');
     await control.stop();
+  });
+});
+
+describe('control plane: a completion refused by a policy gate (412)', () => {
+  const GATE = 'promoting cs-bot:2 to champion needs 1 approval, it has 0';
+  /** Starts a one-step canary whose SLOs pass, with the gate refusing its completion from T0 + 200. */
+  async function refusedCanary(): Promise<Harness> {
+    const h = harness(document({ steps: [{ weight: 50, pause_ms: 0 }] }), { champion: 1, challenger: 2 });
+    h.registry.gate = GATE;
+    h.serve(2, 6);
+    for (let i = 0; i < 5; i++) h.control.feedback('chatbot', 2, 0.9, h.time.now());
+    await h.tick(200);
+    assert.deepEqual(h.decisions(), ['start', 'complete']);
+    return h;
+  }
+  const completes = (h: Harness) => h.decisions().filter((d) => d === 'complete').length;
+
+  it('tries again after a wait doubling up to a minute, shows the refusal in status, and completes once the gate lets it', async () => {
+    const h = await refusedCanary();
+    assert.deepEqual(statusOf(h).refused, {
+      decision: 'complete',
+      rollout: 'ro_1',
+      step: 0,
+      candidate_version: 2,
+      reason: GATE,
+      attempts: 1,
+      backoff_ms: 400,
+      retry_at: iso(T0 + 600),
+    });
+    const sentAt: number[] = [];
+    for (let t = 0; t < 300_000; t += 200) {
+      const before = completes(h);
+      await h.tick(200);
+      if (completes(h) > before) sentAt.push(h.time.now() - T0);
+    }
+    // Twice the 200 ms analysis interval, doubling each time, then once a minute.
+    assert.deepEqual(sentAt, [600, 1400, 3000, 6200, 12_600, 25_400, 51_000, 102_200, 162_200, 222_200, 282_200]);
+    assert.equal(statusOf(h).refused.attempts, 12);
+    assert.equal(statusOf(h).refused.backoff_ms, 60_000);
+    assert.equal(h.registry.rollout?.state, 'progressing', 'the rollout stays as it was');
+    assert.equal(statusOf(h).failures, 0, 'a refusal is no failure to reach the registry');
+
+    h.registry.gate = null;
+    await h.tick(60_000);
+    assert.equal(h.registry.rollout?.state, 'completed');
+    assert.equal(h.registry.aliases.champion, 2);
+    assert.equal(statusOf(h).refused, null);
+    assert.equal(completes(h), 13);
+  });
+
+  it('still aborts at once while a refused completion waits', async () => {
+    const h = await refusedCanary();
+    h.serve(2, 6, { error: true });
+    await h.tick(200);
+    assert.deepEqual(h.decisions(), ['start', 'complete', 'abort']);
+    assert.equal(h.registry.rollout?.state, 'aborted');
+    await h.tick(200);
+    assert.equal(statusOf(h).refused, null, 'the refusal was about a rollout that has ended');
+  });
+});
+
+describe('control plane: stop', () => {
+  const single = () => document({ strategy: 'single', candidate: null, steps: [] });
+
+  it('sends the last partial window as a served report', async () => {
+    const h = harness(single(), { champion: 1 }, 1000);
+    h.serve(1, 2);
+    await h.tick(1000);
+    h.serve(1, 3);
+    await h.tick(400);
+    await h.control.stop();
+    assert.deepEqual(
+      h.registry.reports.map((r) => [r.from, r.to, r.versions.find((v) => v.version === 1)?.requests]),
+      [
+        [iso(T0), iso(T0 + 1000), 2],
+        [iso(T0 + 1000), iso(T0 + 1400), 3],
+      ],
+    );
+    assert.deepEqual(h.control.status(), {});
+  });
+
+  it('sends the windows kept while the registry was away before the last one', async () => {
+    const h = harness(single(), { champion: 1 }, 1000);
+    h.registry.down = true;
+    h.serve(1, 4);
+    await h.tick(1000);
+    h.registry.down = false;
+    h.serve(1, 1);
+    await h.tick(300);
+    await h.control.stop();
+    assert.deepEqual(
+      h.registry.reports.map((r) => [r.to, r.versions.find((v) => v.version === 1)?.requests]),
+      [
+        [iso(T0 + 1000), 4],
+        [iso(T0 + 1300), 1],
+      ],
+    );
+  });
+
+  it('returns within its timeout when the registry does not answer, with a report and a decision in flight', async () => {
+    const h = harness(document(), { champion: 1, challenger: 2 }, 1000, 150);
+    await h.control.settled();
+    h.registry.hang = true;
+    h.serve(2, 6, { error: true });
+    // Timers fire and their calls to the registry never end.
+    await h.time.advance(1000, async () => {});
+    h.time.t += 300;
+    const started = performance.now();
+    await h.control.stop();
+    const ms = performance.now() - started;
+    assert.ok(ms >= 100 && ms < 1000, `${ms} ms`);
+    assert.deepEqual(h.control.status(), {});
   });
 });
 

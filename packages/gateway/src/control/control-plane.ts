@@ -15,6 +15,10 @@ import { DeploymentStats } from './stats.js';
 
 /** Served reports kept while the registry is away; the oldest goes first beyond this. */
 const MAX_PENDING_REPORTS = 60;
+/** The longest wait before trying again a decision the registry refused with 412 (a policy gate). */
+const MAX_REFUSAL_BACKOFF_MS = 60_000;
+/** How long `stop()` may spend on work in flight and the last report window: an absent registry never holds up a shutdown. */
+const STOP_TIMEOUT_MS = 2000;
 
 /** Repeating work, so tests can drive the loops with a fake clock. */
 export interface Timers {
@@ -40,6 +44,24 @@ interface LastAnalysis {
   samples: Record<string, number> | null;
 }
 
+/**
+ * A decision the registry refused with 412 FAILED_PRECONDITION (a policy gate on the promotion a
+ * canary's completion makes: approvals, checks). The same decision on the same rollout step is
+ * not sent again before `retryAt`; the wait doubles with each refusal, from twice the analysis
+ * interval up to MAX_REFUSAL_BACKOFF_MS. Any other decision (an abort) goes out at once.
+ */
+interface Refusal {
+  key: string;
+  decision: RolloutDecisionBody['decision'];
+  rollout: string | null;
+  step: number | null;
+  candidate: number;
+  reason: string;
+  attempts: number;
+  backoffMs: number;
+  retryAt: number;
+}
+
 interface Watch {
   name: string;
   stats: DeploymentStats;
@@ -59,14 +81,20 @@ interface Watch {
   decisions: number;
   conflicts: number;
   failures: number;
+  refused: Refusal | null;
   pending: ServedReportBody[];
+  /** The send of pending reports in progress: one at a time, so each window is sent once and in order. */
+  sending: Promise<void> | null;
   windowFrom: number;
   reportsSent: number;
   reportsDropped: number;
   lastReportError: string | null;
 }
 
-type Decided = 'sent' | 'conflict' | 'failed';
+/** `deferred`: not sent, the registry refused this very decision lately (see Refusal). */
+type Decided = 'sent' | 'conflict' | 'failed' | 'deferred';
+
+const refusalKey = (b: RolloutDecisionBody) => [b.decision, b.kind ?? '', b.rollout_id ?? '', b.expect_step ?? '', b.candidate_version].join(':');
 
 function active(r: Rollout | null | undefined): r is Rollout {
   return !!r && (r.state === 'progressing' || r.state === 'held');
@@ -77,6 +105,7 @@ export function createControlPlane(
   opts: ControlOptions,
   timers: Timers = realTimers,
   random: () => number = Math.random,
+  stopTimeoutMs: number = STOP_TIMEOUT_MS,
 ): ControlPlane & {
   /** Resolves when no analysis, report or judge call is in flight. */
   settled(): Promise<void>;
@@ -86,6 +115,7 @@ export function createControlPlane(
   const watches = new Map<string, Watch>();
   const inFlight = new Set<Promise<unknown>>();
   let stopped = false;
+  let stopping: Promise<void> | null = null;
   const judge = new Judge(
     client,
     (deployment, version, score) => {
@@ -122,7 +152,9 @@ export function createControlPlane(
         decisions: 0,
         conflicts: 0,
         failures: 0,
+        refused: null,
         pending: [],
+        sending: null,
         windowFrom: now(),
         reportsSent: 0,
         reportsDropped: 0,
@@ -138,12 +170,16 @@ export function createControlPlane(
     return w;
   }
 
-  function unwatch(name: string): void {
-    const w = watches.get(name);
-    if (!w) return;
+  function stopTimers(w: Watch): void {
     w.stopAnalysis?.();
     w.stopReports();
     w.probing?.stop();
+  }
+
+  function unwatch(name: string): void {
+    const w = watches.get(name);
+    if (!w) return;
+    stopTimers(w);
     watches.delete(name);
   }
 
@@ -191,7 +227,8 @@ export function createControlPlane(
       const kind: RolloutKind | null = doc.strategy === 'blue-green' ? 'blue-green' : doc.strategy !== 'canary' && doc.bake_ms > 0 ? 'bake' : null;
       if (kind) {
         // A start the registry could not take (away, 5xx) is tried again at the next analysis.
-        if ((await start(w, kind, moved.to, moved.from, `${doc.stable} moved from ${moved.from} to ${moved.to}`)) === 'failed') w.moved ??= moved;
+        const started = await start(w, kind, moved.to, moved.from, `${doc.stable} moved from ${moved.from} to ${moved.to}`);
+        if (started === 'failed' || started === 'deferred') w.moved ??= moved;
         return;
       }
     }
@@ -203,6 +240,8 @@ export function createControlPlane(
       }
     }
     const rollout = live.rollout;
+    const refused = w.refused;
+    if (refused && refused.rollout !== null && (!active(rollout) || rollout.id !== refused.rollout || rollout.step !== refused.step)) w.refused = null;
     if (!active(rollout)) {
       w.probing?.stop();
       w.probing = null;
@@ -281,14 +320,37 @@ export function createControlPlane(
     return decide(w, { decision: 'start', kind, candidate_version: candidate, stable_version: stable, gateway: gatewayId, reason: why });
   }
 
-  /** Sends a decision; a 409 means another gateway decided first. Either way the view is read again. */
+  /**
+   * Sends a decision; a 409 means another gateway decided first. Either way the view is read again.
+   * A 412 (the registry's policy gate refused it; the rollout stays as it was) backs off.
+   */
   async function decide(w: Watch, body: RolloutDecisionBody): Promise<Decided> {
+    const key = refusalKey(body);
+    if (w.refused?.key === key && now() < w.refused.retryAt) return 'deferred';
     let outcome: Decided = 'sent';
     try {
       await client.decideRollout(w.name, body);
       w.decisions++;
+      w.refused = null;
       log('info', `rollout ${body.decision}`, { deployment: w.name, candidate: body.candidate_version, reason: body.reason });
     } catch (err) {
+      if (err instanceof BerthError && err.code === 'FAILED_PRECONDITION') {
+        const attempts = (w.refused?.key === key ? w.refused.attempts : 0) + 1;
+        const backoffMs = Math.min(w.analysisEvery * 2 ** attempts, MAX_REFUSAL_BACKOFF_MS);
+        w.refused = {
+          key,
+          decision: body.decision,
+          rollout: body.rollout_id ?? null,
+          step: body.expect_step ?? null,
+          candidate: body.candidate_version,
+          reason: err.message,
+          attempts,
+          backoffMs,
+          retryAt: now() + backoffMs,
+        };
+        log('warn', `rollout ${body.decision} refused: trying again in ${backoffMs} ms`, { deployment: w.name, attempts, error: err.message });
+        return 'failed';
+      }
       if (!(err instanceof BerthError) || err.code !== 'CONFLICT') {
         w.failures++;
         log('warn', `rollout ${body.decision} failed`, { deployment: w.name, error: String((err as Error)?.message ?? err) });
@@ -325,10 +387,17 @@ export function createControlPlane(
     w.probing = { rolloutId: rollout.id, stop };
   }
 
+  /** Closes the current report window and sends the pending ones. */
   async function report(name: string): Promise<void> {
     const w = watches.get(name);
-    const live = data.view.get(name);
-    if (!w || !live) return;
+    if (!w) return;
+    closeWindow(w);
+    await send(w);
+  }
+
+  function closeWindow(w: Watch): void {
+    const live = data.view.get(w.name);
+    if (!live) return;
     const to = now();
     if (to <= w.windowFrom) return;
     const { versions, shadow } = w.stats.takeReport(live.weights, live.shadowVersion);
@@ -343,16 +412,28 @@ export function createControlPlane(
       w.pending.shift();
       w.reportsDropped++;
     }
+  }
+
+  /** Sends the pending windows oldest first; a window closed while a send runs goes with it. */
+  function send(w: Watch, signal?: AbortSignal): Promise<void> {
+    w.sending ??= sendPending(w, signal).finally(() => {
+      w.sending = null;
+    });
+    return w.sending;
+  }
+
+  async function sendPending(w: Watch, signal?: AbortSignal): Promise<void> {
+    const name = w.name;
     while (w.pending.length > 0) {
       const body = w.pending[0] as ServedReportBody;
       try {
-        await client.reportServed(name, body);
+        await client.reportServed(name, body, { signal });
         w.reportsSent++;
         w.lastReportError = null;
       } catch (err) {
         w.lastReportError = String((err as Error)?.message ?? err);
         // The registry refusing a report (4xx) will refuse it again: it is dropped. Anything else
-        // (unreachable, 5xx) keeps it for the next window.
+        // (unreachable, 5xx, a shutdown that could not wait) keeps it for the next window.
         if (err instanceof BerthError && HTTP_STATUS[err.code] < 500) {
           w.reportsDropped++;
           log('warn', 'served report refused', { deployment: name, error: w.lastReportError });
@@ -363,6 +444,31 @@ export function createControlPlane(
       }
       w.pending.shift();
     }
+  }
+
+  /** Lets work in flight finish and sends the last partial window of each deployment, all within stopTimeoutMs. */
+  async function shutdown(): Promise<void> {
+    unsubscribe();
+    for (const w of watches.values()) stopTimers(w);
+    // A timer that holds the process up: the shutdown waits for it, or for the work, whichever ends first.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`stop took over ${stopTimeoutMs} ms`)), stopTimeoutMs);
+    const expired = new Promise<void>((resolve) => deadline.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const drain = async () => {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await judge.settled();
+    };
+    await Promise.race([drain(), expired]);
+    const finals = [...watches.values()].map(async (w) => {
+      closeWindow(w);
+      // A send of the periodic reports still running has no deadline of its own: let it end first.
+      if (w.sending) await w.sending;
+      await send(w, deadline.signal);
+    });
+    await Promise.race([Promise.allSettled(finals), expired]);
+    clearTimeout(timer);
+    if (deadline.signal.aborted) log('warn', 'stopped before all work in flight and the last served reports were done', { timeout_ms: stopTimeoutMs });
+    watches.clear();
   }
 
   const unsubscribe = data.view.onChange((name, live, before) => {
@@ -423,6 +529,18 @@ export function createControlPlane(
           warmup: w.probing ? { rollout: w.probing.rolloutId, consecutive_healthy: w.healthy.consecutive } : null,
           windows: w.stats.held(),
           judge: judge.countersOf(name),
+          refused: w.refused
+            ? {
+                decision: w.refused.decision,
+                rollout: w.refused.rollout,
+                step: w.refused.step,
+                candidate_version: w.refused.candidate,
+                reason: w.refused.reason,
+                attempts: w.refused.attempts,
+                backoff_ms: w.refused.backoffMs,
+                retry_at: new Date(w.refused.retryAt).toISOString(),
+              }
+            : null,
           reports: { pending: w.pending.length, sent: w.reportsSent, dropped: w.reportsDropped, last_error: w.lastReportError },
         };
       }
@@ -433,12 +551,10 @@ export function createControlPlane(
       await judge.settled();
       if (inFlight.size > 0) await this.settled();
     },
-    async stop(): Promise<void> {
+    stop(): Promise<void> {
       stopped = true;
-      unsubscribe();
-      for (const name of [...watches.keys()]) unwatch(name);
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-      await judge.settled();
+      stopping ??= shutdown();
+      return stopping;
     },
   };
 }
