@@ -5,7 +5,9 @@
  *   1. overhead at 64 connections (autocannon, POST /v1/chat/completions): upstream answering at
  *      once (the CPU ceiling: on 2 cores a proxy hop costs about what the upstream does) and after
  *      a model-like 20 ms; latency percentiles from every response's own timer, not autocannon's
- *      1 ms histogram; and one connection, the hop's cost with no queueing.
+ *      1 ms histogram; and one connection, the hop's cost with no queueing. A bare Node proxy
+ *      (node:http in, undici out, nothing else) measured in the same run is the ceiling of any
+ *      proxy hop here.
  *   2. streaming time-to-first-token: the first body bytes of a streamed answer, requests
  *      alternating direct / gateway one at a time.
  *   3. alias-move propagation: 100 moves under 16 connections spread over both gateways, time from
@@ -65,6 +67,53 @@ async function startUpstream(behaviour: Record<string, unknown>) {
   });
   return {
     /** Base URL ending in /v1. */
+    url,
+    async stop() {
+      proc.kill('SIGTERM');
+      await once(proc, 'exit');
+    },
+  };
+}
+
+/**
+ * The ceiling of any proxy hop written in Node on this machine: node:http in, an undici Pool out,
+ * the body read whole and the answer piped back, nothing else (no routing, metrics or
+ * accounting). Its own process, as the gateway is.
+ */
+const BARE_PROXY = `
+import { createServer } from 'node:http';
+import { Pool } from 'undici';
+const target = new URL(process.argv[1]);
+const pool = new Pool(target.origin, { keepAliveTimeout: 30000 });
+const base = target.pathname.replace(/\\/$/, '');
+const server = createServer((req, res) => {
+  const parts = [];
+  req.on('data', (c) => parts.push(c));
+  req.on('end', async () => {
+    try {
+      const up = await pool.request({ path: base + req.url.replace(/^\\/v1/, ''), method: req.method, headers: { 'content-type': 'application/json' }, body: Buffer.concat(parts) });
+      res.writeHead(up.statusCode, { 'content-type': up.headers['content-type'] ?? 'application/json' });
+      for await (const c of up.body) res.write(c);
+      res.end();
+    } catch { res.writeHead(502).end(); }
+  });
+});
+server.keepAliveTimeout = 65000;
+server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port + '/v1'));
+`;
+
+async function startBareProxy(upstream: string) {
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', BARE_PROXY, upstream], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) res(m[1]!);
+    });
+    proc.once('exit', (c) => rej(new Error(`bare proxy exited ${c}`)));
+  });
+  return {
     url,
     async stop() {
       proc.kill('SIGTERM');
@@ -135,10 +184,22 @@ try {
     { name: 'upstream 0 ms, 1 connection', up: fast, deployment: 'fast-bot', connections: 1 },
   ];
   const direct: Cannon[] = [];
+  const bare: Cannon[] = [];
+  const proxies = new Map<string, string>();
   for (const s of scenarios) {
     await cannon(s.up.url, 'bench-m', s.connections, 2);
     direct.push(await cannon(s.up.url, 'bench-m', s.connections, DURATION));
     console.log(`direct, ${s.name}: ${fmt(direct.at(-1)!.rps, 0)} req/s, p50 ${fmt(direct.at(-1)!.p50, 2)} ms, p99 ${fmt(direct.at(-1)!.p99, 2)} ms`);
+    let proxy = proxies.get(s.up.url);
+    if (!proxy) {
+      const p = await startBareProxy(s.up.url);
+      stops.push(p.stop);
+      proxy = p.url;
+      proxies.set(s.up.url, proxy);
+    }
+    await cannon(proxy, 'bench-m', s.connections, 2);
+    bare.push(await cannon(proxy, 'bench-m', s.connections, DURATION));
+    console.log(`bare proxy, ${s.name}: ${fmt(bare.at(-1)!.rps, 0)} req/s, p50 ${fmt(bare.at(-1)!.p50, 2)} ms, p99 ${fmt(bare.at(-1)!.p99, 2)} ms`);
   }
 
   const reg = await startRegistry('berth-bench-gateway-');
@@ -167,12 +228,15 @@ try {
     await cannon(`${gw.url}/v1`, s.deployment, s.connections, 2);
     const g = await cannon(`${gw.url}/v1`, s.deployment, s.connections, DURATION);
     const d = direct[i]!;
+    const b = bare[i]!;
     rows.push([s.name, 'direct', fmt(d.rps, 0), '1.00', fmt(d.p50, 2), fmt(d.p99, 2), '', '', d.failed]);
+    rows.push(['', 'bare proxy', fmt(b.rps, 0), fmt(b.rps / d.rps, 2), fmt(b.p50, 2), fmt(b.p99, 2), fmt(b.p50 - d.p50, 2), fmt(b.p99 - d.p99, 2), b.failed]);
     rows.push(['', 'gateway', fmt(g.rps, 0), fmt(g.rps / d.rps, 2), fmt(g.p50, 2), fmt(g.p99, 2), fmt(g.p50 - d.p50, 2), fmt(g.p99 - d.p99, 2), g.failed]);
   }
   console.log('\n1. overhead: the upstream called directly vs through the gateway (POST /v1/chat/completions)');
   console.log(table(rows));
   console.log('target: p99 added < 1 ms and gateway req/s >= 0.7x direct at 64 connections');
+  console.log('bare proxy: node:http in, an undici Pool out, nothing else: the ceiling of any Node proxy hop on this machine');
 
   // 2. Streaming time to first token.
   const tDirect: number[] = [];
