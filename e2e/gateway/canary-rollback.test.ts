@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AuditEvent } from '@berth/core';
 import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
 import {
@@ -86,7 +88,15 @@ analysis_interval: 200ms
     );
     await waitUntil('pass-bot routed', async () => (await chat(gw.url, 'pass-bot')).status === 200);
     const load = new Load([gw.url], 'pass-bot', 2);
-    await reg.ok(['alias', 'set', 'pass-m', 'challenger', '2']);
+    // As the flow runs it: a gated promotion to challenger, and the canary starts by itself.
+    const policy = join(reg.dir, 'pass-challenger.yaml');
+    await writeFile(
+      policy,
+      'policy: pass-challenger\ntarget_alias: challenger\nmodels: [pass-m]\ngates:\n  - { name: accuracy, metric: accuracy, min: 0.8 }\n',
+    );
+    await reg.ok(['policy', 'apply', policy]);
+    await reg.ok(['eval', 'record', 'pass-m:2', '--metric', 'accuracy=0.91']);
+    await reg.ok(['promote', 'pass-m:2', '--to', 'challenger']);
     await waitUntil('champion moved', async () => (await reg.client.resolveAlias('pass-m', 'champion')).version === 2, 30_000, 100);
     await load.stop();
     assert.deepEqual(load.failures(), []);
