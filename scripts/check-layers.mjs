@@ -110,6 +110,12 @@ function check(file, pkg, pkgDir) {
         bad(line, `the gateway keeps no database and serves with node:http, not ${lib}`);
     }
 
+    if (pkg === 'web' && !isTest) {
+      if (isNode) bad(line, `the web UI runs in browsers: ${spec} is not available there`);
+      if (lib === '@berth/server' || lib === '@berth/cli' || lib === '@berth/gateway')
+        bad(line, `the web UI talks to the server through @berth/sdk, not ${lib}`);
+    }
+
     if (pkg === 'server' && !isTest) {
       if (DB_LIBS.includes(lib) && top !== 'store') bad(line, `${lib} lives only under store/`);
       if ((lib === 'fastify' || lib?.startsWith('@fastify/')) && !['http', 'app.ts', 'main.ts'].includes(top))

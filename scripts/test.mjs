@@ -36,6 +36,10 @@ if (selected.length === 0 && !compat && !hubCompat && !schemathesis) {
 console.log(`npm test on Node ${process.version}${filters.length ? `, files matching ${shownFilters}` : ''}${requireAll ? ', BERTH_REQUIRE_ALL=1' : ''}`);
 
 await step('typecheck and build (tsc -b)', () => mustExec('tsc -b', bin('tsc'), ['-b']));
+// The web UI (packages/web): type-checked and built by Vite into packages/web/dist, which the
+// server serves at / and the browser tests (e2e/web/) load.
+if (selected.some((f) => f.startsWith('e2e/web/')) || filters.length === 0)
+  await step('web UI build (vite)', () => mustExec('web build', 'npm', ['run', 'build', '--silent', '-w', '@berth/web']));
 // Reads the built packages/core/dist, so it runs after the build; the layering and dependency
 // rules run in `npm run lint`.
 await step('error catalogue (scripts/check-errors-doc.mjs)', () => mustExec('check-errors-doc', process.execPath, ['scripts/check-errors-doc.mjs']));

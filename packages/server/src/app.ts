@@ -12,6 +12,7 @@ import { clientErrorHandler, sendFrameworkError, sendRouteNotFound } from './htt
 import { browserGuard } from './http/guard.js';
 import { authentication } from './http/auth.js';
 import { observeRequests } from './http/metrics.js';
+import { webUi } from './http/web.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -29,6 +30,8 @@ export interface AppOptions {
   authRequired?: boolean;
   /** Limits of the event stream (GET /api/v1/events as text/event-stream). */
   eventStream?: EventStreamOptions;
+  /** The built web UI (packages/web/dist) served at /; without it the UI's pages say how to build it. */
+  webRoot?: string;
 }
 
 /** `http://<address>:<port>` of the listener; before it listens (inject()), plain loopback. */
@@ -74,6 +77,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await app.register(mlflowArtifactsApi, { prefix, registry: opts.registry, publicUrl });
   await app.register(hubApi, { prefix: '/api/models', registry: opts.registry });
   await app.register(hubFiles, { registry: opts.registry });
+  await webUi(app, { root: opts.webRoot });
   // Multipart uploads abandoned for a day (a killed client) leave parts on disk: drop them at start-up.
   app.addHook(
     'onReady',

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FsBlobStore } from './blobs/fs-blob-store.js';
 import type { buildApp } from './app.js';
 import { authRequired, checkListenSafety, resolveConfig, type ServerConfig, type ServerOptions } from './config.js';
@@ -87,6 +88,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,
       authRequired: authRequired(config),
+      // The web UI's build, beside this package in the workspace (packages/web/dist).
+      webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     });
     if (warning) {
       // On stderr as well as in the log: a log level of silent or warn-filtering must not hide it.

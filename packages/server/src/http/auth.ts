@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError } from '@berth/core';
 import type { TokenIdentity, TokenService } from '../registry/tokens-service.js';
+import { isUiRequest } from './web.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -69,7 +70,13 @@ export function authentication(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onRequest', (req: FastifyRequest, reply, done) => {
     const header = req.headers.authorization;
     if (header === undefined) {
-      if (!opts.required || OPEN_PATHS.has(req.url) || (req.method === 'PUT' && (MPU_PART.test(req.url) || HUB_LFS_UPLOAD.test(req.url)))) return done();
+      if (
+        !opts.required ||
+        OPEN_PATHS.has(req.url) ||
+        isUiRequest(req.method, req.url) ||
+        (req.method === 'PUT' && (MPU_PART.test(req.url) || HUB_LFS_UPLOAD.test(req.url)))
+      )
+        return done();
       return done(
         unauthenticated(reply, 'this server requires a token: send Authorization: Bearer <token> (berth --token, BERTH_TOKEN, MLFLOW_TRACKING_TOKEN)'),
       );

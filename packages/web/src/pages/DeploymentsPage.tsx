@@ -1,0 +1,3 @@
+export function DeploymentsPage() {
+  return <h1>Deployments</h1>;
+}
