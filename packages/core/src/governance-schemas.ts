@@ -39,6 +39,19 @@ export const EvaluationSchema = Type.Object({
 });
 export type Evaluation = Static<typeof EvaluationSchema>;
 
+/** Most versions one latest-metrics request asks about: a page of a versions table. */
+export const MAX_LATEST_METRICS_VERSIONS = 100;
+
+/** A version's newest value of each metric its evaluations recorded (GET /models/{name}/latest-metrics): a row of the UI's versions table. */
+export const LatestMetricsSchema = Type.Object({
+  version: Type.Integer(),
+  metrics: Metrics,
+  /** When the newest of those evaluations was recorded; null when the version has none. */
+  recorded_at: Type.Union([Time, Type.Null()]),
+});
+export type LatestMetrics = Static<typeof LatestMetricsSchema>;
+export const LatestMetricsListSchema = Type.Object({ items: Type.Array(LatestMetricsSchema) });
+
 export const RecordEvaluationBody = Type.Object(
   {
     metrics: Type.Record(Type.String(), Type.Number(), { minProperties: 1, maxProperties: MAX_EVALUATION_METRICS }),

@@ -35,6 +35,7 @@ import {
   type CreateVersionBody,
   type ErrorCode,
   type Evaluation,
+  type LatestMetrics,
   type DraftGateEvidence,
   type GateEvidence,
   type GcResult,
@@ -305,8 +306,8 @@ export class BerthClient {
     const stored = res.headers.get('berth-stored-bytes');
     return { version: (await res.json()) as Version, storedBytes: stored === null ? undefined : Number(stored) };
   }
-  /** One page of versions, newest first, without their files. */
-  listVersions(name: string, opts: { cursor?: string; limit?: number } = {}): Promise<Page<Version>> {
+  /** One page of versions, newest first, without their files; with `at` (ISO time), those created at or before then. */
+  listVersions(name: string, opts: { cursor?: string; limit?: number; at?: string } = {}): Promise<Page<Version>> {
     return this.json('GET', `/api/v1/models/${seg(name)}/versions`, { query: opts });
   }
   iterVersions(name: string, pageSize = 500): AsyncIterable<Version> {
@@ -666,6 +667,14 @@ export class BerthClient {
   /** The deployment, its aliases, its rollout and the latest report of each gateway heard from lately. */
   deploymentStatus(name: string): Promise<DeploymentStatus> {
     return this.json('GET', `/api/v1/deployments/${seg(name)}/status`);
+  }
+
+  // ---- the web UI's versions table
+
+  /** The newest value of each evaluated metric of these versions (at most 100), in one request; with `at`, as recorded by then. */
+  async latestMetrics(name: string, versions: readonly number[], opts: { at?: string; signal?: AbortSignal } = {}): Promise<LatestMetrics[]> {
+    const query = { versions: versions.join(','), at: opts.at };
+    return (await this.json<{ items: LatestMetrics[] }>('GET', `/api/v1/models/${seg(name)}/latest-metrics`, { query, signal: opts.signal })).items;
   }
 }
 

@@ -1,6 +1,7 @@
 import {
   BerthError,
   MAX_EVALUATION_METRICS,
+  MAX_LATEST_METRICS_VERSIONS,
   MAX_METADATA_BYTES,
   checkJsonDepth,
   invalid,
@@ -19,6 +20,13 @@ import { cleanReason, requireModel, requireVersion, type RegistryDeps } from './
 import { recordChange } from './changes.js';
 import { Keyset } from './paging.js';
 import type { ResultPage } from './results.js';
+
+/** A version's newest value of each metric, and when the newest evaluation among them was recorded. */
+export interface LatestMetricsView {
+  version: number;
+  metrics: Record<string, number>;
+  recorded_at: number | null;
+}
 
 /** An evaluation with its model's name. */
 export interface EvaluationView extends EvaluationRecord {
@@ -153,6 +161,31 @@ export class EvaluationService {
     });
   }
 
+  /**
+   * The newest value of each metric for a page of versions (`versions`: "3,2,1"), as gates read
+   * them (the newest evaluation that has the metric wins, among a version's newest
+   * EVIDENCE_EVALUATIONS); with `at`, only evaluations recorded at or before then. Versions that
+   * do not exist are left out, so a page that raced a deletion still answers.
+   */
+  async latestMetrics(name: string, versions: unknown, opts: { at?: unknown } = {}): Promise<LatestMetricsView[]> {
+    validateModelName(name);
+    const wanted = parseVersionList(versions);
+    const until = opts.at === undefined ? undefined : parseInstant(opts.at, 'at');
+    const tx = this.deps.store.read;
+    const model = await requireModel(tx, name);
+    const found = await Promise.all(
+      wanted.map(async (version) => {
+        const v = await tx.versions.find(model.id, version);
+        if (!v || (until !== undefined && v.created_at > until)) return undefined;
+        const rows = await tx.evaluations.listForVersion(model.id, version, { limit: EVIDENCE_EVALUATIONS, until });
+        const metrics: Record<string, number> = {};
+        for (const e of rows) for (const [k, value] of Object.entries(e.metrics)) if (!(k in metrics)) metrics[k] = value;
+        return { version, metrics, recorded_at: rows[0]?.recorded_at ?? null };
+      }),
+    );
+    return found.filter((r): r is LatestMetricsView => r !== undefined);
+  }
+
   /** A version's evaluations, newest first. */
   async list(name: string, version: number, opts: { cursor?: string; limit?: unknown }): Promise<ResultPage<EvaluationView>> {
     validateModelName(name);
@@ -164,6 +197,20 @@ export class EvaluationService {
     const page = keyset.page(rows, (e) => e.id);
     return { items: page.items.map((e) => ({ ...e, model: model.name })), next_cursor: page.next_cursor };
   }
+}
+
+/** "3,2,1" → [3, 2, 1]: 1 to MAX_LATEST_METRICS_VERSIONS distinct version numbers, in the order given. */
+function parseVersionList(value: unknown): number[] {
+  const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [];
+  const versions = [...new Set(parts.map(Number))];
+  const bad = parts.find((p) => !/^[1-9][0-9]{0,9}$/.test(p) || Number(p) > 2 ** 31 - 1);
+  if (parts.length === 0 || bad !== undefined)
+    throw invalid(`versions must be a comma-separated list of version numbers such as 3,2,1${bad !== undefined ? `, not ${JSON.stringify(bad)}` : ''}`, {
+      field: 'versions',
+    });
+  if (versions.length > MAX_LATEST_METRICS_VERSIONS)
+    throw invalid(`at most ${MAX_LATEST_METRICS_VERSIONS} versions per request, not ${versions.length}: ask page by page`, { field: 'versions' });
+  return versions;
 }
 
 /** The refusal of a version that cannot be promoted because it is not READY. */

@@ -2,6 +2,7 @@ import {
   BerthError,
   invalid,
   notFound,
+  parseInstant,
   parseReference,
   validateFilePath,
   validateModelName,
@@ -153,13 +154,18 @@ export class VersionService {
     return this.resolve({ name: validateModelName(name), selector: { kind: 'version', version } }, opts);
   }
 
-  async list(name: string, opts: { cursor?: string; limit?: unknown }): Promise<ResultPage<VersionView>> {
+  /** Newest first; with `at`, only the versions created at or before that time (time travel: the versions a model had then). */
+  async list(name: string, opts: { cursor?: string; limit?: unknown; at?: unknown }): Promise<ResultPage<VersionView>> {
     validateModelName(name);
+    const createdUntil = opts.at === undefined ? undefined : parseInstant(opts.at, 'at');
     // Newest first: the page continues before the last version it showed.
     const keyset = new Keyset(opts, 'v', Number);
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
-    const [rows, aliases] = await Promise.all([tx.versions.list(model.id, { before: keyset.after, limit: keyset.fetch }), tx.aliases.listForModel(model.id)]);
+    const [rows, aliases] = await Promise.all([
+      tx.versions.list(model.id, { before: keyset.after, limit: keyset.fetch, createdUntil }),
+      tx.aliases.listForModel(model.id),
+    ]);
     const page = keyset.page(rows, (v) => v.version);
     const byVersion = new Map<number, string[]>();
     for (const a of aliases) byVersion.set(a.version, [...(byVersion.get(a.version) ?? []), a.alias]);

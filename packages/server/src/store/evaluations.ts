@@ -44,8 +44,8 @@ export class EvaluationRepo {
     return { ...e, id: Number(row.id) };
   }
 
-  /** Newest first; `before` is the id of the last row of the previous page. */
-  async listForVersion(modelId: number, version: number, opts: { before?: number; limit: number }): Promise<EvaluationRecord[]> {
+  /** Newest first; `before` is the id of the last row of the previous page; `until`: recorded at or before that time only. */
+  async listForVersion(modelId: number, version: number, opts: { before?: number; limit: number; until?: number }): Promise<EvaluationRecord[]> {
     let q = this.db
       .selectFrom('evaluations')
       .selectAll()
@@ -54,6 +54,7 @@ export class EvaluationRepo {
       .orderBy('id', 'desc')
       .limit(opts.limit);
     if (opts.before !== undefined) q = q.where('id', '<', opts.before);
+    if (opts.until !== undefined) q = q.where('recorded_at', '<=', opts.until);
     return (await q.execute()).map(toEvaluation);
   }
 }

@@ -148,9 +148,11 @@ export class VersionRepo {
   }
 
   /** Newest first; `before` is the last version number of the previous page. */
-  async list(modelId: number, opts: { before?: number; limit: number }): Promise<VersionRecord[]> {
+  /** Newest first; `createdUntil`: only versions created at or before that time. */
+  async list(modelId: number, opts: { before?: number; limit: number; createdUntil?: number }): Promise<VersionRecord[]> {
     let q = this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).orderBy('version', 'desc').limit(opts.limit);
     if (opts.before !== undefined) q = q.where('version', '<', opts.before);
+    if (opts.createdUntil !== undefined) q = q.where('created_at', '<=', opts.createdUntil);
     return (await q.execute()).map(toVersion);
   }
 

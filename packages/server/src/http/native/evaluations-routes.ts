@@ -1,6 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ApplyPolicyBody, DraftGateEvidenceSchema, EvaluationSchema, GateEvidenceResultSchema, PageSchema, RecordEvaluationBody } from '@berth/core';
+import {
+  ApplyPolicyBody,
+  DraftGateEvidenceSchema,
+  EvaluationSchema,
+  GateEvidenceResultSchema,
+  LatestMetricsListSchema,
+  PageSchema,
+  RecordEvaluationBody,
+} from '@berth/core';
 import type { Registry } from '../../registry/registry.js';
 import { actorOf } from '../actor.js';
 import { toWireEvaluation, toWirePage, toWirePolicy } from './wire.js';
@@ -35,6 +43,25 @@ export function evaluationRoutes(app: FastifyInstance, registry: Registry): void
       },
     },
     async (req) => toWirePage(await registry.evaluations.list(req.params.name, req.params.version, req.query), toWireEvaluation),
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { versions: string; at?: string } }>(
+    '/models/:name/latest-metrics',
+    {
+      schema: {
+        summary: 'The newest value of each evaluated metric for a page of versions (`versions=3,2,1`); with `at`, as recorded by then',
+        tags: ['governance'],
+        params: Type.Object({ name: Type.String() }),
+        querystring: Type.Object({ versions: Type.String(), at: Type.Optional(Type.String()) }),
+        response: { 200: LatestMetricsListSchema },
+      },
+    },
+    async (req) => ({
+      items: (await registry.evaluations.latestMetrics(req.params.name, req.query.versions, { at: req.query.at })).map((r) => ({
+        ...r,
+        recorded_at: r.recorded_at === null ? null : new Date(r.recorded_at).toISOString(),
+      })),
+    }),
   );
 
   app.get<{ Params: { name: string; version: number }; Querystring: { policy: string; policy_version?: number } }>(

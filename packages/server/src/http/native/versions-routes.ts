@@ -28,14 +28,18 @@ export function versionRoutes(app: FastifyInstance, registry: Registry): void {
     },
   );
 
-  app.get<{ Params: { name: string }; Querystring: { cursor?: string; limit?: number } }>(
+  app.get<{ Params: { name: string }; Querystring: { cursor?: string; limit?: number; at?: string } }>(
     '/models/:name/versions',
     {
       schema: {
-        summary: 'List versions, newest first',
+        summary: 'List versions, newest first; with `at`, those created at or before that time',
         tags: ['versions'],
         params: Type.Object({ name: Type.String() }),
-        querystring: Type.Object({ cursor: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+        querystring: Type.Object({
+          cursor: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          at: Type.Optional(Type.String()),
+        }),
         response: { 200: PageSchema(VersionSchema) },
       },
     },
