@@ -85,7 +85,8 @@ export function VersionsTable(props: {
           <th scope="col">Compare</th>
           <th scope="col">Version</th>
           <th scope="col">Aliases</th>
-          <th scope="col">Stage</th>
+          {/* Stages and descriptions are not kept in time-travel snapshots: under ?at= they are labelled as today's. */}
+          <th scope="col">{at ? 'Stage (now)' : 'Stage'}</th>
           <th scope="col">Status</th>
           <th scope="col">Created</th>
           {metricColumns.map((m) => (
@@ -93,7 +94,7 @@ export function VersionsTable(props: {
               {m}
             </th>
           ))}
-          <th scope="col">Description</th>
+          <th scope="col">{at ? 'Description (now)' : 'Description'}</th>
         </tr>
       </thead>
       <tbody>

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareFiles, compareRecords, display, formatBytes, metricNames, parseList, parseVersions } from './compare';
+// The root type-check reads tests with Node's resolution, which wants the extension the rest of the UI leaves out.
+import { compareFiles, compareRecords, display, formatBytes, metricNames, parseList, parseVersions } from './compare.js';
 
 const f = (path: string, sha256: string, size = 1) => ({ path, sha256, size });
 
