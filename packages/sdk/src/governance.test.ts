@@ -88,6 +88,32 @@ describe('BerthClient governance', () => {
     assert.equal(evaluateGates(policy.document, evidence).passed, true);
   });
 
+  it('reads the newest metric values of a page of versions in one request, and the versions by a time', async () => {
+    await commit('tbl');
+    const before = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    await commit('tbl');
+    await client.recordEvaluation('tbl', 2, { metrics: { accuracy: 0.7 } });
+    await client.recordEvaluation('tbl', 2, { metrics: { accuracy: 0.8, f1: 0.6 } });
+    const rows = await client.latestMetrics('tbl', [2, 1]);
+    assert.deepEqual(
+      rows.map((r) => [r.version, r.metrics]),
+      [
+        [2, { accuracy: 0.8, f1: 0.6 }],
+        [1, {}],
+      ],
+    );
+    assert.deepEqual(
+      (await client.latestMetrics('tbl', [2, 1], { at: before })).map((r) => r.version),
+      [1],
+    );
+    assert.deepEqual(
+      (await client.listVersions('tbl', { at: before })).items.map((v) => v.version),
+      [1],
+    );
+    await assert.rejects(client.latestMetrics('tbl', []), (e: BerthError) => e.code === 'INVALID_ARGUMENT');
+  });
+
   it('promotes, refuses with the report, waits for approval, and rolls back', async () => {
     await commit('m2');
     await commit('m2');
