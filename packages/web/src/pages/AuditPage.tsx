@@ -23,7 +23,7 @@ export function AuditPage() {
     <>
       <h1>Audit</h1>
       <AtBanner at={at} />
-      <VerifyStatus />
+      <VerifyStatus at={at} />
       <AuditFiltersForm value={filters} onApply={apply} />
       {filters.model && <AliasesAt model={filters.model} at={at} />}
       <AuditTimeline filters={filters} at={at} />

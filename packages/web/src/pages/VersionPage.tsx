@@ -76,9 +76,9 @@ function Summary({ s }: { s: Shown }) {
         </>
       )}
       <dt>Aliases</dt>
-      <dd>
+      <dd className="aliases">
         {s.aliases.length === 0
-          ? 'none'
+          ? 'no aliases'
           : s.aliases.map((a) => (
               <span key={a} className="badge alias">
                 @{a}

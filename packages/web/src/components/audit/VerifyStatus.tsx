@@ -2,8 +2,12 @@ import type { ChainVerdict } from '@berth/core';
 import { client } from '../../api';
 import { useQuery } from '../../use-query';
 
-/** `berth audit verify` in the page: the server re-hashes the whole chain and names the first bad seq. */
-export function VerifyStatus() {
+/**
+ * `berth audit verify` in the page: the server re-hashes the whole chain and names the first bad
+ * seq. It checks the trail as stored now, also on a page shown at `at` (the past is only as
+ * trustworthy as the chain that records it today).
+ */
+export function VerifyStatus({ at }: { at: string | null }) {
   const q = useQuery<ChainVerdict>(() => client().verifyAudit(), []);
   return (
     <section aria-labelledby="verify">
@@ -23,6 +27,7 @@ export function VerifyStatus() {
             </p>
           ))}
       </div>
+      {at && <p>The check covers the whole trail as it is stored now.</p>}
       <button type="button" onClick={q.reload}>
         Verify again
       </button>

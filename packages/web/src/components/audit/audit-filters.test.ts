@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { auditQuery, changeOf, filtersFrom, searchFor } from './audit-filters';
+import { auditQuery, changeOf, filtersFrom, searchFor } from './audit-filters.js';
 
 describe('audit filters', () => {
   it('reads the filters from the URL and writes them back with at, leaving out empty ones', () => {

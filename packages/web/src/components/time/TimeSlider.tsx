@@ -36,7 +36,7 @@ export function TimeSlider() {
   // biome-ignore lint/correctness/useExhaustiveDependencies: only a new slider position starts a wait; go reads the latest URL
   useEffect(() => {
     if (dragged === null) return;
-    const timer = setTimeout(() => go(atFromSlider(dragged, now)), SETTLE_MS);
+    const timer = setTimeout(() => go(atFromSlider(dragged, top)), SETTLE_MS);
     return () => clearTimeout(timer);
   }, [dragged]);
 
@@ -47,7 +47,10 @@ export function TimeSlider() {
     if (next !== null) go(next);
   };
 
-  const value = dragged ?? (min === null ? now : sliderValue(at, min, now));
+  // The right end sits on the step grid, or the browser would snap "now" to the step below it.
+  const step = min === null ? 1000 : sliderStep(min, now);
+  const top = min === null ? now : min + Math.ceil((now - min) / step) * step;
+  const value = dragged ?? (min === null ? top : sliderValue(at, min, top));
   return (
     <form className="time-slider" onSubmit={submit} aria-label="Time travel">
       {min !== null && min < now && (
@@ -57,10 +60,10 @@ export function TimeSlider() {
             id={rangeId}
             type="range"
             min={min}
-            max={now}
-            step={sliderStep(min, now)}
+            max={top}
+            step={step}
             value={value}
-            aria-valuetext={atFromSlider(value, now) === null ? 'now' : formatUtc(new Date(value).toISOString())}
+            aria-valuetext={atFromSlider(value, top) === null ? 'now' : formatUtc(new Date(value).toISOString())}
             onChange={(e) => setDragged(Number(e.target.value))}
           />
         </span>

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { atFromSlider, formatUtc, fromUtcInput, sliderStep, sliderValue, toUtcInput, withAtParam } from './time';
+import { atFromSlider, formatUtc, fromUtcInput, sliderStep, sliderValue, toUtcInput, withAtParam } from './time.js';
 
 describe('time travel helpers', () => {
   it('round-trips an instant through the UTC date-time input', () => {

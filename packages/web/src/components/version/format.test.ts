@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, formatCount } from './format';
+import { formatBytes, formatCount } from './format.js';
 
 describe('formatBytes', () => {
   it('prints bytes below a KiB as bytes, and larger sizes in binary units with three significant digits', () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditEvent } from '@berth/core';
-import { editableAt, existedAt, promotionStateAt } from './version-at';
+import { editableAt, existedAt, promotionStateAt } from './version-at.js';
 
 const event = (action: string, subject: string, before: unknown): AuditEvent => ({
   seq: 1,
