@@ -65,7 +65,7 @@ describe('the version page', { skip }, () => {
       files: [{ path: 'model.bin', size: v2.length, sha256: sha(v2) }],
       blobs: [{ sha256: sha(v2), base64: v2.toString('base64') }],
     });
-    await c.createBundle('cs-bot', { base: 'llama:1' });
+    await c.createBundle('support/cs-bot', { base: 'llama:1' });
   });
   after(async () => {
     await w?.stop();
@@ -87,7 +87,7 @@ describe('the version page', { skip }, () => {
     await lineage.getByText(runId).waitFor();
     await lineage.getByText('support-tickets').waitFor();
     assert.match(await seen(lineage), /fine-tune.*lr=0\.0003/s);
-    await lineage.getByRole('link', { name: 'cs-bot:1' }).waitFor();
+    await lineage.getByRole('link', { name: 'support/cs-bot:1' }).waitFor();
     const evals = page.locator('section[aria-labelledby="evaluations"]');
     await evals.getByText('accuracy = 0.93').waitFor();
     const gates = page.locator('section[aria-labelledby="gate-reports"]');
@@ -97,9 +97,12 @@ describe('the version page', { skip }, () => {
     assert.match(await seen(page.locator('section[aria-labelledby="metadata"]')), /env\s+prod/);
     await w.shot(page, 'version-llama-1');
 
-    await lineage.getByRole('link', { name: 'cs-bot:1' }).click();
-    await page.getByRole('heading', { level: 1, name: 'cs-bot version 1' }).waitFor();
-    assert.match(page.url(), /\/models\/cs-bot\/versions\/1$/);
+    await lineage.getByRole('link', { name: 'support/cs-bot:1' }).click();
+    await page.getByRole('heading', { level: 1, name: 'support/cs-bot version 1' }).waitFor();
+    assert.match(page.url(), /\/models\/support%2Fcs-bot\/versions\/1$/);
+    // The shared URL of a namespaced model's version loads by itself too.
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'support/cs-bot version 1' }).waitFor();
     const bundleLineage = page.locator('section[aria-labelledby="lineage"]');
     await bundleLineage.getByRole('link', { name: 'llama:1' }).waitFor();
     await w.shot(page, 'version-bundle');
@@ -114,7 +117,7 @@ describe('the version page', { skip }, () => {
     assert.doesNotMatch(await seen(meta), /prod/);
     const lineage = page.locator('section[aria-labelledby="lineage"]');
     await lineage.getByText('Nothing pins this version.').waitFor();
-    assert.equal(await lineage.getByRole('link', { name: 'cs-bot:1' }).count(), 0);
+    assert.equal(await lineage.getByRole('link', { name: 'support/cs-bot:1' }).count(), 0);
     assert.equal(await page.locator('main').getByRole('button').count(), 0, 'a page in the past changes nothing');
     // Links keep the time: the model link carries ?at=.
     assert.match((await page.locator('main').getByRole('link', { name: 'llama', exact: true }).getAttribute('href')) ?? '', /at=/);
