@@ -386,7 +386,9 @@ export class BerthClient {
     return this.json('GET', `/api/v1/models/${seg(name)}/at`, { query: { t } });
   }
   /** One page of audit events, oldest first. */
-  listAudit(opts: { model?: string; since?: string; until?: string; cursor?: string; limit?: number } = {}): Promise<Page<AuditEvent>> {
+  listAudit(
+    opts: { model?: string; action?: string; actor?: string; since?: string; until?: string; cursor?: string; limit?: number } = {},
+  ): Promise<Page<AuditEvent>> {
     return this.json('GET', '/api/v1/audit', { query: opts });
   }
   iterAudit(opts: { model?: string; since?: string; until?: string; pageSize?: number } = {}): AsyncIterable<AuditEvent> {

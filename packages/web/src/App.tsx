@@ -7,6 +7,7 @@ import { AuditPage } from './pages/AuditPage';
 import { PromotionsPage } from './pages/PromotionsPage';
 import { DeploymentsPage } from './pages/DeploymentsPage';
 import { SettingsPage } from './pages/SettingsPage';
+import { TimeSlider } from './components/time/TimeSlider';
 
 /** The shell: navigation, then the page the URL names (DESIGN §7). */
 export function App() {
@@ -23,6 +24,7 @@ export function App() {
           <Link href={withAt('/deployments', at)}>Deployments</Link>
           <Link href={withAt('/settings', at)}>Settings</Link>
         </nav>
+        <TimeSlider />
       </header>
       <main>
         <Switch>

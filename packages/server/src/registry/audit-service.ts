@@ -6,7 +6,15 @@ import type { AuditRecord, ResultPage } from './results.js';
 export class AuditService {
   constructor(private readonly deps: RegistryDeps) {}
 
-  async list(opts: { model?: string; since?: unknown; until?: unknown; cursor?: string; limit?: unknown }): Promise<ResultPage<AuditRecord>> {
+  async list(opts: {
+    model?: string;
+    action?: string;
+    actor?: string;
+    since?: unknown;
+    until?: unknown;
+    cursor?: string;
+    limit?: unknown;
+  }): Promise<ResultPage<AuditRecord>> {
     const keyset = new Keyset(opts, 's', Number);
     const since = opts.since !== undefined && opts.since !== '' ? parseInstant(opts.since, 'since') : undefined;
     const until = opts.until !== undefined && opts.until !== '' ? parseInstant(opts.until, 'until') : undefined;
@@ -22,7 +30,10 @@ export class AuditService {
         modelId = Math.max(...ids);
       }
     }
-    return keyset.page(await tx.audit.list({ modelId, since, until, afterSeq: keyset.after, limit: keyset.fetch }), (e) => e.seq);
+    // An empty filter field (a cleared form input) means no filter, as for since/until.
+    const action = opts.action || undefined;
+    const actor = opts.actor || undefined;
+    return keyset.page(await tx.audit.list({ modelId, action, actor, since, until, afterSeq: keyset.after, limit: keyset.fetch }), (e) => e.seq);
   }
 
   /** Walks the whole chain in pages; memory stays flat however long the trail is. */

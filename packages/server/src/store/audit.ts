@@ -91,9 +91,19 @@ export class AuditRepo {
   }
 
   /** Oldest first. */
-  async list(opts: { modelId?: number; since?: number; until?: number; afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
+  async list(opts: {
+    modelId?: number;
+    action?: string;
+    actor?: string;
+    since?: number;
+    until?: number;
+    afterSeq?: number;
+    limit: number;
+  }): Promise<AuditRecord[]> {
     let q = this.db.selectFrom('audit_events').selectAll().orderBy('seq').limit(opts.limit);
     if (opts.modelId !== undefined) q = q.where('model_id', '=', opts.modelId);
+    if (opts.action !== undefined) q = q.where('action', '=', opts.action);
+    if (opts.actor !== undefined) q = q.where('actor', '=', opts.actor);
     if (opts.since !== undefined) q = q.where('at', '>=', opts.since);
     if (opts.until !== undefined) q = q.where('at', '<', opts.until);
     if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);

@@ -272,6 +272,34 @@ for (const backend of BACKENDS) {
       );
     });
 
+    it('lists audit events of one action or one actor when asked', async () => {
+      const before = await store.read.audit.head();
+      const append = (action: string, actor: string) =>
+        store.transaction((tx) =>
+          tx.audit.append({
+            at: now,
+            actor,
+            action,
+            model_id: null,
+            model: null,
+            subject_type: 'system',
+            subject: 's',
+            before: null,
+            after: null,
+            reason: null,
+          }),
+        );
+      const a = await append('y.set', 'ci');
+      const b = await append('y.delete', 'ci');
+      const c = await append('y.set', 'ops');
+      const seqs = async (opts: { action?: string; actor?: string }) =>
+        (await store.read.audit.list({ ...opts, afterSeq: before.seq, limit: 10 })).map((e) => e.seq);
+      assert.deepEqual(await seqs({ action: 'y.set' }), [a.seq, c.seq]);
+      assert.deepEqual(await seqs({ actor: 'ci' }), [a.seq, b.seq]);
+      assert.deepEqual(await seqs({ action: 'y.set', actor: 'ops' }), [c.seq]);
+      assert.deepEqual(await seqs({ action: 'y.none' }), []);
+    });
+
     it('commits concurrent transactions independently: a failing one leaves nothing, the others all land, the chain stays whole', async () => {
       // The duplicate refused below is committed before the batch starts: a duplicate of a
       // row another transaction of the batch holds uncommitted would wait on that row while

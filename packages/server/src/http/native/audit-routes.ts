@@ -6,7 +6,7 @@ import { actorOf } from '../actor.js';
 import { toWireAudit, toWirePage, toWireRun } from './wire.js';
 
 export function auditRoutes(app: FastifyInstance, registry: Registry): void {
-  app.get<{ Querystring: { model?: string; since?: string; until?: string; cursor?: string; limit?: number } }>(
+  app.get<{ Querystring: { model?: string; action?: string; actor?: string; since?: string; until?: string; cursor?: string; limit?: number } }>(
     '/audit',
     {
       schema: {
@@ -14,6 +14,8 @@ export function auditRoutes(app: FastifyInstance, registry: Registry): void {
         tags: ['audit'],
         querystring: Type.Object({
           model: Type.Optional(Type.String()),
+          action: Type.Optional(Type.String({ maxLength: 128 })),
+          actor: Type.Optional(Type.String({ maxLength: 256 })),
           since: Type.Optional(Type.String()),
           until: Type.Optional(Type.String()),
           cursor: Type.Optional(Type.String()),
