@@ -667,6 +667,10 @@ export class BerthClient {
   deploymentStatus(name: string): Promise<DeploymentStatus> {
     return this.json('GET', `/api/v1/deployments/${seg(name)}/status`);
   }
+  /** One page of the promotions of every model, newest first; `state: 'pending'` lists what awaits approvers. */
+  listAllPromotions(opts: { alias?: string; state?: string; cursor?: string; limit?: number } = {}): Promise<Page<Promotion>> {
+    return this.json('GET', '/api/v1/promotions', { query: opts });
+  }
 }
 
 /** What `pushPrompt` registers. `format: 'chat'` makes `template` a JSON list of `{role, content}` messages (prompt.json). */
