@@ -7,6 +7,7 @@ import { AuditPage } from './pages/AuditPage';
 import { PromotionsPage } from './pages/PromotionsPage';
 import { DeploymentsPage } from './pages/DeploymentsPage';
 import { SettingsPage } from './pages/SettingsPage';
+import { AuthControl } from './components/auth/SignIn';
 
 /** The shell: navigation, then the page the URL names (DESIGN §7). */
 export function App() {
@@ -23,6 +24,7 @@ export function App() {
           <Link href={withAt('/deployments', at)}>Deployments</Link>
           <Link href={withAt('/settings', at)}>Settings</Link>
         </nav>
+        <AuthControl />
       </header>
       <main>
         <Switch>
