@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { may, topRole, whyNot } from './roles';
+import { may, topRole, whyNot } from './roles.js';
 
 const viewer = { name: 'reader', roles: ['viewer' as const], models: null };
 const approver = { name: 'rel', roles: ['viewer' as const, 'editor' as const, 'approver' as const], models: null };

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Promotion } from '@berth/core';
-import { promotionAt } from './promotion-at';
+import { promotionAt } from './promotion-at.js';
 
 const p: Promotion = {
   id: 'prm_1',
