@@ -45,7 +45,7 @@ describe('the Promotions page with auth on', { skip }, () => {
   it('asks for a token when the server answers 401, and keeps it for the tab once the server accepts it', async () => {
     const page = await w.open('/promotions');
     const form = page.getByRole('region', { name: 'Sign in' });
-    await form.getByText(/requires a token/).waitFor();
+    await form.getByText('This server needs a token to show the registry.').waitFor();
     await page.getByLabel('Token').fill('hf_not-a-real-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await form.getByRole('alert').filter({ hasText: /\S/ }).waitFor();

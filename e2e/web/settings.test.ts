@@ -87,6 +87,15 @@ describe('the Settings page with auth on', { skip }, () => {
     assert.equal(audit?.reason, 'rotated');
     await w.shot(page, 'settings-token-revoked');
     await page.context().close();
+
+    // A tab still holding the revoked token is asked to sign in again, with the server's reason.
+    const stale = await w.open('/settings', { token });
+    await stale
+      .getByRole('region', { name: 'Sign in' })
+      .getByText(/^The server refused this tab's token: /)
+      .waitFor();
+    await w.shot(stale, 'settings-revoked-token-tab');
+    await stale.context().close();
   });
 
   it('shows a webhook delivery log and replays a delivery to the receiver', async () => {

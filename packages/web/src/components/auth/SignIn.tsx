@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { BerthClient } from '@berth/sdk';
-import { signIn, signOut } from '../../api';
+import { signIn, signOut, storedToken } from '../../api';
 import { topRole } from './roles';
 import { useWhoami } from './use-whoami';
 
@@ -50,7 +50,8 @@ function SignInForm({ why }: { why: string }) {
 export function AuthControl() {
   const state = useWhoami();
   if (state.status === 'loading') return null;
-  if (state.status === 'signed-out') return <SignInForm why={`The server needs a token: ${state.message}`} />;
+  if (state.status === 'signed-out')
+    return <SignInForm why={storedToken() ? `The server refused this tab's token: ${state.message}` : 'This server needs a token to show the registry.'} />;
   if (state.status === 'error') return null;
   const { me } = state;
   if (!me.authenticated) {
