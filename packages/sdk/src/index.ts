@@ -678,6 +678,11 @@ export class BerthClient {
     const query = { versions: versions.join(','), at: opts.at };
     return (await this.json<{ items: LatestMetrics[] }>('GET', `/api/v1/models/${seg(name)}/latest-metrics`, { query, signal: opts.signal })).items;
   }
+
+  /** One page of the promotions of every model, newest first; `state: 'pending'` lists what awaits approvers. */
+  listAllPromotions(opts: { alias?: string; state?: string; cursor?: string; limit?: number } = {}): Promise<Page<Promotion>> {
+    return this.json('GET', '/api/v1/promotions', { query: opts });
+  }
 }
 
 /** What `pushPrompt` registers. `format: 'chat'` makes `template` a JSON list of `{role, content}` messages (prompt.json). */

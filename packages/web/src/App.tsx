@@ -8,6 +8,7 @@ import { PromotionsPage } from './pages/PromotionsPage';
 import { DeploymentsPage } from './pages/DeploymentsPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { TimeSlider } from './components/time/TimeSlider';
+import { AuthControl } from './components/auth/SignIn';
 
 /** The shell: navigation, then the page the URL names (DESIGN §7). */
 export function App() {
@@ -25,6 +26,7 @@ export function App() {
           <Link href={withAt('/settings', at)}>Settings</Link>
         </nav>
         <TimeSlider />
+        <AuthControl />
       </header>
       <main>
         <Switch>

@@ -61,6 +61,12 @@ function checkVersionNumber(v: unknown, field: string): number {
   return v;
 }
 
+function checkState(state: string | undefined): void {
+  if (state !== undefined && !(PROMOTION_STATES as readonly string[]).includes(state)) {
+    throw invalid(`invalid state ${JSON.stringify(state)}: use one of ${PROMOTION_STATES.join(', ')}`, { field: 'state' });
+  }
+}
+
 function checkPolicyName(name: string): void {
   if (!isPolicyName(name)) throw invalid(`invalid policy name ${JSON.stringify(name)}`, { field: 'policy' });
 }
@@ -279,9 +285,7 @@ export class PromotionService {
   async list(name: string, opts: { alias?: string; state?: string; cursor?: string; limit?: unknown }): Promise<ResultPage<PromotionView>> {
     validateModelName(name);
     if (opts.alias !== undefined) validateAliasName(opts.alias);
-    if (opts.state !== undefined && !(PROMOTION_STATES as readonly string[]).includes(opts.state)) {
-      throw invalid(`invalid state ${JSON.stringify(opts.state)}: use one of ${PROMOTION_STATES.join(', ')}`, { field: 'state' });
-    }
+    checkState(opts.state);
     const keyset = new Keyset(opts, 'p', String);
     const before = keyset.after === undefined ? undefined : parsePosition(keyset.after);
     const tx = this.deps.store.read;
@@ -290,6 +294,19 @@ export class PromotionService {
     const page = keyset.page(rows, (p) => `${p.created_at}.${p.id}`);
     const approvals = await tx.promotions.approvalsOf(page.items.map((p) => p.id));
     return { items: page.items.map((p) => ({ ...p, model: model.name, approvals: approvals.get(p.id) ?? [] })), next_cursor: page.next_cursor };
+  }
+
+  /** Promotions of every model newest first, optionally of one alias or in one state (`pending`: what awaits approvers). */
+  async listAll(opts: { alias?: string; state?: string; cursor?: string; limit?: unknown }): Promise<ResultPage<PromotionView>> {
+    if (opts.alias !== undefined) validateAliasName(opts.alias);
+    checkState(opts.state);
+    const keyset = new Keyset(opts, 'p', String);
+    const before = keyset.after === undefined ? undefined : parsePosition(keyset.after);
+    const tx = this.deps.store.read;
+    const rows = await tx.promotions.listAll({ alias: opts.alias, state: opts.state, before, limit: keyset.fetch });
+    const page = keyset.page(rows, (p) => `${p.created_at}.${p.id}`);
+    const approvals = await tx.promotions.approvalsOf(page.items.map((p) => p.id));
+    return { items: page.items.map((p) => ({ ...p, approvals: approvals.get(p.id) ?? [] })), next_cursor: page.next_cursor };
   }
 
   /**

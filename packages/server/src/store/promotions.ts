@@ -113,6 +113,39 @@ export class PromotionRepo {
     return (await q.execute()).map(toPromotion);
   }
 
+  /**
+   * Promotions of every model newest first, with their model's name (the Promotions page's
+   * pending approvals). Pending ones are few, so filtering by state reads the table in
+   * creation order; `before` is the last item of the previous page.
+   */
+  async listAll(opts: {
+    alias?: string;
+    state?: string;
+    before?: { created_at: number; id: string };
+    limit: number;
+  }): Promise<Array<PromotionRecord & { model: string }>> {
+    let q = this.db
+      .selectFrom('promotions')
+      .innerJoin('models', 'models.id', 'promotions.model_id')
+      .selectAll('promotions')
+      .select('models.name as model_name')
+      .orderBy('promotions.created_at', 'desc')
+      .orderBy('promotions.id', 'desc')
+      .limit(opts.limit);
+    if (opts.alias !== undefined) q = q.where('promotions.alias', '=', opts.alias);
+    if (opts.state !== undefined) q = q.where('promotions.state', '=', opts.state);
+    const before = opts.before;
+    if (before !== undefined) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('promotions.created_at', '<', before.created_at),
+          eb.and([eb('promotions.created_at', '=', before.created_at), eb('promotions.id', '<', before.id)]),
+        ]),
+      );
+    }
+    return (await q.execute()).map(({ model_name, ...row }) => ({ ...toPromotion(row), model: model_name }));
+  }
+
   async approvals(id: string): Promise<ApprovalRecord[]> {
     const rows = await this.db
       .selectFrom('approvals')

@@ -1,3 +1,79 @@
+import { useState } from 'react';
+import type { Promotion } from '@berth/core';
+import { client } from '../api';
+import { useAt } from '../at';
+import { topRole, whyNot } from '../components/auth/roles';
+import { useWhoami } from '../components/auth/use-whoami';
+import { ApiError } from '../components/promotions/ApiError';
+import { AtBanner } from '../components/promotions/AtBanner';
+import { PendingPromotion } from '../components/promotions/PendingPromotion';
+import { PromotionHistory } from '../components/promotions/PromotionHistory';
+import { promotionAt } from '../components/promotions/promotion-at';
+import { type RollbackTarget, RollbackForm } from '../components/promotions/RollbackForm';
+import { usePages } from '../components/promotions/use-pages';
+
+/** Pending approvals across models, their gate reports, approve / reject, rollback, and the history (DESIGN §2 "promotions"). */
 export function PromotionsPage() {
-  return <h1>Promotions</h1>;
+  const at = useAt();
+  const who = useWhoami();
+  const me = who.status === 'ok' ? who.me : null;
+  const [refresh, setRefresh] = useState(0);
+  const [status, setStatus] = useState('');
+  const [target, setTarget] = useState<RollbackTarget | null>(null);
+  // As of a past time, "pending then" includes promotions decided since, so every state is read.
+  const pending = usePages((cursor) => client().listAllPromotions({ state: at ? undefined : 'pending', cursor, limit: 20 }), [at, refresh]);
+  const shown = pending.items.map((p) => promotionAt(p, at)).filter((p): p is Promotion => p?.state === 'pending');
+  const rollbackBlocked = me ? whyNot(me, 'approver', 'Rolling back an alias') : 'Checking what your token may do…';
+
+  const changed = (message: string) => {
+    setStatus(message);
+    setRefresh((r) => r + 1);
+  };
+
+  return (
+    <>
+      <h1>Promotions</h1>
+      {at ? <AtBanner at={at} note="Promotions are shown as they stood then; nothing can be approved or rolled back from here." /> : null}
+      {me && !at && whyNot(me, 'approver', 'Approving') ? (
+        <p className="note">
+          You are signed in as {me.name} ({topRole(me)}): you can see promotions and their gate reports, but approving, rejecting and rolling back need the
+          approver role.
+        </p>
+      ) : null}
+      <p className="status" aria-live="polite">
+        {status}
+      </p>
+
+      <section aria-labelledby="pending-heading">
+        <h2 id="pending-heading">Pending approvals</h2>
+        <ApiError error={pending.error} />
+        {shown.map((p) => (
+          <PendingPromotion key={p.id} p={p} me={me} at={at} onDecided={changed} />
+        ))}
+        {!pending.loading && shown.length === 0 ? <p>No promotion awaits approval.</p> : null}
+        {pending.more ? (
+          <button type="button" onClick={pending.loadMore} disabled={pending.loading}>
+            Load more pending
+          </button>
+        ) : null}
+      </section>
+
+      {at ? null : (
+        <section aria-labelledby="rollback-heading">
+          <h2 id="rollback-heading">Roll back an alias</h2>
+          <p>Moves the alias back to the version it held before its current one, audited with your reason.</p>
+          {rollbackBlocked ? <p className="note">{rollbackBlocked}</p> : <RollbackForm target={target} onDone={changed} />}
+        </section>
+      )}
+
+      <section aria-labelledby="history-heading">
+        <h2 id="history-heading">History</h2>
+        <PromotionHistory
+          at={at}
+          refresh={refresh}
+          onRollback={at || rollbackBlocked ? null : (model, alias) => setTarget((t) => ({ model, alias, nonce: (t?.nonce ?? 0) + 1 }))}
+        />
+      </section>
+    </>
+  );
 }

@@ -52,6 +52,24 @@ export function promotionRoutes(app: FastifyInstance, registry: Registry): void 
     async (req) => toWirePage(await registry.promotions.list(req.params.name, req.query), toWirePromotion),
   );
 
+  app.get<{ Querystring: { alias?: string; state?: string; cursor?: string; limit?: number } }>(
+    '/promotions',
+    {
+      schema: {
+        summary: 'List the promotions of every model, newest first (state=pending: those awaiting approvals)',
+        tags: ['governance'],
+        querystring: Type.Object({
+          alias: Type.Optional(Type.String()),
+          state: Type.Optional(Type.String()),
+          cursor: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        }),
+        response: { 200: PageSchema(PromotionSchema) },
+      },
+    },
+    async (req) => toWirePage(await registry.promotions.listAll(req.query), toWirePromotion),
+  );
+
   app.get<{ Params: { id: string } }>(
     '/promotions/:id',
     {
