@@ -667,6 +667,10 @@ export class BerthClient {
   deploymentStatus(name: string): Promise<DeploymentStatus> {
     return this.json('GET', `/api/v1/deployments/${seg(name)}/status`);
   }
+  /** The served reports whose window ended in [since, until] (ISO times, either open), newest first. */
+  listDeploymentReports(name: string, opts: { since?: string; until?: string; cursor?: string; limit?: number } = {}): Promise<Page<ServedReport>> {
+    return this.json('GET', `/api/v1/deployments/${seg(name)}/reports`, { query: opts });
+  }
 }
 
 /** What `pushPrompt` registers. `format: 'chat'` makes `template` a JSON list of `{role, content}` messages (prompt.json). */
