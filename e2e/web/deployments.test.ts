@@ -83,6 +83,10 @@ describe('the Deployments page', { skip }, () => {
     assert.ok(Number.parseFloat(cells[3] ?? '') >= 25, `p50 ${cells[3]}`);
     await card().getByRole('figure').filter({ hasText: 'p99 latency' }).locator('canvas').waitFor();
     assert.equal(await card().getByRole('figure').count(), 3, 'latency, error rate and quality charts');
+    // The charts draw the report history (GET …/reports): v1's windows so far.
+    await card()
+      .getByRole('img', { name: /^p99 latency: v1 over the last [1-9]\d* report windows$/ })
+      .waitFor();
     await page.getByText('Live: updates as the registry changes').waitFor();
     assert.match((await card().textContent()) ?? '', /No rollout yet/);
     await w.shot(page, 'deployments-serving');
@@ -135,6 +139,7 @@ describe('the Deployments page', { skip }, () => {
     assert.equal(await then.getByRole('row', { name: /v2/ }).count(), 0, 'no canary yet at that time');
     assert.equal(await past.getByText(/^Live/).count(), 0);
     assert.equal(await past.getByRole('button').count(), 0);
+    await w.shot(past, 'deployments-at-past');
     await past.getByRole('link', { name: 'back to now' }).click();
     await past.waitForURL(/\/deployments$/);
     await past

@@ -149,7 +149,7 @@ function Body({ data, at }: { data: Now | Then; at: string | null }) {
           ))}
         </tbody>
       </table>
-      <h3>Over the last 15 minutes</h3>
+      <h3>{at ? 'The 15 minutes before then' : 'Over the last 15 minutes'}</h3>
       <Suspense fallback={<p>Loading charts…</p>}>
         <ServedCharts series={series} />
       </Suspense>
