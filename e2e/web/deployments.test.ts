@@ -40,17 +40,7 @@ describe('the Deployments page', { skip }, () => {
     up = await startFakeOpenAI('web-up', { latencyMs: 25 });
     await pushVersions(w.client, 'web-bot', 2);
     await w.client.setAlias('web-bot', 'champion', 1);
-    await w.client.applyDeployment(CANARY(up.url));
     gw = await startGateway(w.url, { reportInterval: '500ms' });
-    await waitUntil('chatbot routed by the gateway', async () => (await chat(gw.url, 'chatbot')).status === 200, 20_000);
-    load = new Load([gw.url], 'chatbot', 2);
-    await waitUntil(
-      'a served report with latency',
-      async () =>
-        (await w.client.deploymentStatus('chatbot')).reports.some((r) => r.versions.some((v) => v.version === 1 && v.requests > 0 && v.p50_ms !== null)),
-      20_000,
-      100,
-    );
   });
   after(async () => {
     await load?.stop();
@@ -63,16 +53,34 @@ describe('the Deployments page', { skip }, () => {
   const split = () => card().getByRole('table', { name: 'Traffic split' });
   const rolloutValue = (term: string) => card().locator(`.rollout dt:text-is("${term}") + dd`);
 
-  it('shows the traffic split, and per-version latency of the traffic through the gateway, with charts', async () => {
+  it('shows a deployment applied while the page is open, its split, and the latency of traffic through the gateway, with charts', async () => {
     page = await w.open('/deployments');
     await page.getByRole('heading', { level: 1, name: 'Deployments' }).waitFor();
+    await page.getByText('No deployments yet').waitFor();
+    await page.getByText('Live: updates as the registry changes').waitFor();
+    await w.client.applyDeployment(CANARY(up.url));
     await split()
       .getByRole('row', { name: /v1\s+@champion\s+100%/ })
       .waitFor();
     assert.equal(await split().getByRole('row').count(), 2, 'a header and one version: everything on the stable holder');
+    await waitUntil('chatbot routed by the gateway', async () => (await chat(gw.url, 'chatbot')).status === 200, 20_000);
+    load = new Load([gw.url], 'chatbot', 2);
     const served = card().getByRole('table', { name: /^Served/ });
     const v1 = served.getByRole('row', { name: /^v1\b/ });
-    await v1.waitFor();
+    // Served figures are not events: the page reads them again every few seconds.
+    await waitUntil(
+      'v1 latency shown',
+      async () =>
+        /ms$/.test(
+          (await v1
+            .getByRole('cell')
+            .nth(3)
+            .textContent({ timeout: 500 })
+            .catch(() => '')) ?? '',
+        ),
+      20_000,
+      200,
+    );
     const cells = await v1.getByRole('cell').allTextContents();
     // Requests, errors, error rate, p50, p99, quality.
     assert.ok(Number(cells[0]) > 0, `requests: ${cells.join(' | ')}`);
@@ -90,7 +98,10 @@ describe('the Deployments page', { skip }, () => {
     await page.getByText('Live: updates as the registry changes').waitFor();
     assert.match((await card().textContent()) ?? '', /No rollout yet/);
     await w.shot(page, 'deployments-serving');
-    beforeCanary = new Date().toISOString();
+    // A time inside a window the gateway reported (windows may leave gaps between them).
+    const report = (await w.client.deploymentStatus('chatbot')).reports[0];
+    assert.ok(report);
+    beforeCanary = new Date((Date.parse(report.from) + Date.parse(report.to)) / 2).toISOString();
   });
 
   it('shows a canary starting and advancing a step live, without a reload', async () => {

@@ -10,6 +10,8 @@ import { DeploymentCard } from '../components/deployments/DeploymentCard';
 const PAGE = 20;
 /** What may change a deployment's split or rollout: its own events, and alias moves (the split follows aliases). */
 const LIVE_TYPES = ['deployment.*', 'alias.*'];
+/** With no deployment yet, only the first apply changes the page. */
+const EMPTY_TYPES = ['deployment.applied'];
 /** Events come in bursts (a promotion moves an alias and starts a rollout): one reload per burst. */
 const SETTLE_MS = 150;
 
@@ -69,13 +71,18 @@ export function DeploymentsPage() {
   }, [tick]);
 
   // The stream starts after the first read's seq and stays open across reloads (a reload's reads
-  // are newer than events already followed, so reopening would only risk a gap).
-  const [seq, setSeq] = useState<{ at: string | null; seq: number } | null>(null);
-  const firstSeq = list.status === 'ok' ? list.data.seq : null;
+  // are newer than events already followed, so reopening would only risk a gap). With no
+  // deployment there is no snapshot to name the event head: follow only applies from the start
+  // (few: one per deployment version ever), not every alias move in the registry's history, and
+  // start over from the first deployment's snapshot once there is one.
+  const [seq, setSeq] = useState<{ at: string | null; seq: number; empty: boolean } | null>(null);
+  const first = list.status === 'ok' ? list.data : null;
   useEffect(() => {
-    if (firstSeq !== null) setSeq((s) => (s && s.at === at ? s : { at, seq: firstSeq }));
-  }, [firstSeq, at]);
-  const live = useLiveEvents(at === null && seq !== null && seq.at === null ? { after: seq.seq, types: LIVE_TYPES } : null, onEvent);
+    if (!first) return;
+    const empty = first.items.length === 0;
+    setSeq((s) => (s && s.at === at && s.empty === empty ? s : { at, seq: first.seq, empty }));
+  }, [first, at]);
+  const live = useLiveEvents(at === null && seq !== null && seq.at === null ? { after: seq.seq, types: seq.empty ? EMPTY_TYPES : LIVE_TYPES } : null, onEvent);
 
   const firstItems = list.status === 'ok' ? list.data.items : [];
   const shown = [...firstItems, ...more.items.filter((d) => !firstItems.some((f) => f.name === d.name))];
