@@ -683,6 +683,11 @@ export class BerthClient {
   listAllPromotions(opts: { alias?: string; state?: string; cursor?: string; limit?: number } = {}): Promise<Page<Promotion>> {
     return this.json('GET', '/api/v1/promotions', { query: opts });
   }
+
+  /** The served reports whose window ended in [since, until] (ISO times, either open), newest first. */
+  listDeploymentReports(name: string, opts: { since?: string; until?: string; cursor?: string; limit?: number } = {}): Promise<Page<ServedReport>> {
+    return this.json('GET', `/api/v1/deployments/${seg(name)}/reports`, { query: opts });
+  }
 }
 
 /** What `pushPrompt` registers. `format: 'chat'` makes `template` a JSON list of `{role, content}` messages (prompt.json). */

@@ -680,6 +680,32 @@ export class DeploymentService {
       reports: [...reports.values()].sort((a, b) => a.gateway.localeCompare(b.gateway)),
     };
   }
+
+  /**
+   * The served reports whose window ended in [since, until] (either open), newest first and
+   * paged: the history the UI charts latency, errors and quality over. Like "served at T", a
+   * deployment deleted since still answers for the time it existed.
+   */
+  async listReports(name: string, opts: { since?: unknown; until?: unknown; cursor?: string; limit?: unknown }): Promise<ResultPage<ServedRecord>> {
+    checkName(name);
+    const since = opts.since === undefined ? null : parseInstant(opts.since, 'since');
+    const until = opts.until === undefined ? null : parseInstant(opts.until, 'until');
+    if (since !== null && until !== null && since > until) throw invalid(`since (${opts.since}) must not be after until (${opts.until})`, { field: 'since' });
+    const keyset = new Keyset(opts, 'r', reportPosition);
+    const tx = this.deps.store.read;
+    if ((await tx.deployments.lastVersion(name)) === 0) throw unknownDeployment(name);
+    const after = keyset.after === undefined ? undefined : { to: Number(keyset.after.split(':')[0]), id: Number(keyset.after.split(':')[1]) };
+    const rows = await tx.deployments.listServed(name, { since, until, after, limit: keyset.fetch });
+    const page = keyset.page(rows, (r) => `${r.to}:${r.id}`);
+    return { items: page.items.map(({ id: _id, ...r }) => r), next_cursor: page.next_cursor };
+  }
+}
+
+/** A report page's keyset position: `<window end ms>:<row id>`. */
+function reportPosition(raw: string | number): string {
+  if (typeof raw !== 'string' || !/^\d{1,15}:\d{1,15}$/.test(raw))
+    throw invalid('invalid cursor: pass the next_cursor value of the previous page unchanged', { field: 'cursor' });
+  return raw;
 }
 
 interface DecisionContext {

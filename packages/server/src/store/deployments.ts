@@ -284,4 +284,21 @@ export class DeploymentRepo {
       .execute();
     return rows.map(toServed);
   }
+
+  /**
+   * The reports whose window ended in [since, until], newest end first, after the keyset
+   * position `after` (a window end and row id: several gateways end windows at the same ms).
+   */
+  async listServed(
+    deployment: string,
+    q: { since: number | null; until: number | null; after: { to: number; id: number } | undefined; limit: number },
+  ): Promise<Array<ServedRecord & { id: number }>> {
+    let query = this.db.selectFrom('deployment_served').selectAll().where('deployment', '=', deployment);
+    if (q.since !== null) query = query.where('to_at', '>=', q.since);
+    if (q.until !== null) query = query.where('to_at', '<=', q.until);
+    const after = q.after;
+    if (after) query = query.where((eb) => eb.or([eb('to_at', '<', after.to), eb.and([eb('to_at', '=', after.to), eb('id', '<', after.id)])]));
+    const rows = await query.orderBy('to_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+    return rows.map((row) => ({ ...toServed(row), id: Number(row.id) }));
+  }
 }

@@ -178,6 +178,25 @@ export function deploymentRoutes(app: FastifyInstance, registry: Registry): void
     },
   );
 
+  app.get<{ Params: { name: string }; Querystring: { since?: string; until?: string; cursor?: string; limit?: number } }>(
+    '/deployments/:name/reports',
+    {
+      schema: {
+        summary: "The gateways' served reports whose window ended in [since, until], newest first (a deleted deployment's too)",
+        tags: TAGS,
+        params: NameParams,
+        querystring: Type.Object({
+          since: Type.Optional(Type.String({ description: 'ISO time: reports whose window ended at or after it' })),
+          until: Type.Optional(Type.String({ description: 'ISO time: reports whose window ended at or before it' })),
+          cursor: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        }),
+        response: { 200: PageSchema(ServedReportSchema) },
+      },
+    },
+    async (req) => toWirePage(await deployments.listReports(req.params.name, req.query), toWireServed),
+  );
+
   app.get<{ Params: { name: string } }>(
     '/deployments/:name/status',
     {
