@@ -30,6 +30,7 @@ export async function openTestApp(
     guard?: Pick<AppOptions, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'>;
     eventStream?: AppOptions['eventStream'];
     config?: Partial<RegistryConfig>;
+    webRoot?: string;
   } = {},
 ): Promise<TestApp> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
@@ -44,6 +45,7 @@ export async function openTestApp(
     ...opts.guard,
     authRequired: opts.auth ?? false,
     ...(opts.eventStream ? { eventStream: opts.eventStream } : {}),
+    ...(opts.webRoot ? { webRoot: opts.webRoot } : {}),
   });
   return {
     app,

@@ -63,8 +63,8 @@ describe('error shapes', () => {
   });
   after(async () => closeApp?.());
 
-  it('answers unknown routes in Berth shape under /api/v1 and at /, and in MLflow shape under its prefix', async () => {
-    for (const url of ['/api/v1/nope', '/', '/favicon.ico', '/api/v2/models']) {
+  it('answers unknown routes in Berth shape under /api/v1 and at other paths, and in MLflow shape under its prefix', async () => {
+    for (const url of ['/api/v1/nope', '/nope', '/favicon.ico', '/api/v2/models']) {
       const res = await app.inject(url);
       assert.equal(res.statusCode, 404, url);
       assertBerthShape(res.body, 'NOT_FOUND');
