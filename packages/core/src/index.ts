@@ -34,3 +34,4 @@ export * from './external-source.js';
 export * from './deployment-yaml.js';
 export * from './rollout.js';
 export * from './search-query.js';
+export * from './catalog-schemas.js';

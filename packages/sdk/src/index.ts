@@ -61,6 +61,8 @@ import {
   type Version,
   type Webhook,
   type WebhookTestResult,
+  type SearchPage,
+  type CatalogAtPage,
 } from '@berth/core';
 import { followEvents, type EventQuery } from './events.js';
 
@@ -666,6 +668,20 @@ export class BerthClient {
   /** The deployment, its aliases, its rollout and the latest report of each gateway heard from lately. */
   deploymentStatus(name: string): Promise<DeploymentStatus> {
     return this.json('GET', `/api/v1/deployments/${seg(name)}/status`);
+  }
+
+  // ---- the catalog (docs/api.md "Search")
+
+  /**
+   * One page of models or versions matching `q` (`name:chat* tag:env=prod OR alias:champion`,
+   * docs/api.md): models by name, or versions newest first with their aliases.
+   */
+  search(opts: { q?: string; kind?: 'models' | 'versions'; cursor?: string; limit?: number } = {}): Promise<SearchPage> {
+    return this.json('GET', '/api/v1/search', { query: opts });
+  }
+  /** The models that existed at `t` (ISO time), with their aliases then. */
+  catalogAt(t: string, opts: { cursor?: string; limit?: number } = {}): Promise<CatalogAtPage> {
+    return this.json('GET', '/api/v1/catalog', { query: { at: t, ...opts } });
   }
 }
 
