@@ -1,7 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerthError } from './errors.js';
-import { MAX_SEARCH_QUERY, parseSearchQuery, type SearchExpr, type SearchTerm } from './search-query.js';
+import {
+  MAX_INDEXED_META_DEPTH,
+  MAX_INDEXED_META_VALUE,
+  MAX_SEARCH_QUERY,
+  metadataFields,
+  parseSearchQuery,
+  type SearchExpr,
+  type SearchTerm,
+} from './search-query.js';
 
 const term = (t: SearchTerm): SearchExpr => ({ op: 'term', term: t });
 const name = (pattern: string) => term({ type: 'name', pattern });
@@ -93,5 +101,29 @@ describe('parseSearchQuery', () => {
 
   it('refuses a quote left open by a trailing backslash', () => {
     refused('"a\\', /quoted value is not closed/);
+  });
+});
+
+describe('metadataFields', () => {
+  it('lists scalar fields by dotted path with their values as text', () => {
+    assert.deepEqual(metadataFields({ base_model: 'llama', train: { lr: 0.001, steps: 10, bf16: true }, 'a.b': 'x', a: { b: 'x' } }), [
+      { key: 'base_model', value: 'llama' },
+      { key: 'train.lr', value: '0.001' },
+      { key: 'train.steps', value: '10' },
+      { key: 'train.bf16', value: 'true' },
+      { key: 'a.b', value: 'x' },
+    ]);
+  });
+
+  it('leaves out arrays, nulls, long values and objects nested too deep', () => {
+    let deep: Record<string, unknown> = { leaf: 'y' };
+    for (let i = 1; i < MAX_INDEXED_META_DEPTH; i++) deep = { d: deep };
+    let tooDeep: Record<string, unknown> = { leaf: 'z' };
+    for (let i = 0; i < MAX_INDEXED_META_DEPTH; i++) tooDeep = { d: tooDeep };
+    assert.deepEqual(metadataFields({ list: ['a'], none: null, long: 'x'.repeat(MAX_INDEXED_META_VALUE + 1), edge: 'x'.repeat(MAX_INDEXED_META_VALUE) }), [
+      { key: 'edge', value: 'x'.repeat(MAX_INDEXED_META_VALUE) },
+    ]);
+    assert.deepEqual(metadataFields(deep), [{ key: `${'d.'.repeat(MAX_INDEXED_META_DEPTH - 1)}leaf`, value: 'y' }]);
+    assert.deepEqual(metadataFields(tooDeep), []);
   });
 });

@@ -154,3 +154,32 @@ export function parseSearchQuery(q: string): SearchQuery {
   if (pos < tokens.length) throw bad('a ) without its (');
   return expr;
 }
+
+/** Metadata values longer than this are left out of the field index (and found by reading the JSON instead). */
+export const MAX_INDEXED_META_VALUE = 512;
+/** Objects nested deeper than this are left out of the field index. */
+export const MAX_INDEXED_META_DEPTH = 8;
+
+/**
+ * The scalar fields of a version's metadata as the search index stores them: the path joined
+ * by `.` (so `meta.train.lr=` finds `{"train": {"lr": 0.1}}` and `{"train.lr": 0.1}` alike) and
+ * the value as text (numbers as JavaScript prints them, booleans as `true`/`false`). Arrays,
+ * nulls, values over MAX_INDEXED_META_VALUE characters and objects below MAX_INDEXED_META_DEPTH
+ * are left out.
+ */
+export function metadataFields(metadata: Record<string, unknown>): { key: string; value: string }[] {
+  const out = new Map<string, { key: string; value: string }>();
+  const walk = (obj: Record<string, unknown>, prefix: string, depth: number) => {
+    for (const [k, v] of Object.entries(obj)) {
+      const key = prefix + k;
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+        const value = String(v);
+        if (value.length <= MAX_INDEXED_META_VALUE) out.set(JSON.stringify([key, value]), { key, value });
+      } else if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < MAX_INDEXED_META_DEPTH) {
+        walk(v as Record<string, unknown>, `${key}.`, depth + 1);
+      }
+    }
+  };
+  walk(metadata, '', 1);
+  return [...out.values()];
+}

@@ -1,9 +1,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { Migrator, sql, type Migration } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import type { CatalogAtPage, SearchPage } from '@berth/core';
+import { MAX_INDEXED_META_VALUE, type CatalogAtPage, type SearchPage } from '@berth/core';
 import { BACKENDS } from '../../test-support/backends.js';
 import { FakeClock } from '../../test-support/expect.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
@@ -11,6 +15,9 @@ import { buildApp } from '../app.js';
 import { Registry } from './registry.js';
 import { DEFAULT_REGISTRY_CONFIG } from './deps.js';
 import { localActor } from './actor.js';
+import { openStore } from '../store/store.js';
+import { MIGRATIONS } from '../store/migrations/index.js';
+import { createSqliteDb, sqliteDialect } from '../store/dialects/sqlite.js';
 
 const admin = localActor('local:tester');
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -112,6 +119,29 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await versionIds('meta.base_model=gpt'), []);
     });
 
+    it('finds a metadata value too long for the field index by reading the JSON', async () => {
+      const long = 'q'.repeat(MAX_INDEXED_META_VALUE + 1);
+      await push('chatbot-small', 's-long', { metadata: { prompt: long } });
+      try {
+        assert.deepEqual(await versionIds(`meta.prompt=${long}`), ['chatbot-small:2']);
+        assert.deepEqual(await modelNames(`meta.prompt=${long}`), ['chatbot-small']);
+        assert.deepEqual(await versionIds(`meta.prompt=${long}x`), []);
+      } finally {
+        await reg.versions.delete(admin, 'chatbot-small', 2);
+      }
+      assert.deepEqual(await versionIds(`meta.prompt=${long}`), []);
+    });
+
+    it('follows metadata edits and deletions', async () => {
+      const v = await push('vision_x', 'v-edit', { metadata: { base_model: 'vit' } });
+      assert.deepEqual(await versionIds('meta.base_model=vit'), [`vision_x:${v.version}`]);
+      await reg.versions.update(admin, 'vision_x', v.version, { metadata: { base_model: 'clip' } });
+      assert.deepEqual(await versionIds('meta.base_model=vit'), []);
+      assert.deepEqual(await versionIds('meta.base_model=clip'), [`vision_x:${v.version}`]);
+      await reg.versions.delete(admin, 'vision_x', v.version);
+      assert.deepEqual(await versionIds('meta.base_model=clip'), []);
+    });
+
     it('finds models by kind, tag, alias and the metadata of their versions', async () => {
       assert.deepEqual(await modelNames('kind:adapter'), ['llama-lora']);
       assert.deepEqual(await modelNames('tag:team'), ['chatbot-large']);
@@ -203,3 +233,48 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('migration 0013 fills the metadata field rows of an existing registry', () => {
+  it('finds metadata written before the upgrade', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-mig-'));
+    try {
+      const file = join(dir, 'berth.db');
+      const { db } = createSqliteDb(file);
+      const migrations: Record<string, Migration> = {};
+      for (const m of MIGRATIONS.filter((m) => m.name < '0013')) migrations[m.name] = { up: (d) => m.up(d, sqliteDialect) };
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => migrations },
+        migrationTableName: 'berth_migrations',
+        migrationLockTableName: 'berth_migrations_lock',
+      });
+      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      await sql`insert into models (name, kind, description, tags, protected_aliases, last_version, created_at, updated_at)
+        values ('old', 'model', '', '{}', '[]', 1200, 1, 1)`.execute(db);
+      for (let i = 1; i <= 1200; i++) {
+        await sql`insert into versions (model_id, version, digest, status, stage, size, file_count, metadata, tags, description, dependencies, created_by, created_at, updated_at)
+          values (1, ${i}, ${`sha256:${i}`}, 'READY', 'None', 0, 0, ${JSON.stringify({ base: i % 4 === 0 ? 'llama' : 'qwen', train: { step: i } })}, '{}', '', '[]', 'old', ${i}, ${i})`.execute(
+          db,
+        );
+      }
+      await db.destroy();
+      const store = await openStore(`sqlite:${file}`);
+      const blobs = await FsBlobStore.open(join(dir, 'blobs'));
+      try {
+        const reg = new Registry({ store, blobs, clock: new FakeClock(), config: DEFAULT_REGISTRY_CONFIG });
+        const llama = await reg.catalog.search({ kind: 'versions', q: 'meta.base=llama', limit: 1000 });
+        assert.equal(llama.page.items.length, 300);
+        const one = await reg.catalog.search({ kind: 'versions', q: 'meta.train.step=1199' });
+        assert.deepEqual(
+          one.page.items.map((v) => (v as { version: number }).version),
+          [1199],
+        );
+      } finally {
+        await blobs.close();
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { SearchExpr, SearchTerm } from '@berth/core';
+import { MAX_INDEXED_META_VALUE, type SearchExpr, type SearchTerm } from '@berth/core';
 import type { AuditEventsTable, Database, ModelsTable, VersionsTable } from './schema.js';
 import type { Sql, SqlDialect } from './dialects/sql-dialect.js';
 import { toModel, type ModelRecord } from './models.js';
@@ -28,7 +28,7 @@ type Scope = 'versions' | 'models';
 /**
  * Each term as a predicate that names a set by an indexed column: tags through their
  * `(key, value)` index, aliases through the alias table, names and kinds through the models
- * table (small beside versions). Only metadata is read from the JSON column itself.
+ * table (small beside versions), metadata through its field rows (migration 0013).
  */
 function termSql(dialect: SqlDialect, scope: Scope, t: SearchTerm): Sql {
   const model = scope === 'versions' ? sql`v.model_id` : sql`m.id`;
@@ -48,8 +48,12 @@ function termSql(dialect: SqlDialect, scope: Scope, t: SearchTerm): Sql {
         ? sql`v.id in (select av.id from aliases a join versions av on av.model_id = a.model_id and av.version = a.version where a.alias = ${t.alias})`
         : sql`m.id in (select model_id from aliases where alias = ${t.alias})`;
     case 'meta': {
-      const field = (doc: Sql) => sql`cast(${dialect.jsonText(doc, t.path)} as text) = ${t.value}`;
-      return scope === 'versions' ? field(sql`v.metadata`) : sql`m.id in (select mv.model_id from versions mv where ${field(sql`mv.metadata`)})`;
+      // Long values are not in the field index (core's metadataFields): read those from the JSON.
+      const ids =
+        t.value.length <= MAX_INDEXED_META_VALUE
+          ? sql`select version_id from version_metadata where key = ${t.path.join('.')} and value = ${t.value}`
+          : sql`select lv.id from versions lv where cast(${dialect.jsonText(sql`lv.metadata`, t.path)} as text) = ${t.value}`;
+      return scope === 'versions' ? sql`v.id in (${ids})` : sql`m.id in (select mv.model_id from versions mv where mv.id in (${ids}))`;
     }
   }
 }
