@@ -34,7 +34,7 @@ export function usePages<T>(load: (cursor: string | undefined) => Promise<PageOf
       },
       (error: unknown) => mine === generation.current && setState({ status: 'error', error: asError(error) }),
     );
-  }, deps);
+  }, [...deps]);
 
   const loadMore = () => {
     if (state.status !== 'ok' || !cursor.current || state.loadingMore) return;
