@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogHref, modelPath, readCatalogState, versionPath, withoutAt } from './catalog-url';
+import { catalogHref, modelPath, readCatalogState, versionPath, withoutAt } from './catalog-url.js';
 
 describe('catalog URLs', () => {
   it('reads q and kind from the query string, models by default', () => {
