@@ -24,7 +24,7 @@ function refused(q: string, match: RegExp): void {
 describe('parseSearchQuery', () => {
   it('returns null when the query is empty or blank', () => {
     assert.equal(parseSearchQuery(''), null);
-    assert.equal(parseSearchQuery('  \t '), null);
+    assert.equal(parseSearchQuery('  \t\r\n '), null);
   });
 
   it('reads each field when written as field:value', () => {
@@ -93,6 +93,8 @@ describe('parseSearchQuery', () => {
     refused('meta.a..b=x', /empty part/);
     refused(`${'('.repeat(17)}a${')'.repeat(17)}`, /nested deeper than 16/);
     refused('x'.repeat(MAX_SEARCH_QUERY + 1), /longer than 1000/);
+    refused('tag:a=\u0000', /control character/);
+    refused('name:a\u007f', /control character/);
   });
 
   it('accepts nesting up to the limit', () => {

@@ -108,6 +108,11 @@ function parseTerm(word: string, quoted: boolean): SearchTerm {
 /** Parses `q`; a malformed query is an INVALID_ARGUMENT error saying what to fix. */
 export function parseSearchQuery(q: string): SearchQuery {
   if (q.length > MAX_SEARCH_QUERY) throw bad(`longer than ${MAX_SEARCH_QUERY} characters`);
+  // No stored name, tag or text can hold a control character, and PostgreSQL refuses NUL outright.
+  for (const ch of q) {
+    const code = ch.charCodeAt(0);
+    if ((code < 0x20 && ch !== '\t' && ch !== '\n' && ch !== '\r') || code === 0x7f) throw bad('it holds a control character');
+  }
   const tokens = tokenize(q);
   let pos = 0;
   const isWord = (tok: Token | undefined, text: string) => tok?.t === 'word' && !tok.quoted && tok.text === text;

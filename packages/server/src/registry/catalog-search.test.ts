@@ -191,6 +191,13 @@ for (const backend of BACKENDS) {
       await bad('/api/v1/search?limit=0', /limit/);
       await bad('/api/v1/search?cursor=garbage', /invalid cursor/);
       await bad(`/api/v1/search?q=${'x'.repeat(1001)}`, /q/);
+      await bad(`/api/v1/search?q=${encodeURIComponent('tag:env=a\u0000b')}`, /control character/);
+      const forged = (c: Record<string, unknown>) => Buffer.from(JSON.stringify(c)).toString('base64url');
+      await bad(`/api/v1/search?kind=versions&cursor=${forged({ v: 'NaN' })}`, /invalid cursor/);
+      await bad(`/api/v1/search?kind=versions&cursor=${forged({ v: 1.5 })}`, /invalid cursor/);
+      await bad(`/api/v1/search?cursor=${forged({ n: 'a\u0000' })}`, /invalid cursor/);
+      await bad(`/api/v1/search?cursor=${forged({ n: 7 })}`, /invalid cursor/);
+      await bad(`/api/v1/catalog?at=${marks.now}&cursor=${forged({ m: '1' })}`, /invalid cursor/);
       await bad('/api/v1/catalog?at=yesterday-ish', /at/);
       await bad('/api/v1/catalog', /at/);
       await bad(`/api/v1/catalog?at=${marks.now}&cursor=garbage`, /invalid cursor/);

@@ -21,6 +21,18 @@ export interface CatalogEntryAt {
   aliases: Record<string, number>;
 }
 
+const BAD_CURSOR = 'invalid cursor: pass the next_cursor value of the previous page unchanged';
+
+/** Cursor positions as the database can compare them: a forged one is a 400, never a driver error. */
+function idPosition(raw: string | number): number {
+  if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) throw invalid(BAD_CURSOR, { field: 'cursor' });
+  return raw;
+}
+function namePosition(raw: string | number): string {
+  if (typeof raw !== 'string' || raw.includes('\u0000')) throw invalid(BAD_CURSOR, { field: 'cursor' });
+  return raw;
+}
+
 export type SearchResult = { kind: 'models'; page: ResultPage<ModelView> } | { kind: 'versions'; page: ResultPage<VersionHit> };
 
 /**
@@ -38,13 +50,13 @@ export class CatalogSearch {
     const query = parseSearchQuery(opts.q ?? '');
     const tx = this.deps.store.read;
     if (kind === 'models') {
-      const keyset = new Keyset(opts, 'n', String);
+      const keyset = new Keyset(opts, 'n', namePosition);
       const page = keyset.page(await tx.catalog.models(query, { after: keyset.after, limit: keyset.fetch }), (m) => m.name);
       const ids = page.items.map((m) => m.id);
       const [stats, aliases] = await Promise.all([tx.models.stats(ids), tx.aliases.groupForModels(ids)]);
       return { kind, page: { items: page.items.map((m) => modelView(m, stats.get(m.id), aliases.get(m.id) ?? [])), next_cursor: page.next_cursor } };
     }
-    const keyset = new Keyset(opts, 'v', Number);
+    const keyset = new Keyset(opts, 'v', idPosition);
     const page = keyset.page(await tx.catalog.versions(query, { after: keyset.after, limit: keyset.fetch }), (v) => v.id);
     const aliases = await tx.aliases.groupForModels([...new Set(page.items.map((v) => v.model_id))]);
     const items = page.items.map(({ model_name, ...v }) => ({
@@ -58,7 +70,7 @@ export class CatalogSearch {
   /** Models that existed at `t`, with their aliases then (audit-backed, as `berth at`). */
   async at(t: unknown, opts: { cursor?: string; limit?: unknown }): Promise<{ at: number; page: ResultPage<CatalogEntryAt> }> {
     const at = parseInstant(t, 'at');
-    const keyset = new Keyset(opts, 'm', Number);
+    const keyset = new Keyset(opts, 'm', idPosition);
     const tx = this.deps.store.read;
     const page = keyset.page(await tx.catalog.modelsAt(at, { after: keyset.after, limit: keyset.fetch }), (m) => m.model_id);
     const aliases = await Promise.all(page.items.map((m) => tx.aliases.allAt(m.model_id, at)));
