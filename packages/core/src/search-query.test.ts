@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { BerthError } from './errors.js';
 import {
   MAX_INDEXED_META_DEPTH,
+  MAX_INDEXED_META_KEY,
   MAX_INDEXED_META_VALUE,
   MAX_SEARCH_QUERY,
   metadataFields,
@@ -124,6 +125,9 @@ describe('metadataFields', () => {
     for (let i = 0; i < MAX_INDEXED_META_DEPTH; i++) tooDeep = { d: tooDeep };
     assert.deepEqual(metadataFields({ list: ['a'], none: null, long: 'x'.repeat(MAX_INDEXED_META_VALUE + 1), edge: 'x'.repeat(MAX_INDEXED_META_VALUE) }), [
       { key: 'edge', value: 'x'.repeat(MAX_INDEXED_META_VALUE) },
+    ]);
+    assert.deepEqual(metadataFields({ ['k'.repeat(MAX_INDEXED_META_KEY + 1)]: 'v', ['k'.repeat(MAX_INDEXED_META_KEY)]: 'v' }), [
+      { key: 'k'.repeat(MAX_INDEXED_META_KEY), value: 'v' },
     ]);
     assert.deepEqual(metadataFields(deep), [{ key: `${'d.'.repeat(MAX_INDEXED_META_DEPTH - 1)}leaf`, value: 'y' }]);
     assert.deepEqual(metadataFields(tooDeep), []);

@@ -160,8 +160,18 @@ export function parseSearchQuery(q: string): SearchQuery {
   return expr;
 }
 
-/** Metadata values longer than this are left out of the field index (and found by reading the JSON instead). */
+/**
+ * Metadata fields with a longer path or value are left out of the field index (and found by
+ * reading the JSON instead): together they stay inside PostgreSQL's limit on a B-tree entry
+ * (about 2,700 bytes) at 3 UTF-8 bytes per UTF-16 unit.
+ */
+export const MAX_INDEXED_META_KEY = 256;
 export const MAX_INDEXED_META_VALUE = 512;
+
+/** Whether a metadata field of this path and value is in the field index. */
+export function isIndexedMetaField(key: string, value: string): boolean {
+  return key.length <= MAX_INDEXED_META_KEY && value.length <= MAX_INDEXED_META_VALUE;
+}
 /** Objects nested deeper than this are left out of the field index. */
 export const MAX_INDEXED_META_DEPTH = 8;
 
@@ -169,7 +179,7 @@ export const MAX_INDEXED_META_DEPTH = 8;
  * The scalar fields of a version's metadata as the search index stores them: the path joined
  * by `.` (so `meta.train.lr=` finds `{"train": {"lr": 0.1}}` and `{"train.lr": 0.1}` alike) and
  * the value as text (numbers as JavaScript prints them, booleans as `true`/`false`). Arrays,
- * nulls, values over MAX_INDEXED_META_VALUE characters and objects below MAX_INDEXED_META_DEPTH
+ * nulls, paths and values over their limits (isIndexedMetaField) and objects below MAX_INDEXED_META_DEPTH
  * are left out.
  */
 export function metadataFields(metadata: Record<string, unknown>): { key: string; value: string }[] {
@@ -179,7 +189,7 @@ export function metadataFields(metadata: Record<string, unknown>): { key: string
       const key = prefix + k;
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
         const value = String(v);
-        if (value.length <= MAX_INDEXED_META_VALUE) out.set(JSON.stringify([key, value]), { key, value });
+        if (isIndexedMetaField(key, value)) out.set(JSON.stringify([key, value]), { key, value });
       } else if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < MAX_INDEXED_META_DEPTH) {
         walk(v as Record<string, unknown>, `${key}.`, depth + 1);
       }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Migrator, sql, type Migration } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import { MAX_INDEXED_META_VALUE, type CatalogAtPage, type SearchPage } from '@berth/core';
+import { MAX_INDEXED_META_KEY, MAX_INDEXED_META_VALUE, type CatalogAtPage, type SearchPage } from '@berth/core';
 import { BACKENDS } from '../../test-support/backends.js';
 import { FakeClock } from '../../test-support/expect.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
@@ -126,6 +126,9 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await versionIds(`meta.prompt=${long}`), ['chatbot-small:2']);
         assert.deepEqual(await modelNames(`meta.prompt=${long}`), ['chatbot-small']);
         assert.deepEqual(await versionIds(`meta.prompt=${long}x`), []);
+        const key = 'k'.repeat(MAX_INDEXED_META_KEY + 1);
+        await reg.versions.update(admin, 'chatbot-small', 2, { metadata: { [key]: 'v' } });
+        assert.deepEqual(await versionIds(`meta.${key}=v`), ['chatbot-small:2']);
       } finally {
         await reg.versions.delete(admin, 'chatbot-small', 2);
       }

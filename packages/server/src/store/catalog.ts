@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import { MAX_INDEXED_META_VALUE, type SearchExpr, type SearchTerm } from '@berth/core';
+import { isIndexedMetaField, type SearchExpr, type SearchTerm } from '@berth/core';
 import type { AuditEventsTable, Database, ModelsTable, VersionsTable } from './schema.js';
 import type { Sql, SqlDialect } from './dialects/sql-dialect.js';
 import { toModel, type ModelRecord } from './models.js';
@@ -48,9 +48,9 @@ function termSql(dialect: SqlDialect, scope: Scope, t: SearchTerm): Sql {
         ? sql`v.id in (select av.id from aliases a join versions av on av.model_id = a.model_id and av.version = a.version where a.alias = ${t.alias})`
         : sql`m.id in (select model_id from aliases where alias = ${t.alias})`;
     case 'meta': {
-      // Long values are not in the field index (core's metadataFields): read those from the JSON.
+      // Long paths and values are not in the field index (core's metadataFields): read those from the JSON.
       const ids =
-        t.value.length <= MAX_INDEXED_META_VALUE
+        isIndexedMetaField(t.path.join('.'), t.value)
           ? sql`select version_id from version_metadata where key = ${t.path.join('.')} and value = ${t.value}`
           : sql`select lv.id from versions lv where cast(${dialect.jsonText(sql`lv.metadata`, t.path)} as text) = ${t.value}`;
       return scope === 'versions' ? sql`v.id in (${ids})` : sql`m.id in (select mv.model_id from versions mv where mv.id in (${ids}))`;
