@@ -49,10 +49,9 @@ function termSql(dialect: SqlDialect, scope: Scope, t: SearchTerm): Sql {
         : sql`m.id in (select model_id from aliases where alias = ${t.alias})`;
     case 'meta': {
       // Long paths and values are not in the field index (core's metadataFields): read those from the JSON.
-      const ids =
-        isIndexedMetaField(t.path.join('.'), t.value)
-          ? sql`select version_id from version_metadata where key = ${t.path.join('.')} and value = ${t.value}`
-          : sql`select lv.id from versions lv where cast(${dialect.jsonText(sql`lv.metadata`, t.path)} as text) = ${t.value}`;
+      const ids = isIndexedMetaField(t.path.join('.'), t.value)
+        ? sql`select version_id from version_metadata where key = ${t.path.join('.')} and value = ${t.value}`
+        : sql`select lv.id from versions lv where cast(${dialect.jsonText(sql`lv.metadata`, t.path)} as text) = ${t.value}`;
       return scope === 'versions' ? sql`v.id in (${ids})` : sql`m.id in (select mv.model_id from versions mv where mv.id in (${ids}))`;
     }
   }
