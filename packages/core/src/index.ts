@@ -33,3 +33,5 @@ export * from './blob-inspector.js';
 export * from './external-source.js';
 export * from './deployment-yaml.js';
 export * from './rollout.js';
+export * from './search-query.js';
+export * from './catalog-schemas.js';

@@ -62,6 +62,8 @@ import {
   type Version,
   type Webhook,
   type WebhookTestResult,
+  type SearchPage,
+  type CatalogAtPage,
 } from '@berth/core';
 import { followEvents, type EventQuery } from './events.js';
 
@@ -687,6 +689,20 @@ export class BerthClient {
   /** The served reports whose window ended in [since, until] (ISO times, either open), newest first. */
   listDeploymentReports(name: string, opts: { since?: string; until?: string; cursor?: string; limit?: number } = {}): Promise<Page<ServedReport>> {
     return this.json('GET', `/api/v1/deployments/${seg(name)}/reports`, { query: opts });
+  }
+
+  // ---- the catalog (docs/api.md "Search")
+
+  /**
+   * One page of models or versions matching `q` (`name:chat* tag:env=prod OR alias:champion`,
+   * docs/api.md): models by name, or versions newest first with their aliases.
+   */
+  search(opts: { q?: string; kind?: 'models' | 'versions'; cursor?: string; limit?: number } = {}): Promise<SearchPage> {
+    return this.json('GET', '/api/v1/search', { query: opts });
+  }
+  /** The models that existed at `t` (ISO time), with their aliases then. */
+  catalogAt(t: string, opts: { cursor?: string; limit?: number } = {}): Promise<CatalogAtPage> {
+    return this.json('GET', '/api/v1/catalog', { query: { at: t, ...opts } });
   }
 }
 

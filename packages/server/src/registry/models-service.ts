@@ -35,7 +35,7 @@ function modelSnapshot(m: ModelRecord): ModelSnapshot {
   return { name: m.name, kind: m.kind, description: m.description, tags: m.tags, protected_aliases: m.protected_aliases };
 }
 
-function view(m: ModelRecord, stats: ModelStats | undefined, aliases: readonly AliasRecord[]): ModelView {
+export function view(m: ModelRecord, stats: ModelStats | undefined, aliases: readonly AliasRecord[]): ModelView {
   const map: Record<string, number> = {};
   for (const a of aliases) map[a.alias] = a.version;
   const frozen = aliases.filter((a) => a.frozen).map((a) => a.alias);

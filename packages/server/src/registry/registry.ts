@@ -24,6 +24,7 @@ import { CardService } from './cards-service.js';
 import { HubService } from './hub-service.js';
 import { HubCommits } from './hub-commits.js';
 import { DeploymentService } from './deployments-service.js';
+import { CatalogSearch } from './catalog-search.js';
 
 /** Every rule with I/O, in one place; each protocol front translates onto these services. */
 export class Registry {
@@ -51,6 +52,7 @@ export class Registry {
   readonly hub: HubService;
   readonly hubCommits: HubCommits;
   readonly deployments: DeploymentService;
+  readonly catalog: CatalogSearch;
 
   constructor(readonly deps: RegistryDeps) {
     this.models = new ModelService(deps);
@@ -90,5 +92,6 @@ export class Registry {
     this.hub = new HubService(deps);
     this.hubCommits = new HubCommits(deps, this.models, this.versions, this.blobs, this.aliases);
     this.deployments = new DeploymentService(deps, this.aliases, this.promotions);
+    this.catalog = new CatalogSearch(deps);
   }
 }

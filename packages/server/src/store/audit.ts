@@ -15,7 +15,7 @@ export type AuditRecord = Omit<Selectable<AuditEventsTable>, 'subject_type' | 'b
 /** An event to append: the chain position (seq) and hashes are assigned by `append`. */
 export type NewAuditEvent = Omit<AuditRecord, 'seq' | 'prev_hash' | 'hash'>;
 
-function toAudit(row: Selectable<AuditEventsTable>): AuditRecord {
+export function toAudit(row: Selectable<AuditEventsTable>): AuditRecord {
   return {
     seq: Number(row.seq),
     at: Number(row.at),

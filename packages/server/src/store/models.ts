@@ -15,7 +15,7 @@ export interface ModelStats {
 }
 
 /** The row as it is, less what needs converting: JSON columns parsed, numbers as numbers. */
-function toModel(row: Selectable<ModelsTable>): ModelRecord {
+export function toModel(row: Selectable<ModelsTable>): ModelRecord {
   return {
     ...row,
     ...rowTimes(row),

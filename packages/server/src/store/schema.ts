@@ -40,6 +40,13 @@ export interface VersionsTable {
   updated_at: number;
 }
 
+/** Scalar fields of version metadata for search (migration 0013): `core`'s metadataFields of the JSON column. */
+export interface VersionMetadataTable {
+  version_id: number;
+  key: string;
+  value: string;
+}
+
 export interface VersionFilesTable {
   version_id: number;
   path: string;
@@ -384,6 +391,7 @@ export interface Database {
   artifacts: ArtifactsTable;
   model_tags: ModelTagsTable;
   version_tags: VersionTagsTable;
+  version_metadata: VersionMetadataTable;
   tokens: TokensTable;
   evaluations: EvaluationsTable;
   policies: PoliciesTable;

@@ -18,6 +18,7 @@ import { EvaluationRepo } from './evaluations.js';
 import { PolicyRepo } from './policies.js';
 import { PromotionRepo } from './promotions.js';
 import { DeploymentRepo } from './deployments.js';
+import { CatalogRepo } from './catalog.js';
 import { RunRepo } from './runs.js';
 import { ArtifactRepo, ExperimentRepo, LoggedModelRepo } from './tracking.js';
 import { isSerializationFailure, translateOpenError, translateStoreError } from './errors.js';
@@ -43,6 +44,7 @@ export class StoreTx {
   readonly lineage: LineageRepo;
   readonly blobInspections: BlobInspectionRepo;
   readonly deployments: DeploymentRepo;
+  readonly catalog: CatalogRepo;
 
   constructor(db: Kysely<Database>, dialect: SqlDialect) {
     this.models = new ModelRepo(db, dialect);
@@ -63,6 +65,7 @@ export class StoreTx {
     this.lineage = new LineageRepo(db);
     this.blobInspections = new BlobInspectionRepo(db);
     this.deployments = new DeploymentRepo(db);
+    this.catalog = new CatalogRepo(db, dialect);
   }
 }
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Dependency, FilterClause, ManifestFile, Stage, VersionStatus } from '@berth/core';
+import { metadataFields, type Dependency, type FilterClause, type ManifestFile, type Stage, type VersionStatus } from '@berth/core';
 import type { Database, VersionsTable } from './schema.js';
 import { parseJson, toJson } from './json.js';
 import { afterSql, filterSql, keysetOrder, orderSql, tagRows, whereSql, type OrderKey, type SearchSqlOptions, type SearchTarget } from './search-sql.js';
@@ -88,6 +88,7 @@ export class VersionRepo {
       .executeTakeFirstOrThrow();
     const id = Number(row.id);
     await this.writeTags(id, v.tags, false);
+    await this.writeMetadata(id, v.metadata, false);
     for (let i = 0; i < files.length; i += FILE_CHUNK) {
       await this.db
         .insertInto('version_files')
@@ -194,6 +195,7 @@ export class VersionRepo {
       .returningAll()
       .executeTakeFirstOrThrow();
     if (patch.tags !== undefined) await this.writeTags(id, patch.tags, true);
+    if (patch.metadata !== undefined) await this.writeMetadata(id, patch.metadata, true);
     return toVersion(row);
   }
 
@@ -208,14 +210,30 @@ export class VersionRepo {
         .execute();
   }
 
+  /** The metadata field rows search reads (migration 0013), kept equal to the JSON column. */
+  private async writeMetadata(id: number, metadata: Record<string, unknown>, replace: boolean): Promise<void> {
+    if (replace) await this.db.deleteFrom('version_metadata').where('version_id', '=', id).execute();
+    const rows = metadataFields(metadata).map((f) => ({ version_id: id, ...f }));
+    for (let i = 0; i < rows.length; i += FILE_CHUNK)
+      await this.db
+        .insertInto('version_metadata')
+        .values(rows.slice(i, i + FILE_CHUNK))
+        .execute();
+  }
+
   async delete(id: number): Promise<void> {
     await this.db.deleteFrom('version_tags').where('version_id', '=', id).execute();
+    await this.db.deleteFrom('version_metadata').where('version_id', '=', id).execute();
     await this.db.deleteFrom('version_dependencies').where('version_id', '=', id).execute();
     await this.db.deleteFrom('version_files').where('version_id', '=', id).execute();
     await this.db.deleteFrom('versions').where('id', '=', id).execute();
   }
 
   async deleteAllOfModel(modelId: number): Promise<void> {
+    await this.db
+      .deleteFrom('version_metadata')
+      .where('version_id', 'in', (eb) => eb.selectFrom('versions').select('id').where('model_id', '=', modelId))
+      .execute();
     await this.db
       .deleteFrom('version_tags')
       .where('version_id', 'in', (eb) => eb.selectFrom('versions').select('id').where('model_id', '=', modelId))

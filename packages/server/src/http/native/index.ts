@@ -16,6 +16,7 @@ import { bundleRoutes } from './bundles-routes.js';
 import { promptRoutes } from './prompts-routes.js';
 import { cardRoutes } from './cards-routes.js';
 import { deploymentRoutes } from './deployments-routes.js';
+import { searchRoutes } from './search-routes.js';
 
 /** The native API under /api/v1, with its own error shape (DESIGN §4). */
 export async function nativeApi(
@@ -45,5 +46,6 @@ export async function nativeApi(
   promptRoutes(app, opts.registry);
   cardRoutes(app, opts.registry);
   deploymentRoutes(app, opts.registry);
+  searchRoutes(app, opts.registry);
   eventRoutes(app, opts.registry, opts.eventStream);
 }

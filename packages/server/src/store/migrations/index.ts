@@ -12,6 +12,7 @@ import * as m0009 from './0009-blob-inspections.js';
 import * as m0010 from './0010-lineage.js';
 import * as m0011 from './0011-external-versions.js';
 import * as m0012 from './0012-deployments.js';
+import * as m0013 from './0013-catalog-search.js';
 
 export interface BerthMigration {
   name: string;
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0010-lineage', up: m0010.up },
   { name: '0011-external-versions', up: m0011.up },
   { name: '0012-deployments', up: m0012.up },
+  { name: '0013-catalog-search', up: m0013.up },
 ];
