@@ -62,3 +62,19 @@ export function useLiveEvents(filter: LiveFilter | null, onEvent: (e: BerthEvent
   }, [key]);
   return state;
 }
+
+/** What a page says about its live updates (in an `aria-live` status line); empty when not following. */
+export function liveText(s: LiveState): string {
+  switch (s.status) {
+    case 'off':
+      return '';
+    case 'connecting':
+      return 'Connecting to live updates…';
+    case 'live':
+      return 'Live: updates as the registry changes';
+    case 'reconnecting':
+      return `Live updates interrupted, reconnecting (${s.why})`;
+    case 'failed':
+      return `Live updates stopped: ${s.error.message}`;
+  }
+}

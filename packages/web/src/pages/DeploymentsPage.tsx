@@ -3,7 +3,7 @@ import { Link } from 'wouter';
 import type { Deployment } from '@berth/core';
 import { client } from '../api';
 import { useAt } from '../at';
-import { useLiveEvents, type LiveState } from '../live';
+import { liveText, useLiveEvents } from '../live';
 import { useQuery } from '../use-query';
 import { DeploymentCard } from '../components/deployments/DeploymentCard';
 
@@ -29,21 +29,6 @@ async function firstPage(): Promise<ListState> {
   const first = page.items[0];
   const seq = first ? (await client().deploymentRouting(first.name)).seq : 0;
   return { items: page.items, next: page.next_cursor, seq };
-}
-
-function liveText(s: LiveState): string {
-  switch (s.status) {
-    case 'off':
-      return '';
-    case 'connecting':
-      return 'Connecting to live updates…';
-    case 'live':
-      return 'Live: updates as the registry changes';
-    case 'reconnecting':
-      return `Live updates interrupted, reconnecting (${s.why})`;
-    case 'failed':
-      return `Live updates stopped: ${s.error.message}`;
-  }
 }
 
 /** `/deployments`: every deployment's split, what it served, its rollout and charts, live (DESIGN §7). */

@@ -1,7 +1,8 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Promotion } from '@berth/core';
 import { client } from '../api';
 import { useAt } from '../at';
+import { liveText, useLiveEvents } from '../live';
 import { topRole, whyNot } from '../components/auth/roles';
 import { useWhoami } from '../components/auth/use-whoami';
 import { ApiError } from '../components/promotions/ApiError';
@@ -12,6 +13,21 @@ import { promotionAt } from '../components/promotions/promotion-at';
 import { type RollbackTarget, RollbackForm } from '../components/promotions/RollbackForm';
 import { usePages } from '../components/promotions/use-pages';
 
+const LIVE_TYPES = ['promotion.*'];
+
+/**
+ * A seq the registry had reached before the page's first read: the audit event of the newest
+ * promotion's latest change (0 when there is none). Following the stream from it replays only
+ * the promotion events since, not the registry's whole history; any lower seq would be as right.
+ */
+async function promotionsHead(): Promise<number> {
+  const [newest] = (await client().listAllPromotions({ limit: 1 })).items;
+  if (!newest) return 0;
+  const since = new Date(Date.parse(newest.decided_at ?? newest.created_at) - 1).toISOString();
+  const trail = await client().listAudit({ model: newest.model, since, limit: 100 });
+  return trail.items.reduce((m, e) => Math.max(m, e.seq), 0);
+}
+
 /** Pending approvals across models, their gate reports, approve / reject, rollback, and the history (DESIGN §2 "promotions"). */
 export function PromotionsPage() {
   const at = useAt();
@@ -20,8 +36,28 @@ export function PromotionsPage() {
   const [refresh, setRefresh] = useState(0);
   const [status, setStatus] = useState('');
   const [target, setTarget] = useState<RollbackTarget | null>(null);
+  // While the page shows now it follows promotion events: a new pending promotion appears, a
+  // decided one leaves. The stream starts from a seq read before the first list, so nothing
+  // between them is missed, and stays open across re-reads; a burst of events is one re-read.
+  const [head, setHead] = useState<number | null>(null);
   // As of a past time, "pending then" includes promotions decided since, so every state is read.
-  const pending = usePages((cursor) => client().listAllPromotions({ state: at ? undefined : 'pending', cursor, limit: 20 }), [at, refresh]);
+  const pending = usePages(
+    async (cursor) => {
+      if (!at && !cursor && head === null) {
+        // A token that may not read this trail follows from the start instead (still correct, only longer).
+        const seq = await promotionsHead().catch(() => 0);
+        setHead((h) => h ?? seq);
+      }
+      return client().listAllPromotions({ state: at ? undefined : 'pending', cursor, limit: 20 });
+    },
+    [at, refresh],
+  );
+  const settle = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => clearTimeout(settle.current ?? undefined), []);
+  const live = useLiveEvents(!at && head !== null && !pending.error ? { after: head, types: LIVE_TYPES } : null, () => {
+    clearTimeout(settle.current ?? undefined);
+    settle.current = setTimeout(() => setRefresh((r) => r + 1), 150);
+  });
   const shown = pending.items.map((p) => promotionAt(p, at)).filter((p): p is Promotion => p?.state === 'pending');
   const rollbackBlocked = me ? whyNot(me, 'approver', 'Rolling back an alias') : 'Checking what your token may do…';
 
@@ -43,6 +79,11 @@ export function PromotionsPage() {
       <p className="status" aria-live="polite">
         {status}
       </p>
+      {at ? null : (
+        <p className={`live live-${live.status}`} aria-live="polite">
+          {liveText(live)}
+        </p>
+      )}
 
       <section aria-labelledby="pending-heading">
         <h2 id="pending-heading">Pending approvals</h2>

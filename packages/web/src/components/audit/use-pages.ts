@@ -13,6 +13,8 @@ export interface Pages<T> {
   hasMore: boolean;
   loadingMore: boolean;
   more(): void;
+  /** Adds a page read past the end (new items, live), taking its cursor as the next one. */
+  append(page: PageOf<T>): void;
 }
 
 /**
@@ -67,6 +69,10 @@ export function usePages<T>(load: (cursor: string | undefined, signal: AbortSign
     loadingMore,
     more: () => {
       if (cursor !== null && !loadingMore) fetchPage(cursor, true);
+    },
+    append: (page) => {
+      setItems((prev) => [...prev, ...page.items]);
+      setCursor(page.next_cursor);
     },
   };
 }
