@@ -4,7 +4,8 @@
 // first `--option` on go to each benchmark (`npm run bench -- transfer --mib 256`).
 // Benchmarks report numbers and assert nothing; this exits non-zero only when one crashed.
 // bench/mlflow.ts needs `wrk` and the MLflow client (.venv-compat, or MLFLOW_BIN): without
-// them it is skipped with the reason. bench/hub.ts needs huggingface_hub (.venv-hub, or HUB_PYTHON).
+// them it is skipped with the reason, as bench/web.ts is without Chromium, the built UI or that
+// venv. bench/hub.ts needs huggingface_hub (.venv-hub, or HUB_PYTHON).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -32,6 +33,15 @@ function missing(name) {
   if (name === 'hub') {
     const python = process.env.HUB_PYTHON ?? join(root, '.venv-hub', 'bin', 'python');
     return existsSync(python) ? undefined : `no huggingface_hub python at ${python} (\`npm test -- compat\` builds .venv-hub, or set HUB_PYTHON)`;
+  }
+  if (name === 'web') {
+    const why = [];
+    const browsers = [process.env.BERTH_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+    if (!browsers.some((p) => p && existsSync(p))) why.push('no Chromium (apt-get install chromium, or set BERTH_CHROMIUM)');
+    if (!existsSync(join(root, 'packages', 'web', 'dist', 'index.html'))) why.push('the web UI is not built (npm run build -w @berth/web)');
+    const mlflow = process.env.MLFLOW_BIN ?? join(root, '.venv-compat', 'bin', 'mlflow');
+    if (!existsSync(mlflow)) why.push(`no mlflow at ${mlflow} (\`npm test -- compat\` builds .venv-compat, or set MLFLOW_BIN)`);
+    return why.length ? why.join('; ') : undefined;
   }
   if (name !== 'mlflow') return undefined;
   const why = [];
