@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'wouter';
-import type { Version } from '@berth/core';
+import type { AuditEvent, Version } from '@berth/core';
 import { client } from '../../api';
 import { withAt } from '../../at';
+import { editableAt } from '../version/version-at';
 import { display } from './compare';
 
 /** Versions a page of the table holds: one listVersions and one latestMetrics request each, never the whole model. */
@@ -29,7 +30,29 @@ async function loadPage(name: string, at: string | null, cursor: string | undefi
       )
     : [];
   const byVersion = new Map(metrics.map((m) => [m.version, m.metrics]));
-  return { rows: page.items.map((version) => ({ version, metrics: byVersion.get(version.version) ?? {} })), cursor: page.next_cursor };
+  const edits = at ? await editsAfter(name, at, page.items) : [];
+  const asThen = (v: Version): Version => (at ? { ...v, ...editableAt(v, `${name}:${v.version}`, edits) } : v);
+  return { rows: page.items.map((version) => ({ version: asThen(version), metrics: byVersion.get(version.version) ?? {} })), cursor: page.next_cursor };
+}
+
+/**
+ * At a past time T, what each version of the page looked like: the first `version.update` and
+ * `version.stage` after T of each hold in their `before` its description, metadata, tags and
+ * stage then (the same reading the version page makes). One paged audit read per action, for the
+ * model, stopping as soon as every version of the page has its own.
+ */
+async function editsAfter(name: string, at: string, versions: readonly Version[]): Promise<AuditEvent[]> {
+  const out: AuditEvent[] = [];
+  for (const action of ['version.update', 'version.stage']) {
+    const missing = new Set(versions.map((v) => `${name}:${v.version}`));
+    let cursor: string | undefined;
+    do {
+      const page = await client().listAudit({ model: name, action, since: at, limit: 1000, ...(cursor ? { cursor } : {}) });
+      for (const e of page.items) if (missing.delete(e.subject)) out.push(e);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor && missing.size > 0);
+  }
+  return out;
 }
 
 /**
@@ -85,8 +108,7 @@ export function VersionsTable(props: {
           <th scope="col">Compare</th>
           <th scope="col">Version</th>
           <th scope="col">Aliases</th>
-          {/* Stages and descriptions are not kept in time-travel snapshots: under ?at= they are labelled as today's. */}
-          <th scope="col">{at ? 'Stage (now)' : 'Stage'}</th>
+          <th scope="col">Stage</th>
           <th scope="col">Status</th>
           <th scope="col">Created</th>
           {metricColumns.map((m) => (
@@ -94,7 +116,7 @@ export function VersionsTable(props: {
               {m}
             </th>
           ))}
-          <th scope="col">{at ? 'Description (now)' : 'Description'}</th>
+          <th scope="col">Description</th>
         </tr>
       </thead>
       <tbody>
