@@ -34,6 +34,7 @@ describe('the Deployments page', { skip }, () => {
   let load: Load;
   let page: Page;
   let beforeCanary = '';
+  let duringStep1 = '';
 
   before(async () => {
     w = await startUi();
@@ -123,6 +124,7 @@ describe('the Deployments page', { skip }, () => {
     assert.equal(await rolloutValue('Kind').textContent(), 'canary');
     assert.equal(await rolloutValue('Step').textContent(), '1 of 3');
     assert.equal(await rolloutValue('Candidate weight').textContent(), '20%');
+    duringStep1 = new Date().toISOString();
     await w.shot(page, 'deployments-canary-step-1');
 
     await split()
@@ -149,6 +151,7 @@ describe('the Deployments page', { skip }, () => {
     await then.getByRole('row', { name: /v1\s+100%/ }).waitFor();
     assert.equal(await then.getByRole('row', { name: /v2/ }).count(), 0, 'no canary yet at that time');
     assert.equal(await past.getByText(/^Live/).count(), 0);
+    assert.match((await region.locator('.rollout').first().textContent()) ?? '', /No rollout yet/, 'no rollout before the canary');
     assert.equal(await past.locator('main').getByRole('button').count(), 0, 'nothing in the page changes state at a past time');
     await w.shot(past, 'deployments-at-past');
     await past.getByRole('link', { name: 'back to now' }).click();
@@ -160,5 +163,13 @@ describe('the Deployments page', { skip }, () => {
       .waitFor();
     await w.shot(past, 'deployments-back-to-now');
     await past.context().close();
+
+    // While the canary was at its first step, the page shows that rollout as it stood then.
+    const step1 = await w.open(`/deployments?at=${encodeURIComponent(duringStep1)}`);
+    const thenRollout = step1.getByRole('region', { name: 'chatbot' }).locator('.rollout').first();
+    await thenRollout.getByText('canary').waitFor();
+    assert.match((await thenRollout.textContent()) ?? '', /1 of 3[\s\S]*20%/);
+    await w.shot(step1, 'deployments-at-step-1');
+    await step1.context().close();
   });
 });

@@ -233,6 +233,10 @@ export const ServedAtSchema = Type.Object({
 });
 export type ServedAt = Static<typeof ServedAtSchema>;
 
+/** `GET /api/v1/deployments/{name}/rollout?at=T`: the rollout as it stood at T (null: none then). */
+export const RolloutAtSchema = Type.Object({ deployment: Str, at: Time, rollout: Type.Union([RolloutSchema, Type.Null()]) });
+export type RolloutAt = Static<typeof RolloutAtSchema>;
+
 /** A version as the gateway needs it: enough to verify its digest and to load a bundle's pinned parts. */
 export const RoutedVersionSchema = Type.Object({
   version: Type.Integer(),

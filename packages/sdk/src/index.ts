@@ -24,6 +24,7 @@ import {
   type Deployment,
   type DeploymentStatus,
   type Rollout,
+  type RolloutAt,
   type RolloutDecisionBody,
   type RoutingSnapshot,
   type ServedAt,
@@ -684,6 +685,11 @@ export class BerthClient {
   /** One page of the promotions of every model, newest first; `state: 'pending'` lists what awaits approvers. */
   listAllPromotions(opts: { alias?: string; state?: string; cursor?: string; limit?: number } = {}): Promise<Page<Promotion>> {
     return this.json('GET', '/api/v1/promotions', { query: opts });
+  }
+
+  /** The rollout of a deployment as it stood at `t` (ISO time), or null when there was none. */
+  rolloutAt(name: string, t: string): Promise<RolloutAt> {
+    return this.json('GET', `/api/v1/deployments/${seg(name)}/rollout`, { query: { at: t } });
   }
 
   /** The served reports whose window ended in [since, until] (ISO times, either open), newest first. */

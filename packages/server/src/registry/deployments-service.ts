@@ -14,6 +14,7 @@ import {
   parsePin,
   sha256Hex,
   type DeploymentDocument,
+  type Rollout,
   type RolloutDecisionBody,
   type RolloutKind,
   type RolloutState,
@@ -72,6 +73,15 @@ const SERVED_FUTURE_MS = 60_000;
 /** A gateway counts in a deployment's status while its last report ended this recently. */
 const STATUS_RECENT_MS = 60_000;
 const ACTIVE: ReadonlySet<RolloutState> = new Set(['progressing', 'held']);
+/** The events that leave a rollout behind them (in `after.rollout`), and the delete that removes it. */
+const ROLLOUT_ACTIONS = [
+  'deployment.rollout_started',
+  'deployment.step_advanced',
+  'deployment.held',
+  'deployment.aborted',
+  'deployment.completed',
+  'deployment.deleted',
+] as const;
 /** Strategies whose candidate alias may be unset when applied: nothing is under test yet. */
 const CANDIDATE_MAY_WAIT: ReadonlySet<string> = new Set(['canary', 'shadow', 'blue-green']);
 
@@ -631,6 +641,28 @@ export class DeploymentService {
    * version's share of their requests (shadow copies counted apart from answered requests).
    * A deployment deleted since still answers for the time it existed.
    */
+  /**
+   * The rollout as it stood at `t`: the registry keeps only the current one, and every decision's
+   * event carries the rollout it left, so the last such event at or before `t` (of the deployment
+   * version then in force, filed under its model) holds it; a delete before it means none.
+   */
+  async rolloutAt(name: string, t: unknown): Promise<{ deployment: string; at: number; rollout: Rollout | null }> {
+    checkName(name);
+    const at = parseInstant(t, 'at');
+    const tx = this.deps.store.read;
+    let v = await tx.deployments.lastVersion(name);
+    if (v === 0) throw unknownDeployment(name);
+    let then: DeploymentRecord | undefined;
+    for (; v > 0 && !then; v--) {
+      const d = await tx.deployments.find(name, v);
+      if (d && d.created_at <= at) then = d;
+    }
+    if (!then) return { deployment: name, at, rollout: null };
+    const e = await tx.audit.lastOfSubjectAt(then.model_id, 'deployment', name, ROLLOUT_ACTIONS, at);
+    const rollout = e && e.action !== 'deployment.deleted' ? ((e.after as { rollout?: Rollout } | null)?.rollout ?? null) : null;
+    return { deployment: name, at, rollout };
+  }
+
   async servedAt(name: string, t: unknown): Promise<ServedAtView> {
     checkName(name);
     const at = parseInstant(t, 'at');

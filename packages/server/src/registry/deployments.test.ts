@@ -461,6 +461,37 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await outcome(), { alias: 'challenger', action: 'unchanged', from: vs[0], to: vs[0], why: 'it no longer holds the candidate' });
     });
 
+    it('answers the rollout as it stood at a past time, from the events of its decisions', async () => {
+      const vs = await model('past-bot');
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const tBefore = clock.t;
+      clock.advance(1000);
+      await reg.deployments.apply(gw, deploymentYaml({ name: 'past', model: 'past-bot' }));
+      const tApplied = clock.t;
+      clock.advance(1000);
+      const r0 = await reg.deployments.decide(gw, 'past', start(vs[1] as number));
+      const tStep0 = clock.t;
+      clock.advance(1000);
+      const r1 = await reg.deployments.decide(gw, 'past', next(r0, 'advance'));
+      const tStep1 = clock.t;
+      clock.advance(1000);
+      await reg.deployments.decide(gw, 'past', next(r1, 'abort', { reason: 'quality' }));
+      const tAborted = clock.t;
+      clock.advance(1000);
+      await reg.deployments.delete(gw, 'past', 'gone');
+      const tDeleted = clock.t;
+
+      const at = async (t: number) => (await reg.deployments.rolloutAt('past', iso(t))).rollout;
+      assert.equal(await at(tBefore), null, 'before the deployment existed');
+      assert.equal(await at(tApplied), null, 'applied, no rollout yet');
+      assert.deepEqual([(await at(tStep0))?.step, (await at(tStep0))?.weight, (await at(tStep0))?.state], [0, 10, 'progressing']);
+      assert.deepEqual([(await at(tStep1))?.step, (await at(tStep1))?.weight], [1, 50]);
+      assert.deepEqual([(await at(tAborted))?.state, (await at(tAborted))?.weight], ['aborted', 0]);
+      assert.equal(await at(tDeleted), null, 'a deleted deployment has no rollout');
+      await expectCode(reg.deployments.rolloutAt('never', iso(tStep0)), 'NOT_FOUND', /never/);
+      await expectCode(reg.deployments.rolloutAt('past', 'yesterday-ish'), 'INVALID_ARGUMENT', /at/);
+    });
+
     it('stores served reports, audits only a change of mix, and answers what was served at a time', async () => {
       const vs = await model('served-bot');
       await reg.deployments.apply(gw, deploymentYaml({ name: 'served', model: 'served-bot' }));

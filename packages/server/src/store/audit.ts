@@ -110,6 +110,23 @@ export class AuditRepo {
     return (await q.execute()).map(toAudit);
   }
 
+  /** The last event with one of `actions` about a subject of a model at or before `at` (index audit_events_subject_at). */
+  async lastOfSubjectAt(modelId: number, subjectType: SubjectType, subject: string, actions: readonly string[], at: number): Promise<AuditRecord | undefined> {
+    const row = await this.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('model_id', '=', modelId)
+      .where('subject_type', '=', subjectType)
+      .where('at', '<=', at)
+      .where('subject', '=', subject)
+      .where('action', 'in', [...actions])
+      .orderBy('at', 'desc')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toAudit(row);
+  }
+
   /** The last event about the model itself (create/update/rename) at or before `at`. */
   async lastModelEventAt(modelId: number, at: number): Promise<AuditRecord | undefined> {
     const row = await this.db

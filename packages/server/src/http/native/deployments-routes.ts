@@ -8,6 +8,7 @@ import {
   RolloutDecisionBody,
   RolloutSchema,
   RoutingSnapshotSchema,
+  RolloutAtSchema,
   ServedAtSchema,
   ServedReportBody,
   ServedReportSchema,
@@ -175,6 +176,23 @@ export function deploymentRoutes(app: FastifyInstance, registry: Registry): void
     async (req) => {
       const s = await deployments.servedAt(req.params.name, req.query.at);
       return { deployment: s.deployment, at: isoTime(s.at), reports: s.reports.map(toWireServed), versions: s.versions };
+    },
+  );
+
+  app.get<{ Params: { name: string }; Querystring: { at: string } }>(
+    '/deployments/:name/rollout',
+    {
+      schema: {
+        summary: 'The rollout as it stood at a time (from the events of its decisions), or null',
+        tags: TAGS,
+        params: NameParams,
+        querystring: Type.Object({ at: Type.String() }),
+        response: { 200: RolloutAtSchema },
+      },
+    },
+    async (req) => {
+      const r = await deployments.rolloutAt(req.params.name, req.query.at);
+      return { deployment: r.deployment, at: isoTime(r.at), rollout: r.rollout };
     },
   );
 

@@ -27,6 +27,8 @@ interface Then {
   deployment: Deployment | null;
   served: ServedAt;
   reports: ServedReport[];
+  /** The rollout as it stood then (from the events of its decisions), or null. */
+  rollout: Rollout | null;
 }
 
 /** The deployment version that was the latest at `at`: versions are few, so walk back from the newest. */
@@ -62,8 +64,13 @@ export function DeploymentCard({ deployment, at, tick }: { deployment: Deploymen
   const name = deployment.name;
   const state = useQuery<Now | Then>(async () => {
     if (at) {
-      const [then, served, reports] = await Promise.all([deploymentAt(name, at, deployment), client().servedAt(name, at), recentReports(name, at)]);
-      return { kind: 'then', deployment: then, served, reports };
+      const [then, served, reports, past] = await Promise.all([
+        deploymentAt(name, at, deployment),
+        client().servedAt(name, at),
+        recentReports(name, at),
+        client().rolloutAt(name, at),
+      ]);
+      return { kind: 'then', deployment: then, served, reports, rollout: past.rollout };
     }
     const [status, reports] = await Promise.all([client().deploymentStatus(name), recentReports(name, null)]);
     return { kind: 'now', status, reports };
@@ -111,7 +118,11 @@ function Body({ data, at }: { data: Now | Then; at: string | null }) {
     <>
       <div className="deployment-grid">
         <SplitTable rows={split} past={data.kind === 'then'} />
-        {data.kind === 'now' ? <RolloutView rollout={data.status.rollout} steps={data.status.deployment.document.steps.length} /> : <PastRollout at={at} />}
+        {data.kind === 'now' ? (
+          <RolloutView rollout={data.status.rollout} steps={data.status.deployment.document.steps.length} />
+        ) : (
+          <PastRollout at={at} rollout={data.rollout} steps={data.deployment?.document.steps.length ?? 0} />
+        )}
       </div>
       <table>
         <caption>
@@ -241,10 +252,14 @@ function RolloutView({ rollout, steps }: { rollout: Rollout | null; steps: numbe
   );
 }
 
-function PastRollout({ at }: { at: string | null }) {
+/** The rollout as it stood then, read from the event of the last decision before that time. */
+function PastRollout({ at, rollout, steps }: { at: string | null; rollout: Rollout | null; steps: number }) {
   return (
-    <p className="rollout">
-      The registry keeps the current rollout only; its decisions up to that time are in the <Link href={withAt('/audit', at)}>audit trail</Link>.
-    </p>
+    <>
+      <RolloutView rollout={rollout} steps={steps} />
+      <p className="rollout-note">
+        As it stood then, after its last decision before that time; every decision is in the <Link href={withAt('/audit', at)}>audit trail</Link>.
+      </p>
+    </>
   );
 }
