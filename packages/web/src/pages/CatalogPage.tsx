@@ -2,7 +2,7 @@ import type { CatalogEntryAt, Model, VersionHit } from '@berth/core';
 import { useLocation, useSearch } from 'wouter';
 import { client } from '../api';
 import { useAt } from '../at';
-import { AtBanner } from '../components/catalog/AtBanner';
+import { AtBanner } from '../components/time/AtBanner';
 import { catalogHref, readCatalogState } from '../components/catalog/catalog-url';
 import { ModelResults } from '../components/catalog/ModelResults';
 import { SearchForm } from '../components/catalog/SearchForm';

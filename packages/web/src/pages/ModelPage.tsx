@@ -3,7 +3,7 @@ import { Link, useLocation, useParams, useSearch } from 'wouter';
 import { client } from '../api';
 import { useAt, withAt } from '../at';
 import { useQuery } from '../use-query';
-import { AtBanner } from '../components/model/AtBanner';
+import { AtBanner } from '../components/time/AtBanner';
 import { MetricPicker } from '../components/model/MetricPicker';
 import { VersionsTable, useVersionPages } from '../components/model/VersionsTable';
 import { metricNames, parseList, parseVersions } from '../components/model/compare';

@@ -6,7 +6,7 @@ import { liveText, useLiveEvents } from '../live';
 import { topRole, whyNot } from '../components/auth/roles';
 import { useWhoami } from '../components/auth/use-whoami';
 import { ApiError } from '../components/promotions/ApiError';
-import { AtBanner } from '../components/promotions/AtBanner';
+import { AtBanner } from '../components/time/AtBanner';
 import { PendingPromotion } from '../components/promotions/PendingPromotion';
 import { PromotionHistory } from '../components/promotions/PromotionHistory';
 import { promotionAt } from '../components/promotions/promotion-at';

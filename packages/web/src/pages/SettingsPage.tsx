@@ -1,7 +1,7 @@
 import { useAt } from '../at';
 import { topRole, whyNot } from '../components/auth/roles';
 import { useWhoami } from '../components/auth/use-whoami';
-import { AtBanner } from '../components/promotions/AtBanner';
+import { AtBanner } from '../components/time/AtBanner';
 import { PoliciesSection } from '../components/settings/PoliciesSection';
 import { TokensSection } from '../components/settings/TokensSection';
 import { WebhooksSection } from '../components/settings/WebhooksSection';

@@ -2,7 +2,7 @@ import { Link } from 'wouter';
 import type { CatalogEntryAt, Model } from '@berth/core';
 import { withAt } from '../../at';
 import { AliasBadges, KindBadge } from './Badges';
-import { modelPath } from './catalog-url';
+import { modelPath } from '../../paths';
 
 /** Models found by search (now), or the models of the catalog at a past time. */
 export function ModelResults({ models, at }: { models: (Model | CatalogEntryAt)[]; at: string | null }) {

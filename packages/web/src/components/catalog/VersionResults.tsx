@@ -1,7 +1,7 @@
 import { Link } from 'wouter';
 import type { VersionHit } from '@berth/core';
 import { AliasBadges, KindBadge } from './Badges';
-import { modelPath, versionPath } from './catalog-url';
+import { modelPath, versionPath } from '../../paths';
 
 /** Versions found by search, newest first, with their aliases. */
 export function VersionResults({ versions }: { versions: VersionHit[] }) {

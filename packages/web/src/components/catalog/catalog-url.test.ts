@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogHref, modelPath, readCatalogState, versionPath, withoutAt } from './catalog-url.js';
+import { catalogHref, readCatalogState } from './catalog-url.js';
+import { modelPath, versionPath } from '../../paths.js';
 
 describe('catalog URLs', () => {
   it('reads q and kind from the query string, models by default', () => {
@@ -15,13 +16,8 @@ describe('catalog URLs', () => {
     assert.equal(catalogHref({ q: '', kind: 'models' }, '2026-03-08T14:32:00.000Z'), '/?at=2026-03-08T14%3A32%3A00.000Z');
   });
 
-  it('drops at and keeps the rest for "back to now"', () => {
-    assert.equal(withoutAt('/', '?q=x&at=2026-03-08T14%3A32%3A00.000Z'), '/?q=x');
-    assert.equal(withoutAt('/models/a', '?at=2026'), '/models/a');
-  });
-
-  it('encodes each part of a model name and keeps its namespace slash', () => {
-    assert.equal(modelPath('my-team/chat bot'), '/models/my-team/chat%20bot');
+  it('encodes a model name whole, its namespace slash too, as the page routes read it', () => {
+    assert.equal(modelPath('my-team/chat bot'), '/models/my-team%2Fchat%20bot');
     assert.equal(versionPath('chatbot', 3), '/models/chatbot/versions/3');
   });
 });

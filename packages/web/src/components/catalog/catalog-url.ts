@@ -23,20 +23,3 @@ export function catalogHref(state: CatalogState, at: string | null): string {
   const qs = p.toString();
   return qs ? `/?${qs}` : '/';
 }
-
-/** The same page without `at`: where "back to now" goes. */
-export function withoutAt(path: string, search: string): string {
-  const p = new URLSearchParams(search);
-  p.delete('at');
-  const qs = p.toString();
-  return qs ? `${path}?${qs}` : path;
-}
-
-/** A model page's path (names may hold a `/`: each part is encoded, the slash kept). */
-export function modelPath(name: string): string {
-  return `/models/${name.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-export function versionPath(name: string, version: number): string {
-  return `${modelPath(name)}/versions/${version}`;
-}

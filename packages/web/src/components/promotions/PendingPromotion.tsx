@@ -5,7 +5,7 @@ import { client } from '../../api';
 import { withAt } from '../../at';
 import { whyNot } from '../auth/roles';
 import { GateReportTable } from './GateReportTable';
-import { modelPath, versionPath } from './paths';
+import { modelPath, versionPath } from '../../paths';
 
 /** One promotion awaiting approvals: its evidence, and approve / reject with a reason when the signed-in role allows. */
 export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: WhoAmI | null; at: string | null; onDecided(message: string): void }) {

@@ -5,7 +5,7 @@ import { client } from '../../api';
 import { withAt } from '../../at';
 import { ApiError } from './ApiError';
 import { GateReportTable } from './GateReportTable';
-import { modelPath, versionPath } from './paths';
+import { modelPath, versionPath } from '../../paths';
 import { promotionAt } from './promotion-at';
 import { usePages } from './use-pages';
 
