@@ -81,7 +81,10 @@ describe('the Settings page with auth on', { skip }, () => {
     await page.getByLabel('Reason for revoking deploy-bot').fill('rotated');
     await page.getByRole('button', { name: 'Revoke deploy-bot', exact: true }).click();
     await page.getByText('Revoked token deploy-bot.').waitFor();
-    assert.match((await tokens.getByRole('row', { name: /^deploy-bot / }).textContent()) ?? '', /revoked .* by root/);
+    // The list is read again after the revoke: wait for the row to say so.
+    const revokedRow = tokens.getByRole('row', { name: /^deploy-bot / }).filter({ hasText: /revoked/ });
+    await revokedRow.waitFor();
+    assert.match((await revokedRow.textContent()) ?? '', /revoked .* by root/);
     await assert.rejects(new BerthClient({ url: w.url, token }).whoami(), (err: Error & { code?: string }) => err.code === 'UNAUTHENTICATED');
     const audit = (await w.client.listAudit({ limit: 1000 })).items.find((e) => e.action === 'token.revoke');
     assert.equal(audit?.reason, 'rotated');
