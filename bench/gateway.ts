@@ -1,28 +1,3 @@
-/**
- * The deployment gateway against its baseline, the upstream called directly, in the same run.
- * Every process is real: `berth server`, two `berth gateway` processes (one analysing, one
- * `--no-analysis`), and fake OpenAI upstreams each in a process of its own (e2e/gateway/fake-openai.ts).
- *   1. overhead at 64 connections (autocannon, POST /v1/chat/completions): upstream answering at
- *      once (the CPU ceiling: on 2 cores a proxy hop costs about what the upstream does) and after
- *      a model-like 20 ms; latency percentiles from every response's own timer, not autocannon's
- *      1 ms histogram; and one connection, the hop's cost with no queueing. A bare Node proxy
- *      (node:http in, undici out, nothing else) measured in the same run is the ceiling of any
- *      proxy hop here.
- *   2. streaming time-to-first-token: the first body bytes of a streamed answer, requests
- *      alternating direct / gateway one at a time.
- *   3. alias-move propagation: 100 moves under 16 connections spread over both gateways, time from
- *      the move's HTTP answer to the first answer (sent after it) carrying the new x-berth-version
- *      from each gateway, and the failed requests.
- *   4. quality rollback: a canary whose answers get low `/v1/feedback` scores; time from the
- *      feedback that completes the quality SLO's minimum sample to the registry's
- *      `deployment.aborted` event, in analysis intervals.
- * Targets (issue 12): p99 added < 1 ms and throughput >= 0.7x direct at 64 connections; TTFT
- * added < 1 ms; a move reaches every gateway within 1 s, 0 failed requests over 100 moves; a
- * quality rollback within one analysis interval after the minimum sample.
- *   npx tsx bench/gateway.ts [--duration 10] [--ttft-requests 500] [--moves 100] [--rollbacks 3] [--interval 1000]
- */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import autocannon from 'autocannon';
 import type { BerthClient } from '@berth/sdk';
 import {
@@ -37,7 +12,7 @@ import {
   startRegistry,
   waitUntil,
 } from '../e2e/gateway/support.js';
-import { ROOT, fmt, table } from './lib.js';
+import { fmt, spawnListening, table } from './lib.js';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,28 +26,8 @@ const INTERVAL_MS = arg('interval', 1000);
 const QUALITY_MIN_SAMPLES = 20;
 
 /** A fake upstream in its own process, as a model server is. */
-async function startUpstream(behaviour: Record<string, unknown>) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'e2e/gateway/fake-openai.ts', JSON.stringify(behaviour)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.once('exit', (c) => rej(new Error(`fake upstream exited ${c}`)));
-  });
-  return {
-    /** Base URL ending in /v1. */
-    url,
-    async stop() {
-      proc.kill('SIGTERM');
-      await once(proc, 'exit');
-    },
-  };
+function startUpstream(behaviour: Record<string, unknown>) {
+  return spawnListening(['--import', 'tsx', 'e2e/gateway/fake-openai.ts', JSON.stringify(behaviour)]);
 }
 
 /**
@@ -102,24 +57,8 @@ server.keepAliveTimeout = 65000;
 server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port + '/v1'));
 `;
 
-async function startBareProxy(upstream: string) {
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', BARE_PROXY, upstream], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) res(m[1]!);
-    });
-    proc.once('exit', (c) => rej(new Error(`bare proxy exited ${c}`)));
-  });
-  return {
-    url,
-    async stop() {
-      proc.kill('SIGTERM');
-      await once(proc, 'exit');
-    },
-  };
+function startBareProxy(upstream: string) {
+  return spawnListening(['--input-type=module', '-e', BARE_PROXY, upstream]);
 }
 
 interface Cannon {

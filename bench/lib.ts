@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 
 export { startBerth, berth, tempDir, ROOT, BIN } from '../e2e/support.js';
@@ -53,9 +54,17 @@ export async function startHashSink(opts: { hash?: boolean } = {}): Promise<{ ur
   return startScript(code, '.');
 }
 
-async function startScript(code: string, cwdRel: string) {
+function startScript(code: string, cwdRel: string) {
+  return spawnListening(['--input-type=module', '-e', code], cwdRel);
+}
+
+/**
+ * A Node process of its own (`node <args>` in ROOT/<cwdRel>) that prints `listening on <url>`
+ * once it serves: the benchmarks' baselines, fakes and proxies.
+ */
+export async function spawnListening(args: string[], cwdRel = '.'): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const { ROOT } = await import('../e2e/support.js');
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: `${ROOT}/${cwdRel}`, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, args, { cwd: `${ROOT}/${cwdRel}`, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((res, rej) => {
     let out = '';
     proc.stdout!.on('data', (d) => {
@@ -63,7 +72,7 @@ async function startScript(code: string, cwdRel: string) {
       const m = /listening on (\S+)/.exec(out);
       if (m) res(m[1]!);
     });
-    proc.once('exit', (c) => rej(new Error(`baseline server exited ${c}`)));
+    proc.once('exit', (c) => rej(new Error(`${args.join(' ').slice(0, 80)} exited ${c}`)));
   });
   return {
     url,
@@ -73,6 +82,35 @@ async function startScript(code: string, cwdRel: string) {
       await once(proc, 'exit');
     },
   };
+}
+
+/** A free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+/** A real `mlflow server` (SQLite backend, proxied artifacts under `dir`), waited for on /health. */
+export async function startMlflow(mlflow: string, dir: string, timeoutS = 60): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const args = ['server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`];
+  const proc = spawn(mlflow, [...args, '--serve-artifacts', '--artifacts-destination', `${dir}/artifacts`], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    detached: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < timeoutS * 10; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return { url, proc };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`mlflow server did not start in ${timeoutS} s`);
 }
 
 export interface LoadResult {

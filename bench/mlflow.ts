@@ -5,14 +5,13 @@
  * Creates are measured with Debian's `wrk` (apt-get install -y wrk).
  *   npx tsx bench/mlflow.ts [--versions 10000] [--duration 10] [--create-seconds 5]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createServer } from 'node:net';
 import { Agent as HttpAgent, get as httpGet, request as httpRequest } from 'node:http';
-import { startBerth, startHashSink, tempDir, load, table, fmt, ROOT } from './lib.js';
+import { startBerth, startHashSink, tempDir, load, table, fmt, ROOT, startMlflow } from './lib.js';
 
 const arg = (n: string, d: number) => (process.argv.includes(`--${n}`) ? Number(process.argv[process.argv.indexOf(`--${n}`) + 1]) : d);
 const VERSIONS = arg('versions', 10_000);
@@ -21,15 +20,6 @@ const CREATE_SECONDS = arg('create-seconds', 5);
 if (spawnSync('wrk', ['--version']).error) throw new Error('bench/mlflow.ts measures creates with wrk: apt-get install -y wrk');
 const MLFLOW = process.env.MLFLOW_BIN ?? join(ROOT, '.venv-compat', 'bin', 'mlflow');
 if (!existsSync(MLFLOW)) throw new Error(`no mlflow at ${MLFLOW}: run npm test once (it builds .venv-compat) or set MLFLOW_BIN`);
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 
 /** Resident memory of a process and all its descendants, MB. */
 function treeRss(pid: number): number {
@@ -56,34 +46,6 @@ function peakDuring<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; 
   let peak = treeRss(pid);
   const t = setInterval(() => (peak = Math.max(peak, treeRss(pid))), 100);
   return fn().then((result) => (clearInterval(t), { result, peak: Math.max(peak, treeRss(pid)) }));
-}
-
-async function startMlflow(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(
-    MLFLOW,
-    [
-      'server',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--backend-store-uri',
-      `sqlite:///${dir}/mlflow.db`,
-      '--serve-artifacts',
-      '--artifacts-destination',
-      `${dir}/artifacts`,
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, proc };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('mlflow server did not start in 60 s');
 }
 
 const json = { 'content-type': 'application/json' };
@@ -218,7 +180,7 @@ const big = join(dir, 'big.bin');
   for (let i = 0; i < 1024; i++) if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', r));
   await new Promise((r) => out.end(r));
 }
-const mlflow = await startMlflow(join(dir, 'mlflow'));
+const mlflow = await startMlflow(MLFLOW, join(dir, 'mlflow'));
 const berth = await startBerth(join(dir, 'berth'));
 const rows: (string | number)[][] = [['workload', 'mlflow server', 'berth', 'ratio', 'target']];
 try {

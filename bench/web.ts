@@ -10,10 +10,9 @@
  * .venv-compat (npm test makes it) or MLFLOW_BIN.
  *   npx tsx bench/web.ts [--versions 100000] [--model-versions 10000] [--loads 7]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
@@ -21,7 +20,7 @@ import Database from 'better-sqlite3';
 import { chromium, type Browser } from 'playwright-core';
 import { openStore } from '@berth/server';
 import { chromiumPath } from '../e2e/web/support.js';
-import { startBerth, tempDir, table, fmt, ROOT } from './lib.js';
+import { startBerth, tempDir, table, fmt, ROOT, startMlflow } from './lib.js';
 
 const arg = (n: string, d: number) => (process.argv.includes(`--${n}`) ? Number(process.argv[process.argv.indexOf(`--${n}`) + 1]) : d);
 const VERSIONS = arg('versions', 100_000);
@@ -99,43 +98,6 @@ async function seedMlflow(dir: string): Promise<void> {
     }
   })();
   db.close();
-}
-
-const freePort = () =>
-  new Promise<number>((res) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-
-async function startMlflow(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(
-    MLFLOW,
-    [
-      'server',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--backend-store-uri',
-      `sqlite:///${dir}/mlflow.db`,
-      '--serve-artifacts',
-      '--artifacts-destination',
-      `${dir}/artifacts`,
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 900; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, proc };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('mlflow server did not start in 90 s');
 }
 
 /** Stops the server's whole process group (it forks workers), by force if it lingers. */
@@ -241,7 +203,7 @@ console.log(
 );
 
 const berth = await startBerth(join(dir, 'berth'), ['--log-level', 'warn']);
-const mlflow = await startMlflow(join(dir, 'mlflow'));
+const mlflow = await startMlflow(MLFLOW, join(dir, 'mlflow'), 90);
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 try {
   // MLflow's tables are divs with ARIA roles; its first data row is the first row with a cell link.
