@@ -143,6 +143,29 @@ function forwardable(headers: IncomingMessage['headers'] | Dispatcher.ResponseDa
  * registry's deployments, then serves the OpenAI API on node:http, proxying each request to the
  * version its deployment's split picks, through a keep-alive pool per upstream origin.
  */
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a proxied path would leave the upstream's base path (a `.` or `..` segment, plain or
+ * percent-encoded, or a segment that does not decode), or undefined when it stays below it.
+ */
+function escapesBase(path: string): string | undefined {
+  const q = path.indexOf('?');
+  for (const segment of (q < 0 ? path : path.slice(0, q)).split('/')) {
+    const decoded = safeDecode(segment);
+    if (decoded === undefined) return 'the path is not valid percent-encoding';
+    if (decoded === '.' || decoded === '..' || decoded.includes('/') || decoded.includes('\\'))
+      return `the path segment ${JSON.stringify(segment)} would leave the upstream's path`;
+  }
+  return undefined;
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const now = opts.now ?? Date.now;
   const log: Log = opts.log ?? (() => {});
@@ -474,9 +497,20 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const requestId = newRequestId();
     const rest = url.slice(3);
     const slash = rest.indexOf('/');
-    const name = decodeURIComponent(slash < 0 ? (rest.split('?')[0] ?? '') : rest.slice(0, slash));
     const path = slash < 0 ? `/${rest.includes('?') ? rest.slice(rest.indexOf('?')) : ''}` : rest.slice(slash);
-    const dep = follower.get(name);
+    const name = safeDecode(slash < 0 ? (rest.split('?')[0] ?? '') : rest.slice(0, slash));
+    const bad = name === undefined ? 'the deployment name is not valid percent-encoding' : escapesBase(path);
+    if (bad) {
+      req.resume();
+      return fail(
+        res,
+        400,
+        errorBody(`${bad}: send /d/<deployment>/<path below the upstream's url>`, 'invalid_request_error', 'invalid_path'),
+        null,
+        requestId,
+      );
+    }
+    const dep = follower.get(name as string);
     if (!dep) {
       req.resume();
       return fail(

@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, chat, startWorld, upstream, waitFor, type World } from '../test-support/world.js';
@@ -197,4 +198,30 @@ describe('gateway routing', () => {
     assert.equal(got?.body, 'raw bytes');
     assert.equal((await fetch(`${w.gw.url}/d/nope/predict`)).status, 404);
   });
+
+  it('refuses a proxied path that would leave the upstream\u2019s path, or does not decode, with 400 and sends nothing upstream', async () => {
+    const w = await world();
+    const before = w.ups[0]?.requests.length ?? 0;
+    for (const path of ['/d/chatbot/../admin', '/d/chatbot/%2e%2e/admin', '/d/chatbot/a%2Fb', '/d/chatbot/%E0%A4%A', '/d/%E0%A4%A/predict']) {
+      const res = await rawGet(w.gw.url, path);
+      assert.equal(res.status, 400, path);
+      assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'invalid_path', path);
+    }
+    assert.equal(w.ups[0]?.requests.length ?? 0, before);
+  });
 });
+
+/** A GET of `path` exactly as written (fetch would normalise `..` away before sending). */
+function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const req = httpRequest({ host: u.hostname, port: u.port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
