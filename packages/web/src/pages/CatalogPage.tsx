@@ -6,7 +6,8 @@ import { AtBanner } from '../components/time/AtBanner';
 import { catalogHref, readCatalogState } from '../components/catalog/catalog-url';
 import { ModelResults } from '../components/catalog/ModelResults';
 import { SearchForm } from '../components/catalog/SearchForm';
-import { usePages, type PageOf } from '../components/catalog/use-pages';
+import { LoadMore } from '../components/common/LoadMore';
+import { usePages, type PageOf } from '../use-pages';
 import { VersionResults } from '../components/catalog/VersionResults';
 
 const PAGE = 50;
@@ -51,11 +52,11 @@ export function CatalogPage() {
       )}
       <p className="status" aria-live="polite">
         {list.status === 'loading' && 'Loading…'}
-        {list.status === 'ok' && `${list.items.length}${list.more ? '+' : ''} ${noun}${list.items.length === 1 && !list.more ? '' : 's'} shown`}
+        {list.status === 'ok' && `${list.items.length}${list.hasMore ? '+' : ''} ${noun}${list.items.length === 1 && !list.hasMore ? '' : 's'} shown`}
       </p>
       {list.status === 'error' && (
         <p className="error" role="alert">
-          {list.error.message}
+          {list.error?.message}
         </p>
       )}
       {list.status === 'ok' && list.items.length === 0 && <p>{state.q && !at ? 'Nothing matches this search.' : 'No models yet.'}</p>}
@@ -66,16 +67,7 @@ export function CatalogPage() {
         ) : (
           <ModelResults models={list.items.flatMap((r) => (r.kind === 'model' ? [r.model] : []))} at={at} />
         ))}
-      {list.status === 'ok' && list.moreError && (
-        <p className="error" role="alert">
-          {list.moreError.message}
-        </p>
-      )}
-      {list.status === 'ok' && list.more && (
-        <button type="button" onClick={list.loadMore} disabled={list.loadingMore}>
-          {list.loadingMore ? 'Loading…' : 'Load more'}
-        </button>
-      )}
+      <LoadMore pages={list} />
     </>
   );
 }

@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Link } from 'wouter';
-import type { Deployment } from '@berth/core';
+import type { Deployment, Page } from '@berth/core';
 import { client } from '../api';
 import { useAt } from '../at';
 import { liveText, useLiveEvents } from '../live';
-import { useQuery } from '../use-query';
+import { usePages } from '../use-pages';
+import { ApiError } from '../components/common/ApiError';
+import { LoadMore } from '../components/common/LoadMore';
+import { AtBanner } from '../components/time/AtBanner';
 import { DeploymentCard } from '../components/deployments/DeploymentCard';
 
 const PAGE = 20;
@@ -15,30 +17,34 @@ const EMPTY_TYPES = ['deployment.applied'];
 /** Events come in bursts (a promotion moves an alias and starts a rollout): one reload per burst. */
 const SETTLE_MS = 150;
 
-interface ListState {
-  items: Deployment[];
-  next: string | null;
-  /** The event seq the page's reads start after: following events from it misses nothing. */
-  seq: number;
-}
-
-async function firstPage(): Promise<ListState> {
+/** The first page, and the event seq its reads start after: following events from it misses nothing. */
+async function firstPage(): Promise<{ page: Page<Deployment>; seq: number }> {
   const page = await client().listDeployments({ limit: PAGE });
   // The routing snapshot is the one read that names the event head it was taken at; reading it
   // before the cards read their status means any change in between arrives as an event.
   const first = page.items[0];
   const seq = first ? (await client().deploymentRouting(first.name)).seq : 0;
-  return { items: page.items, next: page.next_cursor, seq };
+  return { page, seq };
 }
 
 /** `/deployments`: every deployment's split, what it served, its rollout and charts, live (DESIGN §7). */
 export function DeploymentsPage() {
   const at = useAt();
   const [tick, setTick] = useState(0);
-  const [more, setMore] = useState<{ items: Deployment[]; next: string | null }>({ items: [], next: null });
-  const [moreError, setMoreError] = useState<string | null>(null);
-  const list = useQuery(firstPage, [at]);
-  const { reload } = list;
+  // The seq of the newest first-page read, with the time and emptiness it was read for.
+  const [head, setHead] = useState<{ at: string | null; seq: number; empty: boolean } | null>(null);
+  // An event re-reads the list from its first page (a deployment applied or deleted changes it).
+  const list = usePages<Deployment>(
+    async (cursor) => {
+      if (cursor) return client().listDeployments({ cursor, limit: PAGE });
+      const { page, seq } = await firstPage();
+      const empty = page.items.length === 0;
+      setHead((h) => (h && h.at === at && h.empty === empty ? h : { at, seq, empty }));
+      return page;
+    },
+    [at],
+    tick,
+  );
 
   const settle = useRef<ReturnType<typeof setTimeout> | null>(null);
   const onEvent = useCallback(() => {
@@ -49,76 +55,35 @@ export function DeploymentsPage() {
     }, SETTLE_MS);
   }, []);
   useEffect(() => () => void (settle.current && clearTimeout(settle.current)), []);
-  // The list itself changes on apply and delete; re-read it (not the pages loaded with "Load more").
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reload is new each render; tick says when
-  useEffect(() => {
-    if (tick > 0) reload();
-  }, [tick]);
 
-  // The stream starts after the first read's seq and stays open across reloads (a reload's reads
-  // are newer than events already followed, so reopening would only risk a gap). With no
-  // deployment there is no snapshot to name the event head: follow only applies from the start
-  // (few: one per deployment version ever), not every alias move in the registry's history, and
-  // start over from the first deployment's snapshot once there is one.
-  const [seq, setSeq] = useState<{ at: string | null; seq: number; empty: boolean } | null>(null);
-  const first = list.status === 'ok' ? list.data : null;
-  useEffect(() => {
-    if (!first) return;
-    const empty = first.items.length === 0;
-    setSeq((s) => (s && s.at === at && s.empty === empty ? s : { at, seq: first.seq, empty }));
-  }, [first, at]);
-  const live = useLiveEvents(at === null && seq !== null && seq.at === null ? { after: seq.seq, types: seq.empty ? EMPTY_TYPES : LIVE_TYPES } : null, onEvent);
-
-  const firstItems = list.status === 'ok' ? list.data.items : [];
-  const shown = [...firstItems, ...more.items.filter((d) => !firstItems.some((f) => f.name === d.name))];
-  const next = more.items.length > 0 ? more.next : list.status === 'ok' ? list.data.next : null;
-
-  async function loadMore() {
-    if (!next) return;
-    setMoreError(null);
-    try {
-      const page = await client().listDeployments({ cursor: next, limit: PAGE });
-      setMore((m) => ({ items: [...m.items, ...page.items], next: page.next_cursor }));
-    } catch (err) {
-      setMoreError(err instanceof Error ? err.message : String(err));
-    }
-  }
+  // The stream starts after the first read's seq and stays open across re-reads (a re-read is
+  // newer than events already followed, so reopening would only risk a gap). With no deployment
+  // there is no snapshot to name the event head: follow only applies from the start (few: one
+  // per deployment version ever), not every alias move in the registry's history, and start
+  // over from the first deployment's snapshot once there is one.
+  const live = useLiveEvents(
+    at === null && head !== null && head.at === null ? { after: head.seq, types: head.empty ? EMPTY_TYPES : LIVE_TYPES } : null,
+    onEvent,
+  );
 
   return (
     <>
       <h1>Deployments</h1>
-      {at && (
-        <p className="at-banner" role="status">
-          Viewing the registry as of {at} — <Link href="/deployments">back to now</Link>
-        </p>
-      )}
+      <AtBanner at={at} />
       <p className={`live live-${live.status}`} aria-live="polite">
         {liveText(live)}
       </p>
       {list.status === 'loading' && <p aria-live="polite">Loading deployments…</p>}
-      {list.status === 'error' && (
-        <p role="alert" className="error">
-          {list.error.message}
-        </p>
-      )}
-      {list.status === 'ok' && shown.length === 0 && (
+      {list.status === 'error' && <ApiError error={list.error} />}
+      {list.status === 'ok' && list.items.length === 0 && (
         <p>
           No deployments yet. Apply one with <code>berth deploy apply deployment.yaml</code>.
         </p>
       )}
-      {shown.map((d) => (
+      {list.items.map((d) => (
         <DeploymentCard key={d.name} deployment={d} at={at} tick={tick} />
       ))}
-      {next && (
-        <button type="button" onClick={loadMore}>
-          Load more deployments
-        </button>
-      )}
-      {moreError && (
-        <p role="alert" className="error">
-          {moreError}
-        </p>
-      )}
+      <LoadMore pages={list} what="deployments" />
     </>
   );
 }

@@ -2,6 +2,8 @@ import { Suspense, lazy, useMemo } from 'react';
 import { Link, useLocation, useParams, useSearch } from 'wouter';
 import { client } from '../api';
 import { useAt, withAt } from '../at';
+import { versionPath } from '../paths';
+import { LoadMore } from '../components/common/LoadMore';
 import { useQuery } from '../use-query';
 import { AtBanner } from '../components/time/AtBanner';
 import { MetricPicker } from '../components/model/MetricPicker';
@@ -67,7 +69,7 @@ export function ModelPage() {
 
   const head = useQuery(() => loadHead(name, at), [name, at]);
   const pages = useVersionPages(name, at);
-  const rows = pages.loaded?.rows ?? [];
+  const rows = pages.items;
   const names = useMemo(() => metricNames(rows.map((r) => r.metrics)), [rows]);
   const aliasesByVersion = useMemo(() => {
     const map = new Map<number, string[]>();
@@ -113,8 +115,7 @@ export function ModelPage() {
                 .sort()
                 .map(([alias, version]) => (
                   <li key={alias}>
-                    <span className="badge alias">@{alias}</span> →{' '}
-                    <Link href={withAt(`/models/${encodeURIComponent(name)}/versions/${version}`, at)}>version {version}</Link>
+                    <span className="badge alias">@{alias}</span> → <Link href={withAt(versionPath(name, version), at)}>version {version}</Link>
                     {head.data.protected.includes(alias) ? <span className="muted"> (protected)</span> : null}
                     {head.data.frozen.includes(alias) ? <span className="muted"> (frozen)</span> : null}
                   </li>
@@ -148,13 +149,13 @@ export function ModelPage() {
           </button>{' '}
           {selected.length < 2 ? <span className="muted">Tick two or more versions to compare them.</span> : null}
         </p>
-        {pages.error ? (
+        {pages.status === 'error' ? (
           <p className="error" role="alert">
-            {pages.error.message}
+            {pages.error?.message}
           </p>
         ) : null}
-        {pages.loaded === null && !pages.error ? <p aria-live="polite">Loading versions…</p> : null}
-        {pages.loaded && rows.length === 0 ? <p>No versions{at ? ' at that time' : ' yet'}.</p> : null}
+        {pages.status === 'loading' ? <p aria-live="polite">Loading versions…</p> : null}
+        {pages.status === 'ok' && rows.length === 0 ? <p>No versions{at ? ' at that time' : ' yet'}.</p> : null}
         {rows.length ? (
           <VersionsTable
             name={name}
@@ -167,13 +168,9 @@ export function ModelPage() {
           />
         ) : null}
         <p aria-live="polite" className="muted">
-          {rows.length ? `Showing ${rows.length} version${rows.length === 1 ? '' : 's'}${pages.loaded?.cursor ? '' : ', all there are'}.` : ''}
+          {rows.length ? `Showing ${rows.length} version${rows.length === 1 ? '' : 's'}${pages.hasMore ? '' : ', all there are'}.` : ''}
         </p>
-        {pages.loaded?.cursor ? (
-          <button type="button" onClick={() => void pages.more()} disabled={pages.busy}>
-            {pages.busy ? 'Loading…' : 'Load more versions'}
-          </button>
-        ) : null}
+        <LoadMore pages={pages} what="versions" />
       </section>
 
       {rows[0] ? (

@@ -5,13 +5,14 @@ import { useAt } from '../at';
 import { liveText, useLiveEvents } from '../live';
 import { topRole, whyNot } from '../components/auth/roles';
 import { useWhoami } from '../components/auth/use-whoami';
-import { ApiError } from '../components/promotions/ApiError';
+import { ApiError } from '../components/common/ApiError';
 import { AtBanner } from '../components/time/AtBanner';
 import { PendingPromotion } from '../components/promotions/PendingPromotion';
 import { PromotionHistory } from '../components/promotions/PromotionHistory';
 import { promotionAt } from '../components/promotions/promotion-at';
 import { type RollbackTarget, RollbackForm } from '../components/promotions/RollbackForm';
-import { usePages } from '../components/promotions/use-pages';
+import { LoadMore } from '../components/common/LoadMore';
+import { usePages } from '../use-pages';
 
 const LIVE_TYPES = ['promotion.*'];
 
@@ -50,11 +51,12 @@ export function PromotionsPage() {
       }
       return client().listAllPromotions({ state: at ? undefined : 'pending', cursor, limit: 20 });
     },
-    [at, refresh],
+    [at],
+    refresh,
   );
   const settle = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => () => clearTimeout(settle.current ?? undefined), []);
-  const live = useLiveEvents(!at && head !== null && !pending.error ? { after: head, types: LIVE_TYPES } : null, () => {
+  const live = useLiveEvents(!at && head !== null && pending.status !== 'error' ? { after: head, types: LIVE_TYPES } : null, () => {
     clearTimeout(settle.current ?? undefined);
     settle.current = setTimeout(() => setRefresh((r) => r + 1), 150);
   });
@@ -87,16 +89,12 @@ export function PromotionsPage() {
 
       <section aria-labelledby="pending-heading">
         <h2 id="pending-heading">Pending approvals</h2>
-        <ApiError error={pending.error} />
+        <ApiError error={pending.status === 'error' ? pending.error : null} />
         {shown.map((p) => (
           <PendingPromotion key={p.id} p={p} me={me} at={at} onDecided={changed} />
         ))}
-        {!pending.loading && shown.length === 0 ? <p>No promotion awaits approval.</p> : null}
-        {pending.more ? (
-          <button type="button" onClick={pending.loadMore} disabled={pending.loading}>
-            Load more pending
-          </button>
-        ) : null}
+        {pending.status === 'ok' && shown.length === 0 ? <p>No promotion awaits approval.</p> : null}
+        <LoadMore pages={pending} what="pending" />
       </section>
 
       {at ? null : (

@@ -1,9 +1,11 @@
-import type { AuditEvent, Model, Version } from '@berth/core';
+import type { Model, Version } from '@berth/core';
 import { Link } from 'wouter';
 import { client } from '../api';
 import { useAt, withAt } from '../at';
+import { modelPath } from '../paths';
 import { AtBanner } from '../components/time/AtBanner';
 import { formatUtc } from '../components/time/time';
+import { editsAfter } from '../components/version/edits-after';
 import { Evaluations } from '../components/version/Evaluations';
 import { FilesTable } from '../components/version/FilesTable';
 import { formatBytes } from '../components/version/format';
@@ -20,18 +22,6 @@ interface Shown {
   editable: Editable;
 }
 
-/** The first audit event with `action` about `subject` after `at`, read a page at a time through the action filter. */
-async function firstAfter(model: string, action: string, subject: string, at: string): Promise<AuditEvent[]> {
-  let cursor: string | undefined;
-  do {
-    const page = await client().listAudit({ model, action, since: at, limit: 1000, ...(cursor ? { cursor } : {}) });
-    const hit = page.items.find((e) => e.subject === subject);
-    if (hit) return [hit];
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return [];
-}
-
 /**
  * A version as it is, or as it was at `at`: files, digest and pins never change after READY; the
  * description, metadata, tags and stage of then come from the audit trail, the aliases from the
@@ -45,16 +35,12 @@ async function load(name: string, n: number, at: string | null): Promise<Shown> 
     return { version, kind: model?.kind, aliases: version.aliases, editable: version };
   }
   const subject = `${name}:${n}`;
-  const [then, updates, stages] = await Promise.all([
-    c.modelAt(name, at),
-    firstAfter(name, 'version.update', subject, at),
-    firstAfter(name, 'version.stage', subject, at),
-  ]);
+  const [then, edits] = await Promise.all([c.modelAt(name, at), editsAfter(name, at, [subject])]);
   const aliases = Object.entries(then.aliases)
     .filter(([, v]) => v === n)
     .map(([a]) => a)
     .sort();
-  return { version, kind: then.model?.kind, aliases, editable: editableAt(version, subject, [...updates, ...stages]) };
+  return { version, kind: then.model?.kind, aliases, editable: editableAt(version, subject, edits) };
 }
 
 function Summary({ s }: { s: Shown }) {
@@ -160,7 +146,7 @@ export function VersionPage({ params }: { params: { name: string; version: strin
   const name = decodeURIComponent(params.name);
   const n = /^[1-9]\d*$/.test(params.version) ? Number(params.version) : null;
   const q = useQuery(async () => (n === null ? null : load(name, n, at)), [name, n, at]);
-  const modelLink = <Link href={withAt(`/models/${encodeURIComponent(name)}`, at)}>{name}</Link>;
+  const modelLink = <Link href={withAt(modelPath(name), at)}>{name}</Link>;
   const title = (
     <h1>
       {name} version {params.version}

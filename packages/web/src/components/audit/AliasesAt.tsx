@@ -3,7 +3,7 @@ import { client } from '../../api';
 import { withAt } from '../../at';
 import { useQuery } from '../../use-query';
 import { formatUtc } from '../time/time';
-import { versionPath } from '../version/LineageGraph';
+import { versionPath } from '../../paths';
 
 /** A model's aliases now, or at `at` from the audit-backed time travel: "which version did @champion point to then?". */
 export function AliasesAt({ model, at }: { model: string; at: string | null }) {

@@ -5,10 +5,10 @@ import { client } from '../../api';
 import { withAt } from '../../at';
 import { liveText, useLiveEvents } from '../../live';
 import { formatUtc } from '../time/time';
-import { versionPath } from '../version/LineageGraph';
+import { modelPath, versionPath } from '../../paths';
 import { type AuditFilters, auditQuery, changeOf } from './audit-filters';
-import { LoadMore } from './LoadMore';
-import { usePages } from './use-pages';
+import { usePages } from '../../use-pages';
+import { LoadMore } from '../common/LoadMore';
 
 const PAGE = 50;
 
@@ -18,7 +18,7 @@ function Subject({ e, at }: { e: AuditEvent; at: string | null }) {
     const m = e.model;
     const version = e.subject.startsWith(`${m}:`) ? e.subject.slice(m.length + 1) : null;
     if (version && /^\d+$/.test(version)) return <Link href={withAt(versionPath(m, Number(version)), at)}>{e.subject}</Link>;
-    if (e.subject === m || e.subject.startsWith(`${m}@`)) return <Link href={withAt(`/models/${encodeURIComponent(m)}`, at)}>{e.subject}</Link>;
+    if (e.subject === m || e.subject.startsWith(`${m}@`)) return <Link href={withAt(modelPath(m), at)}>{e.subject}</Link>;
   }
   return <code>{e.subject}</code>;
 }
@@ -84,7 +84,7 @@ export function AuditTimeline({ filters, at }: { filters: AuditFilters; at: stri
         {liveText(live)}
       </p>
       {pages.status === 'loading' && <p aria-live="polite">Loading…</p>}
-      {pages.status === 'error' && pages.items.length === 0 && (
+      {pages.status === 'error' && (
         <p role="alert" className="error">
           {pages.error?.message}
         </p>

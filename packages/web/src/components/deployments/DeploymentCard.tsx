@@ -3,6 +3,7 @@ import { Link } from 'wouter';
 import type { Deployment, DeploymentStatus, Rollout, ServedAt, ServedReport } from '@berth/core';
 import { client } from '../../api';
 import { withAt } from '../../at';
+import { modelPath } from '../../paths';
 import { useQuery } from '../../use-query';
 import { evidenceSummary, seriesOf, splitNow, splitServed, versionStats, type SplitRow } from './served-stats';
 
@@ -88,8 +89,8 @@ export function DeploymentCard({ deployment, at, tick }: { deployment: Deploymen
     <section className="deployment" aria-labelledby={headingId}>
       <h2 id={headingId}>{name}</h2>
       <p className="deployment-meta">
-        Model <Link href={withAt(`/models/${encodeURIComponent(deployment.model)}`, at)}>{deployment.model}</Link> · strategy <strong>{doc.strategy}</strong> ·
-        stable <code>@{doc.stable}</code>
+        Model <Link href={withAt(modelPath(deployment.model), at)}>{deployment.model}</Link> · strategy <strong>{doc.strategy}</strong> · stable{' '}
+        <code>@{doc.stable}</code>
         {doc.candidate ? (
           <>
             {' '}

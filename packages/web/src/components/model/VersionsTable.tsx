@@ -1,9 +1,11 @@
-import { useCallback, useEffect, useState } from 'react';
 import { Link } from 'wouter';
-import type { AuditEvent, Version } from '@berth/core';
+import type { Version } from '@berth/core';
 import { client } from '../../api';
 import { withAt } from '../../at';
+import { versionPath } from '../../paths';
+import { editsAfter } from '../version/edits-after';
 import { editableAt } from '../version/version-at';
+import { type PageOf, usePages } from '../../use-pages';
 import { display } from './compare';
 
 /** Versions a page of the table holds: one listVersions and one latestMetrics request each, never the whole model. */
@@ -14,12 +16,7 @@ export interface VersionRow {
   metrics: Readonly<Record<string, number>>;
 }
 
-interface Loaded {
-  rows: VersionRow[];
-  cursor: string | null;
-}
-
-async function loadPage(name: string, at: string | null, cursor: string | undefined): Promise<Loaded> {
+async function loadPage(name: string, at: string | null, cursor: string | undefined): Promise<PageOf<VersionRow>> {
   const c = client();
   const page = await c.listVersions(name, { limit: PAGE_SIZE, ...(cursor ? { cursor } : {}), ...(at ? { at } : {}) });
   const metrics = page.items.length
@@ -30,64 +27,21 @@ async function loadPage(name: string, at: string | null, cursor: string | undefi
       )
     : [];
   const byVersion = new Map(metrics.map((m) => [m.version, m.metrics]));
-  const edits = at ? await editsAfter(name, at, page.items) : [];
+  // At a past time, each version's description, metadata, tags and stage then (as the version page reads them).
+  const edits = at
+    ? await editsAfter(
+        name,
+        at,
+        page.items.map((v) => `${name}:${v.version}`),
+      )
+    : [];
   const asThen = (v: Version): Version => (at ? { ...v, ...editableAt(v, `${name}:${v.version}`, edits) } : v);
-  return { rows: page.items.map((version) => ({ version: asThen(version), metrics: byVersion.get(version.version) ?? {} })), cursor: page.next_cursor };
+  return { items: page.items.map((version) => ({ version: asThen(version), metrics: byVersion.get(version.version) ?? {} })), next_cursor: page.next_cursor };
 }
 
-/**
- * At a past time T, what each version of the page looked like: the first `version.update` and
- * `version.stage` after T of each hold in their `before` its description, metadata, tags and
- * stage then (the same reading the version page makes). One paged audit read per action, for the
- * model, stopping as soon as every version of the page has its own.
- */
-async function editsAfter(name: string, at: string, versions: readonly Version[]): Promise<AuditEvent[]> {
-  const out: AuditEvent[] = [];
-  for (const action of ['version.update', 'version.stage']) {
-    const missing = new Set(versions.map((v) => `${name}:${v.version}`));
-    let cursor: string | undefined;
-    do {
-      const page = await client().listAudit({ model: name, action, since: at, limit: 1000, ...(cursor ? { cursor } : {}) });
-      for (const e of page.items) if (missing.delete(e.subject)) out.push(e);
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor && missing.size > 0);
-  }
-  return out;
-}
-
-/**
- * The paged versions table: the first page on load, the next on "Load more"; the rows loaded
- * so far are reported up so the page can offer their metric names and their card.
- */
+/** The versions table's rows a page at a time: the first page on load, the next on "Load more". */
 export function useVersionPages(name: string, at: string | null) {
-  const [loaded, setLoaded] = useState<Loaded | null>(null);
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    let live = true;
-    setLoaded(null);
-    setError(null);
-    loadPage(name, at, undefined).then(
-      (l) => live && setLoaded(l),
-      (e: unknown) => live && setError(e instanceof Error ? e : new Error(String(e))),
-    );
-    return () => {
-      live = false;
-    };
-  }, [name, at]);
-  const more = useCallback(async () => {
-    if (!loaded?.cursor) return;
-    setBusy(true);
-    try {
-      const next = await loadPage(name, at, loaded.cursor);
-      setLoaded({ rows: [...loaded.rows, ...next.rows], cursor: next.cursor });
-    } catch (e) {
-      setError(e instanceof Error ? e : new Error(String(e)));
-    } finally {
-      setBusy(false);
-    }
-  }, [name, at, loaded]);
-  return { loaded, error, busy, more };
+  return usePages<VersionRow>((cursor) => loadPage(name, at, cursor), [name, at]);
 }
 
 export function VersionsTable(props: {
@@ -129,7 +83,7 @@ export function VersionsTable(props: {
               </label>
             </td>
             <th scope="row">
-              <Link href={withAt(`/models/${encodeURIComponent(name)}/versions/${v.version}`, at)}>{v.version}</Link>
+              <Link href={withAt(versionPath(name, v.version), at)}>{v.version}</Link>
             </th>
             <td>
               {aliasesOf(v.version).map((a) => (

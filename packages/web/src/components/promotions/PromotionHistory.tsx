@@ -3,11 +3,12 @@ import { Link } from 'wouter';
 import { PROMOTION_STATES, type Promotion } from '@berth/core';
 import { client } from '../../api';
 import { withAt } from '../../at';
-import { ApiError } from './ApiError';
+import { ApiError } from '../common/ApiError';
 import { GateReportTable } from './GateReportTable';
 import { modelPath, versionPath } from '../../paths';
 import { promotionAt } from './promotion-at';
-import { usePages } from './use-pages';
+import { usePages } from '../../use-pages';
+import { LoadMore } from '../common/LoadMore';
 
 /** Every promotion and rollback, newest first, by state, a page at a time; passed ones offer their rollback. */
 export function PromotionHistory({
@@ -22,7 +23,7 @@ export function PromotionHistory({
 }) {
   const [state, setState] = useState('');
   // As of a past time the state then is worked out here, so the server is asked for every state.
-  const list = usePages((cursor) => client().listAllPromotions({ state: at || !state ? undefined : state, cursor, limit: 25 }), [state, at, refresh]);
+  const list = usePages((cursor) => client().listAllPromotions({ state: at || !state ? undefined : state, cursor, limit: 25 }), [state, at], refresh);
   const rows = list.items.map((p) => promotionAt(p, at)).filter((p): p is Promotion => p !== undefined && (!state || p.state === state));
 
   return (
@@ -36,7 +37,7 @@ export function PromotionHistory({
           </option>
         ))}
       </select>
-      <ApiError error={list.error} />
+      <ApiError error={list.status === 'error' ? list.error : null} />
       <table className="history">
         <caption>Promotions and rollbacks, newest first</caption>
         <thead>
@@ -94,12 +95,8 @@ export function PromotionHistory({
           ))}
         </tbody>
       </table>
-      {!list.loading && rows.length === 0 ? <p>No promotions{state ? ` in state ${state}` : ''}.</p> : null}
-      {list.more ? (
-        <button type="button" onClick={list.loadMore} disabled={list.loading}>
-          Load more
-        </button>
-      ) : null}
+      {list.status === 'ok' && rows.length === 0 ? <p>No promotions{state ? ` in state ${state}` : ''}.</p> : null}
+      <LoadMore pages={list} what="promotions" />
     </>
   );
 }

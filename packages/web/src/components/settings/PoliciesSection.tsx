@@ -1,7 +1,8 @@
 import type { Policy } from '@berth/core';
 import { client } from '../../api';
-import { ApiError } from '../promotions/ApiError';
-import { usePages } from '../promotions/use-pages';
+import { ApiError } from '../common/ApiError';
+import { usePages } from '../../use-pages';
+import { LoadMore } from '../common/LoadMore';
 
 /** The version of a policy that was the latest at `at`, walking back from the latest; undefined when none existed yet. */
 async function policyAt(latest: Policy, at: string | null): Promise<Policy | undefined> {
@@ -26,7 +27,7 @@ export function PoliciesSection({ at }: { at: string | null }) {
   );
   return (
     <>
-      <ApiError error={list.error} />
+      <ApiError error={list.status === 'error' ? list.error : null} />
       {list.items.map((p) => (
         <article key={p.name} className="policy" aria-labelledby={`pol-${p.name}`}>
           <h3 id={`pol-${p.name}`}>
@@ -43,12 +44,8 @@ export function PoliciesSection({ at }: { at: string | null }) {
           </details>
         </article>
       ))}
-      {!list.loading && !list.error && list.items.length === 0 ? <p>No policies.</p> : null}
-      {list.more ? (
-        <button type="button" onClick={list.loadMore} disabled={list.loading}>
-          Load more policies
-        </button>
-      ) : null}
+      {list.status === 'ok' && list.items.length === 0 ? <p>No policies.</p> : null}
+      <LoadMore pages={list} what="policies" />
     </>
   );
 }

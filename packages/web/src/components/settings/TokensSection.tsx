@@ -2,7 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { type CreatedToken, TOKEN_ROLES, type Token, type TokenRole } from '@berth/core';
 import { client } from '../../api';
 import { useQuery } from '../../use-query';
-import { ApiError } from '../promotions/ApiError';
+import { ApiError } from '../common/ApiError';
 
 /** A token's state as of `at` (ISO time, or now): undefined when it did not exist yet. */
 function tokenAt(t: Token, at: string | null): Token | undefined {

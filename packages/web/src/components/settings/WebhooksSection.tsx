@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import type { Delivery, Webhook } from '@berth/core';
 import { client } from '../../api';
-import { ApiError } from '../promotions/ApiError';
-import { usePages } from '../promotions/use-pages';
+import { ApiError } from '../common/ApiError';
+import { usePages } from '../../use-pages';
+import { LoadMore } from '../common/LoadMore';
 
 const before = (iso: string, at: string | null) => at === null || Date.parse(iso) <= Date.parse(at);
 
@@ -11,7 +12,7 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
   const [refresh, setRefresh] = useState(0);
   const [status, setStatus] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const log = usePages((cursor) => client().listDeliveries(hook.id, { cursor, limit: 20 }), [hook.id, refresh]);
+  const log = usePages((cursor) => client().listDeliveries(hook.id, { cursor, limit: 20 }), [hook.id], refresh);
   const rows = log.items.filter((d) => before(d.created_at, at));
 
   async function replay(d: Delivery) {
@@ -35,7 +36,7 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
           {error}
         </p>
       ) : null}
-      <ApiError error={log.error} />
+      <ApiError error={log.status === 'error' ? log.error : null} />
       <table>
         <caption>Deliveries to {hook.url}, newest first</caption>
         <thead>
@@ -73,12 +74,8 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
           ))}
         </tbody>
       </table>
-      {!log.loading && rows.length === 0 ? <p>No deliveries yet.</p> : null}
-      {log.more ? (
-        <button type="button" onClick={log.loadMore} disabled={log.loading}>
-          Load more deliveries
-        </button>
-      ) : null}
+      {log.status === 'ok' && rows.length === 0 ? <p>No deliveries yet.</p> : null}
+      <LoadMore pages={log} what="deliveries" />
     </div>
   );
 }
@@ -90,7 +87,7 @@ export function WebhooksSection({ at, canChange }: { at: string | null; canChang
   const rows = hooks.items.filter((h) => before(h.created_at, at));
   return (
     <>
-      <ApiError error={hooks.error} />
+      <ApiError error={hooks.status === 'error' ? hooks.error : null} />
       {rows.map((h) => (
         <article key={h.id} className="webhook" aria-labelledby={`wh-${h.id}`}>
           <h3 id={`wh-${h.id}`}>{h.url}</h3>
@@ -104,12 +101,8 @@ export function WebhooksSection({ at, canChange }: { at: string | null; canChang
           {open === h.id ? <DeliveryLog hook={h} at={at} canChange={canChange} /> : null}
         </article>
       ))}
-      {!hooks.loading && !hooks.error && rows.length === 0 ? <p>No webhooks.</p> : null}
-      {hooks.more ? (
-        <button type="button" onClick={hooks.loadMore} disabled={hooks.loading}>
-          Load more webhooks
-        </button>
-      ) : null}
+      {hooks.status === 'ok' && rows.length === 0 ? <p>No webhooks.</p> : null}
+      <LoadMore pages={hooks} what="webhooks" />
     </>
   );
 }

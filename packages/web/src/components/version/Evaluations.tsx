@@ -1,7 +1,7 @@
 import type { Evaluation } from '@berth/core';
 import { client } from '../../api';
-import { LoadMore } from '../audit/LoadMore';
-import { usePages } from '../audit/use-pages';
+import { LoadMore } from '../common/LoadMore';
+import { usePages } from '../../use-pages';
 import { formatUtc } from '../time/time';
 import { existedAt } from './version-at';
 
@@ -17,7 +17,7 @@ export function Evaluations({ name, version, at }: { name: string; version: numb
   return (
     <section aria-labelledby="evaluations">
       <h2 id="evaluations">Evaluations</h2>
-      {pages.status === 'error' && pages.items.length === 0 && <p className="error">{pages.error?.message}</p>}
+      {pages.status === 'error' && <p className="error">{pages.error?.message}</p>}
       {pages.status === 'ok' && pages.items.length === 0 && !pages.hasMore && <p>No evaluations recorded.</p>}
       {pages.items.length > 0 && (
         <table>

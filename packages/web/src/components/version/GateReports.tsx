@@ -1,7 +1,7 @@
 import type { Promotion } from '@berth/core';
 import { client } from '../../api';
-import { LoadMore } from '../audit/LoadMore';
-import { usePages } from '../audit/use-pages';
+import { LoadMore } from '../common/LoadMore';
+import { usePages } from '../../use-pages';
 import { formatUtc } from '../time/time';
 import { existedAt, promotionStateAt } from './version-at';
 
@@ -68,7 +68,7 @@ export function GateReports({ name, version, at }: { name: string; version: numb
   return (
     <section aria-labelledby="gate-reports">
       <h2 id="gate-reports">Gate reports</h2>
-      {pages.status === 'error' && pages.items.length === 0 && <p className="error">{pages.error?.message}</p>}
+      {pages.status === 'error' && <p className="error">{pages.error?.message}</p>}
       {pages.status === 'ok' && pages.items.length === 0 && !pages.hasMore && <p>No promotions of this version.</p>}
       {pages.items.map((p) => (
         <Report key={p.id} p={p} at={at} />

@@ -2,17 +2,14 @@ import type { LineageEntry, Run } from '@berth/core';
 import { Link } from 'wouter';
 import { client } from '../../api';
 import { withAt } from '../../at';
+import { versionPath } from '../../paths';
 import { useQuery } from '../../use-query';
-import { LoadMore } from '../audit/LoadMore';
-import { usePages } from '../audit/use-pages';
+import { LoadMore } from '../common/LoadMore';
+import { usePages } from '../../use-pages';
 import { existedAt } from './version-at';
 
 /** Page size of "what uses this version": a base model may be pinned by thousands of adapters and bundles. */
 const USED_BY_PAGE = 25;
-
-export function versionPath(model: string, version: number): string {
-  return `/models/${encodeURIComponent(model)}/versions/${version}`;
-}
 
 function Pinned({ e, at }: { e: LineageEntry; at: string | null }) {
   return (
@@ -105,7 +102,7 @@ export function LineageGraph({ name, version, runId, at }: { name: string; versi
         </div>
         <div>
           <h3>Used by</h3>
-          {usedBy.status === 'error' && usedBy.items.length === 0 && <p className="error">{usedBy.error?.message}</p>}
+          {usedBy.status === 'error' && <p className="error">{usedBy.error?.message}</p>}
           {usedBy.status === 'ok' && usedBy.items.length === 0 && !usedBy.hasMore && <p>Nothing pins this version.</p>}
           <ul className="tree">
             {usedBy.items.map((e) => (
