@@ -3,7 +3,8 @@
  * - first meaningful paint of the catalog (`/`) with 100,000 versions on loopback: navigation
  *   start → the first result row painted, median of cold loads (a fresh browser context each);
  * - the same for the model page of a model with 10,000 versions;
- * - the gzipped size of the scripts index.html loads (the initial JS).
+ * - the gzipped size of the scripts index.html loads (the initial JS);
+ * - the floor of the measure in the same browser: a bare page that fetches 50 rows and writes them.
  * Both stores are seeded directly in SQLite (Berth's after its migrations, MLflow's after
  * `mlflow db upgrade`): 100,000 versions through MLflow's REST API would take about 17 minutes.
  * Needs Chromium (as e2e/web does), the built UI (`npm run build -w @berth/web`) and
@@ -11,6 +12,8 @@
  *   npx tsx bench/web.ts [--versions 100000] [--model-versions 10000] [--loads 7]
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -191,6 +194,27 @@ function initialJs(indexHtml: string, root: string, prefix: RegExp): { files: nu
   return { files: srcs.length, bytes, gzipped };
 }
 
+/**
+ * The floor of the measure on this machine: a bare page whose inline script fetches 50 rows of
+ * JSON and writes them into a table with plain DOM, served from memory by node:http. No UI
+ * could paint its first row sooner in the same browser; what a UI takes beyond it is its own.
+ */
+async function startFloor(): Promise<{ url: string; server: Server }> {
+  const rows = JSON.stringify(Array.from({ length: 50 }, (_, i) => ({ name: `model-${i}`, version: i + 1 })));
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>floor</title></head><body><table class="results"><tbody></tbody></table><script>
+fetch('/api/rows').then((r) => r.json()).then((rows) => {
+  const body = document.querySelector('tbody');
+  for (const r of rows) { const tr = document.createElement('tr'); tr.innerHTML = '<td>' + r.name + '</td><td>' + r.version + '</td>'; body.appendChild(tr); }
+});
+</script></body></html>`;
+  const server = createServer((req, res) => {
+    if (req.url === '/api/rows') res.writeHead(200, { 'content-type': 'application/json' }).end(rows);
+    else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
 const { dir, cleanup } = await tempDir('berth-bench-web-');
 const t0 = performance.now();
 await seedBerth(join(dir, 'berth'));
@@ -204,6 +228,7 @@ console.log(
 
 const berth = await startBerth(join(dir, 'berth'), ['--log-level', 'warn']);
 const mlflow = await startMlflow(MLFLOW, join(dir, 'mlflow'), 90);
+const floor = await startFloor();
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 try {
   // MLflow's tables are divs with ARIA roles; its first data row is the first row with a cell link.
@@ -212,6 +237,7 @@ try {
   const catM = await firstRow(browser, `${mlflow.url}/#/models`, MLFLOW_ROW);
   const modB = await firstRow(browser, `${berth.url}/models/big`, 'table.versions tbody tr');
   const modM = await firstRow(browser, `${mlflow.url}/#/models/big`, MLFLOW_ROW);
+  const bare = await firstRow(browser, `${floor.url}/`, 'table.results tbody tr');
   const jsB = initialJs(join(DIST, 'index.html'), DIST, /^\//);
   const mlIndex = spawnSync(
     join(MLFLOW, '..', 'python'),
@@ -240,6 +266,7 @@ try {
         '< 1 s',
       ],
       ['  of which before the first API request (median ms)', fmt(modM.asked, 0), fmt(modB.asked, 0), '', ''],
+      ['floor: a bare page (inline script fetches 50 rows, plain DOM), same measure', '', `${ms(bare)}; first API request at ${fmt(bare.asked, 0)} ms`, '', ''],
       [
         'initial JS, gzipped (index.html scripts)',
         `${kb(jsM.gzipped)} (${jsM.files} file, ${kb(jsM.bytes)} raw)`,
@@ -251,6 +278,7 @@ try {
   );
 } finally {
   await browser.close().catch(() => undefined);
+  floor.server.close();
   await stopMlflow(mlflow.proc);
   await berth.stop();
   await cleanup();

@@ -5,6 +5,7 @@ import { client } from '../../api';
 import { withAt } from '../../at';
 import { modelPath } from '../../paths';
 import { useQuery } from '../../use-query';
+import { formatUtc } from '../time/time';
 import { evidenceSummary, seriesOf, splitNow, splitServed, versionStats, type SplitRow } from './served-stats';
 
 // uPlot and its stylesheet load only when a deployment's charts are first shown.
@@ -53,11 +54,6 @@ async function recentReports(name: string, until: string | null): Promise<Served
 
 const pct = (x: number) => `${Number(x.toFixed(1))}%`;
 const ms = (x: number | null) => (x === null ? '—' : `${x < 10 ? x.toFixed(1) : Math.round(x)} ms`);
-const time = (iso: string) =>
-  new Date(iso)
-    .toISOString()
-    .replace('T', ' ')
-    .replace(/\.\d+Z$/, ' UTC');
 
 /** One deployment: its split, what it served, its rollout and charts; `tick` changes when a live event says it may have changed. */
 export function DeploymentCard({ deployment, at, tick }: { deployment: Deployment; at: string | null; tick: number }) {
@@ -233,13 +229,13 @@ function RolloutView({ rollout, steps }: { rollout: Rollout | null; steps: numbe
           v{rollout.candidate_version} {rollout.stable_version !== null ? `replacing v${rollout.stable_version}` : ''}
         </dd>
         <dt>Started</dt>
-        <dd>{time(rollout.started_at)}</dd>
+        <dd>{formatUtc(rollout.started_at)}</dd>
       </dl>
       {d && (
         <>
           <h4>Last decision</h4>
           <p>
-            <strong>{d.decision}</strong> by {d.gateway} at {time(d.at)}
+            <strong>{d.decision}</strong> by {d.gateway} at {formatUtc(d.at)}
             {d.reason ? `: ${d.reason}` : ''}
           </p>
           <ul className="evidence">
