@@ -6,6 +6,7 @@ import { withAt } from '../../at';
 import { whyNot } from '../auth/roles';
 import { GateReportTable } from './GateReportTable';
 import { modelPath, versionPath } from '../../paths';
+import { formatUtc } from '../time/time';
 
 /** One promotion awaiting approvals: its evidence, and approve / reject with a reason when the signed-in role allows. */
 export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: WhoAmI | null; at: string | null; onDecided(message: string): void }) {
@@ -55,7 +56,7 @@ export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: W
         <dd>{p.policy ? `${p.policy.name} v${p.policy.version}` : '—'}</dd>
         <dt>Requested</dt>
         <dd>
-          by {p.requested_by} at <time dateTime={p.created_at}>{p.created_at}</time>
+          by {p.requested_by} at <time dateTime={p.created_at}>{formatUtc(p.created_at)}</time>
           {p.reason ? ` — ${p.reason}` : ''}
         </dd>
         <dt>Approvals</dt>

@@ -9,6 +9,7 @@ import { modelPath, versionPath } from '../../paths';
 import { promotionAt } from './promotion-at';
 import { usePages } from '../../use-pages';
 import { LoadMore } from '../common/LoadMore';
+import { formatUtc } from '../time/time';
 
 /** Every promotion and rollback, newest first, by state, a page at a time; passed ones offer their rollback. */
 export function PromotionHistory({
@@ -58,7 +59,7 @@ export function PromotionHistory({
           {rows.map((p) => (
             <tr key={p.id}>
               <td>
-                <time dateTime={p.created_at}>{p.created_at}</time>
+                <time dateTime={p.created_at}>{formatUtc(p.created_at)}</time>
               </td>
               <th scope="row">
                 <Link href={withAt(modelPath(p.model), at)}>{p.model}</Link>:<Link href={withAt(versionPath(p.model, p.version), at)}>{p.version}</Link>

@@ -3,6 +3,7 @@ import { client } from '../../api';
 import { ApiError } from '../common/ApiError';
 import { usePages } from '../../use-pages';
 import { LoadMore } from '../common/LoadMore';
+import { formatUtc } from '../time/time';
 
 /** The version of a policy that was the latest at `at`, walking back from the latest; undefined when none existed yet. */
 async function policyAt(latest: Policy, at: string | null): Promise<Policy | undefined> {
@@ -36,7 +37,7 @@ export function PoliciesSection({ at }: { at: string | null }) {
           <p>
             target alias @{p.document.target_alias}
             {p.document.require_approvals ? ` · ${p.document.require_approvals} approval(s) required` : ''} · {p.document.gates.length} gate(s) · applied{' '}
-            {p.created_at} by {p.created_by} · <code>{p.digest}</code>
+            <time dateTime={p.created_at}>{formatUtc(p.created_at)}</time> by {p.created_by} · <code>{p.digest}</code>
           </p>
           <details>
             <summary>YAML of {p.name}</summary>

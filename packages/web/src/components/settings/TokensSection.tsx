@@ -3,6 +3,7 @@ import { type CreatedToken, TOKEN_ROLES, type Token, type TokenRole } from '@ber
 import { client } from '../../api';
 import { useQuery } from '../../use-query';
 import { ApiError } from '../common/ApiError';
+import { formatUtc } from '../time/time';
 
 /** A token's state as of `at` (ISO time, or now): undefined when it did not exist yet. */
 function tokenAt(t: Token, at: string | null): Token | undefined {
@@ -109,11 +110,11 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
                 <th scope="row">{t.name}</th>
                 <td>{t.role}</td>
                 <td>{t.models ? t.models.join(', ') : 'all'}</td>
-                <td>{t.expires_at ?? 'never'}</td>
+                <td>{t.expires_at ? <time dateTime={t.expires_at}>{formatUtc(t.expires_at)}</time> : 'never'}</td>
                 <td>
-                  {t.created_at} by {t.created_by}
+                  <time dateTime={t.created_at}>{formatUtc(t.created_at)}</time> by {t.created_by}
                 </td>
-                <td>{t.revoked_at ? `revoked ${t.revoked_at} by ${t.revoked_by}` : 'active'}</td>
+                <td>{t.revoked_at ? `revoked ${formatUtc(t.revoked_at)} by ${t.revoked_by}` : 'active'}</td>
                 {canChange ? (
                   <td>
                     {t.revoked_at ? null : (

@@ -4,6 +4,7 @@ import { client } from '../../api';
 import { ApiError } from '../common/ApiError';
 import { usePages } from '../../use-pages';
 import { LoadMore } from '../common/LoadMore';
+import { formatUtc } from '../time/time';
 
 const before = (iso: string, at: string | null) => at === null || Date.parse(iso) <= Date.parse(at);
 
@@ -52,7 +53,9 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
         <tbody>
           {rows.map((d) => (
             <tr key={d.id}>
-              <td>{d.created_at}</td>
+              <td>
+                <time dateTime={d.created_at}>{formatUtc(d.created_at)}</time>
+              </td>
               <th scope="row">
                 {d.event_type} #{d.event_seq}
               </th>
@@ -93,7 +96,7 @@ export function WebhooksSection({ at, canChange }: { at: string | null; canChang
           <h3 id={`wh-${h.id}`}>{h.url}</h3>
           <p>
             {h.active ? 'active' : 'paused'} · events: {h.events.length ? h.events.join(', ') : 'all'}
-            {h.description ? ` · ${h.description}` : ''} · created {h.created_at} by {h.created_by}
+            {h.description ? ` · ${h.description}` : ''} · created <time dateTime={h.created_at}>{formatUtc(h.created_at)}</time> by {h.created_by}
           </p>
           <button type="button" aria-expanded={open === h.id} onClick={() => setOpen(open === h.id ? null : h.id)}>
             {open === h.id ? 'Hide' : 'Show'} delivery log of {h.url}
