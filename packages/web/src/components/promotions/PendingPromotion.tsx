@@ -4,14 +4,15 @@ import type { Promotion, WhoAmI } from '@berth/core';
 import { client } from '../../api';
 import { withAt } from '../../at';
 import { whyNot } from '../auth/roles';
-import { GateReportTable } from './GateReportTable';
+import { GateReportTable } from '../common/GateReportTable';
 import { modelPath, versionPath } from '../../paths';
 import { formatUtc } from '../time/time';
+import { ApiError } from '../common/ApiError';
 
 /** One promotion awaiting approvals: its evidence, and approve / reject with a reason when the signed-in role allows. */
 export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: WhoAmI | null; at: string | null; onDecided(message: string): void }) {
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
   const title = `${p.model}:${p.version} → @${p.alias}`;
   const blocked = me ? whyNot(me, 'approver', 'Approving or rejecting', p.model) : null;
@@ -31,7 +32,7 @@ export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: W
             : `Approved ${title} (${out.approvals.length} of ${out.required_approvals} approvals).`,
       );
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(err instanceof Error ? err : new Error(String(err)));
     } finally {
       setBusy(false);
     }
@@ -86,11 +87,7 @@ export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: W
           </button>
         </form>
       )}
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ApiError error={error} />
     </article>
   );
 }

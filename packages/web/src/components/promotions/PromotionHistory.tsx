@@ -4,7 +4,7 @@ import { PROMOTION_STATES, type Promotion } from '@berth/core';
 import { client } from '../../api';
 import { withAt } from '../../at';
 import { ApiError } from '../common/ApiError';
-import { GateReportTable } from './GateReportTable';
+import { GateReportTable } from '../common/GateReportTable';
 import { modelPath, versionPath } from '../../paths';
 import { promotionAt } from './promotion-at';
 import { usePages } from '../../use-pages';

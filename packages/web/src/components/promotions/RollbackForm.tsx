@@ -1,5 +1,6 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { client } from '../../api';
+import { ApiError } from '../common/ApiError';
 
 export interface RollbackTarget {
   model: string;
@@ -13,7 +14,7 @@ export function RollbackForm({ target, onDone }: { target: RollbackTarget | null
   const [model, setModel] = useState('');
   const [alias, setAlias] = useState('champion');
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
   const reasonRef = useRef<HTMLInputElement>(null);
 
@@ -33,7 +34,7 @@ export function RollbackForm({ target, onDone }: { target: RollbackTarget | null
       setReason('');
       onDone(`Rolled back ${p.model}@${p.alias} from version ${p.previous_version} to version ${p.version}.`);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(err instanceof Error ? err : new Error(String(err)));
     } finally {
       setBusy(false);
     }
@@ -50,11 +51,7 @@ export function RollbackForm({ target, onDone }: { target: RollbackTarget | null
       <button type="submit" disabled={busy}>
         Roll back
       </button>
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ApiError error={error} />
     </form>
   );
 }

@@ -24,7 +24,7 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const [status, setStatus] = useState('');
 
   async function create(e: FormEvent) {
@@ -47,7 +47,7 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
       setExpires('');
       tokens.reload();
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
@@ -62,7 +62,7 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
       setReason('');
       tokens.reload();
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
@@ -72,11 +72,7 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
       <p className="status" aria-live="polite">
         {status}
       </p>
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ApiError error={error} />
       {created ? (
         <div className="secret" role="status">
           <p>

@@ -12,7 +12,7 @@ const before = (iso: string, at: string | null) => at === null || Date.parse(iso
 function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null; canChange: boolean }) {
   const [refresh, setRefresh] = useState(0);
   const [status, setStatus] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Error | null>(null);
   const log = usePages((cursor) => client().listDeliveries(hook.id, { cursor, limit: 20 }), [hook.id], refresh);
   const rows = log.items.filter((d) => before(d.created_at, at));
 
@@ -23,7 +23,7 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
       setStatus(`Replayed ${d.event_type} #${d.event_seq} to ${hook.url} as delivery ${again.id} (${again.state}).`);
       setRefresh((r) => r + 1);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
@@ -32,11 +32,7 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
       <p className="status" aria-live="polite">
         {status}
       </p>
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ApiError error={error} />
       <ApiError error={log.status === 'error' ? log.error : null} />
       <table>
         <caption>Deliveries to {hook.url}, newest first</caption>

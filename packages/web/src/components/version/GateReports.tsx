@@ -1,5 +1,6 @@
 import type { Promotion } from '@berth/core';
 import { client } from '../../api';
+import { GateReportTable } from '../common/GateReportTable';
 import { LoadMore } from '../common/LoadMore';
 import { usePages } from '../../use-pages';
 import { formatUtc } from '../time/time';
@@ -26,32 +27,7 @@ function Report({ p, at }: { p: Promotion; at: string | null }) {
         {p.previous_version !== null && <> (replacing version {p.previous_version})</>}
         {p.reason && <>: “{p.reason}”</>}
       </p>
-      {p.report ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Gate</th>
-              <th scope="col">Metric</th>
-              <th scope="col">Observed</th>
-              <th scope="col">Threshold</th>
-              <th scope="col">Result</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.report.gates.map((g) => (
-              <tr key={g.name}>
-                <th scope="row">{g.name}</th>
-                <td>{g.metric}</td>
-                <td>{g.observed ?? 'missing'}</td>
-                <td>{g.threshold ?? '—'}</td>
-                <td className={g.passed ? 'pass' : 'fail'}>{g.passed ? 'pass' : `fail: ${g.message}`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : (
-        <p>No gate report (no policy applied).</p>
-      )}
+      {p.report ? <GateReportTable report={p.report} caption={`Gates of ${p.model}:${p.version} → @${p.alias}`} /> : <p>No gate report (no policy applied).</p>}
     </article>
   );
 }

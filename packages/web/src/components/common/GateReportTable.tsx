@@ -25,7 +25,7 @@ export function GateReportTable({ report, caption }: { report: GateReport; capti
           <tr key={g.name}>
             <th scope="row">{g.name}</th>
             <td>{g.metric}</td>
-            <td>{num(g.observed)}</td>
+            <td>{g.observed === null ? 'missing' : String(g.observed)}</td>
             <td>{num(g.threshold)}</td>
             <td className={g.passed ? 'pass' : 'fail'}>{g.passed ? 'pass' : 'fail'}</td>
             <td>{g.message}</td>
