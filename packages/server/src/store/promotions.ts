@@ -115,8 +115,9 @@ export class PromotionRepo {
 
   /**
    * Promotions of every model newest first, with their model's name (the Promotions page's
-   * pending approvals). Pending ones are few, so filtering by state reads the table in
-   * creation order; `before` is the last item of the previous page.
+   * pending approvals and history): read in the order of `promotions_newest`, or of
+   * `promotions_state_newest` for one state (migration 0014); `before` is the last item of the
+   * previous page.
    */
   async listAll(opts: {
     alias?: string;

@@ -13,6 +13,7 @@ import * as m0010 from './0010-lineage.js';
 import * as m0011 from './0011-external-versions.js';
 import * as m0012 from './0012-deployments.js';
 import * as m0013 from './0013-catalog-search.js';
+import * as m0014 from './0014-promotions-newest.js';
 
 export interface BerthMigration {
   name: string;
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0011-external-versions', up: m0011.up },
   { name: '0012-deployments', up: m0012.up },
   { name: '0013-catalog-search', up: m0013.up },
+  { name: '0014-promotions-newest', up: m0014.up },
 ];
