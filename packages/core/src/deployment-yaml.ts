@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, visit, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import { parsePin } from './bundles.js';
 import {
   DEPLOYMENT_STRATEGIES,
@@ -9,9 +9,8 @@ import {
   type Judge,
   type Slos,
 } from './deployment-schemas.js';
-import { BerthError } from './errors.js';
 import { aliasProblem, isModelName } from './names.js';
-import { closestName } from './policy.js';
+import { closestName, type Entry, got, readYamlDocument, YamlReader } from './yaml-reader.js';
 
 /**
  * Parses and normalises a deployment document (DESIGN §2 "Deployments and the gateway", issue
@@ -59,61 +58,8 @@ export function isDeploymentName(name: string): boolean {
   return DEPLOYMENT_NAME.test(name);
 }
 
-interface Entry {
-  keyNode: Node;
-  value: Node | null;
-}
-
-class Reader {
-  constructor(private readonly lines: LineCounter) {}
-
-  fail(node: Node | null | undefined, key: string, problem: string): never {
-    const line = this.lines.linePos(node?.range?.[0] ?? 0).line;
-    throw new BerthError('INVALID_ARGUMENT', `deployment line ${line}: ${key} ${problem}`, { line, key });
-  }
-
-  mapping(node: Node | null, key: string, at: Node, what: string): YAMLMap {
-    if (!isMap(node)) this.fail(node ?? at, key, `must be a mapping ${what}${got(node)}`);
-    return node;
-  }
-
-  /** The pairs of a mapping by key, refusing unknown keys with the closest known one as a hint. */
-  entries(map: YAMLMap, allowed: readonly string[], path: string): Map<string, Entry> {
-    const found = new Map<string, Entry>();
-    for (const pair of map.items) {
-      const keyNode = pair.key as Node;
-      const key = isScalar(keyNode) ? String(keyNode.value) : '';
-      const where = path ? `${path}.${key}` : key;
-      if (!allowed.includes(key)) {
-        const hint = closestName(key, allowed);
-        this.fail(keyNode, where || '(key)', `is not a known key${hint ? ` (did you mean ${hint}?)` : ''}; allowed: ${allowed.join(', ')}`);
-      }
-      found.set(key, { keyNode, value: (pair.value as Node | null) ?? null });
-    }
-    return found;
-  }
-
-  string(entry: Entry, key: string): string {
-    const value = entry.value;
-    if (!isScalar(value) || typeof value.value !== 'string' || value.value === '')
-      this.fail(value ?? entry.keyNode, key, `must be a non-empty string${got(value)}`);
-    return value.value;
-  }
-
-  number(entry: Entry, key: string, min: number, max: number): number {
-    const value = entry.value;
-    if (!isScalar(value) || typeof value.value !== 'number' || !Number.isFinite(value.value))
-      this.fail(value ?? entry.keyNode, key, `must be a number${got(value)}`);
-    if (value.value < min || value.value > max) this.fail(value, key, `must be from ${min} to ${max} (got ${value.value})`);
-    return value.value;
-  }
-
-  integer(entry: Entry, key: string, min: number, max: number): number {
-    const n = this.number(entry, key, min, max);
-    if (!Number.isInteger(n)) this.fail(entry.value, key, `must be a whole number (got ${n})`);
-    return n;
-  }
-
+/** The shared document reader, with the value kinds only deployments have. */
+class Reader extends YamlReader {
   /** `250ms`, `10s`, `5m`, `1h`, or a number of seconds; rounded to whole milliseconds. */
   duration(entry: Entry, key: string, positive: boolean): number {
     const value = entry.value;
@@ -155,39 +101,8 @@ class Reader {
   }
 }
 
-function got(value: Node | null): string {
-  if (!isScalar(value)) return value ? ` (got a ${isSeq(value) ? 'list' : 'mapping'})` : ' (got nothing)';
-  return ` (got ${value.value === null ? 'null' : `${typeof value.value} ${JSON.stringify(value.value)}`})`;
-}
-
-/** `a.b[2].c` for the node a visitor is at, from its ancestors. */
-function keyPath(ancestors: readonly unknown[], node: unknown): string {
-  let path = '';
-  const chain = [...ancestors, node];
-  chain.forEach((item, i) => {
-    if (isPair(item) && isScalar(item.key)) path += `${path ? '.' : ''}${String(item.key.value)}`;
-    else if (isSeq(item)) path += `[${item.items.indexOf(chain[i + 1] as (typeof item.items)[number])}]`;
-  });
-  return path || '(document)';
-}
-
 export function parseDeployment(yamlText: string): DeploymentDocument {
-  const lines = new LineCounter();
-  const doc = parseDocument(yamlText, { lineCounter: lines, uniqueKeys: true });
-  const r = new Reader(lines);
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const line = lines.linePos(syntax.pos[0]).line;
-    throw new BerthError('INVALID_ARGUMENT', `deployment line ${line}: ${syntax.message.split('\n')[0]}`, { line, key: null });
-  }
-  // A node repeated by `*name` can expand to any size, and a document that is read by several
-  // gateways should say each value once (cards and RAG configs refuse them the same way).
-  visit(doc, {
-    Alias(_key, node, ancestors) {
-      r.fail(node, keyPath(ancestors, node), 'repeats a node with a YAML alias (*name): aliases are not accepted, write the value out');
-    },
-  });
-  const root = doc.contents;
+  const { reader: r, root } = readYamlDocument(yamlText, 'deployment', (lines, what) => new Reader(lines, what));
   if (!isMap(root)) return r.fail(root, 'deployment', 'document must be a mapping with deployment, model, strategy, stable and upstreams');
   const keys = r.entries(root, TOP_KEYS, '');
   const required = (key: string) => keys.get(key) ?? r.fail(root, key, 'is required');

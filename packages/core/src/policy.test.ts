@@ -144,6 +144,13 @@ test('a YAML syntax error names its line', () => {
   assert.equal(r.key, null);
 });
 
+test('a YAML alias is refused at the key that repeats a node, as in deployments', () => {
+  const r = refusal('policy: p\ntarget_alias: prod\ngates:\n  - &g { name: a, metric: accuracy, min: 0.9 }\n  - *g\n');
+  assert.equal(r.line, 5);
+  assert.equal(r.key, 'gates[1]');
+  assert.match(r.message, /^policy line 5: gates\[1\] repeats a node with a YAML alias/);
+});
+
 test('closestName suggests a near name and nothing for a far one', () => {
   assert.equal(closestName('safety_scor', ['accuracy', 'safety_score']), 'safety_score');
   assert.equal(closestName('ACCURACY', ['accuracy']), 'accuracy');

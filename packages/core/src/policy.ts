@@ -1,13 +1,13 @@
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
-import { BerthError } from './errors.js';
+import { isMap, isSeq, type Node } from 'yaml';
 import type { PolicyDocument, PolicyGate } from './governance-schemas.js';
 import { aliasProblem } from './names.js';
 import { validateModelPattern } from './patterns.js';
+import { type Entry, got, readYamlDocument, YamlReader } from './yaml-reader.js';
 
 /**
- * Parses and validates a policy (DESIGN §2, issue 9). The YAML is read as a document with node
- * positions (the `yaml` package, docs/decisions/0012), so every refusal names the line and the
- * key the user has to fix: `details: { line, key }` with key a path such as `gates[1].min`.
+ * Parses and validates a policy (DESIGN §2, issue 9). Read by the registry's one YAML document
+ * reader (`yaml-reader.ts`), so every refusal names the line and the key the user has to fix:
+ * `details: { line, key }` with key a path such as `gates[1].min`.
  */
 const POLICY_KEYS = ['policy', 'target_alias', 'gates', 'dataset', 'require_approvals', 'models'] as const;
 const GATE_KEYS = ['name', 'metric', 'min', 'max', 'compare_to', 'max_drop', 'dataset'] as const;
@@ -21,96 +21,20 @@ export function isPolicyName(name: string): boolean {
   return POLICY_NAME.test(name);
 }
 
-/** The closest of `candidates` to `name` when it is close enough to be a typo of it. */
-export function closestName(name: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const distance = candidate.toLowerCase() === name.toLowerCase() ? 0 : editDistance(name, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
-class Reader {
-  constructor(private readonly lines: LineCounter) {}
-
-  lineOf(node: Node | null | undefined): number {
-    return this.lines.linePos(node?.range?.[0] ?? 0).line;
-  }
-
-  fail(node: Node | null | undefined, key: string, problem: string): never {
-    const line = this.lineOf(node);
-    throw new BerthError('INVALID_ARGUMENT', `policy line ${line}: ${key} ${problem}`, { line, key });
-  }
-
-  /** The pairs of a mapping by key, refusing unknown keys and non-string keys. */
-  entries(map: YAMLMap, allowed: readonly string[], path: string): Map<string, { keyNode: Node; value: Node | null }> {
-    const found = new Map<string, { keyNode: Node; value: Node | null }>();
-    for (const pair of map.items) {
-      const keyNode = pair.key as Node;
-      const key = isScalar(keyNode) ? String(keyNode.value) : '';
-      const where = path ? `${path}.${key}` : key;
-      if (!allowed.includes(key)) {
-        const hint = closestName(key, allowed);
-        this.fail(keyNode, where || '(key)', `is not a known key${hint ? ` (did you mean ${hint}?)` : ''}; allowed: ${allowed.join(', ')}`);
-      }
-      found.set(key, { keyNode, value: (pair.value as Node | null) ?? null });
-    }
-    return found;
-  }
-
-  string(value: Node | null, key: string, keyNode: Node): string {
-    if (!isScalar(value) || typeof value.value !== 'string' || value.value === '') this.fail(value ?? keyNode, key, `must be a non-empty string${got(value)}`);
-    return value.value;
-  }
-
-  number(value: Node | null, key: string, keyNode: Node): number {
-    if (!isScalar(value) || typeof value.value !== 'number' || !Number.isFinite(value.value)) this.fail(value ?? keyNode, key, `must be a number${got(value)}`);
-    return value.value;
-  }
-}
-
-function got(value: Node | null): string {
-  if (!isScalar(value)) return value ? ` (got a ${isSeq(value) ? 'list' : 'mapping'})` : ' (got nothing)';
-  return ` (got ${value.value === null ? 'null' : `${typeof value.value} ${JSON.stringify(value.value)}`})`;
-}
+export { closestName } from './yaml-reader.js';
 
 export function parsePolicy(yamlText: string): PolicyDocument {
-  const lines = new LineCounter();
-  const doc = parseDocument(yamlText, { lineCounter: lines, uniqueKeys: true });
-  const reader = new Reader(lines);
-  const syntax = doc.errors[0];
-  if (syntax) {
-    const line = lines.linePos(syntax.pos[0]).line;
-    throw new BerthError('INVALID_ARGUMENT', `policy line ${line}: ${syntax.message.split('\n')[0]}`, { line, key: null });
-  }
-  const root = doc.contents;
+  const { reader, root } = readYamlDocument(yamlText, 'policy', (lines, what) => new YamlReader(lines, what));
   if (!isMap(root)) return reader.fail(root, 'policy', 'document must be a mapping with policy, target_alias and gates');
   const keys = reader.entries(root, POLICY_KEYS, '');
   const required = (key: string) => keys.get(key) ?? reader.fail(root, key, 'is required');
 
   const name = required('policy');
-  const policy = reader.string(name.value, 'policy', name.keyNode);
+  const policy = reader.string(name, 'policy');
   if (!POLICY_NAME.test(policy)) reader.fail(name.value, 'policy', 'must be 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
 
   const target = required('target_alias');
-  const targetAlias = reader.string(target.value, 'target_alias', target.keyNode);
+  const targetAlias = reader.string(target, 'target_alias');
   const aliasIssue = aliasProblem(targetAlias);
   if (aliasIssue) reader.fail(target.value, 'target_alias', `is not a valid alias: ${aliasIssue}`);
 
@@ -119,7 +43,7 @@ export function parsePolicy(yamlText: string): PolicyDocument {
   let requireApprovals = 0;
   const approvals = keys.get('require_approvals');
   if (approvals) {
-    requireApprovals = reader.number(approvals.value, 'require_approvals', approvals.keyNode);
+    requireApprovals = reader.number(approvals, 'require_approvals');
     if (!Number.isInteger(requireApprovals) || requireApprovals < 0 || requireApprovals > MAX_REQUIRED_APPROVALS) {
       reader.fail(approvals.value, 'require_approvals', `must be a whole number from 0 to ${MAX_REQUIRED_APPROVALS}`);
     }
@@ -132,7 +56,7 @@ export function parsePolicy(yamlText: string): PolicyDocument {
     if (!isSeq(list)) return reader.fail(list ?? modelsEntry.keyNode, 'models', `must be a list of model-name patterns${got(list)}`);
     list.items.forEach((item, i) => {
       const key = `models[${i}]`;
-      const pattern = reader.string(item as Node | null, key, modelsEntry.keyNode);
+      const pattern = reader.string({ keyNode: modelsEntry.keyNode, value: item as Node | null }, key);
       try {
         models.push(validateModelPattern(pattern, key));
       } catch (error) {
@@ -156,22 +80,22 @@ export function parsePolicy(yamlText: string): PolicyDocument {
   return { policy, target_alias: targetAlias, gates, dataset, require_approvals: requireApprovals, models };
 }
 
-function optionalString(reader: Reader, entry: { keyNode: Node; value: Node | null } | undefined, key: string): string | null {
-  return entry ? reader.string(entry.value, key, entry.keyNode) : null;
+function optionalString(reader: YamlReader, entry: Entry | undefined, key: string): string | null {
+  return entry ? reader.string(entry, key) : null;
 }
 
-function optionalNumber(reader: Reader, entry: { keyNode: Node; value: Node | null } | undefined, key: string): number | null {
-  return entry ? reader.number(entry.value, key, entry.keyNode) : null;
+function optionalNumber(reader: YamlReader, entry: Entry | undefined, key: string): number | null {
+  return entry ? reader.number(entry, key) : null;
 }
 
-function parseGate(reader: Reader, node: Node | null, path: string, listKey: Node): PolicyGate {
+function parseGate(reader: YamlReader, node: Node | null, path: string, listKey: Node): PolicyGate {
   if (!isMap(node)) return reader.fail(node ?? listKey, path, `must be a mapping with name, metric and a threshold${got(node)}`);
   const keys = reader.entries(node, GATE_KEYS, path);
   const requiredKey = (key: string) => keys.get(key) ?? reader.fail(node, `${path}.${key}`, 'is required');
   const nameEntry = requiredKey('name');
-  const name = reader.string(nameEntry.value, `${path}.name`, nameEntry.keyNode);
+  const name = reader.string(nameEntry, `${path}.name`);
   const metricEntry = requiredKey('metric');
-  const metric = reader.string(metricEntry.value, `${path}.metric`, metricEntry.keyNode);
+  const metric = reader.string(metricEntry, `${path}.metric`);
   if (!METRIC_NAME.test(metric))
     reader.fail(metricEntry.value, `${path}.metric`, 'must be a metric name (letters, digits, _ . - / and spaces), optionally prefixed with run:');
   const min = optionalNumber(reader, keys.get('min'), `${path}.min`);
