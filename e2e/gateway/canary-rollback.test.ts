@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEvent } from '@berth/core';
-import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
+import { FakeUpstreams } from './fake-openai.js';
 import {
   Load,
   applyDeployment,
@@ -37,12 +37,8 @@ describe('canary analysis and rollback, end to end', () => {
   let reg: Registry;
   let gw: GatewayProcess;
   let hook: Hook;
-  const fakes: FakeOpenAI[] = [];
-  const fake = async (name: string, b: Parameters<typeof startFakeOpenAI>[1] = {}) => {
-    const f = await startFakeOpenAI(name, b);
-    fakes.push(f);
-    return f;
-  };
+  const fakes = new FakeUpstreams();
+  const fake: FakeUpstreams['start'] = (name, behaviour) => fakes.start(name, behaviour);
 
   before(async () => {
     reg = await startRegistry('berth-e2e-canary-');
@@ -52,7 +48,7 @@ describe('canary analysis and rollback, end to end', () => {
   });
   after(async () => {
     await gw?.stop();
-    await Promise.all(fakes.map((f) => f.close()));
+    await fakes.closeAll();
     await hook?.close();
     await reg?.stop();
   });

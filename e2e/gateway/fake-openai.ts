@@ -59,6 +59,21 @@ export interface FakeOpenAI {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The fake upstreams a suite starts as it goes, all closed together after it. */
+export class FakeUpstreams {
+  private readonly started: FakeOpenAI[] = [];
+
+  async start(name: string, behaviour: Parameters<typeof startFakeOpenAI>[1] = {}): Promise<FakeOpenAI> {
+    const f = await startFakeOpenAI(name, behaviour);
+    this.started.push(f);
+    return f;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.started.splice(0).map((f) => f.close()));
+  }
+}
+
 export async function startFakeOpenAI(name: string, initial: Partial<FakeBehaviour> = {}, opts: { port?: number; record?: boolean } = {}): Promise<FakeOpenAI> {
   const b: FakeBehaviour = {
     latencyMs: 0,

@@ -52,11 +52,13 @@ analysis_interval: 200ms
         report((r) => r.versions.length === 1 && r.versions[0]!.version === 1 && r.versions[0]!.requests > 0),
       );
       await reg.client.setAlias('sv-m', 'challenger', 2);
+      const atFifty = (r: ServedReport) =>
+        r.versions.some((v) => v.version === 2 && v.weight === 50 && v.requests > 0) && r.versions.some((v) => v.version === 1 && v.weight === 50);
+      const first = await waitUntil('a report of the canary at 50%', report(atFifty));
+      // The first such window may have begun before the switch; a later one is the 50/50 mix throughout.
       canary = await waitUntil(
-        'a report of the canary at 50%',
-        report(
-          (r) => r.versions.some((v) => v.version === 2 && v.weight === 50 && v.requests > 0) && r.versions.some((v) => v.version === 1 && v.weight === 50),
-        ),
+        'a report of the canary at 50% for its whole window',
+        report((r) => atFifty(r) && Date.parse(r.from) >= Date.parse(first.to)),
       );
       // A few more windows of the same mix: reported, but not audited again.
       await sleep(2000);

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeOpenAI, type FakeOpenAI } from './fake-openai.js';
+import { FakeUpstreams } from './fake-openai.js';
 import {
   Load,
   applyDeployment,
@@ -23,12 +23,8 @@ import {
 describe('gateway strategies, end to end', () => {
   let reg: Registry;
   let gw: GatewayProcess;
-  const fakes: FakeOpenAI[] = [];
-  const fake = async (name: string, b: Parameters<typeof startFakeOpenAI>[1] = {}) => {
-    const f = await startFakeOpenAI(name, b);
-    fakes.push(f);
-    return f;
-  };
+  const fakes = new FakeUpstreams();
+  const fake: FakeUpstreams['start'] = (name, behaviour) => fakes.start(name, behaviour);
 
   before(async () => {
     reg = await startRegistry('berth-e2e-strategies-');
@@ -36,7 +32,7 @@ describe('gateway strategies, end to end', () => {
   });
   after(async () => {
     await gw?.stop();
-    await Promise.all(fakes.map((f) => f.close()));
+    await fakes.closeAll();
     await reg?.stop();
   });
 
