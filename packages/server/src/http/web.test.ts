@@ -3,12 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { openTestApp, type TestApp } from '../../test-support/app.js';
+import { localActor } from '../registry/actor.js';
 
 describe('the web UI served at /', () => {
   let root: string;
   let ui: TestApp;
   let bare: TestApp;
+  let unbuilt: TestApp;
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'berth-webroot-'));
     await mkdir(join(root, 'assets'));
@@ -16,10 +20,12 @@ describe('the web UI served at /', () => {
     await writeFile(join(root, 'assets', 'app-1a2b.js'), 'console.log(1)');
     ui = await openTestApp('berth-web-ui-', { auth: true, webRoot: root });
     bare = await openTestApp('berth-web-bare-');
+    unbuilt = await openTestApp('berth-web-unbuilt-', { auth: true });
   });
   after(async () => {
     await ui?.close();
     await bare?.close();
+    await unbuilt?.close();
     await rm(root, { recursive: true, force: true });
   });
 
@@ -46,5 +52,23 @@ describe('the web UI served at /', () => {
     assert.equal(res.statusCode, 503);
     assert.match(res.body, /npm run build/);
     assert.equal((await bare.app.inject({ method: 'DELETE', url: '/audit' })).statusCode, 404);
+  });
+
+  it('leaves longer paths under /models/ and /assets/ to the Hub front, behind the token, built or not', async () => {
+    const local = localActor();
+    const data = Buffer.from('{"hidden":true}');
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    for (const app of [ui, unbuilt]) {
+      const token = (await app.registry.tokens.create(local, { name: 'reader', role: 'viewer' })).token;
+      await app.registry.blobs.put(local, sha256, Readable.from([data]));
+      for (const repo of ['assets/x', 'models/x']) {
+        await app.registry.versions.create(local, repo, { files: [{ path: 'config.json', size: data.length, sha256 }] });
+        const url = `/${repo}/resolve/main/config.json`;
+        assert.equal((await app.app.inject(url)).statusCode, 401, `${url} without a token`);
+        const res = await app.app.inject({ url, headers: { authorization: `Bearer ${token}` } });
+        assert.equal(res.statusCode, 200, `${url}: ${res.body.slice(0, 100)}`);
+        assert.equal(res.body, data.toString());
+      }
+    }
   });
 });

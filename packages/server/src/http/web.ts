@@ -9,14 +9,21 @@ import fastifyStatic from '@fastify/static';
  * styles are under /assets/, named by content hash, so they are cached for good.
  */
 const PAGES = ['/', '/audit', '/promotions', '/deployments', '/settings'];
-const PAGE_PREFIXES = ['/models/', '/assets/'];
+/**
+ * A model's page and a version's page (a namespaced name's slash is encoded, so the name is one
+ * segment), and a built file: exactly these shapes, no prefix. Longer paths under /models/ and
+ * /assets/ belong to the Hub front (`/{ns}/{name}/resolve/…` of a repo in a namespace called
+ * models or assets) and keep needing a token.
+ */
+const MODEL_PAGES = ['/models/:name', '/models/:name/versions/:version'];
+const UI_PATH = /^\/(?:models\/[^/]+(?:\/versions\/[^/]+)?|assets\/[^/]+)$/;
 
 /** Whether a request is for the UI's shell or assets: public, as they hold no registry data (the data comes from the API, with the signed-in token). */
 export function isUiRequest(method: string, url: string): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
-  return PAGES.includes(path) || PAGE_PREFIXES.some((p) => path.startsWith(p));
+  return PAGES.includes(path) || UI_PATH.test(path);
 }
 
 export async function webUi(app: FastifyInstance, opts: { root: string | undefined }): Promise<void> {
@@ -31,9 +38,16 @@ export async function webUi(app: FastifyInstance, opts: { root: string | undefin
     }
     return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(index);
   };
-  for (const path of PAGES) app.get(path, { logLevel: 'warn' }, page);
-  app.get('/models/*', { logLevel: 'warn' }, page);
+  for (const path of [...PAGES, ...MODEL_PAGES]) app.get(path, { logLevel: 'warn' }, page);
   if (index !== undefined && opts.root) {
-    await app.register(fastifyStatic, { root: join(opts.root, 'assets'), prefix: '/assets/', immutable: true, maxAge: '365d', logLevel: 'warn' });
+    // A route per built file (the build is done before the server starts): no /assets/* wildcard to shadow the Hub front.
+    await app.register(fastifyStatic, {
+      root: join(opts.root, 'assets'),
+      prefix: '/assets/',
+      wildcard: false,
+      immutable: true,
+      maxAge: '365d',
+      logLevel: 'warn',
+    });
   }
 }
