@@ -173,10 +173,11 @@ export class EvaluationService {
     const until = opts.at === undefined ? undefined : parseInstant(opts.at, 'at');
     const tx = this.deps.store.read;
     const model = await requireModel(tx, name);
+    const created = await tx.versions.createdAt(model.id, wanted);
     const found = await Promise.all(
       wanted.map(async (version) => {
-        const v = await tx.versions.find(model.id, version);
-        if (!v || (until !== undefined && v.created_at > until)) return undefined;
+        const at = created.get(version);
+        if (at === undefined || (until !== undefined && at > until)) return undefined;
         const rows = await tx.evaluations.listForVersion(model.id, version, { limit: EVIDENCE_EVALUATIONS, until });
         const metrics: Record<string, number> = {};
         for (const e of rows) for (const [k, value] of Object.entries(e.metrics)) if (!(k in metrics)) metrics[k] = value;

@@ -103,6 +103,18 @@ export class VersionRepo {
     return row && toVersion(row);
   }
 
+  /** When each of `versions` that exists was created, in one read of the (model_id, version) key. */
+  async createdAt(modelId: number, versions: readonly number[]): Promise<Map<number, number>> {
+    if (versions.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('versions')
+      .select(['version', 'created_at'])
+      .where('model_id', '=', modelId)
+      .where('version', 'in', [...versions])
+      .execute();
+    return new Map(rows.map((r) => [Number(r.version), Number(r.created_at)]));
+  }
+
   async findLatest(modelId: number): Promise<VersionRecord | undefined> {
     const row = await this.db
       .selectFrom('versions')
@@ -148,8 +160,7 @@ export class VersionRepo {
     return row && toVersion(row);
   }
 
-  /** Newest first; `before` is the last version number of the previous page. */
-  /** Newest first; `createdUntil`: only versions created at or before that time. */
+  /** Newest first; `before` is the last version number of the previous page; `createdUntil`: only versions created at or before that time. */
   async list(modelId: number, opts: { before?: number; limit: number; createdUntil?: number }): Promise<VersionRecord[]> {
     let q = this.db.selectFrom('versions').selectAll().where('model_id', '=', modelId).orderBy('version', 'desc').limit(opts.limit);
     if (opts.before !== undefined) q = q.where('version', '<', opts.before);
