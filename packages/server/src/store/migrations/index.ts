@@ -14,6 +14,7 @@ import * as m0011 from './0011-external-versions.js';
 import * as m0012 from './0012-deployments.js';
 import * as m0013 from './0013-catalog-search.js';
 import * as m0014 from './0014-promotions-newest.js';
+import * as m0015 from './0015-audit-filters.js';
 
 export interface BerthMigration {
   name: string;
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly BerthMigration[] = [
   { name: '0012-deployments', up: m0012.up },
   { name: '0013-catalog-search', up: m0013.up },
   { name: '0014-promotions-newest', up: m0014.up },
+  { name: '0015-audit-filters', up: m0015.up },
 ];
