@@ -8,19 +8,17 @@ import { GateReportTable } from '../common/GateReportTable';
 import { modelPath, versionPath } from '../../paths';
 import { formatUtc } from '../time/time';
 import { ApiError } from '../common/ApiError';
+import { useAction } from '../../use-action';
 
 /** One promotion awaiting approvals: its evidence, and approve / reject with a reason when the signed-in role allows. */
 export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: WhoAmI | null; at: string | null; onDecided(message: string): void }) {
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const title = `${p.model}:${p.version} → @${p.alias}`;
   const blocked = me ? whyNot(me, 'approver', 'Approving or rejecting', p.model) : null;
 
-  async function decide(op: 'approve' | 'reject') {
-    setBusy(true);
-    setError(null);
-    try {
+  function decide(op: 'approve' | 'reject') {
+    return action.run(async () => {
       const why = reason.trim() || undefined;
       const out = op === 'approve' ? await client().approvePromotion(p.id, why) : await client().rejectPromotion(p.id, why);
       setReason('');
@@ -31,11 +29,7 @@ export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: W
             ? `Approved ${title}: ${p.model}@${p.alias} now points to version ${out.version}.`
             : `Approved ${title} (${out.approvals.length} of ${out.required_approvals} approvals).`,
       );
-    } catch (err) {
-      setError(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -79,15 +73,15 @@ export function PendingPromotion({ p, me, at, onDecided }: { p: Promotion; me: W
         >
           <label htmlFor={`reason-${p.id}`}>Reason for {title}</label>
           <input id={`reason-${p.id}`} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={1000} />
-          <button type="submit" disabled={busy}>
+          <button type="submit" disabled={action.busy}>
             Approve
           </button>
-          <button type="button" disabled={busy} onClick={() => void decide('reject')}>
+          <button type="button" disabled={action.busy} onClick={() => void decide('reject')}>
             Reject
           </button>
         </form>
       )}
-      <ApiError error={error} />
+      <ApiError error={action.error} />
     </article>
   );
 }

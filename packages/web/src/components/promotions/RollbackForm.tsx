@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { client } from '../../api';
 import { ApiError } from '../common/ApiError';
+import { useAction } from '../../use-action';
 
 export interface RollbackTarget {
   model: string;
@@ -14,8 +15,7 @@ export function RollbackForm({ target, onDone }: { target: RollbackTarget | null
   const [model, setModel] = useState('');
   const [alias, setAlias] = useState('champion');
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<Error | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const reasonRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -25,19 +25,13 @@ export function RollbackForm({ target, onDone }: { target: RollbackTarget | null
     reasonRef.current?.focus();
   }, [target]);
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void action.run(async () => {
       const p = await client().rollback(model.trim(), alias.trim(), reason.trim());
       setReason('');
       onDone(`Rolled back ${p.model}@${p.alias} from version ${p.previous_version} to version ${p.version}.`);
-    } catch (err) {
-      setError(err instanceof Error ? err : new Error(String(err)));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -48,10 +42,10 @@ export function RollbackForm({ target, onDone }: { target: RollbackTarget | null
       <input id="rollback-alias" value={alias} onChange={(e) => setAlias(e.target.value)} required />
       <label htmlFor="rollback-reason">Reason</label>
       <input id="rollback-reason" ref={reasonRef} value={reason} onChange={(e) => setReason(e.target.value)} required maxLength={1000} />
-      <button type="submit" disabled={busy}>
+      <button type="submit" disabled={action.busy}>
         Roll back
       </button>
-      <ApiError error={error} />
+      <ApiError error={action.error} />
     </form>
   );
 }

@@ -3,6 +3,7 @@ import { type CreatedToken, TOKEN_ROLES, type Token, type TokenRole } from '@ber
 import { client } from '../../api';
 import { useQuery } from '../../use-query';
 import { ApiError } from '../common/ApiError';
+import { useAction } from '../../use-action';
 import { formatUtc } from '../time/time';
 
 /** A token's state as of `at` (ISO time, or now): undefined when it did not exist yet. */
@@ -24,13 +25,12 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
   const [created, setCreated] = useState<CreatedToken | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction();
   const [status, setStatus] = useState('');
 
-  async function create(e: FormEvent) {
+  function create(e: FormEvent) {
     e.preventDefault();
-    setError(null);
-    try {
+    void action.run(async () => {
       const patterns = models
         .split(',')
         .map((m) => m.trim())
@@ -46,24 +46,19 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
       setModels('');
       setExpires('');
       tokens.reload();
-    } catch (err) {
-      setError(err instanceof Error ? err : new Error(String(err)));
-    }
+    });
   }
 
-  async function revoke(e: FormEvent) {
+  function revoke(e: FormEvent) {
     e.preventDefault();
     if (!revoking) return;
-    setError(null);
-    try {
+    void action.run(async () => {
       await client().revokeToken(revoking, reason.trim() || undefined);
       setStatus(`Revoked token ${revoking}.`);
       setRevoking(null);
       setReason('');
       tokens.reload();
-    } catch (err) {
-      setError(err instanceof Error ? err : new Error(String(err)));
-    }
+    });
   }
 
   const rows = tokens.status === 'ok' ? tokens.data.map((t) => tokenAt(t, at)).filter((t): t is Token => t !== undefined) : [];
@@ -72,7 +67,7 @@ export function TokensSection({ at, canChange }: { at: string | null; canChange:
       <p className="status" aria-live="polite">
         {status}
       </p>
-      <ApiError error={error} />
+      <ApiError error={action.error} />
       {created ? (
         <div className="secret" role="status">
           <p>

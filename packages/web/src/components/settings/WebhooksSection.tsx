@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { Delivery, Webhook } from '@berth/core';
 import { client } from '../../api';
 import { ApiError } from '../common/ApiError';
+import { useAction } from '../../use-action';
 import { usePages } from '../../use-pages';
 import { LoadMore } from '../common/LoadMore';
 import { formatUtc } from '../time/time';
@@ -12,19 +13,16 @@ const before = (iso: string, at: string | null) => at === null || Date.parse(iso
 function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null; canChange: boolean }) {
   const [refresh, setRefresh] = useState(0);
   const [status, setStatus] = useState('');
-  const [error, setError] = useState<Error | null>(null);
+  const action = useAction();
   const log = usePages((cursor) => client().listDeliveries(hook.id, { cursor, limit: 20 }), [hook.id], refresh);
   const rows = log.items.filter((d) => before(d.created_at, at));
 
-  async function replay(d: Delivery) {
-    setError(null);
-    try {
+  function replay(d: Delivery) {
+    void action.run(async () => {
       const again = await client().replayDelivery(d.id);
       setStatus(`Replayed ${d.event_type} #${d.event_seq} to ${hook.url} as delivery ${again.id} (${again.state}).`);
       setRefresh((r) => r + 1);
-    } catch (err) {
-      setError(err instanceof Error ? err : new Error(String(err)));
-    }
+    });
   }
 
   return (
@@ -32,7 +30,7 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
       <p className="status" aria-live="polite">
         {status}
       </p>
-      <ApiError error={error} />
+      <ApiError error={action.error} />
       <ApiError error={log.status === 'error' ? log.error : null} />
       <table>
         <caption>Deliveries to {hook.url}, newest first</caption>
@@ -64,7 +62,7 @@ function DeliveryLog({ hook, at, canChange }: { hook: Webhook; at: string | null
               </td>
               {canChange ? (
                 <td>
-                  <button type="button" onClick={() => void replay(d)}>
+                  <button type="button" onClick={() => replay(d)}>
                     Replay {d.event_type} #{d.event_seq}
                   </button>
                 </td>
